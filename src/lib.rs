@@ -1,0 +1,26 @@
+//! # wiretale
+//!
+//! A teaching network simulator. Data flows down the layers and events flow
+//! up:
+//!
+//! - [`scenario`] turns a RON file into a validated model of a network.
+//! - [`sim`] is the deterministic discrete-event engine: an integer clock,
+//!   an event queue keyed by `(time, insertion sequence)` and one seeded RNG.
+//! - [`net`] is the network: a topology of hosts and routers, links with
+//!   latency, bandwidth, queues and loss, IPv4 routing, UDP and TCP.
+//! - [`proto`] holds the sans-IO application protocol machines (SMTP, POP3,
+//!   IMAP, DNS, FTP, HTTP, SCP): bytes in, bytes and events out, no sockets.
+//! - [`apps`] builds applications from those machines: mail servers with
+//!   queues and mailboxes, user agents, file servers, an eavesdropper.
+//! - [`trace`] is the one stream of typed events every layer emits; the CLI,
+//!   the checks and the visualizer read only this and read-only world state.
+//!
+//! Nothing in this crate reads a wall clock; only the live mode maps real
+//! time to simulated time.
+
+pub mod apps;
+pub mod net;
+pub mod proto;
+pub mod scenario;
+pub mod sim;
+pub mod trace;
