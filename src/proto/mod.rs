@@ -46,5 +46,24 @@ pub enum Transcript {
     Data(String),
 }
 
-/// A role in a state-machine diagram: `(from, to, label)`.
+/// An edge of a state-machine diagram: `(from, to, label)`.
 pub type Transition = (&'static str, &'static str, &'static str);
+
+/// The part of the conventions above that is the same for every protocol,
+/// so that drivers (the simulated applications and the live mode) can pump
+/// any session without knowing which protocol it speaks. Feeding input is
+/// protocol specific (each machine's `handle_input` takes the backend it
+/// needs), so it is not part of this trait.
+pub trait Session {
+    /// Bytes to send to the peer, in order; `None` when nothing is pending.
+    fn poll_output(&mut self) -> Option<Vec<u8>>;
+    /// The next line of the dialogue for the trace, in order.
+    fn poll_transcript(&mut self) -> Option<Transcript>;
+    /// True once the machine has said its last word; the driver closes the
+    /// connection after flushing [`poll_output`](Self::poll_output).
+    fn wants_close(&self) -> bool;
+    /// The peer closed the connection (or it failed).
+    fn handle_close(&mut self);
+    /// The current state's name, one of the module's `STATES`.
+    fn state_name(&self) -> &'static str;
+}
