@@ -129,7 +129,7 @@ impl fmt::Display for SimDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ns = self.0;
         if ns >= 1_000_000_000 {
-            fmt_nanos(ns, f)
+            write!(f, "{}.{:03} s", ns / 1_000_000_000, ns / 1_000_000 % 1_000)
         } else if ns >= 1_000_000 {
             write!(f, "{}.{:03} ms", ns / 1_000_000, ns / 1_000 % 1_000)
         } else if ns >= 1_000 {

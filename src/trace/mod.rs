@@ -1,1 +1,573 @@
-//! TODO
+//! The trace: the one stream of typed events every layer emits.
+//!
+//! A run appends [`Record`]s (a time and an [`Event`]) to a [`Trace`]. The
+//! CLI prints them, the checks match them, the pcap and ladder exports and
+//! the visualizer draw them; none of those look inside the engine. Events
+//! are small and typed so that recording stays cheap on the hot path:
+//! packets are referred to by id and kept once in [`Trace::packets`], and
+//! host and link names are looked up only when an event is formatted.
+//!
+//! Two formats, both derived from the same field list
+//! ([`Trace::fields`]): JSON lines ([`Trace::to_json`], the contract in
+//! DESIGN.md: `time_us`, `layer`, `event`, then fields), and a readable
+//! line per event ([`Trace::to_text`]) that reads like a textbook ladder:
+//! `2.100 ms  alice-mail -> bob-mail  SMTP  C: MAIL FROM:<alice@crepes.fr>`.
+//!
+//! This module does not decide what happens; it only records and formats.
+
+mod format;
+
+use crate::net::packet::{Packet, PacketId, Payload};
+use crate::net::tcp::{TcpError, TcpState};
+use crate::sim::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+pub use format::Fields;
+
+/// Index of a host or router in a run.
+pub type NodeId = u32;
+/// Index of a link in a run.
+pub type LinkId = u32;
+
+/// The layer an event belongs to, as the `layer` field names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    Link,
+    Ip,
+    Tcp,
+    Udp,
+    Dns,
+    Smtp,
+    Pop3,
+    Imap,
+    Ftp,
+    Http,
+    Scp,
+    App,
+    Fault,
+}
+
+impl Layer {
+    /// Every layer, in the order of the list in DESIGN.md.
+    pub const ALL: [Layer; 13] = [
+        Layer::Link,
+        Layer::Ip,
+        Layer::Tcp,
+        Layer::Udp,
+        Layer::Dns,
+        Layer::Smtp,
+        Layer::Pop3,
+        Layer::Imap,
+        Layer::Ftp,
+        Layer::Http,
+        Layer::Scp,
+        Layer::App,
+        Layer::Fault,
+    ];
+
+    /// The name used in the `layer` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Link => "link",
+            Layer::Ip => "ip",
+            Layer::Tcp => "tcp",
+            Layer::Udp => "udp",
+            Layer::Dns => "dns",
+            Layer::Smtp => "smtp",
+            Layer::Pop3 => "pop3",
+            Layer::Imap => "imap",
+            Layer::Ftp => "ftp",
+            Layer::Http => "http",
+            Layer::Scp => "scp",
+            Layer::App => "app",
+            Layer::Fault => "fault",
+        }
+    }
+
+    /// The label of the text format: `TCP`, `SMTP`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            Layer::Link => "LINK",
+            Layer::Ip => "IP",
+            Layer::Tcp => "TCP",
+            Layer::Udp => "UDP",
+            Layer::Dns => "DNS",
+            Layer::Smtp => "SMTP",
+            Layer::Pop3 => "POP3",
+            Layer::Imap => "IMAP",
+            Layer::Ftp => "FTP",
+            Layer::Http => "HTTP",
+            Layer::Scp => "SCP",
+            Layer::App => "APP",
+            Layer::Fault => "FAULT",
+        }
+    }
+
+    /// Parses a layer name as the `layer` field spells it.
+    pub fn from_name(s: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.name() == s)
+    }
+}
+
+/// Why a packet was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// The link lost it (its loss probability).
+    Loss,
+    /// The link's transmit queue was full (drop-tail).
+    QueueFull,
+    /// The link was down when the packet was sent or while it travelled.
+    LinkDown,
+    /// The sender or a router had no route to the destination.
+    NoRoute,
+    /// The time to live reached zero.
+    TtlExpired,
+    /// The receiving host's firewall refused it.
+    Firewall,
+    /// A UDP datagram for a port nothing listens on.
+    PortClosed,
+    /// The host that should handle it is down (crashed).
+    HostDown,
+    /// Delivered to a host that does not own the destination address.
+    NotForHost,
+}
+
+impl DropReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::QueueFull => "queue_full",
+            DropReason::LinkDown => "link_down",
+            DropReason::NoRoute => "no_route",
+            DropReason::TtlExpired => "ttl_expired",
+            DropReason::Firewall => "firewall",
+            DropReason::PortClosed => "port_closed",
+            DropReason::HostDown => "host_down",
+            DropReason::NotForHost => "not_for_host",
+        }
+    }
+}
+
+/// Who takes part in an application dialogue: a simulated host, or (in
+/// the live mode) a real program on a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Party {
+    Node(NodeId),
+    External(SocketAddrV4),
+}
+
+/// The direction of a dialogue line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// The client's command ("C:").
+    Command,
+    /// The server's reply ("S:").
+    Reply,
+    /// Content carried on the dialogue (message lines, summaries).
+    Data,
+}
+
+/// A field value of an application event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    /// A host, printed by name.
+    Node(NodeId),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Str(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Str(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(n: i64) -> Value {
+        Value::Int(n)
+    }
+}
+impl From<u64> for Value {
+    fn from(n: u64) -> Value {
+        Value::Int(n as i64)
+    }
+}
+impl From<u32> for Value {
+    fn from(n: u32) -> Value {
+        Value::Int(i64::from(n))
+    }
+}
+impl From<u16> for Value {
+    fn from(n: u16) -> Value {
+        Value::Int(i64::from(n))
+    }
+}
+impl From<usize> for Value {
+    fn from(n: usize) -> Value {
+        Value::Int(n as i64)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+/// A connection as the trace names it: `local-remote` from the point of
+/// view of the host that reports it.
+pub type ConnName = (SocketAddrV4, SocketAddrV4);
+
+/// Everything that can happen in a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A packet was put on a link: it leaves `from` at `depart` (after
+    /// waiting in the queue and being serialized) and reaches `to` at
+    /// `arrive`, unless it is dropped on the way.
+    Transmit {
+        link: LinkId,
+        from: NodeId,
+        to: NodeId,
+        packet: PacketId,
+        depart: SimTime,
+        arrive: SimTime,
+    },
+    /// A link went up or down.
+    LinkState { link: LinkId, up: bool },
+    /// A packet was dropped at `node` (on `link`, if it was travelling).
+    Dropped {
+        node: NodeId,
+        link: Option<LinkId>,
+        packet: PacketId,
+        reason: DropReason,
+    },
+    /// A router forwarded a packet.
+    Forwarded { node: NodeId, packet: PacketId },
+    /// A host sent a TCP segment.
+    SegmentSent { host: NodeId, packet: PacketId },
+    /// A TCP segment reached a host.
+    SegmentReceived { host: NodeId, packet: PacketId },
+    /// A host sent a UDP datagram.
+    DatagramSent { host: NodeId, packet: PacketId },
+    /// A UDP datagram reached a host.
+    DatagramReceived { host: NodeId, packet: PacketId },
+    /// A TCP connection changed state.
+    TcpState {
+        host: NodeId,
+        conn: ConnName,
+        from: TcpState,
+        to: TcpState,
+    },
+    /// The retransmission timer expired (RFC 6298 §5.4-5.6).
+    RetransmitTimeout {
+        host: NodeId,
+        conn: ConnName,
+        rto: SimDuration,
+        backoff: u32,
+    },
+    /// Three duplicate ACKs started a fast retransmit (RFC 5681 §3.2).
+    FastRetransmit {
+        host: NodeId,
+        conn: ConnName,
+        seq: u32,
+    },
+    /// The congestion window or slow-start threshold changed.
+    Cwnd {
+        host: NodeId,
+        conn: ConnName,
+        cwnd: u32,
+        ssthresh: u32,
+    },
+    /// A round-trip time sample updated the retransmission timeout.
+    Rtt {
+        host: NodeId,
+        conn: ConnName,
+        sample: SimDuration,
+        srtt: SimDuration,
+        rto: SimDuration,
+    },
+    /// A connection failed (refused, reset, timed out).
+    ConnFailed {
+        host: NodeId,
+        conn: ConnName,
+        error: TcpError,
+    },
+    /// One line of an application dialogue (SMTP, POP3, IMAP, FTP, HTTP,
+    /// SCP, DNS), as the server saw it.
+    Dialogue {
+        layer: Layer,
+        client: Party,
+        server: Party,
+        dir: Dir,
+        code: Option<u16>,
+        line: String,
+        /// The connection, as `client-server`.
+        conn: Option<ConnName>,
+    },
+    /// Something an application did: a message queued, a mailbox
+    /// delivery, a file stored, a finding of an eavesdropper.
+    App {
+        layer: Layer,
+        host: NodeId,
+        event: &'static str,
+        fields: Vec<(&'static str, Value)>,
+    },
+    /// A plain-language caption of what happens now, from the scenario.
+    Narration { text: String },
+    /// A scripted fault took effect.
+    Fault {
+        event: &'static str,
+        fields: Vec<(&'static str, Value)>,
+    },
+}
+
+impl Event {
+    /// The layer the event belongs to. Drops belong to the transport layer
+    /// of the packet they concern, so it needs the packet table.
+    pub fn layer(&self, packets: &[Packet]) -> Layer {
+        match self {
+            Event::Transmit { .. } | Event::LinkState { .. } => Layer::Link,
+            Event::Forwarded { .. } => Layer::Ip,
+            Event::Dropped { packet, .. } => match packets.get(*packet as usize) {
+                Some(p) => match p.payload {
+                    Payload::Tcp(_) => Layer::Tcp,
+                    Payload::Udp(_) => Layer::Udp,
+                },
+                None => Layer::Ip,
+            },
+            Event::SegmentSent { .. }
+            | Event::SegmentReceived { .. }
+            | Event::TcpState { .. }
+            | Event::RetransmitTimeout { .. }
+            | Event::FastRetransmit { .. }
+            | Event::Cwnd { .. }
+            | Event::Rtt { .. }
+            | Event::ConnFailed { .. } => Layer::Tcp,
+            Event::DatagramSent { .. } | Event::DatagramReceived { .. } => Layer::Udp,
+            Event::Dialogue { layer, .. } | Event::App { layer, .. } => *layer,
+            Event::Narration { .. } => Layer::App,
+            Event::Fault { .. } => Layer::Fault,
+        }
+    }
+
+    /// The snake_case name in the `event` field.
+    pub fn name(&self, packets: &[Packet]) -> &'static str {
+        match self {
+            Event::Transmit { .. } => "transmit",
+            Event::LinkState { .. } => "link_state",
+            Event::Dropped { packet, .. } => {
+                match packets.get(*packet as usize).map(|p| &p.payload) {
+                    Some(Payload::Tcp(_)) => "segment_dropped",
+                    Some(Payload::Udp(_)) => "datagram_dropped",
+                    None => "packet_dropped",
+                }
+            }
+            Event::Forwarded { .. } => "forwarded",
+            Event::SegmentSent { .. } => "segment_sent",
+            Event::SegmentReceived { .. } => "segment_received",
+            Event::DatagramSent { .. } => "datagram_sent",
+            Event::DatagramReceived { .. } => "datagram_received",
+            Event::TcpState { .. } => "state",
+            Event::RetransmitTimeout { .. } => "retransmit_timeout",
+            Event::FastRetransmit { .. } => "fast_retransmit",
+            Event::Cwnd { .. } => "cwnd",
+            Event::Rtt { .. } => "rtt",
+            Event::ConnFailed { .. } => "connection_failed",
+            Event::Dialogue { dir, .. } => match dir {
+                Dir::Command => "command",
+                Dir::Reply => "reply",
+                Dir::Data => "data",
+            },
+            Event::App { event, .. } | Event::Fault { event, .. } => event,
+            Event::Narration { .. } => "narration",
+        }
+    }
+
+    /// The packet the event concerns, if any.
+    pub fn packet(&self) -> Option<PacketId> {
+        match self {
+            Event::Transmit { packet, .. }
+            | Event::Dropped { packet, .. }
+            | Event::Forwarded { packet, .. }
+            | Event::SegmentSent { packet, .. }
+            | Event::SegmentReceived { packet, .. }
+            | Event::DatagramSent { packet, .. }
+            | Event::DatagramReceived { packet, .. } => Some(*packet),
+            _ => None,
+        }
+    }
+}
+
+/// One event at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub time: SimTime,
+    pub event: Event,
+}
+
+/// What the trace knows of a link, to name it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkName {
+    pub name: String,
+    pub ends: [NodeId; 2],
+}
+
+/// The recorded events of a run, with what is needed to print them.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// Host and router names, by [`NodeId`].
+    pub nodes: Vec<String>,
+    /// Links, by [`LinkId`].
+    pub links: Vec<LinkName>,
+    /// Which node owns each address.
+    pub addresses: BTreeMap<Ipv4Addr, NodeId>,
+    /// Every packet created in the run, by [`PacketId`].
+    pub packets: Vec<Packet>,
+    /// The events, in the order they happened.
+    pub records: Vec<Record>,
+    /// When false, [`push`](Self::push) records nothing (benchmarks of the
+    /// engine alone); packets are still kept.
+    pub enabled: bool,
+}
+
+impl Trace {
+    pub fn new() -> Trace {
+        Trace {
+            enabled: true,
+            ..Trace::default()
+        }
+    }
+
+    /// Records an event.
+    #[inline]
+    pub fn push(&mut self, time: SimTime, event: Event) {
+        if self.enabled {
+            self.records.push(Record { time, event });
+        }
+    }
+
+    /// Keeps a packet and returns its id.
+    pub fn add_packet(&mut self, mut packet: Packet) -> PacketId {
+        let id = self.packets.len() as PacketId;
+        packet.id = id;
+        self.packets.push(packet);
+        id
+    }
+
+    /// The packet with this id.
+    pub fn packet(&self, id: PacketId) -> Option<&Packet> {
+        self.packets.get(id as usize)
+    }
+
+    /// A node's name, or `?` for an unknown id.
+    pub fn node_name(&self, id: NodeId) -> &str {
+        self.nodes.get(id as usize).map_or("?", String::as_str)
+    }
+
+    /// The name of the node that owns `addr`, or the address itself.
+    pub fn addr_name(&self, addr: Ipv4Addr) -> String {
+        match self.addresses.get(&addr) {
+            Some(&n) => self.node_name(n).to_owned(),
+            None => addr.to_string(),
+        }
+    }
+
+    /// A party's name: the host's name or the socket address.
+    pub fn party_name(&self, p: &Party) -> String {
+        match p {
+            Party::Node(n) => self.node_name(*n).to_owned(),
+            Party::External(a) => a.to_string(),
+        }
+    }
+
+    /// The event's layer.
+    pub fn layer(&self, r: &Record) -> Layer {
+        r.event.layer(&self.packets)
+    }
+
+    /// The event's snake_case name.
+    pub fn event_name(&self, r: &Record) -> &'static str {
+        r.event.name(&self.packets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::packet::{TcpFlags, TcpSegment};
+    use bytes::Bytes;
+
+    fn sample_trace() -> Trace {
+        let mut t = Trace::new();
+        t.nodes = vec!["alice-mail".into(), "bob-mail".into()];
+        t.addresses.insert(Ipv4Addr::new(10, 0, 1, 2), 0);
+        t.addresses.insert(Ipv4Addr::new(10, 0, 2, 2), 1);
+        let id = t.add_packet(Packet {
+            id: 0,
+            src: Ipv4Addr::new(10, 0, 1, 2),
+            dst: Ipv4Addr::new(10, 0, 2, 2),
+            ttl: 64,
+            payload: Payload::Tcp(TcpSegment {
+                src_port: 49152,
+                dst_port: 25,
+                seq: 1000,
+                ack: 0,
+                flags: TcpFlags::SYN,
+                window: 65535,
+                mss: Some(1460),
+                payload: Bytes::new(),
+            }),
+        });
+        t.push(
+            SimTime::from_micros(1200),
+            Event::SegmentSent {
+                host: 0,
+                packet: id,
+            },
+        );
+        t.push(
+            SimTime::from_micros(2100),
+            Event::Dialogue {
+                layer: Layer::Smtp,
+                client: Party::Node(0),
+                server: Party::Node(1),
+                dir: Dir::Command,
+                code: None,
+                line: "MAIL FROM:<alice@crepes.fr>".into(),
+                conn: None,
+            },
+        );
+        t
+    }
+
+    #[test]
+    fn json_lines_follow_the_design_contract() {
+        let t = sample_trace();
+        assert_eq!(
+            t.to_json(&t.records[0]),
+            r#"{"time_us":1200,"layer":"tcp","event":"segment_sent","host":"alice-mail","src":"10.0.1.2:49152","dst":"10.0.2.2:25","flags":"SYN","seq":1000,"ack":0,"len":0,"win":65535,"mss":1460,"packet":0}"#
+        );
+        assert_eq!(
+            t.to_json(&t.records[1]),
+            r#"{"time_us":2100,"layer":"smtp","event":"command","client":"alice-mail","server":"bob-mail","line":"MAIL FROM:<alice@crepes.fr>"}"#
+        );
+    }
+
+    #[test]
+    fn text_reads_like_a_ladder() {
+        let t = sample_trace();
+        assert_eq!(
+            t.to_text(&t.records[1]),
+            "    2.100 ms  alice-mail -> bob-mail  SMTP  C: MAIL FROM:<alice@crepes.fr>"
+        );
+        assert!(
+            t.to_text(&t.records[0])
+                .contains("alice-mail -> bob-mail  TCP  49152 > 25 [SYN] seq=1000")
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! Plain TCP programs for the transport lessons: a bulk sender and a
+//! discard server (RFC 863).
+//!
+//! The sender connects, writes a number of bytes and closes; the discard
+//! server reads everything and keeps only a count and a SHA-256 digest, so
+//! a scenario can check that every byte arrived once and in order.
+
+use crate::net::{AppCx, AppEvent, Application, ConnId};
+use crate::trace::{Layer, Value};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddrV4;
+
+/// The bytes a sender writes: a fixed pattern, so that any reordering or
+/// duplication changes the receiver's digest.
+pub fn pattern_byte(i: u64) -> u8 {
+    (i.wrapping_mul(7) % 251) as u8
+}
+
+/// `len` pattern bytes starting at stream offset `start`.
+pub fn pattern(start: u64, len: usize) -> Vec<u8> {
+    (0..len as u64).map(|i| pattern_byte(start + i)).collect()
+}
+
+/// Hex SHA-256 of the first `len` pattern bytes.
+pub fn pattern_sha256(len: u64) -> String {
+    let mut h = Sha256::new();
+    let mut off = 0;
+    while off < len {
+        let n = (len - off).min(64 * 1024);
+        h.update(pattern(off, n as usize));
+        off += n;
+    }
+    hex(&h.finalize())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What became of a transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Not started yet, or still running.
+    Pending,
+    /// All bytes were handed to TCP and both sides closed.
+    Done,
+    /// The connection failed; how many bytes had been queued.
+    Failed(String),
+}
+
+/// Connects to a server, sends `total` pattern bytes and closes.
+#[derive(Debug)]
+pub struct BulkSender {
+    transfers: Vec<Transfer>,
+}
+
+#[derive(Debug)]
+struct Transfer {
+    to: SocketAddrV4,
+    total: u64,
+    queued: u64,
+    conn: Option<ConnId>,
+    outcome: SendOutcome,
+}
+
+/// Bytes handed to TCP at a time: small enough to keep memory flat for
+/// large transfers.
+const CHUNK: u64 = 64 * 1024;
+
+impl BulkSender {
+    pub fn new() -> BulkSender {
+        BulkSender {
+            transfers: Vec::new(),
+        }
+    }
+
+    /// Starts a transfer of `total` bytes to `to` now.
+    pub fn start(&mut self, cx: &mut AppCx<'_>, to: SocketAddrV4, total: u64) {
+        let index = self.transfers.len();
+        self.transfers.push(Transfer {
+            to,
+            total,
+            queued: 0,
+            conn: None,
+            outcome: SendOutcome::Pending,
+        });
+        cx.emit(
+            Layer::App,
+            "transfer_started",
+            vec![("to", to.to_string().into()), ("bytes", total.into())],
+        );
+        match cx.connect(to) {
+            Ok(conn) => self.transfers[index].conn = Some(conn),
+            Err(e) => self.transfers[index].outcome = SendOutcome::Failed(e.to_string()),
+        }
+    }
+
+    /// Each transfer's outcome, in the order they were started.
+    pub fn outcomes(&self) -> Vec<SendOutcome> {
+        self.transfers.iter().map(|t| t.outcome.clone()).collect()
+    }
+
+    fn by_conn(&mut self, conn: ConnId) -> Option<&mut Transfer> {
+        self.transfers.iter_mut().find(|t| t.conn == Some(conn))
+    }
+
+    fn push_more(cx: &mut AppCx<'_>, t: &mut Transfer) {
+        let Some(conn) = t.conn else { return };
+        if t.queued >= t.total {
+            return;
+        }
+        let n = (t.total - t.queued).min(CHUNK);
+        let chunk = pattern(t.queued, n as usize);
+        t.queued += n;
+        cx.send(conn, Bytes::from(chunk));
+        if t.queued >= t.total {
+            cx.close(conn);
+        }
+    }
+}
+
+impl Default for BulkSender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Application for BulkSender {
+    fn kind(&self) -> &'static str {
+        "bulk sender"
+    }
+
+    fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
+        match event {
+            AppEvent::Connected { conn } | AppEvent::Writable { conn } => {
+                if let Some(t) = self.by_conn(conn) {
+                    if t.total == 0 {
+                        cx.close(conn);
+                    } else {
+                        Self::push_more(cx, t);
+                    }
+                }
+            }
+            AppEvent::Closed { conn, error } => {
+                let Some(t) = self.by_conn(conn) else { return };
+                let (event, outcome) = match error {
+                    None if t.queued == t.total => ("transfer_done", SendOutcome::Done),
+                    None => (
+                        "transfer_failed",
+                        SendOutcome::Failed("closed early".into()),
+                    ),
+                    Some(e) => ("transfer_failed", SendOutcome::Failed(e.name().into())),
+                };
+                let mut fields = vec![
+                    ("to", Value::from(t.to.to_string())),
+                    ("bytes", t.queued.into()),
+                ];
+                if let SendOutcome::Failed(why) = &outcome {
+                    fields.push(("error", why.as_str().into()));
+                }
+                t.outcome = outcome;
+                cx.emit(Layer::App, event, fields);
+            }
+            AppEvent::Crashed => {
+                for t in &mut self.transfers {
+                    if t.outcome == SendOutcome::Pending {
+                        t.outcome = SendOutcome::Failed("host crashed".into());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One connection a discard server received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub from: SocketAddrV4,
+    pub bytes: u64,
+    /// Hex SHA-256 of everything received, once the peer closed.
+    pub sha256: Option<String>,
+    /// True while every byte so far matched the sender's pattern.
+    pub in_order: bool,
+}
+
+/// The discard service (RFC 863): reads and throws away, keeping a count
+/// and a digest per connection.
+#[derive(Debug)]
+pub struct Discard {
+    port: u16,
+    conns: Vec<(ConnId, Sha256, Received)>,
+    done: Vec<Received>,
+}
+
+impl Discard {
+    pub fn new(port: u16) -> Discard {
+        Discard {
+            port,
+            conns: Vec::new(),
+            done: Vec::new(),
+        }
+    }
+
+    /// Connections that ended, in the order they ended.
+    pub fn received(&self) -> &[Received] {
+        &self.done
+    }
+
+    /// Bytes received on all connections, finished or not.
+    pub fn total_bytes(&self) -> u64 {
+        self.done
+            .iter()
+            .chain(self.conns.iter().map(|c| &c.2))
+            .map(|r| r.bytes)
+            .sum()
+    }
+}
+
+impl Application for Discard {
+    fn kind(&self) -> &'static str {
+        "discard server"
+    }
+
+    fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
+        match event {
+            AppEvent::Start => {
+                if let Err(e) = cx.listen(self.port) {
+                    cx.emit(
+                        Layer::App,
+                        "listen_failed",
+                        vec![("error", e.to_string().into())],
+                    );
+                }
+            }
+            AppEvent::Accepted { conn, .. } => {
+                let from = cx.connection(conn).map(|c| c.remote());
+                if let Some(from) = from {
+                    let r = Received {
+                        from,
+                        bytes: 0,
+                        sha256: None,
+                        in_order: true,
+                    };
+                    self.conns.push((conn, Sha256::new(), r));
+                }
+            }
+            AppEvent::Data { conn, data } => {
+                if let Some((_, h, r)) = self.conns.iter_mut().find(|c| c.0 == conn) {
+                    if r.in_order {
+                        r.in_order = data
+                            .iter()
+                            .enumerate()
+                            .all(|(i, &b)| b == pattern_byte(r.bytes + i as u64));
+                    }
+                    r.bytes += data.len() as u64;
+                    h.update(&data);
+                }
+            }
+            AppEvent::PeerClosed { conn } => cx.close(conn),
+            AppEvent::Closed { conn, error } => {
+                let Some(i) = self.conns.iter().position(|c| c.0 == conn) else {
+                    return;
+                };
+                let (_, h, mut r) = self.conns.remove(i);
+                let mut fields = vec![
+                    ("from", Value::from(r.from.to_string())),
+                    ("bytes", r.bytes.into()),
+                ];
+                if error.is_none() {
+                    let digest = hex(&h.finalize());
+                    fields.push(("sha256", digest.clone().into()));
+                    fields.push(("in_order", r.in_order.into()));
+                    r.sha256 = Some(digest);
+                }
+                self.done.push(r);
+                cx.emit(Layer::App, "received", fields);
+            }
+            AppEvent::Crashed => self.conns.clear(),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Command-line parsing and the subcommands.
+//!
+//! Exit codes (DESIGN.md): 0 success, 1 an expectation failed, 2 bad input
+//! (an unreadable or invalid scenario, bad arguments), with a message that
+//! names the file, line and column.
+
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code: every expectation held.
+pub const OK: u8 = 0;
+/// Exit code: an expectation failed.
+pub const FAILED: u8 = 1;
+/// Exit code: bad input.
+pub const BAD_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "wiretale",
+    version,
+    about = "A teaching network simulator: watch e-mail and file transfer happen, packet by packet",
+    long_about = None,
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open the visualizer on a scenario (the default: alice_to_bob).
+    Gui {
+        /// A scenario file or the name of a bundled scenario.
+        scenario: Option<String>,
+    },
+    /// Run a scenario headless and print its trace.
+    Run(run::RunArgs),
+    /// List the bundled scenarios.
+    Scenarios,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        None => gui(None),
+        Some(Command::Gui { scenario }) => gui(scenario),
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Scenarios) => scenarios(),
+    };
+    ExitCode::from(code)
+}
+
+fn gui(_scenario: Option<String>) -> u8 {
+    eprintln!(
+        "wiretale: this build has no visualizer; use `wiretale run SCENARIO` to run a scenario headless"
+    );
+    BAD_INPUT
+}
+
+fn scenarios() -> u8 {
+    let width = wiretale::scenario::bundled::ALL
+        .iter()
+        .map(|b| b.name.len())
+        .max()
+        .unwrap_or(0);
+    for b in wiretale::scenario::bundled::ALL {
+        let title = match wiretale::scenario::parse(b.name, b.text) {
+            Ok(s) => s.title,
+            Err(e) => format!("(invalid: {})", e.location()),
+        };
+        println!("{:width$}  {title}", b.name);
+    }
+    OK
+}

@@ -1,0 +1,85 @@
+//! The interface between the network and the applications on its hosts.
+//!
+//! An [`Application`] lives on one host and reacts to [`AppEvent`]s: a
+//! connection was accepted or established, data arrived, the peer closed,
+//! a timer fired, a datagram came in. It acts on the world through an
+//! [`AppCx`](super::AppCx): listen, connect, send, close, set timers,
+//! record trace events. Applications never see the event queue or other
+//! hosts' state, just as a program sees only its sockets.
+
+use super::tcp::TcpError;
+use crate::net::packet::Packet;
+use bytes::Bytes;
+use std::any::Any;
+use std::net::SocketAddrV4;
+
+/// Identifies a TCP connection in a run. Ids are never reused, so a
+/// trace or a visualizer can follow one connection from start to end.
+pub type ConnId = u32;
+
+/// Identifies an application in a run.
+pub type AppId = u32;
+
+/// Something that happened to an application.
+#[derive(Debug, Clone)]
+pub enum AppEvent {
+    /// The application should start (its host came up).
+    Start,
+    /// A connection to one of the application's listening ports reached
+    /// ESTABLISHED.
+    Accepted { conn: ConnId, port: u16 },
+    /// A connection the application opened reached ESTABLISHED.
+    Connected { conn: ConnId },
+    /// In-order bytes arrived on a connection.
+    Data { conn: ConnId, data: Bytes },
+    /// Everything the application queued on the connection was handed to
+    /// TCP and there is room for more.
+    Writable { conn: ConnId },
+    /// The peer sent FIN: no more data will arrive on `conn`.
+    PeerClosed { conn: ConnId },
+    /// The connection is over: `None` after an orderly close by both
+    /// sides, else why it failed (refused, reset, timed out). No event
+    /// about `conn` follows this one.
+    Closed {
+        conn: ConnId,
+        error: Option<TcpError>,
+    },
+    /// A UDP datagram arrived on a bound port.
+    Datagram {
+        from: SocketAddrV4,
+        port: u16,
+        data: Bytes,
+    },
+    /// A timer set with `AppCx::set_timer` fired.
+    Timer { token: u64 },
+    /// A packet crossed a link this application taps (eavesdroppers).
+    Sniffed { packet: Packet },
+    /// The host crashed: every connection and timer is gone. The
+    /// application keeps what it would keep on disk.
+    Crashed,
+}
+
+/// Access to an application's concrete type, implemented for every type:
+/// final-state checks and the visualizer's inspectors read applications
+/// through it, and scripted actions call their methods.
+pub trait AsAny: Any {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A program on a simulated host.
+pub trait Application: AsAny {
+    /// A short name for the visualizer and errors: "mail server", ...
+    fn kind(&self) -> &'static str;
+    /// Reacts to one event.
+    fn handle_event(&mut self, cx: &mut super::AppCx<'_>, event: AppEvent);
+}

@@ -1,0 +1,30 @@
+//! The scenarios shipped with wiretale, compiled into the binary so that
+//! `wiretale run tcp_handshake` works from any directory.
+
+/// A bundled scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Bundled {
+    /// The file name without `.ron`.
+    pub name: &'static str,
+    pub text: &'static str,
+}
+
+/// Every bundled scenario, in the order `wiretale scenarios` lists them.
+pub const ALL: &[Bundled] = &[
+    Bundled {
+        name: "tcp_handshake",
+        text: include_str!("../../scenarios/tcp_handshake.ron"),
+    },
+    Bundled {
+        name: "tcp_lossy_transfer",
+        text: include_str!("../../scenarios/tcp_lossy_transfer.ron"),
+    },
+];
+
+/// The bundled scenario called `name` (with or without `.ron`, or a path
+/// ending in that file name).
+pub fn find(name: &str) -> Option<&'static Bundled> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let base = base.strip_suffix(".ron").unwrap_or(base);
+    ALL.iter().find(|b| b.name == base)
+}

@@ -1,0 +1,349 @@
+//! Checking a finished run against its scenario's expectations.
+//!
+//! - `expect`: patterns that must match events in this order (each after
+//!   the previous one's match). A pattern is a subset of an event's fields;
+//!   `"key~"` matches a field containing the text; `after` and `before`
+//!   bound the event's time.
+//! - `never`: patterns no event may match.
+//! - `final`: assertions on the state of the applications at the end.
+//!
+//! A failure says which expectation failed and shows the nearest actual
+//! events with the fields that differ, so a grader sees at once whether
+//! the protocol broke or the expectation was wrong.
+
+use super::build::Run;
+use super::spec::{FinalCheck, Pattern, Scenario};
+use super::units::parse_duration;
+use crate::apps::tcp::{Discard, pattern_sha256};
+use crate::trace::{Fields, Record, Trace};
+use serde_json::Value;
+use std::fmt;
+
+/// One unmet expectation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// `expect[index]` matched no event after the previous expectation's
+    /// match.
+    Missing {
+        index: usize,
+        pattern: String,
+        /// Time of the previous expectation's match, in microseconds.
+        after_us: Option<u64>,
+        /// The closest events, as text lines, with what differs.
+        nearest: Vec<Near>,
+    },
+    /// An event matched `never[index]`.
+    Forbidden {
+        index: usize,
+        pattern: String,
+        event: String,
+    },
+    /// A final-state assertion does not hold.
+    Final { check: String, detail: String },
+}
+
+/// An actual event close to a missing one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Near {
+    pub text: String,
+    /// `key: expected X, got Y` for each field that differs.
+    pub differences: Vec<String>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Missing {
+                index,
+                pattern,
+                after_us,
+                nearest,
+            } => {
+                write!(f, "expect[{index}] {pattern} did not happen")?;
+                if let Some(t) = after_us {
+                    write!(
+                        f,
+                        " after {}.{:03} ms (where expect[{}] matched)",
+                        t / 1000,
+                        t % 1000,
+                        index - 1
+                    )?;
+                }
+                if nearest.is_empty() {
+                    write!(f, "\n    no event of that kind at all")?;
+                } else {
+                    write!(f, "\n    nearest events:")?;
+                    for n in nearest {
+                        write!(f, "\n      {}", n.text.trim_start())?;
+                        for d in &n.differences {
+                            write!(f, "\n        - {d}")?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Failure::Forbidden {
+                index,
+                pattern,
+                event,
+            } => {
+                write!(
+                    f,
+                    "never[{index}] {pattern} happened:\n      {}",
+                    event.trim_start()
+                )
+            }
+            Failure::Final { check, detail } => write!(f, "final {check}: {detail}"),
+        }
+    }
+}
+
+/// Compact one-line form of a pattern: `{layer: smtp, code: 250}`.
+pub fn show_pattern(p: &Pattern) -> String {
+    let parts: Vec<String> = p.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// A field that does not match: `(key, expected, got)`.
+type Mismatch = (String, String, String);
+
+/// A pattern ready to match: fields to compare and time bounds.
+struct Matcher<'a> {
+    fields: Vec<(&'a str, bool, &'a Value)>,
+    layer: Option<&'a str>,
+    after_us: Option<u64>,
+    before_us: Option<u64>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(p: &'a Pattern) -> Matcher<'a> {
+        let mut m = Matcher {
+            fields: Vec::new(),
+            layer: None,
+            after_us: None,
+            before_us: None,
+        };
+        for (k, v) in p {
+            match k.as_str() {
+                "after" => {
+                    m.after_us = v
+                        .as_str()
+                        .and_then(|s| parse_duration(s).ok())
+                        .map(|d| d.as_micros())
+                }
+                "before" => {
+                    m.before_us = v
+                        .as_str()
+                        .and_then(|s| parse_duration(s).ok())
+                        .map(|d| d.as_micros())
+                }
+                "layer" => {
+                    m.layer = v.as_str();
+                    m.fields.push((k, false, v));
+                }
+                _ => match k.strip_suffix('~') {
+                    Some(base) => m.fields.push((base, true, v)),
+                    None => m.fields.push((k, false, v)),
+                },
+            }
+        }
+        m
+    }
+
+    /// Cheap pre-filter on the layer, before the fields are computed.
+    fn layer_ok(&self, trace: &Trace, r: &Record) -> bool {
+        self.layer.is_none_or(|l| trace.layer(r).name() == l)
+    }
+
+    fn time_ok(&self, t: u64) -> bool {
+        self.after_us.is_none_or(|a| t >= a) && self.before_us.is_none_or(|b| t <= b)
+    }
+
+    /// Fields that do not match, as `(key, expected, got)`.
+    fn mismatches(&self, f: &Fields) -> Vec<Mismatch> {
+        let mut out = Vec::new();
+        for &(k, contains, want) in &self.fields {
+            let got = f.get(k);
+            if !value_matches(got, want, contains) {
+                let got = got.map_or("nothing".to_owned(), Value::to_string);
+                let want = if contains {
+                    format!("text containing {want}")
+                } else {
+                    want.to_string()
+                };
+                out.push((k.to_owned(), want, got));
+            }
+        }
+        out
+    }
+
+    fn matches(&self, trace: &Trace, r: &Record) -> bool {
+        self.layer_ok(trace, r)
+            && self.time_ok(r.time.as_micros())
+            && self.mismatches(&trace.fields(r)).is_empty()
+    }
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn value_matches(got: Option<&Value>, want: &Value, contains: bool) -> bool {
+    let Some(got) = got else { return false };
+    if contains {
+        return as_text(got).contains(&as_text(want));
+    }
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) if a == b => true,
+        // "250" in a pattern matches the number 250, and the reverse.
+        (a, b) => as_text(a) == as_text(b),
+    }
+}
+
+/// Checks a finished run.
+pub fn evaluate(s: &Scenario, run: &Run) -> Vec<Failure> {
+    let trace = run.world.trace();
+    let mut failures = Vec::new();
+    expect_in_order(s, trace, &mut failures);
+    never(s, trace, &mut failures);
+    finals(s, run, &mut failures);
+    failures
+}
+
+fn expect_in_order(s: &Scenario, trace: &Trace, failures: &mut Vec<Failure>) {
+    let mut pos = 0;
+    let mut last_time = None;
+    for (index, p) in s.expect.iter().enumerate() {
+        let m = Matcher::new(p);
+        let found = trace.records[pos..]
+            .iter()
+            .position(|r| m.matches(trace, r));
+        match found {
+            Some(i) => {
+                pos += i + 1;
+                last_time = Some(trace.records[pos - 1].time.as_micros());
+            }
+            None => {
+                failures.push(Failure::Missing {
+                    index,
+                    pattern: show_pattern(p),
+                    after_us: if index > 0 { last_time } else { None },
+                    nearest: nearest(&m, trace, pos),
+                });
+                // Later expectations are judged from the same place, so one
+                // missing event does not hide the others.
+            }
+        }
+    }
+}
+
+/// The three events from `pos` on that match the most fields.
+fn nearest(m: &Matcher<'_>, trace: &Trace, pos: usize) -> Vec<Near> {
+    let mut scored: Vec<(usize, usize, Vec<Mismatch>)> = trace.records[pos..]
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| m.layer_ok(trace, r))
+        .map(|(i, r)| {
+            let mut mis = m.mismatches(&trace.fields(r));
+            if !m.time_ok(r.time.as_micros()) {
+                mis.push((
+                    "time".into(),
+                    "within the bounds".into(),
+                    format!("{} us", r.time.as_micros()),
+                ));
+            }
+            (mis.len(), pos + i, mis)
+        })
+        .collect();
+    scored.sort_by_key(|(n, i, _)| (*n, *i));
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, i, mis)| Near {
+            text: trace.to_text(&trace.records[i]),
+            differences: mis
+                .into_iter()
+                .map(|(k, want, got)| format!("{k}: expected {want}, got {got}"))
+                .collect(),
+        })
+        .collect()
+}
+
+fn never(s: &Scenario, trace: &Trace, failures: &mut Vec<Failure>) {
+    for (index, p) in s.never.iter().enumerate() {
+        let m = Matcher::new(p);
+        if let Some(r) = trace.records.iter().find(|r| m.matches(trace, r)) {
+            failures.push(Failure::Forbidden {
+                index,
+                pattern: show_pattern(p),
+                event: trace.to_text(r),
+            });
+        }
+    }
+}
+
+fn finals(s: &Scenario, run: &Run, failures: &mut Vec<Failure>) {
+    for check in &s.final_state {
+        let result = match check {
+            FinalCheck::Received { host, bytes } => received(run, host, bytes.0),
+        };
+        if let Err(detail) = result {
+            failures.push(Failure::Final {
+                check: describe_final(check),
+                detail,
+            });
+        }
+    }
+}
+
+fn describe_final(c: &FinalCheck) -> String {
+    match c {
+        FinalCheck::Received { host, bytes } => {
+            format!("Received(host: {host:?}, bytes: {})", bytes.0)
+        }
+    }
+}
+
+fn received(run: &Run, host: &str, bytes: u64) -> Result<(), String> {
+    let d = run
+        .app::<Discard>(host)
+        .ok_or_else(|| format!("`{host}` runs no discard service"))?;
+    let want = pattern_sha256(bytes);
+    if d.received()
+        .iter()
+        .any(|r| r.bytes == bytes && r.in_order && r.sha256.as_deref() == Some(&want))
+    {
+        return Ok(());
+    }
+    let got: Vec<String> = d
+        .received()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} bytes from {}{}",
+                r.bytes,
+                r.from,
+                if r.in_order {
+                    ""
+                } else {
+                    " (out of order or corrupted)"
+                }
+            )
+        })
+        .collect();
+    Err(if got.is_empty() {
+        format!(
+            "no finished connection; {} bytes arrived in all",
+            d.total_bytes()
+        )
+    } else {
+        format!(
+            "expected one connection with {bytes} bytes in order, got {}",
+            got.join("; ")
+        )
+    })
+}

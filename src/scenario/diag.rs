@@ -1,0 +1,337 @@
+//! Errors in scenario files, reported the way compilers report them: the
+//! file, line and column, the offending line and a caret under the spot,
+//! and a hint ("did you mean ...?") where one helps.
+//!
+//! RON syntax and type errors come with a position from the parser. The
+//! semantic checks (an unknown host, a duplicate address) work on the
+//! deserialized values, which carry no positions, so [`Source`] finds the
+//! offending text again by searching for it.
+
+use std::fmt;
+
+/// One problem at one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 1-based line; 0 when the problem has no place in the file.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub col: usize,
+    /// Characters to underline.
+    pub len: usize,
+    pub message: String,
+    pub help: Option<String>,
+    /// The text of the line, for the excerpt.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        if self.line == 0 {
+            write!(f, "  --> {}", self.file)?;
+        } else {
+            write!(f, "  --> {}:{}:{}", self.file, self.line, self.col)?;
+        }
+        if let Some(text) = &self.source_line {
+            let num = self.line.to_string();
+            let pad = " ".repeat(num.len());
+            writeln!(f)?;
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{num} | {}", text.replace('\t', " "))?;
+            let caret = "^".repeat(self.len.max(1));
+            write!(
+                f,
+                "{pad} | {}{caret}",
+                " ".repeat(self.col.saturating_sub(1))
+            )?;
+            if let Some(h) = &self.help {
+                write!(f, " {h}")?;
+            }
+        } else if let Some(h) = &self.help {
+            write!(f, "\n  = help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ScenarioError {
+    /// A problem with the file as a whole (unreadable, not text).
+    pub fn whole_file(file: &str, message: String) -> ScenarioError {
+        ScenarioError {
+            diagnostics: vec![Diagnostic {
+                file: file.to_owned(),
+                line: 0,
+                col: 0,
+                len: 0,
+                message,
+                help: None,
+                source_line: None,
+            }],
+        }
+    }
+
+    /// The first problem's location as `file:line:column`.
+    pub fn location(&self) -> String {
+        match self.diagnostics.first() {
+            Some(d) if d.line > 0 => format!("{}:{}:{}", d.file, d.line, d.col),
+            Some(d) => d.file.clone(),
+            None => String::new(),
+        }
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A scenario's text, for placing diagnostics.
+pub struct Source<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    /// A diagnostic at 1-based `line` and `col`.
+    pub fn at(
+        &self,
+        line: usize,
+        col: usize,
+        len: usize,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let source_line = self
+            .text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map(str::to_owned);
+        Diagnostic {
+            file: self.file.to_owned(),
+            line,
+            col,
+            len,
+            message,
+            help,
+            source_line,
+        }
+    }
+
+    /// A diagnostic at a byte offset.
+    pub fn at_offset(
+        &self,
+        offset: usize,
+        len: usize,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        self.at(line, col, len, message, help)
+    }
+
+    /// A diagnostic at the `nth` (0-based) appearance of `"needle"` (with
+    /// its quotes) after `start`, or at the start of the file if it is not
+    /// found.
+    pub fn at_quoted(
+        &self,
+        needle: &str,
+        nth: usize,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let quoted = format!("\"{needle}\"");
+        match self.find_nth(&quoted, nth) {
+            Some(off) => self.at_offset(off, quoted.chars().count(), message, help),
+            None => self.at(1, 1, 1, message, help),
+        }
+    }
+
+    /// A diagnostic at the `nth` appearance of `needle` as written (not
+    /// quoted), e.g. a field name.
+    pub fn at_text(
+        &self,
+        needle: &str,
+        nth: usize,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        match self.find_nth(needle, nth) {
+            Some(off) => self.at_offset(off, needle.chars().count(), message, help),
+            None => self.at(1, 1, 1, message, help),
+        }
+    }
+
+    /// Byte offset of the `nth` appearance of `needle` outside comments.
+    fn find_nth(&self, needle: &str, nth: usize) -> Option<usize> {
+        let mut seen = 0;
+        let mut from = 0;
+        while let Some(i) = self.text[from..].find(needle) {
+            let off = from + i;
+            if !self.in_comment(off) {
+                if seen == nth {
+                    return Some(off);
+                }
+                seen += 1;
+            }
+            from = off + needle.len().max(1);
+        }
+        None
+    }
+
+    /// True if `off` lies after `//` on its line.
+    fn in_comment(&self, off: usize) -> bool {
+        let line_start = self.text[..off].rfind('\n').map_or(0, |i| i + 1);
+        let line = &self.text[line_start..off];
+        // A `//` inside a string on this line does not start a comment.
+        let mut in_str = false;
+        let mut prev = ' ';
+        let chars: Vec<char> = line.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if c == '"' && prev != '\\' {
+                in_str = !in_str;
+            }
+            if !in_str && c == '/' && chars.get(i + 1) == Some(&'/') {
+                return true;
+            }
+            prev = c;
+        }
+        false
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The candidate closest to `wrong`, if it is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let limit = (wrong.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (distance(&wrong.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+/// Turns a RON parser error into a diagnostic with a readable message.
+pub fn from_ron(src: &Source<'_>, err: &ron::error::SpannedError) -> Diagnostic {
+    use ron::error::Error as E;
+    let pos = &err.span.start;
+    let (message, help, len) = match &err.code {
+        E::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => (
+            format!(
+                "unknown field `{found}`{}",
+                outer
+                    .as_ref()
+                    .map(|o| format!(" in `{o}`"))
+                    .unwrap_or_default()
+            ),
+            did_you_mean(found, expected.iter().copied())
+                .or_else(|| Some(format!("expected one of: {}", expected.join(", ")))),
+            found.chars().count(),
+        ),
+        E::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => (
+            format!(
+                "unknown variant `{found}`{}",
+                outer
+                    .as_ref()
+                    .map(|o| format!(" for `{o}`"))
+                    .unwrap_or_default()
+            ),
+            did_you_mean(found, expected.iter().copied())
+                .or_else(|| Some(format!("expected one of: {}", expected.join(", ")))),
+            found.chars().count(),
+        ),
+        E::MissingStructField { field, outer } => (
+            format!(
+                "missing field `{field}`{}",
+                outer
+                    .as_ref()
+                    .map(|o| format!(" in `{o}`"))
+                    .unwrap_or_default()
+            ),
+            None,
+            1,
+        ),
+        E::Eof => (
+            "unexpected end of file".to_owned(),
+            Some("is a bracket or parenthesis left open?".to_owned()),
+            1,
+        ),
+        other => (other.to_string(), None, 1),
+    };
+    // The parser's span ends after the offending token: underline from the
+    // start of the span when it covers the token.
+    let (line, col) = if err.span.end.line == pos.line && err.span.end.col > pos.col && len > 1 {
+        (pos.line, err.span.end.col.saturating_sub(len).max(pos.col))
+    } else {
+        (pos.line, pos.col)
+    };
+    src.at(line.max(1), col.max(1), len, message, help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_and_excerpts() {
+        assert_eq!(
+            did_you_mean("bob-mial", ["alice", "bob-mail"]),
+            Some("did you mean `bob-mail`?".into())
+        );
+        assert_eq!(did_you_mean("zzz", ["alice", "bob-mail"]), None);
+        let text = "Scenario(\n  // \"bob\" in a comment\n  hosts: [\"bob\"],\n)";
+        let src = Source {
+            file: "x.ron",
+            text,
+        };
+        let d = src.at_quoted("bob", 0, "unknown host".into(), None);
+        assert_eq!((d.line, d.col, d.len), (3, 11, 5));
+        let shown = d.to_string();
+        assert!(shown.contains("--> x.ron:3:11"), "{shown}");
+        assert!(shown.contains("  hosts: [\"bob\"],"), "{shown}");
+    }
+}

@@ -1,0 +1,283 @@
+//! The scenario file format, as Rust types that RON deserializes into.
+//!
+//! `scenarios/README.md` documents every field for instructors; keep the
+//! two in step. Unknown fields are errors (`deny_unknown_fields`), so a
+//! typo is reported where it was made instead of being ignored. Defaults
+//! keep small scenarios small: addresses, routes and ephemeral ports are
+//! automatic unless given.
+
+use super::units::{Dur, Rate, Size};
+use serde::Deserialize;
+use std::net::Ipv4Addr;
+
+/// The format version this build reads.
+pub const VERSION: u32 = 1;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The format version; must be 1.
+    pub version: u32,
+    /// One line, shown in lists and window titles.
+    pub title: String,
+    /// What the scenario teaches, a few sentences.
+    #[serde(default)]
+    pub description: String,
+    /// The seed of the run's random numbers (loss, sequence numbers...).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Stop the run at this time; by default it runs until nothing is
+    /// left to do (at most one simulated hour).
+    #[serde(default)]
+    pub until: Option<Dur>,
+    /// TCP parameters shared by every host.
+    #[serde(default)]
+    pub tcp: TcpSpec,
+    pub hosts: Vec<HostSpec>,
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+    /// Scripted actions of the hosts' users.
+    #[serde(default)]
+    pub actions: Vec<ActionSpec>,
+    /// Scripted faults: links down and up, crashes, loss changes.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    /// Captions shown at given times.
+    #[serde(default)]
+    pub narration: Vec<NarrationSpec>,
+    /// Events that must happen, in this order.
+    #[serde(default)]
+    pub expect: Vec<Pattern>,
+    /// Events that must never happen.
+    #[serde(default)]
+    pub never: Vec<Pattern>,
+    /// What must hold when the run ends.
+    #[serde(default, rename = "final")]
+    pub final_state: Vec<FinalCheck>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// An event pattern: trace fields and the values they must have. A key
+/// ending in `~` matches when the field contains the text; `after` and
+/// `before` (durations) bound the event's time.
+pub type Pattern = serde_json::Map<String, serde_json::Value>;
+
+/// TCP parameters (RFC 9293, RFC 6298); every field is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Tcp")]
+pub struct TcpSpec {
+    /// Maximum segment size each host announces (default 1460).
+    #[serde(default)]
+    pub mss: Option<u16>,
+    /// Receive buffer, the largest window (default 65535).
+    #[serde(default)]
+    pub recv_buffer: Option<u32>,
+    /// Initial retransmission timeout (default 1s, RFC 6298 §2.1).
+    #[serde(default)]
+    pub initial_rto: Option<Dur>,
+    /// Smallest retransmission timeout (default 1s, RFC 6298 §2.4).
+    #[serde(default)]
+    pub min_rto: Option<Dur>,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this (default 30s).
+    #[serde(default)]
+    pub msl: Option<Dur>,
+    /// How long an ACK may be delayed; "0ms" acknowledges every segment
+    /// at once (default 40ms).
+    #[serde(default)]
+    pub delayed_ack: Option<Dur>,
+    /// SYN retransmissions before a connection attempt fails (default 5).
+    #[serde(default)]
+    pub syn_retries: Option<u32>,
+    /// Data retransmissions before a connection is abandoned (default 10).
+    #[serde(default)]
+    pub data_retries: Option<u32>,
+}
+
+/// A host or router.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Host")]
+pub struct HostSpec {
+    pub name: String,
+    /// What the host is; decides its icon and default services.
+    #[serde(default)]
+    pub role: Role,
+    /// A friendly description for captions: "Alice's mail server".
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The address of the host's first link (default: automatic).
+    #[serde(default)]
+    pub address: Option<Ipv4Addr>,
+    /// Services besides those of the role.
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+    /// An inbound filter, e.g. a home router's.
+    #[serde(default)]
+    pub firewall: Option<FirewallSpec>,
+    /// Where the visualizer draws the host, in a 0..100 square.
+    #[serde(default)]
+    pub position: Option<(f32, f32)>,
+}
+
+/// What a host is.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub enum Role {
+    /// A user's computer: runs the actions of its user.
+    #[default]
+    Client,
+    /// Forwards packets; runs nothing.
+    Router,
+    /// A host that runs the services listed for it.
+    Server,
+}
+
+impl Role {
+    /// The name used in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Client => "Client",
+            Role::Router => "Router",
+            Role::Server => "Server",
+        }
+    }
+}
+
+/// A service a host runs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum ServiceSpec {
+    /// The discard service (RFC 863): reads and throws away, counting the
+    /// bytes and hashing them.
+    Discard {
+        #[serde(default = "discard_port")]
+        port: u16,
+    },
+}
+
+fn discard_port() -> u16 {
+    9
+}
+
+impl ServiceSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServiceSpec::Discard { .. } => "Discard",
+        }
+    }
+}
+
+/// A host's inbound filter.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename = "Firewall")]
+pub struct FirewallSpec {
+    /// Drop connection attempts from outside.
+    #[serde(default = "default_true")]
+    pub block_inbound: bool,
+    /// Ports that stay open anyway.
+    #[serde(default)]
+    pub allow: Vec<u16>,
+}
+
+/// A link between two nodes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Link")]
+pub struct LinkSpec {
+    pub a: String,
+    pub b: String,
+    /// One-way propagation delay (default "1ms").
+    #[serde(default)]
+    pub latency: Option<Dur>,
+    /// Bit rate (default "100Mbps").
+    #[serde(default)]
+    pub bandwidth: Option<Rate>,
+    /// Packets each direction queues before dropping (default 100).
+    #[serde(default)]
+    pub queue: Option<usize>,
+    /// Probability that a packet is lost, 0.0 to 1.0 (default 0).
+    #[serde(default)]
+    pub loss: f64,
+    /// Probability that a packet arrives twice (default 0).
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Random extra delay up to this much per packet; reorders packets
+    /// when larger than the gap between them (default none).
+    #[serde(default)]
+    pub jitter: Option<Dur>,
+    /// Whether the link starts up (default true).
+    #[serde(default = "default_true")]
+    pub up: bool,
+}
+
+/// A scripted action.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Action")]
+pub struct ActionSpec {
+    /// When it happens.
+    pub at: Dur,
+    /// The host whose user or program acts.
+    pub host: String,
+    /// What it does.
+    #[serde(rename = "do")]
+    pub what: ActionKind,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum ActionKind {
+    /// Open a TCP connection, send `bytes` and close.
+    TcpSend { to: String, port: u16, bytes: Size },
+}
+
+impl ActionKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::TcpSend { .. } => "TcpSend",
+        }
+    }
+}
+
+/// A scripted fault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Fault")]
+pub struct FaultSpec {
+    pub at: Dur,
+    #[serde(rename = "do")]
+    pub what: FaultKind,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum FaultKind {
+    /// The link between the two nodes goes down.
+    LinkDown(String, String),
+    /// The link between the two nodes comes back.
+    LinkUp(String, String),
+    /// The link's loss probability becomes the given value.
+    SetLoss(String, String, f64),
+    /// The host crashes.
+    HostDown(String),
+    /// The host restarts.
+    HostUp(String),
+}
+
+/// A caption at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename = "Narration")]
+pub struct NarrationSpec {
+    pub at: Dur,
+    pub text: String,
+}
+
+/// A check on the final state.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum FinalCheck {
+    /// The host's discard service received a connection with exactly this
+    /// many bytes, all in order.
+    Received { host: String, bytes: Size },
+}
