@@ -54,6 +54,9 @@ pub enum AppEvent {
     Timer { token: u64 },
     /// A packet crossed a link this application taps (eavesdroppers).
     Sniffed { packet: Packet },
+    /// An IP packet for a host whose own stack is this application (see
+    /// `World::set_raw_stack`).
+    RawPacket { packet: Packet },
     /// The host crashed: every connection and timer is gone. The
     /// application keeps what it would keep on disk.
     Crashed,

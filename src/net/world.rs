@@ -69,6 +69,9 @@ pub struct Node {
     pub up: bool,
     /// The applications running here.
     pub apps: Vec<AppId>,
+    /// An application that replaces this host's TCP/UDP stack: it gets
+    /// every IP packet for the host and sends raw packets.
+    raw_stack: Option<AppId>,
     listeners: BTreeMap<u16, AppId>,
     udp: BTreeMap<u16, AppId>,
     conns: BTreeMap<(SocketAddrV4, SocketAddrV4), ConnId>,
@@ -269,6 +272,7 @@ impl World {
             firewall: Firewall::default(),
             up: true,
             apps: Vec::new(),
+            raw_stack: None,
             listeners: BTreeMap::new(),
             udp: BTreeMap::new(),
             conns: BTreeMap::new(),
@@ -362,6 +366,13 @@ impl World {
             },
         );
         id
+    }
+
+    /// Hands every IP packet for `node` to `app` instead of the built-in
+    /// stack, and lets `app` send raw packets with `AppCx::send_raw`: a
+    /// foreign TCP/IP implementation runs there.
+    pub fn set_raw_stack(&mut self, node: NodeId, app: AppId) {
+        self.nodes[node as usize].raw_stack = Some(app);
     }
 
     /// Lets `app` see every packet that crosses `link` (an eavesdropper).
@@ -791,6 +802,16 @@ impl World {
         };
         if !self.nodes[node as usize].owns(p.dst) {
             self.drop_packet(node, link, packet, DropReason::NotForHost);
+            return;
+        }
+        if let Some(app) = self.nodes[node as usize].raw_stack {
+            let event = match p.payload {
+                Payload::Tcp(_) => Event::SegmentReceived { host: node, packet },
+                Payload::Udp(_) => Event::DatagramReceived { host: node, packet },
+            };
+            let packet = p.clone();
+            self.trace.push(self.now, event);
+            self.pending.push_back((app, AppEvent::RawPacket { packet }));
             return;
         }
         let (src, dst) = (p.src, p.dst);
@@ -1417,6 +1438,12 @@ impl AppCx<'_> {
             payload: data.into(),
         };
         w.send_packet(self.host, src, *dst.ip(), Payload::Udp(d));
+    }
+
+    /// Sends a packet built by the application (a foreign stack, see
+    /// [`World::set_raw_stack`]). Its id and TTL are assigned here.
+    pub fn send_raw(&mut self, packet: Packet) {
+        self.world.send_packet(self.host, packet.src, packet.dst, packet.payload);
     }
 
     /// Fires [`AppEvent::Timer`] with `token` after `delay`.

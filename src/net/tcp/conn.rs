@@ -1013,6 +1013,14 @@ impl TcpConnection {
                 return;
             }
             if self.state == TcpState::SynReceived && flags.syn() && seg.seq == self.irs {
+                if flags.ack() && self.acceptable_ack(seg.ack) {
+                    // Simultaneous open (RFC 9293 Figure 8, line 6): the
+                    // peer's SYN,ACK repeats the SYN we already have and
+                    // acknowledges ours. Only the ACK is new.
+                    self.complete_handshake();
+                    self.handle_ack(now, seg);
+                    return;
+                }
                 // Our SYN,ACK was lost and the peer sent its SYN again.
                 self.snd_nxt = self.iss;
                 return;
@@ -1060,17 +1068,7 @@ impl TcpConnection {
                 self.rst_pending = Some(self.rst_for_ack(seg.ack));
                 return;
             }
-            self.after_syn_acked();
-            self.set_state(if self.fin_queued {
-                TcpState::FinWait1
-            } else {
-                TcpState::Established
-            });
-            if self.fin_queued {
-                // close() was called before the handshake ended; the
-                // connection still counts as established for the app.
-                self.events.push_back(TcpEvent::Connected);
-            }
+            self.complete_handshake();
         }
         if !self.handle_ack(now, seg) {
             return;
@@ -1081,6 +1079,21 @@ impl TcpConnection {
             seg.seq
         };
         self.accept_text(now, seg, data_seq);
+    }
+
+    /// SYN-RECEIVED and our SYN acknowledged: the connection is up.
+    fn complete_handshake(&mut self) {
+        self.after_syn_acked();
+        self.set_state(if self.fin_queued {
+            TcpState::FinWait1
+        } else {
+            TcpState::Established
+        });
+        if self.fin_queued {
+            // close() was called before the handshake ended; the
+            // connection still counts as established for the app.
+            self.events.push_back(TcpEvent::Connected);
+        }
     }
 
     /// RFC 9293 §3.10.7.4 "first, check sequence number" (the four cases).
@@ -1672,5 +1685,61 @@ mod tests {
             .filter(|(ab, s)| *ab && !s.payload.is_empty())
             .count();
         assert!(max_flight >= 137, "{max_flight} data segments");
+    }
+
+    /// Delivers everything each side sends to the other, in rounds, until
+    /// both are quiet; returns the state changes seen, per side.
+    fn lockstep(a: &mut TcpConnection, b: &mut TcpConnection, now: &mut SimTime) -> [Vec<String>; 2] {
+        let mut seen = [Vec::new(), Vec::new()];
+        for _ in 0..20 {
+            *now += DELAY;
+            let from_a: Vec<_> = std::iter::from_fn(|| a.poll_transmit(*now)).collect();
+            let from_b: Vec<_> = std::iter::from_fn(|| b.poll_transmit(*now)).collect();
+            if from_a.is_empty() && from_b.is_empty() {
+                break;
+            }
+            for seg in &from_a {
+                b.handle_segment(*now, seg);
+            }
+            for seg in &from_b {
+                a.handle_segment(*now, seg);
+            }
+            for (i, c) in [&mut *a, &mut *b].into_iter().enumerate() {
+                while let Some(e) = c.poll_event() {
+                    if let TcpEvent::State { to, .. } = e {
+                        seen[i].push(to.name().to_owned());
+                    }
+                }
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn simultaneous_open_and_simultaneous_close() {
+        let cfg = TcpConfig::default();
+        let mut now = SimTime::ZERO;
+        // RFC 9293 Figure 8: both ends send SYN at once.
+        let mut a = TcpConnection::connect(cfg.clone(), addr(1, 5000), addr(2, 6000), 100, now);
+        let mut b = TcpConnection::connect(cfg, addr(2, 6000), addr(1, 5000), 900, now);
+        let seen = lockstep(&mut a, &mut b, &mut now);
+        for s in &seen {
+            assert_eq!(s[..], ["SYN-SENT", "SYN-RECEIVED", "ESTABLISHED"], "{seen:?}");
+        }
+        assert_eq!(a.send(b"ping"), 4);
+        assert_eq!(b.send(b"pong"), 4);
+        lockstep(&mut a, &mut b, &mut now);
+        assert_eq!(a.recv_all(), b"pong");
+        assert_eq!(b.recv_all(), b"ping");
+        // RFC 9293 Figure 13: both close at once; each sees the other's
+        // FIN before the ACK of its own and passes through CLOSING.
+        a.close();
+        b.close();
+        let seen = lockstep(&mut a, &mut b, &mut now);
+        for s in &seen {
+            assert_eq!(s[..], ["FIN-WAIT-1", "CLOSING", "TIME-WAIT"], "{seen:?}");
+        }
+        a.handle_timeout(now + SimDuration::from_secs(61));
+        assert_eq!(a.state(), TcpState::Closed);
     }
 }

@@ -1,0 +1,109 @@
+//! Engine benchmarks: raw event-queue throughput, and a simulated TCP bulk
+//! transfer with the trace recorded in memory.
+//!
+//! Run with `cargo bench --no-default-features --bench engine`. Each figure
+//! is the best of five runs. Targets on a 2-core machine, release build:
+//! 20 million queue events per second and 2 million TCP segments
+//! processed per second (a segment is processed when a host sends it and
+//! again when a host receives it). Set `WIRETALE_BENCH_STRICT=1` to exit
+//! with an error when a target is missed.
+
+use std::hint::black_box;
+use std::net::SocketAddrV4;
+use std::time::Instant;
+use wiretale::apps::tcp::{BulkSender, Discard};
+use wiretale::net::{LinkConfig, NodeKind, World};
+use wiretale::sim::{EventQueue, SimDuration, SimRng, SimTime};
+
+const QUEUE_TARGET: f64 = 20e6;
+const SEGMENT_TARGET: f64 = 2e6;
+
+/// The classic "hold" model: a queue of `size` pending events; each step
+/// pops the earliest and schedules one at a random later time.
+fn queue_hold(size: usize, steps: u64) -> f64 {
+    let mut q = EventQueue::new();
+    let mut rng = SimRng::new(1);
+    for i in 0..size {
+        q.push(SimTime(rng.below(1_000_000)), i as u64);
+    }
+    let start = Instant::now();
+    for _ in 0..steps {
+        let (t, e) = q.pop().unwrap();
+        q.push(SimTime(t.0 + 1 + rng.below(1_000_000)), black_box(e));
+    }
+    steps as f64 / start.elapsed().as_secs_f64()
+}
+
+/// A bulk transfer of `bytes` between two hosts on a 1 Gbit/s link;
+/// returns segments processed per second of wall time and the count.
+fn tcp_bulk(bytes: u64) -> (f64, u64, usize) {
+    let mut w = World::new(1);
+    let a = w.add_node("client", NodeKind::Host);
+    let b = w.add_node("server", NodeKind::Host);
+    let link = LinkConfig {
+        latency: SimDuration::from_millis(1),
+        bandwidth_bps: 1_000_000_000,
+        queue_packets: 1000,
+        ..LinkConfig::default()
+    };
+    w.add_link(a, b, link, None, None).unwrap();
+    w.add_app(b, Box::new(Discard::new(9)));
+    let sender = w.add_app(a, Box::new(BulkSender::new()));
+    let to = SocketAddrV4::new(w.node(b).address().unwrap(), 9);
+    w.schedule_call(
+        SimTime::ZERO,
+        sender,
+        Box::new(move |app, cx| {
+            if let Some(s) = app.as_any_mut().downcast_mut::<BulkSender>() {
+                s.start(cx, to, bytes);
+            }
+        }),
+    );
+    let start = Instant::now();
+    w.run(SimTime::from_secs(3600));
+    let secs = start.elapsed().as_secs_f64();
+    let segs = w.segments_processed();
+    (segs as f64 / secs, segs, w.trace().records.len())
+}
+
+fn best_of<T>(runs: usize, f: impl Fn() -> T, key: impl Fn(&T) -> f64) -> T {
+    (0..runs)
+        .map(|_| f())
+        .max_by(|a, b| key(a).total_cmp(&key(b)))
+        .expect("at least one run")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes
+    // nothing and expects a quick run.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let (steps, bytes, runs) = if quick { (100_000, 1_000_000, 1) } else { (20_000_000, 200_000_000, 5) };
+    let strict = std::env::var("WIRETALE_BENCH_STRICT").is_ok_and(|v| v == "1");
+    let mut missed = false;
+
+    for size in [1_000, 100_000] {
+        let rate = best_of(runs, || queue_hold(size, steps), |r| *r);
+        let ok = rate >= QUEUE_TARGET;
+        missed |= !ok;
+        println!(
+            "event queue, {size:>6} pending:  {:>6.1} M events/s  (target {:.0} M){}",
+            rate / 1e6,
+            QUEUE_TARGET / 1e6,
+            if ok { "" } else { "  BELOW TARGET" }
+        );
+    }
+
+    let (rate, segs, records) = best_of(runs, || tcp_bulk(bytes), |r| r.0);
+    let ok = rate >= SEGMENT_TARGET;
+    missed |= !ok;
+    println!(
+        "tcp bulk {} MB, trace on:    {:>6.2} M segments/s  (target {:.0} M; {segs} segments, {records} trace records){}",
+        bytes / 1_000_000,
+        rate / 1e6,
+        SEGMENT_TARGET / 1e6,
+        if ok { "" } else { "  BELOW TARGET" }
+    );
+    if strict && missed && !quick {
+        std::process::exit(1);
+    }
+}
