@@ -138,7 +138,9 @@ impl Packet {
     pub fn wire_len(&self) -> usize {
         IPV4_HEADER
             + match &self.payload {
-                Payload::Tcp(s) => TCP_HEADER + if s.mss.is_some() { 4 } else { 0 } + s.payload.len(),
+                Payload::Tcp(s) => {
+                    TCP_HEADER + if s.mss.is_some() { 4 } else { 0 } + s.payload.len()
+                }
                 Payload::Udp(d) => UDP_HEADER + d.payload.len(),
             }
     }

@@ -260,8 +260,10 @@ impl<W: Write> PcapWriter<W> {
     /// Appends one packet seen at `time_us` microseconds.
     pub fn write_packet(&mut self, time_us: u64, packet: &Packet) -> io::Result<()> {
         let bytes = encode_ipv4(packet);
-        self.out.write_all(&((time_us / 1_000_000) as u32).to_le_bytes())?;
-        self.out.write_all(&((time_us % 1_000_000) as u32).to_le_bytes())?;
+        self.out
+            .write_all(&((time_us / 1_000_000) as u32).to_le_bytes())?;
+        self.out
+            .write_all(&((time_us % 1_000_000) as u32).to_le_bytes())?;
         self.out.write_all(&(bytes.len() as u32).to_le_bytes())?;
         self.out.write_all(&(bytes.len() as u32).to_le_bytes())?;
         self.out.write_all(&bytes)

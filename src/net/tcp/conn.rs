@@ -676,7 +676,11 @@ impl TcpConnection {
 
         let retransmit = std::mem::take(&mut self.retransmit_una);
         let probe = std::mem::take(&mut self.probe_now);
-        let start = if retransmit { self.snd_una } else { self.snd_nxt };
+        let start = if retransmit {
+            self.snd_una
+        } else {
+            self.snd_nxt
+        };
         // The SYN's sequence number is not data; data starts at buf_seq.
         let start = if seq::lt(start, self.buf_seq) {
             self.buf_seq
@@ -1029,7 +1033,10 @@ impl TcpConnection {
                     // listener that just means it goes away.
                     self.events.push_back(TcpEvent::Error(TcpError::Reset));
                     self.enter_closed();
-                } else if matches!(self.state, TcpState::LastAck | TcpState::Closing | TcpState::TimeWait) {
+                } else if matches!(
+                    self.state,
+                    TcpState::LastAck | TcpState::Closing | TcpState::TimeWait
+                ) {
                     self.enter_closed();
                 } else {
                     self.fail(TcpError::Reset);
@@ -1080,9 +1087,8 @@ impl TcpConnection {
     fn segment_acceptable(&self, seg: &TcpSegment) -> bool {
         let len = seg.seq_len();
         let wnd = self.rcv_window();
-        let start_ok = |s: u32| {
-            seq::le(self.rcv_nxt, s) && seq::lt(s, self.rcv_nxt.wrapping_add(wnd))
-        };
+        let start_ok =
+            |s: u32| seq::le(self.rcv_nxt, s) && seq::lt(s, self.rcv_nxt.wrapping_add(wnd));
         match (len, wnd) {
             (0, 0) => seg.seq == self.rcv_nxt,
             (0, _) => start_ok(seg.seq),
@@ -1113,8 +1119,7 @@ impl TcpConnection {
             }
         }
         // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
-        if seq::lt(self.snd_wl1, seg.seq)
-            || (self.snd_wl1 == seg.seq && seq::le(self.snd_wl2, ack))
+        if seq::lt(self.snd_wl1, seg.seq) || (self.snd_wl1 == seg.seq && seq::le(self.snd_wl2, ack))
         {
             let opened = window > self.snd_wnd;
             self.snd_wnd = window;
@@ -1130,9 +1135,7 @@ impl TcpConnection {
 
     /// State changes an ACK of our FIN causes.
     fn after_ack_state_changes(&mut self, now: SimTime) {
-        let fin_acked = self
-            .fin_seq()
-            .is_some_and(|f| seq::gt(self.snd_una, f));
+        let fin_acked = self.fin_seq().is_some_and(|f| seq::gt(self.snd_una, f));
         if !fin_acked {
             return;
         }
