@@ -93,7 +93,7 @@ impl SmtpConfig {
             offer_auth: true,
             max_message_size: 10 * 1024 * 1024,
             max_recipients: DEFAULT_MAX_RECIPIENTS,
-            max_errors: 10,
+            max_errors: 20,
         }
     }
 

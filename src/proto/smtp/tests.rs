@@ -421,8 +421,8 @@ fn backend_refusal_and_helo_protocol() {
 fn too_many_errors_closes_with_421() {
     let mut b = TestBackend::hamburger();
     let mut s = greeted(SmtpConfig::new("mail.hamburger.edu"), &mut b);
-    let out = say(&mut s, &mut b, &"BOGUS\r\n".repeat(12));
-    assert_eq!(out.matches("500 5.5.2").count(), 10);
+    let out = say(&mut s, &mut b, &"BOGUS\r\n".repeat(25));
+    assert_eq!(out.matches("500 5.5.2").count(), 20);
     assert!(out.ends_with("421 4.7.0 mail.hamburger.edu Too many errors, closing connection\r\n"));
     assert!(s.wants_close());
     assert_eq!(say(&mut s, &mut b, "NOOP\r\n"), "");
