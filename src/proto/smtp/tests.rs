@@ -770,3 +770,46 @@ proptest! {
 }
 
 const CLIENT_STATES_LIST: &[&str] = super::client::STATES;
+
+#[test]
+fn only_crlf_dot_crlf_ends_the_data() {
+    // "SMTP smuggling": LF . LF inside the text must not end it, or the
+    // lines after it would run as commands.
+    let mut b = TestBackend::hamburger();
+    let mut s = greeted(SmtpConfig::new("mail.hamburger.edu"), &mut b);
+    say(
+        &mut s,
+        &mut b,
+        "MAIL FROM:<a@crepes.fr>\r\nRCPT TO:<bob@hamburger.edu>\r\nDATA\r\n",
+    );
+    let out = say(
+        &mut s,
+        &mut b,
+        "hello\n.\nMAIL FROM:<admin@hamburger.edu>\r\n.\r\nNOOP\r\n",
+    );
+    assert_eq!(out, "250 2.0.0 Ok: queued as Q1\r\n250 2.0.0 Ok\r\n");
+    assert_eq!(b.accepted.len(), 1);
+    assert!(
+        String::from_utf8_lossy(&b.accepted[0].data)
+            .ends_with("hello\n.\nMAIL FROM:<admin@hamburger.edu>\r\n")
+    );
+}
+
+#[test]
+fn a_crlf_split_across_segments_still_ends_a_line() {
+    let mut b = TestBackend::hamburger();
+    let mut s = greeted(SmtpConfig::new("mail.hamburger.edu"), &mut b);
+    say(
+        &mut s,
+        &mut b,
+        "MAIL FROM:<a@crepes.fr>\r\nRCPT TO:<bob@hamburger.edu>\r\nDATA\r\n",
+    );
+    let long = "z".repeat(1200);
+    for piece in ["x\r", "\n.", "\r", "\n", &long, "\r", "\n"] {
+        s.handle_input(piece.as_bytes(), &mut b, NOW);
+    }
+    assert_eq!(
+        output(&mut s),
+        "250 2.0.0 Ok: queued as Q1\r\n500 5.5.2 Line too long\r\n"
+    );
+}
