@@ -29,8 +29,11 @@ use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 pub use client::{
-    MailExchange, MxResolver, ResolveError, build_query, parse_query, parse_response,
+    DnsQuery, MailExchange, MxResolver, ResolveError, build_query, parse_query, parse_response,
 };
+/// The resolver's states; the server itself is stateless (one datagram in,
+/// at most one out).
+pub use client::{STATES, TRANSITIONS};
 pub use server::{DnsServer, Zone, ZoneRecord};
 
 /// The DNS port (RFC 1035 §4.2.1).
