@@ -26,7 +26,10 @@
 //! error reply or a clean close.
 
 pub mod date;
+pub mod dns;
 pub mod line;
+pub mod pop3;
+pub mod smtp;
 
 /// One line of an application dialogue, as a transcript shows it.
 ///

@@ -1,0 +1,798 @@
+//! The SMTP server session (RFC 5321), with the ESMTP extensions SIZE
+//! (RFC 1870), 8BITMIME (RFC 6152), PIPELINING (RFC 2920),
+//! ENHANCEDSTATUSCODES (RFC 2034/3463) and AUTH PLAIN (RFC 4954/4616).
+//!
+//! One [`SmtpServer`] is one TCP connection seen from the receiving side:
+//! it greets, reads commands, answers each with a reply, collects the
+//! message after DATA and hands it to an [`SmtpBackend`], which decides
+//! which domains and users exist and what happens to accepted mail (a
+//! mailbox for local users, a queue for relaying).
+//!
+//! What it is not: no STARTTLS, no BDAT/CHUNKING, no DSN parameters, no
+//! timers (the driver may close an idle connection). It never relays on its
+//! own: a recipient in a foreign domain is accepted only from an
+//! authenticated client, or one the backend trusts ([`SmtpBackend::may_relay`]),
+//! so the server is not an open relay.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use super::command::{Command, ForwardPath, MailParams, Mailbox, parse_command};
+use super::reply::*;
+use super::sasl::{PlainError, decode_plain};
+use crate::proto::line::{Line, LineReader};
+use crate::proto::{Session, Transcript, Transition, date};
+
+/// RFC 5321 §4.5.3.1.4 and §4.5.3.1.6: command lines are at most 512 and
+/// text lines at most 1000 octets, CRLF included. Extensions may raise the
+/// command limit (an AUTH PLAIN line can be long), so one limit of 1000
+/// serves both.
+pub const MAX_LINE: usize = 1000;
+
+/// RFC 5321 §4.5.3.1.8: at least 100 recipients must be accepted.
+pub const DEFAULT_MAX_RECIPIENTS: usize = 100;
+
+/// Message lines shown in the transcript before the rest is summarized.
+pub const TRANSCRIPT_DATA_LINES: usize = 50;
+
+/// The states of the server diagram, as [`SmtpServer::state_name`] reports them.
+pub const STATES: &[&str] = &[
+    "CONNECTED",
+    "READY",
+    "AUTH-CONTINUE",
+    "MAIL",
+    "RCPT",
+    "DATA",
+    "CLOSED",
+];
+
+/// The server's state diagram for the visualizer: `(from, to, label)`.
+pub const TRANSITIONS: &[Transition] = &[
+    ("CONNECTED", "READY", "EHLO/HELO / 250"),
+    ("READY", "READY", "EHLO, RSET, NOOP, VRFY / 250"),
+    ("READY", "READY", "AUTH PLAIN <response> / 235"),
+    ("READY", "AUTH-CONTINUE", "AUTH PLAIN / 334"),
+    ("AUTH-CONTINUE", "READY", "<response> / 235 or 535"),
+    ("READY", "MAIL", "MAIL FROM / 250"),
+    ("MAIL", "RCPT", "RCPT TO / 250"),
+    ("RCPT", "RCPT", "RCPT TO / 250"),
+    ("RCPT", "DATA", "DATA / 354"),
+    ("DATA", "READY", "<CRLF>.<CRLF> / 250 queued"),
+    ("MAIL", "READY", "RSET / 250"),
+    ("RCPT", "READY", "RSET / 250"),
+    ("CONNECTED", "CLOSED", "QUIT / 221"),
+    ("READY", "CLOSED", "QUIT / 221"),
+    ("MAIL", "CLOSED", "QUIT / 221"),
+    ("RCPT", "CLOSED", "QUIT / 221"),
+];
+
+/// How a server behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    /// The server's own name, in the greeting and `Received:` headers.
+    pub hostname: String,
+    /// RFC 6409 message submission (port 587): AUTH is required before MAIL.
+    pub submission: bool,
+    /// Whether AUTH PLAIN is advertised and accepted.
+    pub offer_auth: bool,
+    /// RFC 1870 SIZE: the largest message accepted, in octets.
+    pub max_message_size: usize,
+    /// Recipients per transaction; more get 452.
+    pub max_recipients: usize,
+    /// Error replies (5xx) after which the server gives up with 421.
+    pub max_errors: u32,
+}
+
+impl SmtpConfig {
+    /// A mail exchanger on port 25 that also offers AUTH (so a user agent
+    /// may submit through it after authenticating).
+    pub fn new(hostname: impl Into<String>) -> SmtpConfig {
+        SmtpConfig {
+            hostname: hostname.into(),
+            submission: false,
+            offer_auth: true,
+            max_message_size: 10 * 1024 * 1024,
+            max_recipients: DEFAULT_MAX_RECIPIENTS,
+            max_errors: 20,
+        }
+    }
+
+    /// A submission server (port 587): AUTH required before MAIL.
+    pub fn submission(hostname: impl Into<String>) -> SmtpConfig {
+        SmtpConfig {
+            submission: true,
+            ..SmtpConfig::new(hostname)
+        }
+    }
+}
+
+/// A message the server accepted at the end of DATA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// The id from [`SmtpBackend::next_queue_id`], also in `Received:`.
+    pub queue_id: String,
+    /// MAIL FROM; `None` for the null reverse path `<>` of bounces.
+    pub reverse_path: Option<Mailbox>,
+    /// The accepted RCPT TO addresses, in order (`<Postmaster>` appears as
+    /// `postmaster@<hostname>`).
+    pub recipients: Vec<Mailbox>,
+    /// The name the client gave in EHLO/HELO.
+    pub helo: String,
+    /// The client's address (from the connection, not from the client).
+    pub client_addr: IpAddr,
+    /// The AUTH identity, when the session authenticated.
+    pub auth_user: Option<String>,
+    /// When the message was received, Unix seconds.
+    pub received_at: i64,
+    /// The message: our `Received:` line, then the data as sent, lines
+    /// ending in CRLF, dot-stuffing removed.
+    pub data: Vec<u8>,
+}
+
+/// What the server asks of the world.
+pub trait SmtpBackend {
+    /// Is `domain` (lower case) one this server is the final destination for?
+    fn is_local_domain(&self, domain: &str) -> bool;
+    /// Does `local_part@domain` exist? Asked only for local domains.
+    fn user_exists(&self, local_part: &str, domain: &str) -> bool;
+    /// AUTH: is `password` the password of `user`?
+    fn check_password(&mut self, user: &str, password: &str) -> bool;
+    /// May this client relay to foreign domains without authenticating (a
+    /// host on the server's own network, say)? No by default.
+    fn may_relay(&self, client_addr: IpAddr) -> bool {
+        let _ = client_addr;
+        false
+    }
+    /// A fresh queue id for the message about to be accepted.
+    fn next_queue_id(&mut self) -> String;
+    /// Takes responsibility for a finished message (RFC 5321 §6.1: after
+    /// 250 the server must deliver or bounce it). `Err` carries the reply
+    /// to send instead, e.g. 451 or 452 (try later) or 554 (refused).
+    fn accept_message(&mut self, message: ReceivedMessage) -> Result<(), Reply>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Greeting sent, no EHLO/HELO yet.
+    Connected,
+    /// Greeted, no transaction open.
+    Ready,
+    /// AUTH PLAIN without initial response: waiting for the base64 line.
+    AuthContinue,
+    /// MAIL accepted, no recipient yet.
+    Mail,
+    /// At least one recipient accepted.
+    Rcpt,
+    /// Reading the message after 354.
+    Data,
+    Closed,
+}
+
+/// The mail transaction of RFC 5321 §3.3: MAIL, RCPTs, DATA.
+#[derive(Debug, Clone, Default)]
+struct Transaction {
+    reverse_path: Option<Mailbox>,
+    recipients: Vec<Mailbox>,
+}
+
+/// The message being read after DATA.
+#[derive(Debug, Clone, Default)]
+struct Incoming {
+    /// Unstuffed lines with CRLF, up to the size limit.
+    body: Vec<u8>,
+    /// Octets received (counted past the limit too).
+    size: usize,
+    lines: usize,
+    line_too_long: bool,
+}
+
+/// A line of message text, as [`DataReader`] splits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DataLine {
+    /// The line without its CRLF (bare CR or LF inside are kept).
+    Complete(Vec<u8>),
+    /// The line grew past [`MAX_LINE`]; the rest of it is skipped.
+    TooLong,
+}
+
+/// Splits message text at CRLF and nowhere else.
+///
+/// RFC 5321 §4.1.1.4: the data ends with CRLF "." CRLF. Commands may be
+/// read leniently (bare LF accepted), but the end of the data must not be:
+/// if "LF . LF" also ended it, a sender could hide a second message inside
+/// the first, one that a server reading strictly would see as text but this
+/// one would take as new commands ("SMTP smuggling", 2023). So a bare LF is
+/// just part of a line here.
+#[derive(Debug, Clone, Default)]
+struct DataReader {
+    buf: Vec<u8>,
+    /// Skipping the rest of an over-long line.
+    discarding: bool,
+}
+
+impl DataReader {
+    fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    fn next_line(&mut self) -> Option<DataLine> {
+        loop {
+            let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") else {
+                if self.buf.len() > MAX_LINE {
+                    // Keep memory bounded; keep a final CR, which may be
+                    // half of the CRLF that ends this line.
+                    let keep_cr = self.buf.last() == Some(&b'\r');
+                    self.buf.clear();
+                    if keep_cr {
+                        self.buf.push(b'\r');
+                    }
+                    if !self.discarding {
+                        self.discarding = true;
+                        return Some(DataLine::TooLong);
+                    }
+                }
+                return None;
+            };
+            let mut line: Vec<u8> = self.buf.drain(..pos + 2).collect();
+            if self.discarding {
+                // The tail of a line already reported as too long.
+                self.discarding = false;
+                continue;
+            }
+            if line.len() > MAX_LINE {
+                return Some(DataLine::TooLong);
+            }
+            line.truncate(pos);
+            return Some(DataLine::Complete(line));
+        }
+    }
+
+    /// The bytes after the last line returned.
+    fn take_rest(&mut self) -> Vec<u8> {
+        self.discarding = false;
+        std::mem::take(&mut self.buf)
+    }
+}
+
+/// One SMTP server session. See the module documentation.
+#[derive(Debug)]
+pub struct SmtpServer {
+    config: SmtpConfig,
+    client_addr: IpAddr,
+    reader: LineReader,
+    state: State,
+    /// The EHLO/HELO name and whether it was EHLO.
+    helo: Option<(String, bool)>,
+    auth_user: Option<String>,
+    transaction: Transaction,
+    incoming: Incoming,
+    data_reader: DataReader,
+    errors: u32,
+    output: Vec<u8>,
+    transcript: VecDeque<Transcript>,
+}
+
+impl SmtpServer {
+    /// A session with a client at `client_addr`; the 220 greeting is
+    /// queued at once (RFC 5321 §3.1).
+    pub fn new(config: SmtpConfig, client_addr: IpAddr) -> SmtpServer {
+        let greeting = Reply::new(SERVICE_READY, format!("{} ESMTP wiretale", config.hostname));
+        let mut server = SmtpServer {
+            config,
+            client_addr,
+            reader: LineReader::new(MAX_LINE),
+            state: State::Connected,
+            helo: None,
+            auth_user: None,
+            transaction: Transaction::default(),
+            incoming: Incoming::default(),
+            data_reader: DataReader::default(),
+            errors: 0,
+            output: Vec::new(),
+            transcript: VecDeque::new(),
+        };
+        server.send(greeting);
+        server
+    }
+
+    /// The configuration this session runs with.
+    pub fn config(&self) -> &SmtpConfig {
+        &self.config
+    }
+
+    /// The AUTH identity, once the client authenticated.
+    pub fn auth_user(&self) -> Option<&str> {
+        self.auth_user.as_deref()
+    }
+
+    /// The EHLO/HELO name, once given.
+    pub fn helo_name(&self) -> Option<&str> {
+        self.helo.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// Feeds bytes from the client. `now_unix` dates the `Received:` header
+    /// of a message completed by these bytes.
+    pub fn handle_input<B: SmtpBackend + ?Sized>(
+        &mut self,
+        data: &[u8],
+        backend: &mut B,
+        now_unix: i64,
+    ) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.reader.push(data);
+        while self.state != State::Closed {
+            if self.state == State::Data {
+                // Message text is split at CRLF only (see `DataReader`):
+                // hand it whatever the command reader holds.
+                let raw = self.reader.take_raw(self.reader.buffered());
+                self.data_reader.push(&raw);
+                let Some(line) = self.data_reader.next_line() else {
+                    break;
+                };
+                self.handle_data_line(line, backend, now_unix);
+                if self.state != State::Data {
+                    // The "." came: what follows are commands again.
+                    let rest = self.data_reader.take_rest();
+                    self.reader.push(&rest);
+                }
+                continue;
+            }
+            let Some(line) = self.reader.next_line() else {
+                break;
+            };
+            match self.state {
+                State::AuthContinue => self.handle_auth_line(line, backend),
+                _ => self.handle_command_line(line, backend),
+            }
+            if self.errors >= self.config.max_errors && self.state != State::Closed {
+                self.close_with(Reply::new(
+                    SERVICE_NOT_AVAILABLE,
+                    format!(
+                        "4.7.0 {} Too many errors, closing connection",
+                        self.config.hostname
+                    ),
+                ));
+            }
+        }
+    }
+
+    // ---- output helpers ----------------------------------------------
+
+    fn send(&mut self, reply: Reply) {
+        if reply.is_permanent() {
+            self.errors += 1;
+        }
+        for line in reply.wire_lines() {
+            self.transcript.push_back(Transcript::Reply {
+                code: Some(reply.code),
+                text: line,
+            });
+        }
+        self.output.extend_from_slice(&reply.to_bytes());
+    }
+
+    fn close_with(&mut self, reply: Reply) {
+        self.send(reply);
+        self.close();
+    }
+
+    fn close(&mut self) {
+        self.state = State::Closed;
+        self.transaction = Transaction::default();
+        self.incoming = Incoming::default();
+        // Whatever else the client sent is never read.
+        self.reader = LineReader::new(MAX_LINE);
+        self.data_reader = DataReader::default();
+    }
+
+    fn ok(text: &str) -> Reply {
+        Reply::new(OK, text)
+    }
+
+    fn bad_sequence(text: &str) -> Reply {
+        Reply::new(BAD_SEQUENCE, format!("5.5.1 {text}"))
+    }
+
+    // ---- commands ------------------------------------------------------
+
+    fn handle_command_line<B: SmtpBackend + ?Sized>(&mut self, line: Line, backend: &mut B) {
+        let text = match line {
+            Line::Complete(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Line::TooLong => {
+                // RFC 5321 §4.5.3.1.4 / §4.2.2: 500 "line too long".
+                self.transcript
+                    .push_back(Transcript::Command("(line too long)".into()));
+                self.send(Reply::new(SYNTAX_ERROR, "5.5.2 Line too long"));
+                return;
+            }
+        };
+        self.transcript.push_back(Transcript::Command(text.clone()));
+        match parse_command(&text) {
+            Ok(command) => self.handle_command(command, backend),
+            Err(reply) => self.send(reply),
+        }
+    }
+
+    fn handle_command<B: SmtpBackend + ?Sized>(&mut self, command: Command, backend: &mut B) {
+        match command {
+            Command::Ehlo(name) => self.handle_hello(name, true),
+            Command::Helo(name) => self.handle_hello(name, false),
+            Command::Mail {
+                reverse_path,
+                params,
+            } => self.handle_mail(reverse_path, params),
+            Command::Rcpt(path) => self.handle_rcpt(path, backend),
+            Command::Data => self.handle_data_command(),
+            Command::Rset => {
+                // RFC 5321 §4.1.1.5: abort the transaction, keep the greeting.
+                self.reset_transaction();
+                self.send(Self::ok("2.0.0 Ok"));
+            }
+            Command::Noop => self.send(Self::ok("2.0.0 Ok")),
+            Command::Quit => {
+                let text = format!("2.0.0 {} closing connection", self.config.hostname);
+                self.close_with(Reply::new(SERVICE_CLOSING, text));
+            }
+            Command::Vrfy(_) => {
+                // RFC 5321 §3.5.3: 252 when the server will not say.
+                self.send(Reply::new(
+                    CANNOT_VRFY,
+                    "2.5.0 Cannot VRFY user, but will accept message and attempt delivery",
+                ));
+            }
+            Command::Help => self.send(Reply::new(
+                HELP_MESSAGE,
+                "2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY AUTH QUIT HELP",
+            )),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.handle_auth(&mechanism, initial_response, backend),
+            Command::NotImplemented(_) => {
+                self.send(Reply::new(NOT_IMPLEMENTED, "5.5.1 Command not implemented"));
+            }
+        }
+    }
+
+    fn handle_hello(&mut self, name: String, extended: bool) {
+        // RFC 5321 §4.1.4: EHLO/HELO in the middle of a transaction resets it.
+        self.reset_transaction();
+        let greeting = format!("{} Hello {}", self.config.hostname, name);
+        self.helo = Some((name, extended));
+        self.state = State::Ready;
+        if !extended {
+            self.send(Reply::new(OK, greeting));
+            return;
+        }
+        // RFC 5321 §4.1.1.1: the first line is the greeting, then one
+        // extension keyword per line. RFC 2034 §3: the EHLO reply carries
+        // no enhanced status code.
+        let mut lines = vec![
+            greeting,
+            format!("SIZE {}", self.config.max_message_size),
+            "8BITMIME".to_string(),
+            "PIPELINING".to_string(),
+        ];
+        if self.config.offer_auth {
+            lines.push("AUTH PLAIN".to_string());
+        }
+        lines.push("ENHANCEDSTATUSCODES".to_string());
+        self.send(Reply::multiline(OK, lines));
+    }
+
+    fn reset_transaction(&mut self) {
+        self.transaction = Transaction::default();
+        if matches!(self.state, State::Mail | State::Rcpt) {
+            self.state = State::Ready;
+        }
+    }
+
+    fn handle_mail(&mut self, reverse_path: Option<Mailbox>, params: MailParams) {
+        let reply = match self.state {
+            State::Connected => Self::bad_sequence("Send EHLO/HELO first"),
+            State::Mail | State::Rcpt => Self::bad_sequence("Nested MAIL command"),
+            // RFC 6409 §4.3 / RFC 4954 §6: submission requires AUTH first.
+            _ if self.config.submission && self.auth_user.is_none() => {
+                Reply::new(AUTH_REQUIRED, "5.7.0 Authentication required")
+            }
+            // RFC 1870 §6.1: refuse up front a message declared too big.
+            _ if params.size.unwrap_or(0) > self.config.max_message_size as u64 => Reply::new(
+                EXCEEDED_STORAGE,
+                "5.3.4 Message size exceeds fixed maximum message size",
+            ),
+            _ => {
+                self.transaction = Transaction {
+                    reverse_path,
+                    recipients: Vec::new(),
+                };
+                self.state = State::Mail;
+                Self::ok("2.1.0 Ok")
+            }
+        };
+        self.send(reply);
+    }
+
+    fn handle_rcpt<B: SmtpBackend + ?Sized>(&mut self, path: ForwardPath, backend: &mut B) {
+        let reply = match self.state {
+            State::Mail | State::Rcpt => self.check_recipient(path, backend),
+            _ => Self::bad_sequence("Need MAIL command"),
+        };
+        self.send(reply);
+    }
+
+    /// Decides one recipient; on success adds it to the transaction.
+    fn check_recipient<B: SmtpBackend + ?Sized>(
+        &mut self,
+        path: ForwardPath,
+        backend: &mut B,
+    ) -> Reply {
+        if self.transaction.recipients.len() >= self.config.max_recipients {
+            // RFC 5321 §4.5.3.1.10: 452 for too many recipients.
+            return Reply::new(INSUFFICIENT_STORAGE, "4.5.3 Too many recipients");
+        }
+        let mailbox = match path {
+            ForwardPath::Postmaster => Mailbox {
+                local_part: "postmaster".into(),
+                domain: self.config.hostname.clone(),
+            },
+            ForwardPath::Mailbox(mailbox) => {
+                let domain = mailbox.domain.to_ascii_lowercase();
+                if backend.is_local_domain(&domain) {
+                    if !backend.user_exists(&mailbox.local_part, &domain) {
+                        return Reply::new(
+                            MAILBOX_UNAVAILABLE,
+                            format!("5.1.1 <{mailbox}>: Recipient address rejected: User unknown"),
+                        );
+                    }
+                } else if self.auth_user.is_none() && !backend.may_relay(self.client_addr) {
+                    // Not an open relay: foreign domains only for clients
+                    // who proved who they are.
+                    return Reply::new(
+                        MAILBOX_UNAVAILABLE,
+                        format!("5.7.1 <{mailbox}>: Relay access denied"),
+                    );
+                }
+                mailbox
+            }
+        };
+        self.transaction.recipients.push(mailbox);
+        self.state = State::Rcpt;
+        Self::ok("2.1.5 Ok")
+    }
+
+    fn handle_data_command(&mut self) {
+        let reply = match self.state {
+            State::Rcpt => {
+                self.state = State::Data;
+                self.incoming = Incoming::default();
+                Reply::new(START_MAIL_INPUT, "End data with <CR><LF>.<CR><LF>")
+            }
+            State::Mail => Self::bad_sequence("Need RCPT command"),
+            _ => Self::bad_sequence("Need MAIL command"),
+        };
+        self.send(reply);
+    }
+
+    // ---- AUTH PLAIN ----------------------------------------------------
+
+    fn handle_auth<B: SmtpBackend + ?Sized>(
+        &mut self,
+        mechanism: &str,
+        initial_response: Option<String>,
+        backend: &mut B,
+    ) {
+        let refusal = match self.state {
+            _ if !self.config.offer_auth => {
+                Some(Reply::new(NOT_IMPLEMENTED, "5.5.1 AUTH not available"))
+            }
+            State::Connected => Some(Self::bad_sequence("Send EHLO first")),
+            State::Mail | State::Rcpt => Some(Self::bad_sequence(
+                "AUTH not allowed during a mail transaction",
+            )),
+            _ if self.auth_user.is_some() => Some(Self::bad_sequence("Already authenticated")),
+            _ if mechanism != "PLAIN" => Some(Reply::new(
+                PARAMETER_NOT_IMPLEMENTED,
+                "5.5.4 Unrecognized authentication mechanism",
+            )),
+            _ => None,
+        };
+        if let Some(reply) = refusal {
+            self.send(reply);
+            return;
+        }
+        match initial_response {
+            Some(response) => self.finish_auth(&response, backend),
+            None => {
+                // RFC 4954 §4: an empty challenge, "334 ".
+                self.state = State::AuthContinue;
+                self.send(Reply::new(AUTH_CONTINUE, ""));
+            }
+        }
+    }
+
+    fn handle_auth_line<B: SmtpBackend + ?Sized>(&mut self, line: Line, backend: &mut B) {
+        self.state = State::Ready;
+        match line {
+            Line::Complete(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                self.transcript.push_back(Transcript::Command(text.clone()));
+                self.finish_auth(&text, backend);
+            }
+            Line::TooLong => {
+                self.transcript
+                    .push_back(Transcript::Command("(line too long)".into()));
+                self.send(Reply::new(SYNTAX_ERROR, "5.5.2 Line too long"));
+            }
+        }
+    }
+
+    fn finish_auth<B: SmtpBackend + ?Sized>(&mut self, response: &str, backend: &mut B) {
+        let response = response.trim();
+        // RFC 4954 §4: "*" cancels the exchange.
+        if response == "*" {
+            self.send(Reply::new(
+                SYNTAX_ERROR_IN_PARAMETERS,
+                "5.7.0 Authentication cancelled",
+            ));
+            return;
+        }
+        let reply = match decode_plain(response) {
+            Err(PlainError::Base64) => {
+                Reply::new(SYNTAX_ERROR_IN_PARAMETERS, "5.5.2 Cannot decode response")
+            }
+            // RFC 4616 §2: acting as someone else is not allowed here.
+            Ok(c) if !c.authzid.is_empty() && c.authzid != c.authcid => invalid_credentials(),
+            Ok(c) if backend.check_password(&c.authcid, &c.passwd) => {
+                self.auth_user = Some(c.authcid);
+                Reply::new(AUTH_SUCCEEDED, "2.7.0 Authentication successful")
+            }
+            Ok(_) | Err(PlainError::Format) => invalid_credentials(),
+        };
+        self.send(reply);
+    }
+
+    // ---- DATA ------------------------------------------------------------
+
+    fn handle_data_line<B: SmtpBackend + ?Sized>(
+        &mut self,
+        line: DataLine,
+        backend: &mut B,
+        now_unix: i64,
+    ) {
+        let bytes = match line {
+            DataLine::Complete(bytes) => bytes,
+            DataLine::TooLong => {
+                // RFC 5321 §4.5.3.1.6: remember, refuse at the end of data.
+                self.incoming.line_too_long = true;
+                self.note_data_line("(line too long)".into());
+                return;
+            }
+        };
+        // RFC 5321 §4.1.1.4: a line with a single "." ends the data.
+        if bytes == b"." {
+            self.finish_data(backend, now_unix);
+            return;
+        }
+        self.note_data_line(String::from_utf8_lossy(&bytes).into_owned());
+        // RFC 5321 §4.5.2: remove the stuffed dot.
+        let content = bytes.strip_prefix(b".").unwrap_or(&bytes);
+        self.incoming.size += content.len() + 2;
+        if self.incoming.size <= self.config.max_message_size {
+            self.incoming.body.extend_from_slice(content);
+            self.incoming.body.extend_from_slice(b"\r\n");
+        }
+    }
+
+    fn note_data_line(&mut self, text: String) {
+        self.incoming.lines += 1;
+        if self.incoming.lines <= TRANSCRIPT_DATA_LINES {
+            self.transcript.push_back(Transcript::Data(text));
+        }
+    }
+
+    fn finish_data<B: SmtpBackend + ?Sized>(&mut self, backend: &mut B, now_unix: i64) {
+        let incoming = std::mem::take(&mut self.incoming);
+        let transaction = std::mem::take(&mut self.transaction);
+        self.state = State::Ready;
+        if incoming.lines > TRANSCRIPT_DATA_LINES {
+            let more = incoming.lines - TRANSCRIPT_DATA_LINES;
+            self.transcript
+                .push_back(Transcript::Data(format!("(... {more} more lines)")));
+        }
+        self.transcript.push_back(Transcript::Data(".".into()));
+
+        let reply = if incoming.line_too_long {
+            Reply::new(SYNTAX_ERROR, "5.5.2 Line too long")
+        } else if incoming.size > self.config.max_message_size {
+            Reply::new(
+                EXCEEDED_STORAGE,
+                "5.3.4 Message size exceeds fixed maximum message size",
+            )
+        } else {
+            let queue_id = backend.next_queue_id();
+            let mut data = self.received_header(&queue_id, now_unix).into_bytes();
+            data.extend_from_slice(&incoming.body);
+            let message = ReceivedMessage {
+                queue_id: queue_id.clone(),
+                reverse_path: transaction.reverse_path,
+                recipients: transaction.recipients,
+                helo: self.helo_name().unwrap_or_default().to_string(),
+                client_addr: self.client_addr,
+                auth_user: self.auth_user.clone(),
+                received_at: now_unix,
+                data,
+            };
+            match backend.accept_message(message) {
+                Ok(()) => Self::ok(&format!("2.0.0 Ok: queued as {queue_id}")),
+                Err(reply) => reply,
+            }
+        };
+        self.send(reply);
+    }
+
+    /// RFC 5321 §4.4: the trace line every server adds, e.g.
+    /// `Received: from alice.crepes.fr ([10.0.1.2]) by mail.hamburger.edu
+    /// with ESMTP id Q1; Mon, 02 Mar 2026 14:05:09 +0000`.
+    fn received_header(&self, queue_id: &str, now_unix: i64) -> String {
+        let (helo, extended) = match &self.helo {
+            Some((name, extended)) => (name.as_str(), *extended),
+            None => ("unknown", false),
+        };
+        // RFC 3848: ESMTP, and ESMTPA when the client authenticated.
+        let protocol = match (extended, self.auth_user.is_some()) {
+            (false, _) => "SMTP",
+            (true, false) => "ESMTP",
+            (true, true) => "ESMTPA",
+        };
+        let literal = match self.client_addr {
+            IpAddr::V4(addr) => format!("[{addr}]"),
+            IpAddr::V6(addr) => format!("[IPv6:{addr}]"),
+        };
+        format!(
+            "Received: from {helo} ({literal}) by {host} with {protocol} id {queue_id}; {date}\r\n",
+            host = self.config.hostname,
+            date = date::rfc5322(now_unix),
+        )
+    }
+}
+
+fn invalid_credentials() -> Reply {
+    Reply::new(AUTH_INVALID, "5.7.8 Authentication credentials invalid")
+}
+
+impl Session for SmtpServer {
+    fn poll_output(&mut self) -> Option<Vec<u8>> {
+        if self.output.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.output))
+        }
+    }
+
+    fn poll_transcript(&mut self) -> Option<Transcript> {
+        self.transcript.pop_front()
+    }
+
+    fn wants_close(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    fn handle_close(&mut self) {
+        // A transaction not finished with "." is simply forgotten.
+        self.close();
+    }
+
+    fn state_name(&self) -> &'static str {
+        match self.state {
+            State::Connected => "CONNECTED",
+            State::Ready => "READY",
+            State::AuthContinue => "AUTH-CONTINUE",
+            State::Mail => "MAIL",
+            State::Rcpt => "RCPT",
+            State::Data => "DATA",
+            State::Closed => "CLOSED",
+        }
+    }
+}
