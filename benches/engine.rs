@@ -77,7 +77,11 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes
     // nothing and expects a quick run.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let (steps, bytes, runs) = if quick { (100_000, 1_000_000, 1) } else { (20_000_000, 200_000_000, 5) };
+    let (steps, bytes, runs) = if quick {
+        (100_000, 1_000_000, 1)
+    } else {
+        (20_000_000, 200_000_000, 5)
+    };
     let strict = std::env::var("WIRETALE_BENCH_STRICT").is_ok_and(|v| v == "1");
     let mut missed = false;
 

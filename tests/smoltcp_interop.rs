@@ -123,8 +123,12 @@ impl SmolHost {
             SmolRole::Listen(port) => sock.listen(port).unwrap(),
             SmolRole::Connect(to) => {
                 let r = to.ip().octets();
-                sock.connect(iface.context(), (IpAddress::v4(r[0], r[1], r[2], r[3]), to.port()), 40_000)
-                    .unwrap();
+                sock.connect(
+                    iface.context(),
+                    (IpAddress::v4(r[0], r[1], r[2], r[3]), to.port()),
+                    40_000,
+                )
+                .unwrap();
             }
         }
         self.handle = Some(self.sockets.add(sock));
@@ -134,7 +138,9 @@ impl SmolHost {
     /// Polls smoltcp, moves application data, sends what it produced and
     /// arms the next timer.
     fn pump(&mut self, cx: &mut AppCx<'_>) {
-        let (Some(iface), Some(h)) = (self.iface.as_mut(), self.handle) else { return };
+        let (Some(iface), Some(h)) = (self.iface.as_mut(), self.handle) else {
+            return;
+        };
         let now = Self::now(cx);
         for _ in 0..4 {
             iface.poll(now, &mut self.dev, &mut self.sockets);
@@ -158,17 +164,23 @@ impl SmolHost {
         }
         iface.poll(now, &mut self.dev, &mut self.sockets);
         while let Some(bytes) = self.dev.tx.pop_front() {
-            let packet = decode_ipv4(&bytes, 0).expect("smoltcp sent a packet wiretale cannot decode");
+            let packet =
+                decode_ipv4(&bytes, 0).expect("smoltcp sent a packet wiretale cannot decode");
             cx.send_raw(packet);
         }
         if let Some(delay) = iface.poll_delay(now, &self.sockets) {
             self.timer_gen += 1;
-            cx.set_timer(SimDuration::from_micros(delay.total_micros().max(1)), self.timer_gen);
+            cx.set_timer(
+                SimDuration::from_micros(delay.total_micros().max(1)),
+                self.timer_gen,
+            );
         }
     }
 
     fn state(&self) -> tcp::State {
-        self.sockets.get::<tcp::Socket>(self.handle.unwrap()).state()
+        self.sockets
+            .get::<tcp::Socket>(self.handle.unwrap())
+            .state()
     }
 }
 
@@ -223,7 +235,9 @@ impl Application for Exchange {
                 cx.close(conn);
             }
             AppEvent::Data { data, .. } => self.received.extend_from_slice(&data),
-            AppEvent::Closed { error, .. } => self.closed = Some(error.map(|e| e.name().to_owned())),
+            AppEvent::Closed { error, .. } => {
+                self.closed = Some(error.map(|e| e.name().to_owned()))
+            }
             _ => {}
         }
     }
@@ -247,7 +261,8 @@ fn exchange(ours_is_client: bool, seed: u64) -> (World, u32, u32) {
     let mut w = World::new(seed);
     let ours = w.add_node("wiretale", NodeKind::Host);
     let smol = w.add_node("smoltcp", NodeKind::Host);
-    w.add_link(ours, smol, lossy_reordering_link(), None, None).unwrap();
+    w.add_link(ours, smol, lossy_reordering_link(), None, None)
+        .unwrap();
     let our_addr = w.node(ours).address().unwrap();
     let smol_addr = w.node(smol).address().unwrap();
     let mut ex = Exchange {
@@ -262,7 +277,10 @@ fn exchange(ours_is_client: bool, seed: u64) -> (World, u32, u32) {
         SmolHost::new(SmolRole::Listen(7000), smol_addr)
     } else {
         ex.listen = Some(7000);
-        SmolHost::new(SmolRole::Connect(SocketAddrV4::new(our_addr, 7000)), smol_addr)
+        SmolHost::new(
+            SmolRole::Connect(SocketAddrV4::new(our_addr, 7000)),
+            smol_addr,
+        )
     };
     // smoltcp starts first, so that it listens before the SYN arrives.
     let smol_app = w.add_app(smol, Box::new(sh));
@@ -283,7 +301,10 @@ fn check(ours_is_client: bool, seed: u64) {
         .iter()
         .filter(|r| matches!(r.event, wiretale::trace::Event::Dropped { .. }))
         .count();
-    assert!(drops > 20, "the link should have lost packets, lost {drops}");
+    assert!(
+        drops > 20,
+        "the link should have lost packets, lost {drops}"
+    );
     // Reordering: a packet that left later arrived earlier.
     let mut last_arrival = [SimTime::ZERO; 2];
     let mut overtaken = 0;
@@ -296,12 +317,29 @@ fn check(ours_is_client: bool, seed: u64) {
             last_arrival[d] = last_arrival[d].max(arrive);
         }
     }
-    assert!(overtaken > 20, "the link should have reordered packets, reordered {overtaken}");
-    assert_eq!(ex.received.len(), TOTAL, "wiretale received {} bytes", ex.received.len());
+    assert!(
+        overtaken > 20,
+        "the link should have reordered packets, reordered {overtaken}"
+    );
+    assert_eq!(
+        ex.received.len(),
+        TOTAL,
+        "wiretale received {} bytes",
+        ex.received.len()
+    );
     assert!(ex.received == expected, "wiretale received corrupted data");
-    assert_eq!(sh.received.len(), TOTAL, "smoltcp received {} bytes", sh.received.len());
+    assert_eq!(
+        sh.received.len(),
+        TOTAL,
+        "smoltcp received {} bytes",
+        sh.received.len()
+    );
     assert!(sh.received == expected, "smoltcp received corrupted data");
-    assert_eq!(ex.closed, Some(None), "wiretale's connection did not close cleanly");
+    assert_eq!(
+        ex.closed,
+        Some(None),
+        "wiretale's connection did not close cleanly"
+    );
     assert!(
         matches!(sh.state(), tcp::State::Closed | tcp::State::TimeWait),
         "smoltcp ended in {}",

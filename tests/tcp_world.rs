@@ -39,7 +39,11 @@ fn two_hosts(seed: u64, link: LinkConfig, port: u16, bytes: u64) -> Setup {
             }
         }),
     );
-    Setup { world: w, sender, sink }
+    Setup {
+        world: w,
+        sender,
+        sink,
+    }
 }
 
 /// (host, flags, seq, ack, len) of every segment sent, in order.
@@ -139,22 +143,28 @@ fn exact_handshake_data_and_teardown() {
 fn lost_syn_is_retransmitted_after_one_second() {
     let mut s = two_hosts(3, LinkConfig::default(), 9, 1000);
     // The link is down when the first SYN leaves, and up again soon after.
-    s.world.schedule_fault(SimTime::ZERO, Fault::LinkUp { link: 0, up: false });
-    s.world.schedule_fault(SimTime::from_millis(500), Fault::LinkUp { link: 0, up: true });
+    s.world
+        .schedule_fault(SimTime::ZERO, Fault::LinkUp { link: 0, up: false });
+    s.world.schedule_fault(
+        SimTime::from_millis(500),
+        Fault::LinkUp { link: 0, up: true },
+    );
     s.world.run(SimTime::from_secs(60));
     let t = s.world.trace();
     let syns: Vec<SimTime> = t
         .records
         .iter()
-        .filter(|r| {
-            matches!(r.event, Event::SegmentSent { .. }) && t.fields(r)["flags"] == "SYN"
-        })
+        .filter(|r| matches!(r.event, Event::SegmentSent { .. }) && t.fields(r)["flags"] == "SYN")
         .map(|r| r.time)
         .collect();
     assert_eq!(syns.len(), 2, "one SYN lost, one retransmitted");
     // RFC 6298 §2.1: the initial RTO is one second.
     assert_eq!(syns[1] - syns[0], SimDuration::from_secs(1));
-    let dropped = t.records.iter().find(|r| matches!(r.event, Event::Dropped { .. })).unwrap();
+    let dropped = t
+        .records
+        .iter()
+        .find(|r| matches!(r.event, Event::Dropped { .. }))
+        .unwrap();
     assert_eq!(t.fields(dropped)["reason"], "link_down");
     assert_eq!(dropped.time, syns[0]);
     let timeout = t
@@ -177,11 +187,22 @@ fn closed_port_answers_rst_and_the_application_is_refused() {
     assert_eq!(segs.len(), 2);
     assert_eq!(segs[1].0, "server");
     assert_eq!(segs[1].1, "RST,ACK");
-    assert_eq!(segs[1].3, (segs[0].2 + 1) % (1 << 32), "the RST acknowledges the SYN");
+    assert_eq!(
+        segs[1].3,
+        (segs[0].2 + 1) % (1 << 32),
+        "the RST acknowledges the SYN"
+    );
     let sender = s.world.app_as::<BulkSender>(s.sender).unwrap();
-    assert_eq!(sender.outcomes(), [SendOutcome::Failed("connection refused".into())]);
+    assert_eq!(
+        sender.outcomes(),
+        [SendOutcome::Failed("connection refused".into())]
+    );
     let t = s.world.trace();
-    assert!(t.records.iter().any(|r| t.fields(r)["event"] == "connection_failed"));
+    assert!(
+        t.records
+            .iter()
+            .any(|r| t.fields(r)["event"] == "connection_failed")
+    );
 }
 
 #[test]
@@ -194,7 +215,11 @@ fn same_seed_same_trace_and_another_seed_another() {
         let mut s = two_hosts(seed, lossy(), 9, 200_000);
         s.world.run(SimTime::from_secs(600));
         let t = s.world.trace();
-        t.records.iter().map(|r| t.to_json(r)).collect::<Vec<_>>().join("\n")
+        t.records
+            .iter()
+            .map(|r| t.to_json(r))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     assert_eq!(run(9), run(9));
     assert_ne!(run(9), run(10));

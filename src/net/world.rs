@@ -218,7 +218,14 @@ pub struct World {
     tcp_config: TcpConfig,
     events_processed: u64,
     segments_processed: u64,
+    /// Unix seconds at simulated time zero, for the dates applications
+    /// write (mail headers, file times).
+    epoch_unix: i64,
 }
+
+/// The wall-clock date a run starts at unless its scenario says
+/// otherwise: 2025-01-06 09:00:00 UTC, a Monday morning.
+pub const DEFAULT_EPOCH_UNIX: i64 = 1_736_154_000;
 
 impl World {
     /// An empty world whose randomness comes from `seed`.
@@ -240,6 +247,7 @@ impl World {
             tcp_config: TcpConfig::default(),
             events_processed: 0,
             segments_processed: 0,
+            epoch_unix: DEFAULT_EPOCH_UNIX,
         }
     }
 
@@ -254,6 +262,16 @@ impl World {
 
     pub fn tcp_config(&self) -> &TcpConfig {
         &self.tcp_config
+    }
+
+    /// Sets the calendar time (Unix seconds) of simulated time zero.
+    pub fn set_epoch_unix(&mut self, unix_secs: i64) {
+        self.epoch_unix = unix_secs;
+    }
+
+    /// The calendar time (Unix seconds) of simulated time zero.
+    pub fn epoch_unix(&self) -> i64 {
+        self.epoch_unix
     }
 
     /// Turns event recording on or off (packets are kept either way).
@@ -811,7 +829,8 @@ impl World {
             };
             let packet = p.clone();
             self.trace.push(self.now, event);
-            self.pending.push_back((app, AppEvent::RawPacket { packet }));
+            self.pending
+                .push_back((app, AppEvent::RawPacket { packet }));
             return;
         }
         let (src, dst) = (p.src, p.dst);
@@ -1257,6 +1276,12 @@ impl AppCx<'_> {
         self.world.now
     }
 
+    /// The calendar time now, in Unix seconds, for dates in headers. It
+    /// is the scenario's start date plus simulated time: no wall clock.
+    pub fn now_unix(&self) -> i64 {
+        self.world.epoch_unix + (self.world.now.as_nanos() / 1_000_000_000) as i64
+    }
+
     /// This application's id.
     pub fn app_id(&self) -> AppId {
         self.app
@@ -1443,7 +1468,8 @@ impl AppCx<'_> {
     /// Sends a packet built by the application (a foreign stack, see
     /// [`World::set_raw_stack`]). Its id and TTL are assigned here.
     pub fn send_raw(&mut self, packet: Packet) {
-        self.world.send_packet(self.host, packet.src, packet.dst, packet.payload);
+        self.world
+            .send_packet(self.host, packet.src, packet.dst, packet.payload);
     }
 
     /// Fires [`AppEvent::Timer`] with `token` after `delay`.

@@ -21,6 +21,60 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// A (year, month 1..=12, day 1..=31) civil date to days since
+/// 1970-01-01: the inverse of [`civil_from_days`] (Hinnant's
+/// `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an RFC 3339 UTC time such as `2026-11-23T10:00:00Z` (or a date
+/// alone, `2026-11-23`, meaning midnight) into Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (date, time) = match s.split_once(['T', ' ']) {
+        Some((d, t)) => (
+            d,
+            Some(t.strip_suffix('Z').or_else(|| t.strip_suffix("+00:00"))?),
+        ),
+        None => (s, None),
+    };
+    let mut d = date.splitn(3, '-');
+    let year: i64 = d.next()?.parse().ok()?;
+    let month: u32 = d.next()?.parse().ok()?;
+    let day: u32 = d.next()?.parse().ok()?;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let secs = match time {
+        None => 0,
+        Some(t) => {
+            let mut p = t.splitn(3, ':');
+            let h: i64 = p.next()?.parse().ok()?;
+            let m: i64 = p.next()?.parse().ok()?;
+            let s: i64 = p.next().map_or(Some(0), |x| x.parse().ok())?;
+            if h > 23 || m > 59 || s > 60 {
+                return None;
+            }
+            h * 3600 + m * 60 + s
+        }
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + secs)
+}
+
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -123,5 +177,13 @@ mod tests {
         assert_eq!(imap_date_time(1_772_460_309), "02-Mar-2026 14:05:09 +0000");
         assert_eq!(ftp_time_val(1_772_460_309), "20260302140509");
         assert_eq!(ls_date(1_772_460_309), "Mar  2 14:05");
+        assert_eq!(parse_rfc3339("2026-03-02T14:05:09Z"), Some(1_772_460_309));
+        assert_eq!(parse_rfc3339("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_rfc3339("2001-02-29"), None);
+        assert_eq!(parse_rfc3339("2026-03-02T25:00:00Z"), None);
+        for days in [-1000, 0, 11_016, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 }

@@ -77,6 +77,13 @@ pub fn build_network(s: &Scenario) -> Result<World, NetError> {
 fn build_network_seeded(s: &Scenario, seed: u64) -> Result<World, NetError> {
     let mut w = World::new(seed);
     w.set_tcp_config(tcp_config(&s.tcp));
+    if let Some(start) = s
+        .start
+        .as_deref()
+        .and_then(crate::proto::date::parse_rfc3339)
+    {
+        w.set_epoch_unix(start);
+    }
     let mut ids = BTreeMap::new();
     for h in &s.hosts {
         let kind = if h.role == Role::Router {

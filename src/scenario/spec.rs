@@ -31,6 +31,11 @@ pub struct Scenario {
     /// left to do (at most one simulated hour).
     #[serde(default)]
     pub until: Option<Dur>,
+    /// The calendar date and time at which the run starts, in UTC, for the
+    /// dates in mail headers and file listings: "2026-11-23T10:00:00Z"
+    /// (default 2025-01-06T09:00:00Z).
+    #[serde(default)]
+    pub start: Option<String>,
     /// TCP parameters shared by every host.
     #[serde(default)]
     pub tcp: TcpSpec,

@@ -61,6 +61,16 @@ impl<'a> Checker<'a, '_> {
         if self.s.title.trim().is_empty() {
             self.err_text("title", 0, "the title is empty".into(), None);
         }
+        if let Some(start) = &self.s.start
+            && crate::proto::date::parse_rfc3339(start).is_none()
+        {
+            self.err_quoted(
+                start,
+                0,
+                format!("`start` {start:?} is not a UTC date and time"),
+                Some("write it like \"2026-11-23T10:00:00Z\"".into()),
+            );
+        }
         if let Some(u) = self.s.until
             && u.0.as_nanos() == 0
         {

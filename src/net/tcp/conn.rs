@@ -1689,7 +1689,11 @@ mod tests {
 
     /// Delivers everything each side sends to the other, in rounds, until
     /// both are quiet; returns the state changes seen, per side.
-    fn lockstep(a: &mut TcpConnection, b: &mut TcpConnection, now: &mut SimTime) -> [Vec<String>; 2] {
+    fn lockstep(
+        a: &mut TcpConnection,
+        b: &mut TcpConnection,
+        now: &mut SimTime,
+    ) -> [Vec<String>; 2] {
         let mut seen = [Vec::new(), Vec::new()];
         for _ in 0..20 {
             *now += DELAY;
@@ -1724,7 +1728,11 @@ mod tests {
         let mut b = TcpConnection::connect(cfg, addr(2, 6000), addr(1, 5000), 900, now);
         let seen = lockstep(&mut a, &mut b, &mut now);
         for s in &seen {
-            assert_eq!(s[..], ["SYN-SENT", "SYN-RECEIVED", "ESTABLISHED"], "{seen:?}");
+            assert_eq!(
+                s[..],
+                ["SYN-SENT", "SYN-RECEIVED", "ESTABLISHED"],
+                "{seen:?}"
+            );
         }
         assert_eq!(a.send(b"ping"), 4);
         assert_eq!(b.send(b"pong"), 4);
