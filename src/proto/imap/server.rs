@@ -1413,7 +1413,7 @@ impl ImapServer {
             };
             let entry_uid = entry.uid;
             let recent = sel.recent.contains(&entry_uid);
-            // RFC 2180 §4.1.2: a message another session expunged cannot
+            // RFC 2180 §4: a message another session expunged cannot
             // be fetched; the others are, and the reply is NO.
             let Some(meta) = current.get(&entry_uid) else {
                 missing = true;
@@ -1586,7 +1586,7 @@ impl ImapServer {
                 .collect(),
             None => Vec::new(),
         };
-        // RFC 2180 §4.4.1: if any message is gone, copy none.
+        // RFC 2180 §4: if any message is gone, copy none.
         if uids.iter().any(|u| !current.contains_key(u)) {
             return no(
                 Some(code(CODE_EXPUNGEISSUED)),
