@@ -27,6 +27,7 @@
 
 pub mod date;
 pub mod dns;
+pub mod imap;
 pub mod line;
 pub mod pop3;
 pub mod smtp;
