@@ -26,7 +26,9 @@
 //! error reply or a clean close.
 
 pub mod date;
+pub mod http;
 pub mod line;
+pub mod scp;
 
 /// One line of an application dialogue, as a transcript shows it.
 ///
