@@ -13,7 +13,6 @@
 //! retries on a new connection.
 
 use super::message::{self, HeaderField};
-use super::*;
 use crate::proto::line::{Line, LineReader};
 use crate::proto::{Session, Transcript};
 use bytes::Bytes;
@@ -425,6 +424,7 @@ impl Session for HttpClient {
 
 #[cfg(test)]
 mod tests {
+    use super::super::CLIENT_STATES;
     use super::super::server::{HttpBackend, HttpServer};
     use super::*;
 

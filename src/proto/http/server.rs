@@ -593,6 +593,19 @@ mod tests {
     }
 
     #[test]
+    fn what_curl_sends() {
+        let mut server = HttpServer::new();
+        let out = exchange(
+            &mut server,
+            b"GET /report.pdf HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
+        );
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(out.contains("\r\nContent-Length: 1432\r\n"));
+        assert_eq!(out.len(), out.find("\r\n\r\n").unwrap() + 4 + 1432);
+        assert!(!server.wants_close());
+    }
+
+    #[test]
     fn head_sends_the_length_but_no_body() {
         let mut server = HttpServer::new();
         let out = exchange(&mut server, b"HEAD /report.pdf HTTP/1.1\r\nHost: h\r\n\r\n");
