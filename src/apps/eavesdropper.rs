@@ -317,7 +317,7 @@ impl ConnectionCapture {
         }
     }
 
-    fn direction_mut(&mut self, sender: SocketAddrV4) -> &mut DirectionCapture {
+    fn sent_by_mut(&mut self, sender: SocketAddrV4) -> &mut DirectionCapture {
         if sender == self.low {
             &mut self.from_low
         } else {
@@ -368,7 +368,7 @@ fn group_connections(captured: &[(SimTime, Packet)]) -> Vec<ConnectionCapture> {
             let c = &connections[i];
             let other_isn = c
                 .syn_from
-                .is_some_and(|from| from == src && c.from(src).isn != Some(segment.seq));
+                .is_some_and(|from| from == src && c.sent_by(src).isn != Some(segment.seq));
             !(is_new_syn && (c.closed || other_isn))
         });
         let i = match reuse {
@@ -385,7 +385,7 @@ fn group_connections(captured: &[(SimTime, Packet)]) -> Vec<ConnectionCapture> {
 }
 
 impl ConnectionCapture {
-    fn from(&self, sender: SocketAddrV4) -> &DirectionCapture {
+    fn sent_by(&self, sender: SocketAddrV4) -> &DirectionCapture {
         if sender == self.low {
             &self.from_low
         } else {
@@ -412,7 +412,7 @@ fn record_segment(
     if flags.fin() || flags.rst() {
         c.closed = true;
     }
-    let direction = c.direction_mut(sender);
+    let direction = c.sent_by_mut(sender);
     if flags.syn() && direction.isn.is_none() {
         direction.isn = Some(segment.seq);
     }

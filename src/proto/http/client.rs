@@ -468,6 +468,7 @@ mod tests {
             ClientRequest::get("/"),
             ClientRequest::head("/big.bin"),
             ClientRequest::get("/missing"),
+            ClientRequest::head("/missing"),
             ClientRequest::get("/big.bin"),
         ]
     }
@@ -481,7 +482,7 @@ mod tests {
             assert!(client.is_done());
             assert_eq!(client.error(), None);
             let r = client.responses();
-            assert_eq!(r.len(), 4);
+            assert_eq!(r.len(), 5);
             assert_eq!((r[0].status, r[0].reason.as_str()), (200, "OK"));
             assert_eq!(r[0].body, Bytes::from_static(b"<p>home</p>"));
             assert_eq!(
@@ -491,12 +492,13 @@ mod tests {
             assert_eq!(r[1].header("Content-Length"), Some("5000"));
             assert!(r[1].body.is_empty());
             assert_eq!(r[2].status, 404);
-            assert_eq!(r[3].body.len(), 5000);
-            assert_eq!(r[3].request, ClientRequest::get("/big.bin"));
+            assert_eq!((r[3].status, r[3].body.len()), (404, 0));
+            assert_eq!(r[4].body.len(), 5000);
+            assert_eq!(r[4].request, ClientRequest::get("/big.bin"));
             // The last request asked the server to close.
             assert!(server.wants_close());
             assert!(client.wants_close());
-            assert_eq!(server.requests_served(), 4);
+            assert_eq!(server.requests_served(), 5);
         }
     }
 
@@ -577,7 +579,7 @@ mod tests {
                 client.handle_input(chunk);
             }
             client.handle_close();
-            proptest::prop_assert!(client.responses().len() <= 4);
+            proptest::prop_assert!(client.responses().len() <= 5);
             proptest::prop_assert!(CLIENT_STATES.contains(&client.state_name()));
         }
     }

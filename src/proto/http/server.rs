@@ -304,37 +304,22 @@ impl HttpServer {
             return;
         };
         self.state = State::WaitingRequest;
-        let keep_alive = wants_keep_alive(&request);
+        let mut keep_alive = wants_keep_alive(&request);
+        // RFC 9110 §9.3.2: HEAD gets the same header fields as GET, and
+        // never a body, whatever the status.
         let head_only = request.line.method == "HEAD";
         // RFC 9110 §9.1: methods are case-sensitive; "get" is not GET.
-        if request.line.method != "GET" && !head_only {
-            self.send_error(NOT_IMPLEMENTED, keep_alive, request.line.version, now_unix);
-            return;
-        }
-        let path = match message::request_path(&request.line.target) {
-            Ok(path) => path,
-            Err(PathError::Malformed) => {
-                self.send_error(BAD_REQUEST, false, request.line.version, now_unix);
-                return;
-            }
-            Err(PathError::Escapes) => {
-                self.send_error(FORBIDDEN, keep_alive, request.line.version, now_unix);
-                return;
-            }
-        };
-        // A directory is served by its index page.
-        let path = if path.ends_with('/') {
-            format!("{path}index.html")
+        let response = if request.line.method != "GET" && !head_only {
+            Response::error(NOT_IMPLEMENTED)
         } else {
-            path
-        };
-        let response = match backend.read_file(&path) {
-            Some(body) => Response {
-                status: OK,
-                content_type: message::content_type(&path),
-                body,
-            },
-            None => Response::error(NOT_FOUND),
+            match message::request_path(&request.line.target) {
+                Ok(path) => file_response(backend, path),
+                Err(PathError::Malformed) => {
+                    keep_alive = false;
+                    Response::error(BAD_REQUEST)
+                }
+                Err(PathError::Escapes) => Response::error(FORBIDDEN),
+            }
         };
         self.send(
             response,
@@ -347,21 +332,11 @@ impl HttpServer {
 
     /// Sends an error response and closes: the framing is lost.
     fn fail(&mut self, status: u16, now_unix: i64) {
-        let version = self
-            .pending
-            .take()
-            .map_or(Version::HTTP_1_1, |p| p.line.version);
-        self.send_error(status, false, version, now_unix);
-    }
-
-    fn send_error(&mut self, status: u16, keep_alive: bool, version: Version, now_unix: i64) {
-        self.send(
-            Response::error(status),
-            false,
-            keep_alive,
-            version,
-            now_unix,
-        );
+        let (version, head_only) = match self.pending.take() {
+            Some(p) => (p.line.version, p.line.method == "HEAD"),
+            None => (Version::HTTP_1_1, false),
+        };
+        self.send(Response::error(status), head_only, false, version, now_unix);
     }
 
     /// Writes a response: status line, header fields, body.
@@ -438,6 +413,23 @@ impl Response {
             content_type: "text/plain; charset=utf-8",
             body: Bytes::from(format!("{status} {}\n", reason_phrase(status))),
         }
+    }
+}
+
+/// The file at `path` (a directory's `index.html`), or 404.
+fn file_response<B: HttpBackend + ?Sized>(backend: &B, path: String) -> Response {
+    let path = if path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path
+    };
+    match backend.read_file(&path) {
+        Some(body) => Response {
+            status: OK,
+            content_type: message::content_type(&path),
+            body,
+        },
+        None => Response::error(NOT_FOUND),
     }
 }
 
@@ -633,6 +625,14 @@ mod tests {
         let out = exchange(&mut server, b"GET /missing HTTP/1.1\r\nHost: h\r\n\r\n");
         assert!(out.starts_with("HTTP/1.1 404 Not Found\r\n"));
         assert!(out.ends_with("Content-Length: 14\r\n\r\n404 Not Found\n"));
+        // HEAD never gets a body, not even an error page.
+        let out = exchange(&mut server, b"HEAD /missing HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert!(out.ends_with("Content-Length: 14\r\n\r\n"), "{out}");
+        let out = exchange(&mut server, b"HEAD /../x HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert!(
+            out.starts_with("HTTP/1.1 403 ") && out.ends_with("\r\n\r\n"),
+            "{out}"
+        );
         let out = exchange(
             &mut server,
             b"GET /docs/../../etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n",

@@ -253,8 +253,8 @@ pub fn derive_session_keys(
     // Expand: one key per direction, told apart by their labels.
     let mut client_to_server = [0u8; 32];
     let mut server_to_client = [0u8; 32];
-    // Expanding 32 bytes can only fail above 255 * 32 bytes; fall back to
-    // zeros is unreachable but keeps this free of panics.
+    // Expand fails only for outputs over 255 * 32 bytes; 32 bytes cannot
+    // fail, so the result is ignored rather than unwrapped.
     let _ = hkdf.expand(LABEL_CLIENT_TO_SERVER, &mut client_to_server);
     let _ = hkdf.expand(LABEL_SERVER_TO_CLIENT, &mut server_to_client);
     SessionKeys {
