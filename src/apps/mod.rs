@@ -9,4 +9,5 @@
 //! records the transcript, and keeps the state that outlives a connection
 //! (mailboxes, queues, files).
 
+pub mod eavesdropper;
 pub mod tcp;

@@ -27,9 +27,11 @@
 
 pub mod date;
 pub mod dns;
+pub mod http;
 pub mod imap;
 pub mod line;
 pub mod pop3;
+pub mod scp;
 pub mod smtp;
 
 /// One line of an application dialogue, as a transcript shows it.

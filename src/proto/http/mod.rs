@@ -1,0 +1,132 @@
+//! HTTP/1.1 (RFC 9112 message syntax, RFC 9110 semantics), sans-IO: a
+//! small origin server for static files and a scripted client.
+//!
+//! What it is:
+//!
+//! - [`server::HttpServer`] answers `GET` and `HEAD` for files it asks of a
+//!   [`server::HttpBackend`]. It parses the request line and header fields
+//!   with limits on their size, frames every response with
+//!   `Content-Length`, keeps the connection open between requests
+//!   (persistent connections, RFC 9112 §9.3) and answers several pipelined
+//!   requests in order (§9.3.2). A real client such as curl can talk to it
+//!   over a socket.
+//! - [`client::HttpClient`] sends a scripted list of `GET`/`HEAD` requests
+//!   over one persistent connection and parses the responses.
+//!
+//! What it is not: no request bodies beyond reading and discarding them, no
+//! chunked transfer coding, no conditional or range requests, no caching,
+//! no content negotiation, no TLS, no HTTP/2 or HTTP/3.
+
+pub mod client;
+pub mod message;
+pub mod server;
+
+pub use client::{ClientRequest, HttpClient, HttpResponse};
+pub use server::{HttpBackend, HttpLimits, HttpServer};
+
+// Status codes used here (RFC 9110 §15).
+
+/// 200 OK (RFC 9110 §15.3.1).
+pub const OK: u16 = 200;
+/// 400 Bad Request (RFC 9110 §15.5.1): the request could not be parsed.
+pub const BAD_REQUEST: u16 = 400;
+/// 403 Forbidden (RFC 9110 §15.5.4): here, a path that tries to climb
+/// above the document root with `..`.
+pub const FORBIDDEN: u16 = 403;
+/// 404 Not Found (RFC 9110 §15.5.5).
+pub const NOT_FOUND: u16 = 404;
+/// 413 Content Too Large (RFC 9110 §15.5.14): a request body over the limit.
+pub const CONTENT_TOO_LARGE: u16 = 413;
+/// 414 URI Too Long (RFC 9110 §15.5.15): the request line is over the limit.
+pub const URI_TOO_LONG: u16 = 414;
+/// 431 Request Header Fields Too Large (RFC 6585 §5).
+pub const REQUEST_HEADER_FIELDS_TOO_LARGE: u16 = 431;
+/// 501 Not Implemented (RFC 9110 §15.6.2): a method other than GET or HEAD.
+pub const NOT_IMPLEMENTED: u16 = 501;
+/// 505 HTTP Version Not Supported (RFC 9110 §15.6.6).
+pub const HTTP_VERSION_NOT_SUPPORTED: u16 = 505;
+
+/// The reason phrase sent with a status code (RFC 9112 §4: it is only a
+/// hint for humans; clients must not depend on it).
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        OK => "OK",
+        BAD_REQUEST => "Bad Request",
+        FORBIDDEN => "Forbidden",
+        NOT_FOUND => "Not Found",
+        CONTENT_TOO_LARGE => "Content Too Large",
+        URI_TOO_LONG => "URI Too Long",
+        REQUEST_HEADER_FIELDS_TOO_LARGE => "Request Header Fields Too Large",
+        NOT_IMPLEMENTED => "Not Implemented",
+        HTTP_VERSION_NOT_SUPPORTED => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// The server's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "waiting-request",
+    "reading-headers",
+    "discarding-body",
+    "closed",
+];
+
+/// The server's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("waiting-request", "reading-headers", "request line"),
+    ("waiting-request", "closed", "bad request line: 400/414/505"),
+    ("reading-headers", "reading-headers", "header field"),
+    (
+        "reading-headers",
+        "waiting-request",
+        "empty line: response sent",
+    ),
+    (
+        "reading-headers",
+        "discarding-body",
+        "empty line, Content-Length > 0",
+    ),
+    ("reading-headers", "closed", "Connection: close, or 400/431"),
+    (
+        "discarding-body",
+        "waiting-request",
+        "body read: response sent",
+    ),
+    ("discarding-body", "closed", "body read, Connection: close"),
+    ("waiting-request", "closed", "peer closed"),
+];
+
+/// The client's states, for the visualizer.
+pub const CLIENT_STATES: &[&str] = &[
+    "sending-request",
+    "waiting-status",
+    "reading-headers",
+    "reading-body",
+    "done",
+    "closed",
+];
+
+/// The client's state diagram: `(from, to, label)`.
+pub const CLIENT_TRANSITIONS: &[crate::proto::Transition] = &[
+    ("sending-request", "waiting-status", "request sent"),
+    ("waiting-status", "reading-headers", "status line"),
+    (
+        "reading-headers",
+        "reading-body",
+        "empty line, body follows",
+    ),
+    ("reading-headers", "sending-request", "empty line, no body"),
+    (
+        "reading-body",
+        "sending-request",
+        "Content-Length bytes read",
+    ),
+    ("reading-body", "done", "last response read"),
+    ("reading-headers", "done", "last response read"),
+    (
+        "waiting-status",
+        "closed",
+        "malformed response / peer closed",
+    ),
+    ("done", "closed", "connection closed"),
+];
