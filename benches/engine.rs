@@ -8,10 +8,10 @@
 //! again when a host receives it). Set `WIRETALE_BENCH_STRICT=1` to exit
 //! with an error when a target is missed.
 
+use bytes::Bytes;
 use std::hint::black_box;
 use std::net::SocketAddrV4;
 use std::time::Instant;
-use bytes::Bytes;
 use wiretale::net::{AppCx, AppEvent, Application, LinkConfig, NodeKind, World};
 use wiretale::sim::{EventQueue, SimDuration, SimRng, SimTime};
 
@@ -114,7 +114,11 @@ fn tcp_bulk(bytes: u64) -> (f64, u64, usize) {
     w.run(SimTime::from_secs(3600));
     let secs = start.elapsed().as_secs_f64();
     let segs = w.segments_processed();
-    assert_eq!(w.app_as::<Sink>(sink).map(|s| s.received), Some(bytes), "transfer incomplete");
+    assert_eq!(
+        w.app_as::<Sink>(sink).map(|s| s.received),
+        Some(bytes),
+        "transfer incomplete"
+    );
     (segs as f64 / secs, segs, w.trace().records.len())
 }
 

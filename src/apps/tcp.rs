@@ -5,7 +5,7 @@
 //! server reads everything and keeps only a count and a SHA-256 digest, so
 //! a scenario can check that every byte arrived once and in order.
 
-use crate::net::{AppCx, AppEvent, Application, ConnId};
+use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect};
 use crate::trace::{Layer, Value};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -131,6 +131,24 @@ impl Application for BulkSender {
         "bulk sender"
     }
 
+    fn inspect(&self) -> Option<Inspect> {
+        let t = |t: &Transfer| {
+            let state = match &t.outcome {
+                SendOutcome::Pending => "sending".to_owned(),
+                SendOutcome::Done => "done".to_owned(),
+                SendOutcome::Failed(why) => format!("failed: {why}"),
+            };
+            Inspect::leaf(format!(
+                "to {}: {} of {} bytes queued, {state}",
+                t.to, t.queued, t.total
+            ))
+        };
+        Some(Inspect::node(
+            "Transfers",
+            self.transfers.iter().map(t).collect(),
+        ))
+    }
+
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
         match event {
             AppEvent::Connected { conn } | AppEvent::Writable { conn } => {
@@ -221,6 +239,23 @@ impl Discard {
 impl Application for Discard {
     fn kind(&self) -> &'static str {
         "discard server"
+    }
+
+    fn inspect(&self) -> Option<Inspect> {
+        let conn = |r: &Received| {
+            Inspect::leaf(format!(
+                "{}: {} bytes{}",
+                r.from,
+                r.bytes,
+                if r.in_order { "" } else { " (NOT in order)" }
+            ))
+        };
+        let mut children: Vec<Inspect> = self.conns.iter().map(|c| conn(&c.2)).collect();
+        children.extend(self.done.iter().map(conn));
+        Some(Inspect::node(
+            format!("Discard on port {}", self.port),
+            children,
+        ))
     }
 
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {

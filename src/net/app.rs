@@ -79,10 +79,64 @@ impl<T: Any> AsAny for T {
     }
 }
 
+/// A read-only view of part of an application's state, for the
+/// visualizer's host inspector: a labelled tree ("Queue (1)" > "q1: to
+/// bob@hamburger.edu, next try at 61.000 s"). Applications build it from
+/// their own state; the visualizer draws it without knowing their types.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Inspect {
+    pub label: String,
+    pub children: Vec<Inspect>,
+}
+
+impl Inspect {
+    /// A leaf.
+    pub fn leaf(label: impl Into<String>) -> Inspect {
+        Inspect {
+            label: label.into(),
+            children: Vec::new(),
+        }
+    }
+
+    /// A node with children.
+    pub fn node(label: impl Into<String>, children: Vec<Inspect>) -> Inspect {
+        Inspect {
+            label: label.into(),
+            children,
+        }
+    }
+}
+
+/// The protocol state of one connection an application serves or drives,
+/// for the visualizer's state-machine view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    pub conn: ConnId,
+    /// The protocol, as the trace's `layer` names it ("smtp", "ftp", ...).
+    pub layer: &'static str,
+    /// "server" or "client".
+    pub role: &'static str,
+    /// The current state: one of `states`.
+    pub state: &'static str,
+    /// Every state of the machine's diagram (the module's `STATES`).
+    pub states: &'static [&'static str],
+    /// Its edges (the module's `TRANSITIONS`).
+    pub transitions: &'static [crate::proto::Transition],
+}
+
 /// A program on a simulated host.
 pub trait Application: AsAny {
     /// A short name for the visualizer and errors: "mail server", ...
     fn kind(&self) -> &'static str;
     /// Reacts to one event.
     fn handle_event(&mut self, cx: &mut super::AppCx<'_>, event: AppEvent);
+    /// What the host inspector shows of this application (mailboxes,
+    /// queues, files); `None` shows nothing.
+    fn inspect(&self) -> Option<Inspect> {
+        None
+    }
+    /// The protocol state of each connection the application handles now.
+    fn sessions(&self) -> Vec<SessionState> {
+        Vec::new()
+    }
 }

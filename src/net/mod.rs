@@ -16,7 +16,7 @@ pub mod tcp;
 pub mod wire;
 mod world;
 
-pub use app::{AppEvent, AppId, Application, ConnId};
+pub use app::{AppEvent, AppId, Application, ConnId, Inspect, SessionState};
 pub use link::LinkConfig;
 pub use world::{
     AppCall, AppCx, EPHEMERAL_START, Fault, Firewall, Interface, Node, NodeKind, SocketError,

@@ -184,5 +184,4 @@ mod tests {
             assert_eq!(q.len(), reference.len());
         }
     }
-
 }
