@@ -498,7 +498,7 @@ impl World {
     }
 
     /// The time of the next event, if any.
-    pub fn next_event_time(&self) -> Option<SimTime> {
+    pub fn next_event_time(&mut self) -> Option<SimTime> {
         self.queue.peek_time()
     }
 
