@@ -26,6 +26,7 @@
 //! error reply or a clean close.
 
 pub mod date;
+pub mod ftp;
 pub mod line;
 
 /// One line of an application dialogue, as a transcript shows it.
