@@ -31,6 +31,12 @@
 //! asked of a [`DataPorts`] passed into the `handle_*` calls. Each session
 //! has at most one data connection or listener at a time.
 //!
+//! ABOR is the one command answered while a transfer runs (426, then 226);
+//! other commands wait and are answered in order after the transfer's
+//! final reply. Python's ftplib sends ABOR as TCP urgent data, so a live
+//! driver should keep urgent data inline (`SO_OOBINLINE`); the server copes
+//! anyway with the `ABOR\r` that arrives when the stack drops the LF.
+//!
 //! What is not here: anonymous login, TLS (RFC 4217), IPv6 addresses,
 //! MODE B/C, STRU R/P, STOU, SITE, STAT, MLSD/MLST. They answer 502 or 504.
 
@@ -220,6 +226,7 @@ pub const TRANSITIONS: &[crate::proto::Transition] = &[
     ("AwaitingUser", "AwaitingPassword", "USER / 331"),
     ("AwaitingPassword", "LoggedIn", "PASS right / 230"),
     ("AwaitingPassword", "AwaitingUser", "PASS wrong / 530"),
+    ("AwaitingPassword", "Closed", "third wrong PASS / 530, 421"),
     ("AwaitingUser", "AwaitingUser", "other commands / 530"),
     (
         "LoggedIn",

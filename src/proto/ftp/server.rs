@@ -157,6 +157,9 @@ pub struct FtpServer {
     closing: bool,
     /// The control connection is gone.
     closed: bool,
+    /// An LF to ignore at the start of the next input (see
+    /// `restore_urgent_abor`).
+    skip_lf: bool,
 }
 
 impl FtpServer {
@@ -182,6 +185,7 @@ impl FtpServer {
             transfer: Transfer::None,
             closing: false,
             closed: false,
+            skip_lf: false,
         };
         server.reply(SERVICE_READY, greeting);
         server
@@ -222,7 +226,8 @@ impl FtpServer {
         if self.closed || self.closing {
             return;
         }
-        self.reader.push(data);
+        let data = self.restore_urgent_abor(data);
+        self.reader.push(&data);
         while let Some(line) = self.reader.next_line() {
             if self.closing {
                 break;
@@ -257,6 +262,26 @@ impl FtpServer {
             }
             self.run_queue(backend, ports, now_unix);
         }
+    }
+
+    /// Python's ftplib sends `ABOR\r\n` as TCP urgent data (`MSG_OOB`).
+    /// Unless the driver's socket keeps urgent data inline (`SO_OOBINLINE`),
+    /// the receiving stack removes the urgent byte, the final LF, and
+    /// `ABOR\r` would wait forever for the end of its line. So a chunk that
+    /// ends in `ABOR\r` is taken as a complete line, and an LF at the start
+    /// of the next chunk is then skipped: with or without the lost byte, the
+    /// lines are the same.
+    fn restore_urgent_abor(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut data = data;
+        if std::mem::take(&mut self.skip_lf) && data.first() == Some(&b'\n') {
+            data = &data[1..];
+        }
+        let mut out = data.to_vec();
+        if out.len() >= 5 && out[out.len() - 5..].eq_ignore_ascii_case(b"ABOR\r") {
+            out.push(b'\n');
+            self.skip_lf = true;
+        }
+        out
     }
 
     /// The data connection requested by `Connect` is open, or a client
@@ -387,7 +412,7 @@ impl FtpServer {
 
     /// A transfer command is between its acceptance and its final reply.
     fn busy(&self) -> bool {
-        self.transfer != Transfer::None
+        !matches!(self.transfer, Transfer::None)
     }
 
     fn run_queue(&mut self, backend: &mut dyn FtpBackend, ports: &mut dyn DataPorts, now: i64) {
@@ -804,7 +829,7 @@ impl FtpServer {
 
     /// Drops whatever data connection or listener exists.
     fn drop_data(&mut self) {
-        if self.channel != Channel::None || self.transfer != Transfer::None {
+        if self.channel != Channel::None || self.busy() {
             self.data_requests.push_back(DataRequest::Abort);
         }
         self.channel = Channel::None;

@@ -713,6 +713,24 @@ fn abor_during_a_transfer_is_426_then_226() {
 }
 
 #[test]
+fn abor_whose_lf_was_lost_as_urgent_data_still_works() {
+    // ftplib sends "ABOR\r\n" with MSG_OOB; a socket without SO_OOBINLINE
+    // delivers only "ABOR\r".
+    let mut s = Raw::logged_in();
+    s.send("PASV\r\nRETR notes.txt\r\n");
+    s.connected();
+    s.requests();
+    assert_eq!(
+        s.send("ABOR\r"),
+        "426 Connection closed; transfer aborted.\r\n226 Abort successful.\r\n"
+    );
+    // If the LF does arrive after all, it is not an extra empty command.
+    assert_eq!(s.send("\nNOOP\r\n"), "200 NOOP ok.\r\n");
+    assert_eq!(s.send("abor\r"), "226 No transfer to abort.\r\n");
+    assert_eq!(s.send("NOOP\r\n"), "200 NOOP ok.\r\n");
+}
+
+#[test]
 fn commands_wait_behind_a_running_transfer() {
     let mut s = Raw::logged_in();
     s.send("PASV\r\n");
