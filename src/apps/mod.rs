@@ -11,3 +11,4 @@
 
 pub mod eavesdropper;
 pub mod tcp;
+pub mod vfs;
