@@ -52,14 +52,14 @@ impl Application for Blast {
             AppEvent::Start => {
                 let _ = cx.connect(self.to);
             }
-            AppEvent::Connected { conn } | AppEvent::Writable { conn } => {
-                if self.queued < self.total {
-                    let n = (self.total - self.queued).min(self.chunk.len() as u64);
-                    cx.send(conn, self.chunk.slice(..n as usize));
-                    self.queued += n;
-                    if self.queued == self.total {
-                        cx.close(conn);
-                    }
+            AppEvent::Connected { conn } | AppEvent::Writable { conn }
+                if self.queued < self.total =>
+            {
+                let n = (self.total - self.queued).min(self.chunk.len() as u64);
+                cx.send(conn, self.chunk.slice(..n as usize));
+                self.queued += n;
+                if self.queued == self.total {
+                    cx.close(conn);
                 }
             }
             _ => {}

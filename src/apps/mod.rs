@@ -10,5 +10,7 @@
 //! (mailboxes, queues, files).
 
 pub mod eavesdropper;
+pub mod files;
+pub mod tap;
 pub mod tcp;
 pub mod vfs;

@@ -368,6 +368,26 @@ impl Vfs {
         }
     }
 
+    /// Every account, by name.
+    pub fn accounts(&self) -> impl Iterator<Item = (&str, &Account)> {
+        self.accounts.iter().map(|(name, a)| (name.as_str(), a))
+    }
+
+    /// Every file in the global tree with its size, sorted by path (for
+    /// inspectors and final checks).
+    pub fn files(&self) -> Vec<(VPath, u64)> {
+        let mut out = Vec::new();
+        collect_files(&self.root, &mut VPath::root(), &mut out);
+        out
+    }
+
+    /// The global path of `path` as `user` sees it (`/notes.txt` of a user
+    /// whose home is `/alice` is `/alice/notes.txt`).
+    pub fn global_path(&self, user: &str, path: &VPath) -> Option<VPath> {
+        let account = self.accounts.get(user)?;
+        Some(self.global(account, path))
+    }
+
     // ----- what users do, through their own view -----
 
     /// Bytes of file content under the user's home.
@@ -618,6 +638,20 @@ impl Vfs {
         entries.insert(name, Node::File { data, mtime: now });
         *mtime = now;
         Ok(())
+    }
+}
+
+/// Depth-first walk for [`Vfs::files`]; `BTreeMap` order keeps it sorted.
+fn collect_files(node: &Node, path: &mut VPath, out: &mut Vec<(VPath, u64)>) {
+    match node {
+        Node::File { data, .. } => out.push((path.clone(), data.len() as u64)),
+        Node::Dir { entries, .. } => {
+            for (name, child) in entries {
+                path.parts.push(name.clone());
+                collect_files(child, path, out);
+                path.parts.pop();
+            }
+        }
     }
 }
 

@@ -175,6 +175,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             }
         }
     }
+    add_file_roles(&mut w, s, &nodes);
     // Programs the actions need, one per host and kind.
     let mut senders: BTreeMap<NodeId, AppId> = BTreeMap::new();
     for a in &s.actions {
@@ -202,6 +203,10 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                     }),
                 );
             }
+            ActionKind::Ftp { .. }
+            | ActionKind::HttpGet { .. }
+            | ActionKind::ScpUpload { .. }
+            | ActionKind::ScpDownload { .. } => add_file_action(&mut w, &nodes, node, at, &a.what),
         }
     }
     for f in &s.faults {
@@ -230,4 +235,271 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         horizon,
         nodes,
     })
+}
+
+// ----- file transfer: file servers, eavesdroppers and their clients -----
+
+/// The content a scenario declares for a file: its text, or generated
+/// bytes of its size.
+fn file_content(path: &str, text: Option<&str>, size: Option<u64>) -> bytes::Bytes {
+    match (text, size) {
+        (Some(t), _) => bytes::Bytes::copy_from_slice(t.as_bytes()),
+        (None, Some(n)) => crate::apps::files::generated_content(path, n as usize),
+        (None, None) => bytes::Bytes::new(),
+    }
+}
+
+/// A file tree with the given accounts and files (validated already).
+fn build_vfs(
+    users: &[super::spec::FileUserSpec],
+    files: &[super::spec::FileSpec],
+    mtime: i64,
+) -> crate::apps::vfs::Vfs {
+    use crate::apps::vfs::{Account, VPath, Vfs};
+    let mut vfs = Vfs::new();
+    for u in users {
+        let home = u.home.clone().unwrap_or_else(|| format!("/{}", u.name));
+        let Ok(home) = VPath::parse(&home) else {
+            continue;
+        };
+        let account = Account {
+            password: u.password.clone(),
+            home,
+            read_only: u.read_only,
+            quota: u.quota.map(|q| q.0),
+        };
+        let _ = vfs.add_user(&u.name, account, mtime);
+    }
+    for f in files {
+        if let Ok(path) = VPath::parse(&f.path) {
+            let data = file_content(&f.path, f.text.as_deref(), f.size.map(|s| s.0));
+            let _ = vfs.put_file(&path, data, mtime);
+        }
+    }
+    vfs
+}
+
+/// Starts the file servers and eavesdroppers the hosts' roles call for.
+fn add_file_roles(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>) {
+    use super::spec::FileService;
+    use crate::apps::files::{FileServer, FileServerConfig};
+    use crate::apps::vfs::VPath;
+    let mtime = w.epoch_unix();
+    for h in &s.hosts {
+        let Some(&node) = nodes.get(&h.name) else {
+            continue;
+        };
+        match &h.role {
+            Role::FileServer {
+                users,
+                files,
+                serves,
+                web_root,
+                data_timeout,
+            } => {
+                let d = FileServerConfig::default();
+                let config = FileServerConfig {
+                    ftp: serves.contains(&FileService::Ftp),
+                    http: serves.contains(&FileService::Http),
+                    scp: serves.contains(&FileService::Scp),
+                    web_root: web_root
+                        .as_deref()
+                        .and_then(|r| VPath::parse(r).ok())
+                        .unwrap_or(d.web_root),
+                    data_timeout: data_timeout.map_or(d.data_timeout, |t| t.0),
+                    passive_ports: d.passive_ports,
+                };
+                let vfs = build_vfs(users, files, mtime);
+                w.add_app(node, Box::new(FileServer::new(vfs, config)));
+            }
+            Role::WebServer { files } => {
+                let config = FileServerConfig {
+                    ftp: false,
+                    http: true,
+                    ..FileServerConfig::default()
+                };
+                let vfs = build_vfs(&[], files, mtime);
+                w.add_app(node, Box::new(FileServer::new(vfs, config)));
+            }
+            Role::Eavesdropper { link: (a, b) } => {
+                let app = w.add_app(node, Box::new(crate::apps::tap::Eavesdropper::new()));
+                let link = match (nodes.get(a), nodes.get(b)) {
+                    (Some(&a), Some(&b)) => find_link(w, a, b),
+                    _ => None,
+                };
+                if let Some(link) = link {
+                    w.add_tap(link, app);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first application of type `T` on `node`, or a new one.
+fn app_of<T: crate::net::Application + Default>(w: &mut World, node: NodeId) -> AppId {
+    let existing = w
+        .node(node)
+        .apps
+        .iter()
+        .copied()
+        .find(|&a| w.app_as::<T>(a).is_some());
+    existing.unwrap_or_else(|| w.add_app(node, Box::<T>::default()))
+}
+
+/// Converts a scenario step into the FTP client's.
+fn ftp_step(step: &super::spec::FtpStep) -> crate::proto::ftp::Step {
+    use super::spec::{FtpStep as S, FtpType};
+    use crate::proto::ftp::{Step, TransferType};
+    match step {
+        S::List => Step::List(None),
+        S::ListPath(p) => Step::List(Some(p.clone())),
+        S::Nlst => Step::Nlst(None),
+        S::Retr(p) => Step::Retr(p.clone()),
+        S::Stor { name, text, size } => Step::Stor(
+            name.clone(),
+            file_content(name, text.as_deref(), size.map(|s| s.0)),
+        ),
+        S::Appe { name, text, size } => Step::Appe(
+            name.clone(),
+            file_content(name, text.as_deref(), size.map(|s| s.0)),
+        ),
+        S::Cwd(p) => Step::Cwd(p.clone()),
+        S::Cdup => Step::Cdup,
+        S::Pwd => Step::Pwd,
+        S::Mkd(p) => Step::Mkd(p.clone()),
+        S::Rmd(p) => Step::Rmd(p.clone()),
+        S::Dele(p) => Step::Dele(p.clone()),
+        S::Rename(a, b) => Step::Rename(a.clone(), b.clone()),
+        S::Type(FtpType::Ascii) => Step::Type(TransferType::Ascii),
+        S::Type(FtpType::Binary) => Step::Type(TransferType::Image),
+        S::Size(p) => Step::Size(p.clone()),
+        S::Noop => Step::Noop,
+        S::Raw(line) => Step::Raw(line.clone()),
+        S::Quit => Step::Quit,
+    }
+}
+
+/// Schedules a file transfer action on the client program of `node`.
+fn add_file_action(
+    w: &mut World,
+    nodes: &BTreeMap<String, NodeId>,
+    node: NodeId,
+    at: SimTime,
+    what: &ActionKind,
+) {
+    use super::spec::FtpMode;
+    use crate::apps::files::{FtpUser, WebClient};
+    use crate::proto::ftp::{DataMode, FtpClientConfig};
+    use crate::proto::scp::{ScpEntry, ScpOperation};
+    let address = |w: &World, server: &str, port: u16| {
+        let addr = nodes.get(server).and_then(|&n| w.node(n).address())?;
+        Some(SocketAddrV4::new(addr, port))
+    };
+    match what {
+        ActionKind::Ftp {
+            server,
+            user,
+            password,
+            mode,
+            extended,
+            steps,
+        } => {
+            let Some(to) = address(w, server, crate::proto::ftp::CONTROL_PORT) else {
+                return;
+            };
+            let mut config = FtpClientConfig::new(user, password, *to.ip());
+            config.mode = match mode {
+                FtpMode::Active => DataMode::Active,
+                FtpMode::Passive => DataMode::Passive,
+            };
+            config.extended = *extended;
+            config.steps = steps.iter().map(ftp_step).collect();
+            let app = app_of::<FtpUser>(w, node);
+            w.schedule_call(
+                at,
+                app,
+                Box::new(move |app, cx| {
+                    if let Some(u) = app.as_any_mut().downcast_mut::<FtpUser>() {
+                        u.start(cx, to, config);
+                    }
+                }),
+            );
+        }
+        ActionKind::HttpGet { server, paths } => {
+            let Some(to) = address(w, server, 80) else {
+                return;
+            };
+            let (host, paths) = (server.clone(), paths.clone());
+            let app = app_of::<WebClient>(w, node);
+            w.schedule_call(
+                at,
+                app,
+                Box::new(move |app, cx| {
+                    if let Some(c) = app.as_any_mut().downcast_mut::<WebClient>() {
+                        c.start(cx, to, &host, &paths);
+                    }
+                }),
+            );
+        }
+        ActionKind::ScpUpload {
+            server,
+            user,
+            password,
+            local,
+            remote,
+        } => {
+            let Some(to) = address(w, server, crate::proto::scp::PORT) else {
+                return;
+            };
+            let name = local.path.rsplit('/').next().unwrap_or_default();
+            let data = file_content(&local.path, local.text.as_deref(), local.size.map(|s| s.0));
+            let operation = ScpOperation::Upload {
+                target: remote.clone(),
+                entries: vec![ScpEntry::file(name, data)],
+                preserve_times: false,
+            };
+            schedule_scp(w, node, at, to, user, password, operation);
+        }
+        ActionKind::ScpDownload {
+            server,
+            user,
+            password,
+            remote,
+        } => {
+            let Some(to) = address(w, server, crate::proto::scp::PORT) else {
+                return;
+            };
+            let operation = ScpOperation::Download {
+                path: remote.clone(),
+                recursive: false,
+                preserve_times: false,
+            };
+            schedule_scp(w, node, at, to, user, password, operation);
+        }
+        ActionKind::TcpSend { .. } => {}
+    }
+}
+
+fn schedule_scp(
+    w: &mut World,
+    node: NodeId,
+    at: SimTime,
+    to: SocketAddrV4,
+    user: &str,
+    password: &str,
+    operation: crate::proto::scp::ScpOperation,
+) {
+    use crate::apps::files::ScpUser;
+    let (user, password) = (user.to_string(), password.to_string());
+    let app = app_of::<ScpUser>(w, node);
+    w.schedule_call(
+        at,
+        app,
+        Box::new(move |app, cx| {
+            if let Some(c) = app.as_any_mut().downcast_mut::<ScpUser>() {
+                c.start(cx, to, &user, &password, operation);
+            }
+        }),
+    );
 }

@@ -19,6 +19,26 @@ pub const ALL: &[Bundled] = &[
         name: "tcp_lossy_transfer",
         text: include_str!("../../scenarios/tcp_lossy_transfer.ron"),
     },
+    Bundled {
+        name: "ftp_session",
+        text: include_str!("../../scenarios/ftp_session.ron"),
+    },
+    Bundled {
+        name: "ftp_passive",
+        text: include_str!("../../scenarios/ftp_passive.ron"),
+    },
+    Bundled {
+        name: "ftp_errors",
+        text: include_str!("../../scenarios/ftp_errors.ron"),
+    },
+    Bundled {
+        name: "ftp_vs_http",
+        text: include_str!("../../scenarios/ftp_vs_http.ron"),
+    },
+    Bundled {
+        name: "scp_vs_ftp",
+        text: include_str!("../../scenarios/scp_vs_ftp.ron"),
+    },
 ];
 
 /// The bundled scenario called `name` (with or without `.ron`, or a path

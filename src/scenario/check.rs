@@ -290,6 +290,11 @@ fn finals(s: &Scenario, run: &Run, failures: &mut Vec<Failure>) {
     for check in &s.final_state {
         let result = match check {
             FinalCheck::Received { host, bytes } => received(run, host, bytes.0),
+            FinalCheck::File { .. }
+            | FinalCheck::NoFile { .. }
+            | FinalCheck::Downloaded { .. }
+            | FinalCheck::Eavesdropped { .. }
+            | FinalCheck::NotEavesdropped { .. } => file_check(run, check),
         };
         if let Err(detail) = result {
             failures.push(Failure::Final {
@@ -304,6 +309,17 @@ fn describe_final(c: &FinalCheck) -> String {
     match c {
         FinalCheck::Received { host, bytes } => {
             format!("Received(host: {host:?}, bytes: {})", bytes.0)
+        }
+        FinalCheck::File { host, path, .. } => format!("File(host: {host:?}, path: {path:?})"),
+        FinalCheck::NoFile { host, path } => format!("NoFile(host: {host:?}, path: {path:?})"),
+        FinalCheck::Downloaded { host, name, .. } => {
+            format!("Downloaded(host: {host:?}, name: {name:?})")
+        }
+        FinalCheck::Eavesdropped { host, contains } => {
+            format!("Eavesdropped(host: {host:?}, contains: {contains:?})")
+        }
+        FinalCheck::NotEavesdropped { host, contains } => {
+            format!("NotEavesdropped(host: {host:?}, contains: {contains:?})")
         }
     }
 }
@@ -346,4 +362,150 @@ fn received(run: &Run, host: &str, bytes: u64) -> Result<(), String> {
             got.join("; ")
         )
     })
+}
+
+// ----- file transfer: files on servers, downloads, what an eavesdropper read -----
+
+/// The content of `path` (in the server's whole tree) on the file server
+/// `host`.
+fn server_file(run: &Run, host: &str, path: &str) -> Result<bytes::Bytes, String> {
+    use crate::apps::files::FileServer;
+    use crate::apps::vfs::VPath;
+    let server = run
+        .app::<FileServer>(host)
+        .ok_or_else(|| format!("`{host}` runs no file server"))?;
+    let vpath = VPath::parse(path).map_err(|e| format!("bad path {path:?}: {e}"))?;
+    server.vfs().get_file(&vpath).map_err(|e| {
+        let files: Vec<String> = server
+            .vfs()
+            .files()
+            .iter()
+            .map(|(p, size)| format!("{p} ({size} bytes)"))
+            .collect();
+        format!("{path}: {e}; the server has {}", files.join(", "))
+    })
+}
+
+/// Every download of the client programs on `host`.
+fn downloads_on(run: &Run, host: &str) -> Vec<crate::apps::files::Download> {
+    use crate::apps::files::{FtpUser, ScpUser, WebClient};
+    let Some(&node) = run.nodes.get(host) else {
+        return Vec::new();
+    };
+    let w = &run.world;
+    let mut out = Vec::new();
+    for &app in &w.node(node).apps {
+        if let Some(u) = w.app_as::<FtpUser>(app) {
+            out.extend(u.downloads().into_iter().cloned());
+        }
+        if let Some(c) = w.app_as::<WebClient>(app) {
+            out.extend(c.downloads().into_iter().cloned());
+        }
+        if let Some(c) = w.app_as::<ScpUser>(app) {
+            out.extend(c.downloads().into_iter().cloned());
+        }
+    }
+    out
+}
+
+fn compare_content(
+    data: &[u8],
+    size: Option<u64>,
+    sha256: Option<&str>,
+    text: Option<&str>,
+) -> Result<(), String> {
+    let digest = crate::apps::files::sha256_hex(data);
+    if let Some(n) = size
+        && data.len() as u64 != n
+    {
+        return Err(format!("expected {n} bytes, got {}", data.len()));
+    }
+    if let Some(want) = sha256
+        && !want.eq_ignore_ascii_case(&digest)
+    {
+        return Err(format!("expected SHA-256 {want}, got {digest}"));
+    }
+    if let Some(want) = text
+        && data != want.as_bytes()
+    {
+        return Err(format!(
+            "expected the text {want:?}, got {:?}",
+            String::from_utf8_lossy(&data[..data.len().min(200)])
+        ));
+    }
+    Ok(())
+}
+
+fn file_check(run: &Run, check: &FinalCheck) -> Result<(), String> {
+    use crate::apps::tap::Eavesdropper;
+    match check {
+        FinalCheck::File {
+            host,
+            path,
+            size,
+            sha256,
+            text,
+        } => {
+            let data = server_file(run, host, path)?;
+            compare_content(&data, size.map(|s| s.0), sha256.as_deref(), text.as_deref())
+        }
+        FinalCheck::NoFile { host, path } => match server_file(run, host, path) {
+            Ok(data) => Err(format!("{path} exists ({} bytes)", data.len())),
+            Err(e) if e.contains("runs no file server") => Err(e),
+            Err(_) => Ok(()),
+        },
+        FinalCheck::Downloaded {
+            host,
+            name,
+            size,
+            sha256,
+            same_as,
+        } => {
+            let all = downloads_on(run, host);
+            let mine: Vec<_> = all.iter().filter(|d| d.is_called(name)).collect();
+            let Some(last) = mine.last() else {
+                let names: Vec<String> = all
+                    .iter()
+                    .map(|d| format!("{} ({})", d.name, d.via))
+                    .collect();
+                return Err(if names.is_empty() {
+                    format!("`{host}` downloaded nothing")
+                } else {
+                    format!("`{host}` downloaded only {}", names.join(", "))
+                });
+            };
+            compare_content(&last.data, size.map(|s| s.0), sha256.as_deref(), None)?;
+            if let Some((server, path)) = same_as {
+                let original = server_file(run, server, path)?;
+                if original != last.data {
+                    return Err(format!(
+                        "{name} ({} bytes, SHA-256 {}) differs from {server}:{path} ({} bytes, SHA-256 {})",
+                        last.data.len(),
+                        last.sha256,
+                        original.len(),
+                        crate::apps::files::sha256_hex(&original)
+                    ));
+                }
+            }
+            Ok(())
+        }
+        FinalCheck::Eavesdropped { host, contains }
+        | FinalCheck::NotEavesdropped { host, contains } => {
+            let trudy = run
+                .app::<Eavesdropper>(host)
+                .ok_or_else(|| format!("`{host}` is not an eavesdropper"))?;
+            let read = trudy.can_read(contains);
+            match (check, read) {
+                (FinalCheck::Eavesdropped { .. }, false) => Err(format!(
+                    "the eavesdropper could not read {contains:?} ({} packets captured)",
+                    trudy.captured().len()
+                )),
+                (FinalCheck::NotEavesdropped { .. }, true) => {
+                    Err(format!("the eavesdropper could read {contains:?}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        FinalCheck::Received { .. } => Ok(()),
+    }
 }

@@ -133,6 +133,7 @@ pub struct HostSpec {
 
 /// What a host is.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum Role {
     /// A user's computer: runs the actions of its user.
     #[default]
@@ -141,6 +142,37 @@ pub enum Role {
     Router,
     /// A host that runs the services listed for it.
     Server,
+    /// A file server: FTP (and, if asked, HTTP and SCP) over one file
+    /// tree with user accounts.
+    FileServer {
+        /// Accounts; each user sees only their home directory.
+        #[serde(default)]
+        users: Vec<FileUserSpec>,
+        /// Files present at the start (paths in the server's whole tree).
+        #[serde(default)]
+        files: Vec<FileSpec>,
+        /// The protocols it speaks (default `[Ftp]`).
+        #[serde(default = "default_file_services")]
+        serves: Vec<FileService>,
+        /// The directory HTTP serves as `/` (default `/`).
+        #[serde(default)]
+        web_root: Option<String>,
+        /// How long an FTP data connection may take to open before the
+        /// server answers 425 (default "10s").
+        #[serde(default)]
+        data_timeout: Option<Dur>,
+    },
+    /// A web server: HTTP GET and HEAD for its files, nothing else.
+    WebServer {
+        #[serde(default)]
+        files: Vec<FileSpec>,
+    },
+    /// A passive listener on a link (the textbooks' Trudy): it needs no
+    /// link of its own and reports what it could read.
+    Eavesdropper {
+        /// The two ends of the link it taps.
+        link: (String, String),
+    },
 }
 
 impl Role {
@@ -150,8 +182,58 @@ impl Role {
             Role::Client => "Client",
             Role::Router => "Router",
             Role::Server => "Server",
+            Role::FileServer { .. } => "FileServer",
+            Role::WebServer { .. } => "WebServer",
+            Role::Eavesdropper { .. } => "Eavesdropper",
         }
     }
+}
+
+// ----- file transfer: accounts, files, protocols -----
+
+/// An account of a file server.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename = "User")]
+pub struct FileUserSpec {
+    pub name: String,
+    pub password: String,
+    /// The user's root directory in the server's tree (default `/NAME`).
+    #[serde(default)]
+    pub home: Option<String>,
+    /// May read and list but change nothing.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Most bytes the home may hold; uploads beyond fail (FTP 452).
+    #[serde(default)]
+    pub quota: Option<Size>,
+}
+
+/// A file: its path and either its text or its size (then its content is
+/// pseudo-random bytes that depend only on the path and the size).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename = "File")]
+pub struct FileSpec {
+    pub path: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub size: Option<Size>,
+}
+
+/// A protocol a file server speaks.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum FileService {
+    /// FTP on port 21, with data connections from port 20 (active) or to
+    /// a port of the server's (passive).
+    Ftp,
+    /// HTTP on port 80.
+    Http,
+    /// SCP on port 22.
+    Scp,
+}
+
+fn default_file_services() -> Vec<FileService> {
+    vec![FileService::Ftp]
 }
 
 /// A service a host runs.
@@ -234,15 +316,136 @@ pub struct ActionSpec {
 
 /// What an action does.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum ActionKind {
     /// Open a TCP connection, send `bytes` and close.
     TcpSend { to: String, port: u16, bytes: Size },
+    /// An FTP session: log in, run the steps, QUIT.
+    Ftp {
+        server: String,
+        user: String,
+        password: String,
+        /// Who opens the data connections (default Passive).
+        #[serde(default)]
+        mode: FtpMode,
+        /// Use EPSV/EPRT (RFC 2428) instead of PASV/PORT.
+        #[serde(default)]
+        extended: bool,
+        #[serde(default)]
+        steps: Vec<FtpStep>,
+    },
+    /// HTTP GET of each path, in order, over one connection.
+    HttpGet { server: String, paths: Vec<String> },
+    /// `scp LOCAL user@server:REMOTE`.
+    ScpUpload {
+        server: String,
+        user: String,
+        password: String,
+        local: FileSpec,
+        remote: String,
+    },
+    /// `scp user@server:REMOTE .`.
+    ScpDownload {
+        server: String,
+        user: String,
+        password: String,
+        remote: String,
+    },
+}
+
+/// Who opens FTP's data connections.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+pub enum FtpMode {
+    /// PORT: the client listens, the server connects from port 20.
+    Active,
+    /// PASV: the server listens, the client connects.
+    #[default]
+    Passive,
+}
+
+/// TYPE A or TYPE I.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum FtpType {
+    Ascii,
+    Binary,
+}
+
+/// One step of an FTP session.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum FtpStep {
+    /// LIST of the current directory.
+    List,
+    /// LIST of a path.
+    ListPath(String),
+    /// NLST of the current directory.
+    Nlst,
+    Retr(String),
+    /// STOR of `name` with the given text or a generated content of `size`.
+    Stor {
+        name: String,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        size: Option<Size>,
+    },
+    /// APPE, like STOR.
+    Appe {
+        name: String,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        size: Option<Size>,
+    },
+    Cwd(String),
+    Cdup,
+    Pwd,
+    Mkd(String),
+    Rmd(String),
+    Dele(String),
+    /// RNFR then RNTO.
+    Rename(String, String),
+    Type(FtpType),
+    Size(String),
+    Noop,
+    /// Any command line, sent as is.
+    Raw(String),
+    Quit,
+}
+
+impl FtpStep {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FtpStep::List => "List",
+            FtpStep::ListPath(_) => "ListPath",
+            FtpStep::Nlst => "Nlst",
+            FtpStep::Retr(_) => "Retr",
+            FtpStep::Stor { .. } => "Stor",
+            FtpStep::Appe { .. } => "Appe",
+            FtpStep::Cwd(_) => "Cwd",
+            FtpStep::Cdup => "Cdup",
+            FtpStep::Pwd => "Pwd",
+            FtpStep::Mkd(_) => "Mkd",
+            FtpStep::Rmd(_) => "Rmd",
+            FtpStep::Dele(_) => "Dele",
+            FtpStep::Rename(..) => "Rename",
+            FtpStep::Type(_) => "Type",
+            FtpStep::Size(_) => "Size",
+            FtpStep::Noop => "Noop",
+            FtpStep::Raw(_) => "Raw",
+            FtpStep::Quit => "Quit",
+        }
+    }
 }
 
 impl ActionKind {
     pub fn name(&self) -> &'static str {
         match self {
             ActionKind::TcpSend { .. } => "TcpSend",
+            ActionKind::Ftp { .. } => "Ftp",
+            ActionKind::HttpGet { .. } => "HttpGet",
+            ActionKind::ScpUpload { .. } => "ScpUpload",
+            ActionKind::ScpDownload { .. } => "ScpDownload",
         }
     }
 }
@@ -281,8 +484,41 @@ pub struct NarrationSpec {
 
 /// A check on the final state.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum FinalCheck {
     /// The host's discard service received a connection with exactly this
     /// many bytes, all in order.
     Received { host: String, bytes: Size },
+    /// The file server holds this file (path in its whole tree), with this
+    /// size, SHA-256 or text if given.
+    File {
+        host: String,
+        path: String,
+        #[serde(default)]
+        size: Option<Size>,
+        #[serde(default)]
+        sha256: Option<String>,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    /// The file server holds no file at this path.
+    NoFile { host: String, path: String },
+    /// The host downloaded a file of this name (FTP, HTTP or SCP), with
+    /// this size or SHA-256 if given, or byte for byte the same as a file
+    /// on a server: `same_as: ("files", "/alice/report.txt")`.
+    Downloaded {
+        host: String,
+        name: String,
+        #[serde(default)]
+        size: Option<Size>,
+        #[serde(default)]
+        sha256: Option<String>,
+        #[serde(default)]
+        same_as: Option<(String, String)>,
+    },
+    /// The eavesdropper could read this text (in a finding, or in the
+    /// bytes of a captured stream).
+    Eavesdropped { host: String, contains: String },
+    /// The eavesdropper could not read this text anywhere.
+    NotEavesdropped { host: String, contains: String },
 }
