@@ -154,3 +154,51 @@ fn final_checks_are_validated() {
     assert!(e.contains("no action of `pc` downloads anything"), "{e}");
     assert!(e.contains("`sha256` must be 64 hexadecimal digits"), "{e}");
 }
+
+#[test]
+fn a_web_server_and_scp_uploads_of_generated_files() {
+    let text = r#"Scenario(
+    version: 1,
+    title: "web and scp",
+    until: "5s",
+    hosts: [
+        Host(name: "pc"),
+        Host(name: "web", role: WebServer(files: [File(path: "/index.html", text: "<p>hi</p>\n")])),
+        Host(name: "files", role: FileServer(serves: [Scp], users: [User(name: "carol", password: "pw", quota: "1MB")])),
+    ],
+    links: [Link(a: "pc", b: "web"), Link(a: "pc", b: "files")],
+    actions: [
+        Action(at: "10ms", host: "pc", do: HttpGet(server: "web", paths: ["/", "/missing"])),
+        Action(at: "10ms", host: "pc", do: ScpUpload(server: "files", user: "carol", password: "pw",
+            local: File(path: "data/big.bin", size: "300KB"), remote: "big.bin")),
+        Action(at: "1s", host: "pc", do: ScpUpload(server: "files", user: "carol", password: "pw",
+            local: File(path: "huge.bin", size: "800KB"), remote: "huge.bin")),
+        Action(at: "2s", host: "pc", do: ScpDownload(server: "files", user: "carol", password: "pw", remote: "big.bin")),
+    ],
+    expect: [
+        {"layer": "http", "event": "reply", "line": "HTTP/1.1 200 OK"},
+        {"layer": "http", "event": "reply", "line": "HTTP/1.1 404 Not Found"},
+        {"layer": "app", "event": "scp_done", "command": "scp -t huge.bin", "succeeded": false},
+    ],
+    final: [
+        Downloaded(host: "pc", name: "/", same_as: ("web", "/index.html")),
+        File(host: "files", path: "/carol/big.bin", size: "300KB"),
+        NoFile(host: "files", path: "/carol/huge.bin"),
+        Downloaded(host: "pc", name: "big.bin", size: 300000, same_as: ("files", "/carol/big.bin")),
+    ],
+)"#;
+    let s = scenario::parse("t.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    let mut run = scenario::build(&s, 3).unwrap();
+    run.run();
+    let failures = scenario::check::evaluate(&s, &run);
+    assert!(failures.is_empty(), "{failures:?}");
+    let big = wiretale::apps::files::generated_content("data/big.bin", 300_000);
+    let server = run
+        .app::<wiretale::apps::files::FileServer>("files")
+        .unwrap();
+    let stored = server
+        .vfs()
+        .get_file(&wiretale::apps::vfs::VPath::parse("/carol/big.bin").unwrap())
+        .unwrap();
+    assert_eq!(stored, big);
+}

@@ -424,11 +424,14 @@ impl FileServer {
             let Some(session) = self.ftp.get_mut(&control) else {
                 return;
             };
-            while let Some(bytes) = session.server.poll_output() {
-                cx.send(control, bytes);
-            }
+            // The dialogue first, then the bytes: the trace then reads
+            // "C: USER alice", "S: 331 ...", and then the segment that
+            // carries the reply.
             while let Some(line) = session.server.poll_transcript() {
                 cx.trace_dialogue(Layer::Ftp, control, line);
+            }
+            while let Some(bytes) = session.server.poll_output() {
+                cx.send(control, bytes);
             }
             if let Some(port) = session.side.listened.take() {
                 cx.emit(
@@ -743,11 +746,11 @@ impl FileServer {
         let Some(c) = self.http.get_mut(&conn) else {
             return;
         };
-        while let Some(bytes) = c.server.poll_output() {
-            cx.send(conn, bytes);
-        }
         while let Some(line) = c.server.poll_transcript() {
             cx.trace_dialogue(Layer::Http, conn, line);
+        }
+        while let Some(bytes) = c.server.poll_output() {
+            cx.send(conn, bytes);
         }
         if c.server.wants_close() && !c.closing {
             c.closing = true;
@@ -790,11 +793,11 @@ impl FileServer {
         let Some(c) = self.scp.get_mut(&conn) else {
             return;
         };
-        while let Some(bytes) = c.server.poll_output() {
-            cx.send(conn, bytes);
-        }
         while let Some(line) = c.server.poll_transcript() {
             cx.trace_dialogue(Layer::Scp, conn, line);
+        }
+        while let Some(bytes) = c.server.poll_output() {
+            cx.send(conn, bytes);
         }
         if c.server.wants_close() && !c.closing {
             c.closing = true;

@@ -552,3 +552,40 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn extended_commands_epsv_and_eprt() {
+    for mode in [DataMode::Passive, DataMode::Active] {
+        let mut n = net(false);
+        let app = n.world.add_app(n.client_node, Box::new(FtpUser::new()));
+        let to = n.server_addr(21);
+        let mut config = FtpClientConfig::new("alice", "wonderland", *to.ip());
+        config.mode = mode;
+        config.extended = true;
+        config.steps = vec![Step::Retr("report.txt".into())];
+        n.world.schedule_call(
+            SimTime::from_millis(10),
+            app,
+            Box::new(move |app, cx| {
+                if let Some(u) = app.as_any_mut().downcast_mut::<FtpUser>() {
+                    u.start(cx, to, config);
+                }
+            }),
+        );
+        n.run();
+        assert_eq!(
+            &n.user(app).download("report.txt").unwrap().data[..],
+            REPORT.as_bytes()
+        );
+        let c = codes(n.world.trace());
+        match mode {
+            DataMode::Passive => assert!(c.contains(&229), "{c:?}"),
+            DataMode::Active => {
+                let eprt = app_events(n.world.trace(), "ftp", "command")
+                    .iter()
+                    .any(|f| f["line"].as_str().unwrap_or("").starts_with("EPRT |1|"));
+                assert!(eprt);
+            }
+        }
+    }
+}
