@@ -4,6 +4,7 @@
 //! (an unreadable or invalid scenario, bad arguments), with a message that
 //! names the file, line and column.
 
+mod check;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,9 @@ enum Command {
     },
     /// Run a scenario headless and print its trace.
     Run(run::RunArgs),
+    /// Check scenarios' expectations headless, in parallel (exit 0 all
+    /// passed, 1 some failed, 2 bad input).
+    Check(check::CheckArgs),
     /// List the bundled scenarios.
     Scenarios,
 }
@@ -47,6 +51,7 @@ pub fn main() -> ExitCode {
         None => gui(None),
         Some(Command::Gui { scenario }) => gui(scenario),
         Some(Command::Run(args)) => run::run(args),
+        Some(Command::Check(args)) => check::check(args),
         Some(Command::Scenarios) => scenarios(),
     };
     ExitCode::from(code)

@@ -44,6 +44,46 @@ impl<'a> Checker<'a, '_> {
         self.out.push(d);
     }
 
+    fn err_in_item(
+        &mut self,
+        section: &str,
+        tag: &str,
+        index: usize,
+        needle: &str,
+        message: String,
+        help: Option<String>,
+    ) {
+        let d = self
+            .src
+            .at_quoted_in_item(section, tag, index, needle, message, help);
+        self.out.push(d);
+    }
+
+    /// The host called `name`, or an error at its mention inside the
+    /// `index`-th `tag(` item of `section`.
+    fn host_in_item(
+        &mut self,
+        name: &str,
+        what: &str,
+        section: &str,
+        tag: &str,
+        index: usize,
+    ) -> Option<&'a HostSpec> {
+        if let Some(h) = self.hosts.get(name) {
+            return Some(h);
+        }
+        let help = did_you_mean(name, self.hosts.keys().copied());
+        self.err_in_item(
+            section,
+            tag,
+            index,
+            name,
+            format!("{what} names an unknown host `{name}`"),
+            help,
+        );
+        None
+    }
+
     fn err_text(&mut self, needle: &str, nth: usize, message: String, help: Option<String>) {
         let d = self.src.at_text(needle, nth, message, help);
         self.out.push(d);
@@ -160,13 +200,15 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn links(&mut self) {
-        for l in &self.s.links {
-            let a = self.host(&l.a, "a link");
-            let b = self.host(&l.b, "a link");
-            if a.is_some() && l.a == l.b {
-                self.err_quoted(
+        for (i, l) in self.s.links.iter().enumerate() {
+            let a = self.host_in_item(&l.a, "a link", "links", "Link", i);
+            let b = self.host_in_item(&l.b, "a link", "links", "Link", i);
+            if a.is_some() && b.is_some() && l.a == l.b {
+                self.err_in_item(
+                    "links",
+                    "Link",
+                    i,
                     &l.b,
-                    0,
                     format!("a link connects `{}` to itself", l.a),
                     None,
                 );
@@ -189,7 +231,6 @@ impl<'a> Checker<'a, '_> {
                     None,
                 );
             }
-            let _ = b;
         }
     }
 
@@ -211,26 +252,30 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn actions(&mut self) {
-        for a in &self.s.actions {
-            let Some(h) = self.host(&a.host, "an action") else {
+        for (i, a) in self.s.actions.iter().enumerate() {
+            let Some(h) = self.host_in_item(&a.host, "an action", "actions", "Action", i) else {
                 continue;
             };
             if h.role == Role::Router {
-                self.err_quoted(
+                self.err_in_item(
+                    "actions",
+                    "Action",
+                    i,
                     &a.host,
-                    0,
                     format!("router `{}` cannot act: routers run no programs", a.host),
                     None,
                 );
             }
             match &a.what {
                 ActionKind::TcpSend { to, port, .. } => {
-                    if let Some(t) = self.host(to, "TcpSend")
+                    if let Some(t) = self.host_in_item(to, "TcpSend", "actions", "Action", i)
                         && t.role == Role::Router
                     {
-                        self.err_quoted(
+                        self.err_in_item(
+                            "actions",
+                            "Action",
+                            i,
                             to,
-                            0,
                             format!("TcpSend to router `{to}`: routers accept no connections"),
                             None,
                         );
