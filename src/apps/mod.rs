@@ -9,4 +9,6 @@
 //! records the transcript, and keeps the state that outlives a connection
 //! (mailboxes, queues, files).
 
+pub mod dns;
+pub mod mail;
 pub mod tcp;
