@@ -4,13 +4,16 @@
 //! 5321 §6.1): a message accepted with 250 is delivered exactly once or
 //! returned to its sender, never lost and never duplicated.
 
-use std::net::SocketAddrV4;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddrV4};
 
 use wiretale::apps::mail::{MailServer, UserAgent};
 use wiretale::net::{AppCx, AppEvent, Application, ConnId, Fault};
 use wiretale::proto::Session;
 use wiretale::proto::smtp::{
-    Credentials, OutgoingMessage, RecipientStatus, SmtpClient, SmtpClientConfig,
+    Credentials, OutgoingMessage, ReceivedMessage, RecipientStatus, Reply, SmtpBackend, SmtpClient,
+    SmtpClientConfig, SmtpConfig, SmtpServer,
 };
 use wiretale::scenario::{self, Run};
 use wiretale::sim::{SimDuration, SimTime};
@@ -611,4 +614,182 @@ fn traces_carry_no_duplicate_dialogue_from_clients() {
         2,
         "once at alice-mail (submission) and once at bob-mail"
     );
+}
+
+// ---- a greylisting receiver: 451 the first time -----------------------------
+
+/// Accepts a message only on the second try, like a greylisting server
+/// (a common defence against spam software that never retries).
+#[derive(Default)]
+struct Greylist {
+    tries: u32,
+    accepted: Vec<ReceivedMessage>,
+}
+
+impl SmtpBackend for Greylist {
+    fn is_local_domain(&self, domain: &str) -> bool {
+        domain == "grey.example"
+    }
+    fn user_exists(&self, _: &str, _: &str) -> bool {
+        true
+    }
+    fn check_password(&mut self, _: &str, _: &str) -> bool {
+        false
+    }
+    fn next_queue_id(&mut self) -> String {
+        format!("G{}", self.tries + 1)
+    }
+    fn accept_message(&mut self, message: ReceivedMessage) -> Result<(), Reply> {
+        self.tries += 1;
+        if self.tries == 1 {
+            return Err(Reply::new(451, "4.7.1 Greylisted, please try again later"));
+        }
+        self.accepted.push(message);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct GreylistServer {
+    backend: Greylist,
+    sessions: BTreeMap<ConnId, SmtpServer>,
+}
+
+impl Application for GreylistServer {
+    fn kind(&self) -> &'static str {
+        "greylisting smtp server"
+    }
+
+    fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
+        let conn = match event {
+            AppEvent::Start => {
+                let _ = cx.listen(25);
+                return;
+            }
+            AppEvent::Accepted { conn, .. } => {
+                let Some(peer) = cx.connection(conn).map(|c| *c.remote().ip()) else {
+                    return;
+                };
+                let server = SmtpServer::new(SmtpConfig::new("mx.grey.example"), IpAddr::V4(peer));
+                self.sessions.insert(conn, server);
+                conn
+            }
+            AppEvent::Data { conn, data } => {
+                let now = cx.now_unix();
+                if let Some(s) = self.sessions.get_mut(&conn) {
+                    s.handle_input(&data, &mut self.backend, now);
+                }
+                conn
+            }
+            AppEvent::PeerClosed { conn } => {
+                cx.close(conn);
+                return;
+            }
+            _ => return,
+        };
+        let Some(s) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        while let Some(line) = s.poll_transcript() {
+            cx.trace_dialogue(wiretale::trace::Layer::Smtp, conn, line);
+        }
+        while let Some(bytes) = s.poll_output() {
+            cx.send(conn, bytes);
+        }
+        if s.wants_close() {
+            cx.close(conn);
+        }
+    }
+}
+
+#[test]
+fn a_4xx_reply_means_try_again_later() {
+    let text = r#"Scenario(
+        version: 1, title: "greylisting", until: "10min",
+        hosts: [
+            Host(name: "alice-pc", accounts: [Account(address: "alice@crepes.fr", password: "pw", server: "alice-mail")]),
+            Host(name: "alice-mail", role: MailServer(domains: ["crepes.fr"], users: [User(name: "alice", password: "pw")])),
+            Host(name: "dns", role: DnsServer(records: [
+                Mx("grey.example", 10, "mx.grey.example"),
+                A("mx.grey.example", "grey"),
+            ])),
+            Host(name: "grey"),
+            Host(name: "r", role: Router),
+        ],
+        links: [
+            Link(a: "alice-pc", b: "r"), Link(a: "alice-mail", b: "r"),
+            Link(a: "dns", b: "r"), Link(a: "grey", b: "r", latency: "10ms"),
+        ],
+        actions: [
+            Action(at: "1s", host: "alice-pc", do: SendMail(from: "alice@crepes.fr", to: ["carol@grey.example"], subject: "Hello Carol")),
+        ],
+    )"#;
+    let s = scenario::parse("grey.ron", text).unwrap_or_else(|e| panic!("{e}"));
+    let mut run = scenario::build(&s, 1).unwrap();
+    let grey = run
+        .world
+        .add_app(node(&run, "grey"), Box::new(GreylistServer::default()));
+    run.run();
+    let t = run.world.trace();
+    assert_eq!(
+        count(t, &["grey -> alice-mail  SMTP  S: 451 4.7.1 Greylisted"]),
+        1
+    );
+    let deferred: Vec<&wiretale::trace::Record> = t
+        .records
+        .iter()
+        .filter(|r| t.to_text(r).contains("alice-mail  SMTP  deferred"))
+        .collect();
+    assert_eq!(deferred.len(), 1);
+    assert!(
+        t.to_text(deferred[0])
+            .contains("mx.grey.example said: 451 4.7.1 Greylisted")
+    );
+    let delivered: Vec<u64> = t
+        .records
+        .iter()
+        .filter(|r| t.to_text(r).contains("alice-mail  SMTP  delivered"))
+        .map(|r| r.time.as_micros())
+        .collect();
+    assert_eq!(delivered.len(), 1);
+    // One minute later (plus the second session's round trips).
+    let waited = delivered[0] - deferred[0].time.as_micros();
+    assert!((60_000_000..61_000_000).contains(&waited), "{waited}");
+    let server = run.world.app_as::<GreylistServer>(grey).unwrap();
+    assert_eq!(server.backend.accepted.len(), 1);
+    assert_eq!(queue_len(&run, "alice-mail"), 0);
+}
+
+// ---- property: crashes of the receiving server -------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Bob's server crashes at any moment of the relay (before, during or
+    /// after the SMTP session) and comes back after a while: the message
+    /// reaches Bob's mailbox exactly once and Alice's queue drains. (A
+    /// crash of the *sending* server between the receiver's 250 and its
+    /// arrival can duplicate a message, as RFC 5321 §6.1 warns; this
+    /// property is about the receiver.)
+    #[test]
+    fn receiver_crashes_never_lose_or_duplicate(
+        down_ms in 1_000u64..2_200,
+        down_for_s in 1u64..200,
+        lines in prop_oneof![Just(3usize), Just(1500usize)],
+    ) {
+        let mut run = world("", NO_EXTRA, &send("1s", "bob@hamburger.edu", "Prop", lines), "30min");
+        let bob = node(&run, "bob-mail");
+        let down = SimTime::from_millis(down_ms);
+        run.world.schedule_fault(down, Fault::HostDown { node: bob });
+        run.world.schedule_fault(
+            down + SimDuration::from_secs(down_for_s),
+            Fault::HostUp { node: bob },
+        );
+        run.run();
+        let t = run.world.trace();
+        prop_assert_eq!(inbox_subjects(&run, "bob-mail", "bob"), vec!["Prop".to_string()]);
+        prop_assert_eq!(queue_len(&run, "alice-mail"), 0);
+        prop_assert_eq!(count(t, &["bounced"]), 0);
+        prop_assert_eq!(count(t, &["alice-mail  SMTP  delivered"]), 1);
+    }
 }

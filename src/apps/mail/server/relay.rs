@@ -129,12 +129,7 @@ impl MailServer {
 
     /// Sends the resolver's queries; acts on its result once there is one.
     pub(super) fn pump_resolver(&mut self, cx: &mut AppCx<'_>, id: &str, dns: Ipv4Addr) {
-        let Some(Stage::Resolving {
-            port,
-            resolver,
-            timer,
-        }) = self.attempts.get_mut(id)
-        else {
+        let Some(Stage::Resolving { port, resolver, .. }) = self.attempts.get_mut(id) else {
             return;
         };
         let port = *port;
@@ -146,12 +141,15 @@ impl MailServer {
         // The name server traces the questions and answers.
         while resolver.poll_trace().is_some() {}
         let result = resolver.result().cloned();
-        if sent && result.is_none() {
-            // Only the latest query's timeout counts.
-            *timer = self.next_token;
-            self.set_timer(cx, self.config.dns_timeout, Timer::DnsTimeout(id.into()));
-        }
         let Some(result) = result else {
+            if sent {
+                // A new question: only its timeout counts from now on.
+                let token =
+                    self.set_timer(cx, self.config.dns_timeout, Timer::DnsTimeout(id.into()));
+                if let Some(Stage::Resolving { timer, .. }) = self.attempts.get_mut(id) {
+                    *timer = token;
+                }
+            }
             return;
         };
         cx.udp_unbind(port);
