@@ -9,6 +9,8 @@
 //! records the transcript, and keeps the state that outlives a connection
 //! (mailboxes, queues, files).
 
+pub mod dns;
 pub mod eavesdropper;
+pub mod mail;
 pub mod tcp;
 pub mod vfs;
