@@ -243,6 +243,31 @@ impl MailServer {
         token
     }
 
+    /// Cancels the timers whose subject is gone: the idle check of a
+    /// closed session, the reply watch of a finished delivery, the DNS
+    /// timeout of an answered lookup, the retry of a message no longer
+    /// queued. Cancelled timers do not keep the run going.
+    fn sweep_timers(&mut self, cx: &mut AppCx<'_>) {
+        let moot: Vec<u64> = self
+            .timers
+            .iter()
+            .filter(|(token, t)| match t {
+                Timer::Idle(conn) => !self.inbound.contains_key(conn),
+                Timer::Reply(conn) => !self.outbound.contains_key(conn),
+                Timer::DnsTimeout(id) => !matches!(
+                    self.attempts.get(id),
+                    Some(relay::Stage::Resolving { timer, .. }) if timer == *token
+                ),
+                Timer::Retry(id) => self.queue.get(id).is_none(),
+            })
+            .map(|(token, _)| *token)
+            .collect();
+        for token in moot {
+            self.timers.remove(&token);
+            cx.cancel_timer(token);
+        }
+    }
+
     fn on_timer(&mut self, cx: &mut AppCx<'_>, token: u64) {
         let Some(timer) = self.timers.remove(&token) else {
             return;
@@ -683,5 +708,6 @@ impl Application for MailServer {
             AppEvent::Timer { token } => self.on_timer(cx, token),
             AppEvent::Writable { .. } | AppEvent::Sniffed { .. } | AppEvent::RawPacket { .. } => {}
         }
+        self.sweep_timers(cx);
     }
 }
