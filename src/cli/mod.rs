@@ -6,6 +6,7 @@
 
 mod check;
 mod run;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ enum Command {
     /// Check scenarios' expectations headless, in parallel (exit 0 all
     /// passed, 1 some failed, 2 bad input).
     Check(check::CheckArgs),
+    /// Serve a scenario's mail, FTP and web servers on loopback ports for
+    /// real clients (curl, Python, a mail program).
+    Serve(serve::ServeArgs),
     /// List the bundled scenarios.
     Scenarios,
 }
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
         Some(Command::Gui { scenario }) => gui(scenario),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Check(args)) => check::check(args),
+        Some(Command::Serve(args)) => serve::serve(args),
         Some(Command::Scenarios) => scenarios(),
     };
     ExitCode::from(code)
