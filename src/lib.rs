@@ -15,10 +15,14 @@
 //! - [`trace`] is the one stream of typed events every layer emits; the CLI,
 //!   the checks and the visualizer read only this and read-only world state.
 //!
+//! - [`live`] serves a scenario's servers on real loopback sockets, so
+//!   real clients (curl, Python's smtplib, ...) talk to the same machines.
+//!
 //! Nothing in this crate reads a wall clock; only the live mode maps real
 //! time to simulated time.
 
 pub mod apps;
+pub mod live;
 pub mod net;
 pub mod proto;
 pub mod scenario;

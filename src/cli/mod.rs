@@ -4,7 +4,9 @@
 //! (an unreadable or invalid scenario, bad arguments), with a message that
 //! names the file, line and column.
 
+mod check;
 mod run;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +39,12 @@ enum Command {
     },
     /// Run a scenario headless and print its trace.
     Run(run::RunArgs),
+    /// Check scenarios' expectations headless, in parallel (exit 0 all
+    /// passed, 1 some failed, 2 bad input).
+    Check(check::CheckArgs),
+    /// Serve a scenario's mail, FTP and web servers on loopback ports for
+    /// real clients (curl, Python, a mail program).
+    Serve(serve::ServeArgs),
     /// List the bundled scenarios.
     Scenarios,
 }
@@ -47,6 +55,8 @@ pub fn main() -> ExitCode {
         None => gui(None),
         Some(Command::Gui { scenario }) => gui(scenario),
         Some(Command::Run(args)) => run::run(args),
+        Some(Command::Check(args)) => check::check(args),
+        Some(Command::Serve(args)) => serve::serve(args),
         Some(Command::Scenarios) => scenarios(),
     };
     ExitCode::from(code)

@@ -3,14 +3,20 @@
 //! Building is cheap (no I/O, no parsing), so the visualizer rebuilds the
 //! world from scratch and replays it whenever it steps backward.
 
-use super::spec::{ActionKind, FaultKind, HostSpec, Role, Scenario, ServiceSpec, TcpSpec};
+use super::spec::{
+    ActionKind, FaultKind, HostSpec, MailProtocol, RecordSpec, Role, Scenario, ServiceSpec,
+    TcpSpec, mail_hostname,
+};
+use crate::apps::dns::NameServer;
+use crate::apps::mail::{MailAccount, MailServer, MailServerConfig, RetryPolicy, UserAgent};
 use crate::apps::tcp::{BulkSender, Discard};
 use crate::net::tcp::TcpConfig;
 use crate::net::{AppId, Fault, Firewall, LinkConfig, NodeKind, TopologyError, World};
+use crate::proto::dns::Zone;
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::NodeId;
 use std::collections::BTreeMap;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// The longest a run goes when the scenario sets no `until`.
 pub const DEFAULT_HORIZON: SimTime = SimTime::from_secs(3600);
@@ -145,6 +151,110 @@ fn build_network_seeded(s: &Scenario, seed: u64) -> Result<World, NetError> {
     Ok(w)
 }
 
+/// The address of the host called `name`.
+fn host_addr(w: &World, nodes: &BTreeMap<String, NodeId>, name: &str) -> Option<Ipv4Addr> {
+    nodes.get(name).and_then(|&n| w.node(n).address())
+}
+
+/// The mail server a MailServer host runs, with its users and the
+/// address of its name server; `None` for other roles.
+fn mail_server(
+    s: &Scenario,
+    h: &HostSpec,
+    w: &World,
+    nodes: &BTreeMap<String, NodeId>,
+) -> Option<MailServer> {
+    let Role::MailServer {
+        domains,
+        users,
+        dns,
+        retry,
+        max_retry,
+        give_up,
+        max_size,
+        ..
+    } = &h.role
+    else {
+        return None;
+    };
+    let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
+    let mut config = MailServerConfig::new(&mail_hostname(h), &domains);
+    // The name server: the one named, or the scenario's only one.
+    let dns_host = match dns {
+        Some(d) => Some(d.as_str()),
+        None => {
+            let mut all = s.hosts.iter().filter(|h| h.role.is_dns_server());
+            match (all.next(), all.next()) {
+                (Some(only), None) => Some(only.name.as_str()),
+                _ => None,
+            }
+        }
+    };
+    config.dns_server = dns_host.and_then(|d| host_addr(w, nodes, d));
+    let d = RetryPolicy::default();
+    config.retry = RetryPolicy {
+        first: retry.map_or(d.first, |x| x.0),
+        max_interval: max_retry.map_or(d.max_interval, |x| x.0),
+        give_up: give_up.map_or(d.give_up, |x| x.0),
+    };
+    if let Some(size) = max_size {
+        config.max_message_size = usize::try_from(size.0).unwrap_or(usize::MAX);
+    }
+    let mut server = MailServer::new(config);
+    for u in users {
+        server = server.with_user(&u.name, &u.password);
+    }
+    Some(server)
+}
+
+/// The zone of a DnsServer host. An MX whose exchange names a MailServer
+/// host stands for that server's mail host name, and the host's address
+/// is added as its A record (unless the records give one).
+fn zone(s: &Scenario, records: &[RecordSpec], w: &World, nodes: &BTreeMap<String, NodeId>) -> Zone {
+    let mut zone = Zone::new();
+    let explicit_a = |name: &str| {
+        records.iter().any(|r| {
+            matches!(r, RecordSpec::A(n, _)
+                if n.trim_end_matches('.').eq_ignore_ascii_case(name.trim_end_matches('.')))
+        })
+    };
+    let mut implied_a: Vec<(String, Ipv4Addr)> = Vec::new();
+    for r in records {
+        // Validation has checked every name; a failure here adds nothing.
+        match r {
+            RecordSpec::Mx(domain, preference, target) => {
+                let exchange = match s.hosts.iter().find(|h| h.name == *target) {
+                    Some(h) => {
+                        let name = mail_hostname(h);
+                        if let Some(addr) = host_addr(w, nodes, &h.name)
+                            && !explicit_a(&name)
+                            && !implied_a.iter().any(|(n, _)| *n == name)
+                        {
+                            implied_a.push((name.clone(), addr));
+                        }
+                        name
+                    }
+                    None => target.clone(),
+                };
+                let _ = zone.add_mx(domain, *preference, &exchange);
+            }
+            RecordSpec::A(name, addr) => {
+                let addr = addr
+                    .parse::<Ipv4Addr>()
+                    .ok()
+                    .or_else(|| host_addr(w, nodes, addr));
+                if let Some(addr) = addr {
+                    let _ = zone.add_a(name, addr);
+                }
+            }
+        }
+    }
+    for (name, addr) in implied_a {
+        let _ = zone.add_a(&name, addr);
+    }
+    zone
+}
+
 /// The link between two named nodes.
 fn find_link(w: &World, a: NodeId, b: NodeId) -> Option<u32> {
     w.links()
@@ -174,6 +284,38 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 }
             }
         }
+        match &h.role {
+            Role::MailServer { .. } => {
+                if let Some(server) = mail_server(s, h, &w, &nodes) {
+                    w.add_app(node, Box::new(server));
+                }
+            }
+            Role::DnsServer { records } => {
+                let zone = zone(s, records, &w, &nodes);
+                w.add_app(node, Box::new(NameServer::new(zone)));
+            }
+            Role::Client | Role::Router | Role::Server => {}
+            // Started by `add_file_roles` below.
+            Role::FileServer { .. } | Role::WebServer { .. } | Role::Eavesdropper { .. } => {}
+        }
+    }
+    // A user agent on every host with mail accounts.
+    let mut agents: BTreeMap<NodeId, AppId> = BTreeMap::new();
+    for h in s.hosts.iter().filter(|h| !h.accounts.is_empty()) {
+        let Some(&node) = nodes.get(&h.name) else {
+            continue;
+        };
+        let accounts = h
+            .accounts
+            .iter()
+            .map(|a| {
+                let mut account = MailAccount::new(&a.address, &a.password, &a.server);
+                account.login = a.login_name().to_string();
+                account
+            })
+            .collect();
+        let app = w.add_app(node, Box::new(UserAgent::new(accounts)));
+        agents.insert(node, app);
     }
     add_file_roles(&mut w, s, &nodes);
     // Programs the actions need, one per host and kind.
@@ -202,6 +344,52 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                         }
                     }),
                 );
+            }
+            ActionKind::SendMail {
+                from,
+                to,
+                cc,
+                subject,
+                body,
+            } => {
+                let Some(&app) = agents.get(&node) else {
+                    continue;
+                };
+                let (from, to, cc) = (from.clone(), to.clone(), cc.clone());
+                let (subject, body) = (subject.clone(), body.clone());
+                w.schedule_call(
+                    at,
+                    app,
+                    Box::new(move |app, cx| {
+                        if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
+                            // A failure is traced by the user agent.
+                            let _ = ua.send(cx, &from, &to, &cc, &subject, &body);
+                        }
+                    }),
+                );
+            }
+            ActionKind::FetchMail {
+                account,
+                protocol,
+                delete,
+            } => {
+                let Some(&app) = agents.get(&node) else {
+                    continue;
+                };
+                let (account, delete) = (account.clone(), *delete);
+                match protocol {
+                    MailProtocol::Pop3 => w.schedule_call(
+                        at,
+                        app,
+                        Box::new(move |app, cx| {
+                            if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
+                                let _ = ua.fetch_pop3(cx, &account, delete);
+                            }
+                        }),
+                    ),
+                    // Validation refuses IMAP until there is an IMAP client.
+                    MailProtocol::Imap => {}
+                }
             }
             ActionKind::Ftp { .. }
             | ActionKind::HttpGet { .. }
@@ -477,7 +665,7 @@ fn add_file_action(
             };
             schedule_scp(w, node, at, to, user, password, operation);
         }
-        ActionKind::TcpSend { .. } => {}
+        _ => {}
     }
 }
 

@@ -12,6 +12,14 @@ pub struct Bundled {
 /// Every bundled scenario, in the order `wiretale scenarios` lists them.
 pub const ALL: &[Bundled] = &[
     Bundled {
+        name: "alice_to_bob",
+        text: include_str!("../../scenarios/alice_to_bob.ron"),
+    },
+    Bundled {
+        name: "mail_retry",
+        text: include_str!("../../scenarios/mail_retry.ron"),
+    },
+    Bundled {
         name: "tcp_handshake",
         text: include_str!("../../scenarios/tcp_handshake.ron"),
     },

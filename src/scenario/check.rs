@@ -14,6 +14,9 @@
 use super::build::Run;
 use super::spec::{FinalCheck, Pattern, Scenario};
 use super::units::parse_duration;
+use crate::apps::mail::bounce::BOUNCE_SUBJECT;
+use crate::apps::mail::store::INBOX;
+use crate::apps::mail::{MailServer, UserAgent};
 use crate::apps::tcp::{Discard, pattern_sha256};
 use crate::trace::{Fields, Record, Trace};
 use serde_json::Value;
@@ -290,6 +293,31 @@ fn finals(s: &Scenario, run: &Run, failures: &mut Vec<Failure>) {
     for check in &s.final_state {
         let result = match check {
             FinalCheck::Received { host, bytes } => received(run, host, bytes.0),
+            FinalCheck::Mailbox {
+                host,
+                user,
+                folder,
+                subject,
+                count,
+            } => mailbox(
+                run,
+                host,
+                user,
+                folder.as_deref().unwrap_or(INBOX),
+                subject.as_deref(),
+                *count,
+            ),
+            FinalCheck::QueueEmpty { host } => queue_empty(run, host),
+            FinalCheck::Fetched {
+                host,
+                subject,
+                count,
+            } => fetched(run, host, subject.as_deref(), *count),
+            FinalCheck::Bounced {
+                host,
+                user,
+                subject,
+            } => bounced(run, host, user, subject.as_deref()),
             FinalCheck::File { .. }
             | FinalCheck::NoFile { .. }
             | FinalCheck::Downloaded { .. }
@@ -306,10 +334,46 @@ fn finals(s: &Scenario, run: &Run, failures: &mut Vec<Failure>) {
 }
 
 fn describe_final(c: &FinalCheck) -> String {
+    let opt = |name: &str, v: &Option<String>| {
+        v.as_ref()
+            .map(|v| format!(", {name}: {v:?}"))
+            .unwrap_or_default()
+    };
+    let count = |c: &Option<usize>| c.map(|c| format!(", count: {c}")).unwrap_or_default();
     match c {
         FinalCheck::Received { host, bytes } => {
             format!("Received(host: {host:?}, bytes: {})", bytes.0)
         }
+        FinalCheck::Mailbox {
+            host,
+            user,
+            folder,
+            subject,
+            count: n,
+        } => format!(
+            "Mailbox(host: {host:?}, user: {user:?}{}{}{})",
+            opt("folder", folder),
+            opt("subject", subject),
+            count(n)
+        ),
+        FinalCheck::QueueEmpty { host } => format!("QueueEmpty(host: {host:?})"),
+        FinalCheck::Fetched {
+            host,
+            subject,
+            count: n,
+        } => format!(
+            "Fetched(host: {host:?}{}{})",
+            opt("subject", subject),
+            count(n)
+        ),
+        FinalCheck::Bounced {
+            host,
+            user,
+            subject,
+        } => format!(
+            "Bounced(host: {host:?}, user: {user:?}{})",
+            opt("subject", subject)
+        ),
         FinalCheck::File { host, path, .. } => format!("File(host: {host:?}, path: {path:?})"),
         FinalCheck::NoFile { host, path } => format!("NoFile(host: {host:?}, path: {path:?})"),
         FinalCheck::Downloaded { host, name, .. } => {
@@ -322,6 +386,159 @@ fn describe_final(c: &FinalCheck) -> String {
             format!("NotEavesdropped(host: {host:?}, contains: {contains:?})")
         }
     }
+}
+
+/// "exactly `count`" when given, else "at least one": the common rule of
+/// the mail checks.
+fn count_ok(found: usize, count: Option<usize>) -> bool {
+    match count {
+        Some(n) => found == n,
+        None => found > 0,
+    }
+}
+
+fn wanted(subject: Option<&str>, count: Option<usize>) -> String {
+    let what = match subject {
+        Some(s) => format!("with a Subject containing {s:?}"),
+        None => "in all".to_string(),
+    };
+    match count {
+        Some(n) => format!("{n} {what}"),
+        None => format!("at least one {what}"),
+    }
+}
+
+fn mail_server<'r>(run: &'r Run, host: &str) -> Result<&'r MailServer, String> {
+    run.app::<MailServer>(host)
+        .ok_or_else(|| format!("`{host}` runs no mail server"))
+}
+
+fn mailbox(
+    run: &Run,
+    host: &str,
+    user: &str,
+    folder: &str,
+    subject: Option<&str>,
+    count: Option<usize>,
+) -> Result<(), String> {
+    let server = mail_server(run, host)?;
+    let f = server
+        .store()
+        .folder(user, folder)
+        .ok_or_else(|| format!("`{host}` has no folder {folder:?} for user {user:?}"))?;
+    let subjects: Vec<String> = f.messages().iter().map(|m| m.subject()).collect();
+    let found = subjects
+        .iter()
+        .filter(|s| subject.is_none_or(|want| s.contains(want)))
+        .count();
+    if count_ok(found, count) {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {}, found {found}; the {folder} of {user} holds {} message(s){}",
+        wanted(subject, count),
+        subjects.len(),
+        if subjects.is_empty() {
+            String::new()
+        } else {
+            format!(": {subjects:?}")
+        }
+    ))
+}
+
+fn queue_empty(run: &Run, host: &str) -> Result<(), String> {
+    let server = mail_server(run, host)?;
+    let q = server.queue();
+    if q.is_empty() {
+        return Ok(());
+    }
+    let waiting: Vec<String> = q
+        .entries()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} to {} ({} attempts{})",
+                e.id,
+                e.recipients.join(","),
+                e.attempts,
+                e.last_error
+                    .as_ref()
+                    .map(|r| format!(", last error: {r}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Err(format!(
+        "{} message(s) still queued: {}",
+        q.len(),
+        waiting.join("; ")
+    ))
+}
+
+fn fetched(
+    run: &Run,
+    host: &str,
+    subject: Option<&str>,
+    count: Option<usize>,
+) -> Result<(), String> {
+    let ua = run
+        .app::<UserAgent>(host)
+        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let subjects: Vec<String> = ua.fetched().iter().map(|m| m.subject()).collect();
+    let found = subjects
+        .iter()
+        .filter(|s| subject.is_none_or(|want| s.contains(want)))
+        .count();
+    if count_ok(found, count) {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {} fetched, found {found}; the user agent fetched {} message(s){}",
+        wanted(subject, count),
+        subjects.len(),
+        if subjects.is_empty() {
+            String::new()
+        } else {
+            format!(": {subjects:?}")
+        }
+    ))
+}
+
+fn bounced(run: &Run, host: &str, user: &str, subject: Option<&str>) -> Result<(), String> {
+    let server = mail_server(run, host)?;
+    let inbox = server
+        .store()
+        .folder(user, INBOX)
+        .ok_or_else(|| format!("`{host}` has no user {user:?}"))?;
+    let bounces: Vec<_> = inbox
+        .messages()
+        .iter()
+        .filter(|m| m.subject() == BOUNCE_SUBJECT && m.from().contains("MAILER-DAEMON"))
+        .collect();
+    // The bounce returns the original header: look for its Subject there.
+    let about = |m: &&crate::apps::mail::StoredMessage| {
+        subject.is_none_or(|want| {
+            crate::proto::smtp::message::body(&m.data)
+                .split(|&b| b == b'\n')
+                .any(|line| {
+                    let line = String::from_utf8_lossy(line);
+                    line.starts_with("Subject:") && line.contains(want)
+                })
+        })
+    };
+    if bounces.iter().any(about) {
+        return Ok(());
+    }
+    Err(match (bounces.len(), subject) {
+        (0, _) => format!(
+            "the INBOX of {user} holds no bounce (Subject {BOUNCE_SUBJECT:?}) among its {} message(s)",
+            inbox.len()
+        ),
+        (n, s) => format!(
+            "{n} bounce(s), but none about a message with a Subject containing {:?}",
+            s.unwrap_or_default()
+        ),
+    })
 }
 
 fn received(run: &Run, host: &str, bytes: u64) -> Result<(), String> {
@@ -506,6 +723,6 @@ fn file_check(run: &Run, check: &FinalCheck) -> Result<(), String> {
                 _ => Ok(()),
             }
         }
-        FinalCheck::Received { .. } => Ok(()),
+        _ => Ok(()),
     }
 }

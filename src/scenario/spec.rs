@@ -129,6 +129,18 @@ pub struct HostSpec {
     /// Where the visualizer draws the host, in a 0..100 square.
     #[serde(default)]
     pub position: Option<(f32, f32)>,
+    /// Mail accounts of the host's user: a user agent runs here with them.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+}
+
+impl HostSpec {
+    /// The account with this address (case-insensitive).
+    pub fn account(&self, address: &str) -> Option<&AccountSpec> {
+        self.accounts
+            .iter()
+            .find(|a| a.address.eq_ignore_ascii_case(address))
+    }
 }
 
 /// What a host is.
@@ -142,6 +154,43 @@ pub enum Role {
     Router,
     /// A host that runs the services listed for it.
     Server,
+    /// A mail server: SMTP on port 25 for mail from other servers, message
+    /// submission on 587 for its own users (AUTH required), POP3 on 110,
+    /// and a queue that relays mail to other domains.
+    MailServer {
+        /// The domains it receives mail for: `["hamburger.edu"]`.
+        domains: Vec<String>,
+        /// Its users (mailboxes).
+        #[serde(default)]
+        users: Vec<UserSpec>,
+        /// Its name in greetings and `Received:` lines (default: the host
+        /// name and the first domain, `bob-mail.hamburger.edu`).
+        #[serde(default)]
+        hostname: Option<String>,
+        /// The DnsServer host it asks for MX records (default: the only
+        /// DnsServer of the scenario).
+        #[serde(default)]
+        dns: Option<String>,
+        /// Wait after the first failed delivery attempt; each further wait
+        /// doubles (default "1min").
+        #[serde(default)]
+        retry: Option<Dur>,
+        /// The longest wait between attempts (default "16min").
+        #[serde(default)]
+        max_retry: Option<Dur>,
+        /// Return a message to its sender when it could not be delivered
+        /// for this long (default "30min").
+        #[serde(default)]
+        give_up: Option<Dur>,
+        /// The largest message accepted (default "10MB").
+        #[serde(default)]
+        max_size: Option<Size>,
+    },
+    /// A name server (UDP port 53) authoritative for the records given.
+    DnsServer {
+        #[serde(default)]
+        records: Vec<RecordSpec>,
+    },
     /// A file server: FTP (and, if asked, HTTP and SCP) over one file
     /// tree with user accounts.
     FileServer {
@@ -185,6 +234,93 @@ impl Role {
             Role::FileServer { .. } => "FileServer",
             Role::WebServer { .. } => "WebServer",
             Role::Eavesdropper { .. } => "Eavesdropper",
+            Role::MailServer { .. } => "MailServer",
+            Role::DnsServer { .. } => "DnsServer",
+        }
+    }
+
+    pub fn is_mail_server(&self) -> bool {
+        matches!(self, Role::MailServer { .. })
+    }
+
+    pub fn is_dns_server(&self) -> bool {
+        matches!(self, Role::DnsServer { .. })
+    }
+
+    /// The users of a mail server (none for other roles).
+    pub fn users(&self) -> &[UserSpec] {
+        match self {
+            Role::MailServer { users, .. } => users,
+            _ => &[],
+        }
+    }
+
+    /// The domains of a mail server (none for other roles).
+    pub fn domains(&self) -> &[String] {
+        match self {
+            Role::MailServer { domains, .. } => domains,
+            _ => &[],
+        }
+    }
+}
+
+/// The name a mail server host goes by: its `hostname`, else the host name
+/// with the first domain appended (`bob-mail.hamburger.edu`), else the
+/// host name.
+pub fn mail_hostname(h: &HostSpec) -> String {
+    match &h.role {
+        Role::MailServer {
+            hostname: Some(name),
+            ..
+        } => name.to_ascii_lowercase(),
+        Role::MailServer { domains, .. } if !h.name.contains('.') && !domains.is_empty() => {
+            format!("{}.{}", h.name, domains[0]).to_ascii_lowercase()
+        }
+        _ => h.name.to_ascii_lowercase(),
+    }
+}
+
+/// A user of a mail server.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename = "User")]
+pub struct UserSpec {
+    /// The login name and local part: `bob` for bob@hamburger.edu.
+    pub name: String,
+    pub password: String,
+}
+
+/// A record of a DnsServer.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub enum RecordSpec {
+    /// `Mx(domain, preference, exchange)`: mail for the domain goes to the
+    /// exchange. The exchange may name a MailServer host of the scenario,
+    /// which stands for its mail host name, with an A record added for it.
+    Mx(String, u16, String),
+    /// `A(name, address)`: the address may be written as an IPv4 address
+    /// or as the name of a host of the scenario (its address).
+    A(String, String),
+}
+
+/// A mail account of a host's user.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename = "Account")]
+pub struct AccountSpec {
+    /// The user's address: `alice@crepes.fr`.
+    pub address: String,
+    pub password: String,
+    /// The MailServer host that holds the mailbox.
+    pub server: String,
+    /// The login name, if not the address's local part.
+    #[serde(default)]
+    pub login: Option<String>,
+}
+
+impl AccountSpec {
+    /// The login name: `login`, or the local part of the address.
+    pub fn login_name(&self) -> &str {
+        match &self.login {
+            Some(l) => l,
+            None => self.address.split('@').next().unwrap_or_default(),
         }
     }
 }
@@ -238,6 +374,7 @@ fn default_file_services() -> Vec<FileService> {
 
 /// A service a host runs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub enum ServiceSpec {
     /// The discard service (RFC 863): reads and throws away, counting the
     /// bytes and hashing them.
@@ -320,6 +457,29 @@ pub struct ActionSpec {
 pub enum ActionKind {
     /// Open a TCP connection, send `bytes` and close.
     TcpSend { to: String, port: u16, bytes: Size },
+    /// The user writes a message and the user agent submits it to the
+    /// account's mail server (port 587, AUTH).
+    SendMail {
+        /// The address of one of the host's accounts.
+        from: String,
+        to: Vec<String>,
+        #[serde(default)]
+        cc: Vec<String>,
+        subject: String,
+        #[serde(default)]
+        body: String,
+    },
+    /// The user agent fetches the account's mail.
+    FetchMail {
+        /// The address of one of the host's accounts.
+        account: String,
+        #[serde(default)]
+        protocol: MailProtocol,
+        /// Delete what was fetched from the server (default true); with
+        /// false only new messages are fetched and all stay there.
+        #[serde(default = "default_true")]
+        delete: bool,
+    },
     /// An FTP session: log in, run the steps, QUIT.
     Ftp {
         server: String,
@@ -442,12 +602,24 @@ impl ActionKind {
     pub fn name(&self) -> &'static str {
         match self {
             ActionKind::TcpSend { .. } => "TcpSend",
+            ActionKind::SendMail { .. } => "SendMail",
+            ActionKind::FetchMail { .. } => "FetchMail",
             ActionKind::Ftp { .. } => "Ftp",
             ActionKind::HttpGet { .. } => "HttpGet",
             ActionKind::ScpUpload { .. } => "ScpUpload",
             ActionKind::ScpDownload { .. } => "ScpDownload",
         }
     }
+}
+
+/// How a user agent fetches mail.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+pub enum MailProtocol {
+    /// POP3 (RFC 1939), port 110.
+    #[default]
+    Pop3,
+    /// IMAP (RFC 9051), port 143 (not available yet).
+    Imap,
 }
 
 /// A scripted fault.
@@ -489,6 +661,42 @@ pub enum FinalCheck {
     /// The host's discard service received a connection with exactly this
     /// many bytes, all in order.
     Received { host: String, bytes: Size },
+    /// A mailbox on a MailServer host: with `subject`, the messages whose
+    /// Subject contains it; with `count`, exactly that many (else at least
+    /// one).
+    Mailbox {
+        host: String,
+        user: String,
+        /// The folder (default "INBOX").
+        #[serde(default)]
+        folder: Option<String>,
+        #[serde(default)]
+        subject: Option<String>,
+        #[serde(default)]
+        count: Option<usize>,
+    },
+    /// The MailServer host's outbound queue is empty: everything was
+    /// delivered or returned.
+    QueueEmpty { host: String },
+    /// The user agent on the host fetched messages: with `subject`, those
+    /// whose Subject contains it; with `count`, exactly that many (else at
+    /// least one).
+    Fetched {
+        host: String,
+        #[serde(default)]
+        subject: Option<String>,
+        #[serde(default)]
+        count: Option<usize>,
+    },
+    /// The user's INBOX on the MailServer host holds a bounce (a delivery
+    /// status notification from MAILER-DAEMON); with `subject`, one about
+    /// a message whose Subject contains it.
+    Bounced {
+        host: String,
+        user: String,
+        #[serde(default)]
+        subject: Option<String>,
+    },
     /// The file server holds this file (path in its whole tree), with this
     /// size, SHA-256 or text if given.
     File {

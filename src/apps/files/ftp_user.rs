@@ -59,6 +59,8 @@ struct ClientSide {
     local_ip: Ipv4Addr,
     data: DataConn,
     generation: u64,
+    /// The pending timeout of a listener or connection attempt.
+    timer: Option<u64>,
 }
 
 struct ClientSession {
@@ -121,6 +123,7 @@ impl FtpUser {
                 local_ip,
                 data: DataConn::None,
                 generation: 0,
+                timer: None,
             },
             closing: false,
             finished: error.is_some(),
@@ -232,9 +235,11 @@ impl FtpUser {
                         side.generation += 1;
                         self.shared.data_conns.insert(conn, index);
                         let generation = side.generation;
-                        self.shared
-                            .timers
-                            .set(cx, CLIENT_DATA_TIMEOUT, (index, generation));
+                        let token =
+                            self.shared
+                                .timers
+                                .set(cx, CLIENT_DATA_TIMEOUT, (index, generation));
+                        side.timer = Some(token);
                     }
                     Err(_) => self.drive(cx, index, |m, p| m.handle_data_failed(p)),
                 }
@@ -289,6 +294,8 @@ impl FtpUser {
         };
         if session.side.data == (DataConn::Connecting { conn }) {
             session.side.data = DataConn::Open { conn };
+            let timer = session.side.timer.take();
+            self.shared.timers.cancel(cx, timer);
             self.drive(cx, index, |m, p| m.handle_data_connected(p));
         }
     }
@@ -305,6 +312,8 @@ impl FtpUser {
             return cx.abort(conn);
         }
         session.side.data = DataConn::Open { conn };
+        let timer = session.side.timer.take();
+        self.shared.timers.cancel(cx, timer);
         self.shared.data_conns.insert(conn, index);
         self.drive(cx, index, |m, p| m.handle_data_connected(p));
     }
@@ -365,6 +374,8 @@ impl FtpUser {
                 }
                 DataConn::Connecting { conn: c } | DataConn::Open { conn: c } if c == conn => {
                     session.side.data = DataConn::None;
+                    let timer = session.side.timer.take();
+                    self.shared.timers.cancel(cx, timer);
                     self.drive(cx, index, |m, p| m.handle_data_failed(p));
                 }
                 _ => {}
@@ -379,6 +390,7 @@ impl FtpUser {
         if session.side.generation != generation {
             return;
         }
+        session.side.timer = None;
         match session.side.data {
             DataConn::Listening { .. } | DataConn::Connecting { .. } => {
                 release(cx, &mut session.side, &mut self.shared);
@@ -426,6 +438,7 @@ fn report_progress(cx: &mut AppCx<'_>, session: &mut ClientSession) {
 
 /// Drops whatever data connection or listener a session has.
 fn release(cx: &mut AppCx<'_>, side: &mut ClientSide, shared: &mut ClientShared) {
+    shared.timers.cancel(cx, side.timer.take());
     match side.data {
         DataConn::None => {}
         DataConn::Listening { port } => {
@@ -458,7 +471,8 @@ impl DataPorts for ClientPorts<'_, '_> {
         self.side.data = DataConn::Listening { port };
         self.side.generation += 1;
         let timer = (self.side.index, self.side.generation);
-        self.shared.timers.set(self.cx, CLIENT_DATA_TIMEOUT, timer);
+        let token = self.shared.timers.set(self.cx, CLIENT_DATA_TIMEOUT, timer);
+        self.side.timer = Some(token);
         Some(SocketAddrV4::new(self.side.local_ip, port))
     }
 }

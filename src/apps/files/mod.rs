@@ -140,9 +140,10 @@ fn listen_in_range(cx: &mut AppCx<'_>, range: (u16, u16), next: &mut u16) -> Opt
     None
 }
 
-/// Generation-checked timers: `AppCx` timers cannot be cancelled, so each
-/// one carries a token that maps to what it was for, and a stale one is
-/// recognised by its generation.
+/// Timers by purpose: each one carries a token that maps to what it was
+/// for. A timer that is no longer needed is cancelled (so it does not keep
+/// the run going); one that fires anyway after its data connection moved
+/// on is recognised as stale by its generation.
 #[derive(Debug)]
 struct Timers<T> {
     next: u64,
@@ -159,15 +160,27 @@ impl<T> Default for Timers<T> {
 }
 
 impl<T> Timers<T> {
-    fn set(&mut self, cx: &mut AppCx<'_>, delay: SimDuration, what: T) {
+    /// Sets a timer; the token identifies it for [`Timers::cancel`].
+    fn set(&mut self, cx: &mut AppCx<'_>, delay: SimDuration, what: T) -> u64 {
         let token = self.next;
         self.next += 1;
         self.pending.insert(token, what);
         cx.set_timer(delay, token);
+        token
     }
 
+    /// What a fired timer was for (`None` if it was cancelled).
     fn take(&mut self, token: u64) -> Option<T> {
         self.pending.remove(&token)
+    }
+
+    /// Cancels the timer `token`, if it is still pending.
+    fn cancel(&mut self, cx: &mut AppCx<'_>, token: Option<u64>) {
+        if let Some(token) = token
+            && self.pending.remove(&token).is_some()
+        {
+            cx.cancel_timer(token);
+        }
     }
 
     fn clear(&mut self) {

@@ -113,6 +113,8 @@ struct DataSide {
     /// Bumped whenever a new data connection is set up, so that the
     /// timeout of an older one is recognised as stale.
     generation: u64,
+    /// The pending timeout of a listener or connection attempt.
+    timer: Option<u64>,
     /// A passive listener opened during the last machine call, reported
     /// after that call's transcript so the trace reads in order.
     listened: Option<u16>,
@@ -371,6 +373,7 @@ impl FileServer {
                 local_ip: *local.ip(),
                 data: DataConn::None,
                 generation: 0,
+                timer: None,
                 listened: None,
                 stored: Vec::new(),
             },
@@ -499,7 +502,7 @@ impl FileServer {
                             generation: side.generation,
                         };
                         let delay = self.shared.data_timeout;
-                        self.shared.timers.set(cx, delay, timer);
+                        side.timer = Some(self.shared.timers.set(cx, delay, timer));
                     }
                     Err(e) => {
                         cx.emit(
@@ -545,6 +548,8 @@ impl FileServer {
             return cx.abort(conn);
         }
         session.side.data = DataConn::Open { conn };
+        let timer = session.side.timer.take();
+        self.shared.timers.cancel(cx, timer);
         let client = cx
             .connection(conn)
             .map_or(session.side.client, |c| c.remote());
@@ -576,6 +581,8 @@ impl FileServer {
             return;
         }
         session.side.data = DataConn::Open { conn };
+        let timer = session.side.timer.take();
+        self.shared.timers.cancel(cx, timer);
         emit_opened(cx, "active", "server", info.server_port, info.client);
         self.drive(cx, info.control, |s, b, p, now| {
             s.handle_data_connected(b, p, now)
@@ -652,6 +659,8 @@ impl FileServer {
             }
             DataConn::Connecting { conn: c } | DataConn::Open { conn: c } if c == conn => {
                 session.side.data = DataConn::None;
+                let timer = session.side.timer.take();
+                self.shared.timers.cancel(cx, timer);
                 if !opened {
                     cx.emit(
                         Layer::Ftp,
@@ -678,6 +687,7 @@ impl FileServer {
         if session.side.generation != timer.generation {
             return;
         }
+        session.side.timer = None;
         let (mode, client) = match session.side.data {
             DataConn::Listening { port } => {
                 cx.unlisten(port);
@@ -899,6 +909,7 @@ fn emit_opened(
 
 /// Drops whatever data connection or listener a session has.
 fn release(cx: &mut AppCx<'_>, side: &mut DataSide, shared: &mut Shared) {
+    shared.timers.cancel(cx, side.timer.take());
     match side.data {
         DataConn::None => {}
         DataConn::Listening { port } => {
@@ -948,7 +959,7 @@ impl DataPorts for ServerPorts<'_, '_> {
             generation: self.side.generation,
         };
         let delay = self.shared.data_timeout;
-        self.shared.timers.set(self.cx, delay, timer);
+        self.side.timer = Some(self.shared.timers.set(self.cx, delay, timer));
         Some(SocketAddrV4::new(self.side.local_ip, port))
     }
 }
