@@ -25,9 +25,11 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStr
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// The file system of a scenario host, if it serves files.
-pub(super) fn files_of(_run: &crate::scenario::Run, _host: &str) -> Option<Vfs> {
-    None
+/// The file system of a scenario host, if it serves files: a copy of its
+/// [`FileServer`](crate::apps::files::FileServer)'s, as the scenario built it.
+pub(super) fn files_of(run: &crate::scenario::Run, host: &str) -> Option<Vfs> {
+    run.app::<crate::apps::files::FileServer>(host)
+        .map(|server| server.vfs().clone())
 }
 
 /// A web server's view of a file system: every file, by its absolute path.
