@@ -184,8 +184,12 @@ fn feed(
         }
         Machine::Http(h) => {
             if let Some(files) = &host.files {
-                let vfs = lock(files);
-                h.handle_input(data, &super::ftp::WebRoot(&vfs), now);
+                let f = lock(files);
+                let web = crate::apps::files::WebView {
+                    vfs: &f.vfs,
+                    root: &f.web_root,
+                };
+                h.handle_input(data, &web, now);
             }
         }
     }

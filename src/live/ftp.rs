@@ -16,7 +16,6 @@ use super::conn::Dialogue;
 use super::{LiveHost, Service, Shared, lock, v4};
 use crate::apps::vfs::{VPath, Vfs};
 use crate::proto::ftp::{DataPorts, DataRequest, FtpServer, FtpServerConfig};
-use crate::proto::http::HttpBackend;
 use crate::proto::{Session, Transcript};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -25,21 +24,25 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStr
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// The file system of a scenario host, if it serves files: a copy of its
-/// [`FileServer`](crate::apps::files::FileServer)'s, as the scenario built it.
-pub(super) fn files_of(run: &crate::scenario::Run, host: &str) -> Option<Vfs> {
-    run.app::<crate::apps::files::FileServer>(host)
-        .map(|server| server.vfs().clone())
+/// A file server's state in the live mode: a copy of the scenario's
+/// [`FileServer`](crate::apps::files::FileServer), as the scenario built it.
+pub struct FilesHost {
+    pub vfs: Vfs,
+    /// The directory HTTP serves as `/`.
+    pub web_root: VPath,
+    pub ftp: bool,
+    pub http: bool,
 }
 
-/// A web server's view of a file system: every file, by its absolute path.
-pub(super) struct WebRoot<'a>(pub &'a Vfs);
-
-impl HttpBackend for WebRoot<'_> {
-    fn read_file(&self, path: &str) -> Option<Bytes> {
-        let p = VPath::parse(path).ok()?;
-        self.0.get_file(&p).ok()
-    }
+/// The file server of a scenario host, if it has one.
+pub(super) fn files_of(run: &crate::scenario::Run, host: &str) -> Option<FilesHost> {
+    run.app::<crate::apps::files::FileServer>(host)
+        .map(|server| FilesHost {
+            vfs: server.vfs().clone(),
+            web_root: server.config().web_root.clone(),
+            ftp: server.config().ftp,
+            http: server.config().http,
+        })
 }
 
 /// Opens passive-mode listeners on the configured range.
@@ -180,7 +183,7 @@ impl FtpSession {
     /// Runs `f` with the file system locked and a passive-port opener.
     fn with_backend(
         &mut self,
-        files: &std::sync::Mutex<Vfs>,
+        files: &std::sync::Mutex<FilesHost>,
         f: impl FnOnce(&mut FtpServer, &mut Vfs, &mut dyn DataPorts),
     ) {
         let FtpSession {
@@ -194,8 +197,9 @@ impl FtpSession {
             listener,
             data,
         };
-        let mut vfs = lock(files);
-        f(m, &mut vfs, &mut ports);
+        let mut host = lock(files);
+        let vfs = &mut host.vfs;
+        f(m, vfs, &mut ports);
     }
 }
 

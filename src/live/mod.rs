@@ -165,7 +165,7 @@ pub(crate) struct LiveHost {
     pub name: String,
     pub node: NodeId,
     pub mail: Option<Mutex<MailHost>>,
-    pub files: Option<Mutex<Vfs>>,
+    pub files: Option<Mutex<ftp::FilesHost>>,
 }
 
 /// What every session thread shares.
@@ -246,7 +246,7 @@ impl LiveServer {
                     m.config().max_message_size,
                 ))
             });
-            let files = crate::live::ftp::files_of(&run, name).map(Mutex::new);
+            let files = ftp::files_of(&run, name);
             if mail.is_none() && files.is_none() {
                 continue;
             }
@@ -254,14 +254,19 @@ impl LiveServer {
             if mail.is_some() {
                 wanted.extend([Service::Smtp, Service::Submission, Service::Pop3].map(|s| (k, s)));
             }
-            if files.is_some() {
-                wanted.extend([Service::Ftp, Service::Http].map(|s| (k, s)));
+            if let Some(f) = &files {
+                if f.ftp {
+                    wanted.push((k, Service::Ftp));
+                }
+                if f.http {
+                    wanted.push((k, Service::Http));
+                }
             }
             hosts.push(LiveHost {
                 name: name.clone(),
                 node,
                 mail,
-                files,
+                files: files.map(Mutex::new),
             });
         }
         if hosts.is_empty() {
@@ -359,7 +364,7 @@ impl LiveServer {
     /// A copy of a file server's files, as they are now.
     pub fn files(&self, host: &str) -> Option<Vfs> {
         let h = self.shared.hosts.iter().find(|h| h.name == host)?;
-        Some(lock(h.files.as_ref()?).clone())
+        Some(lock(h.files.as_ref()?).vfs.clone())
     }
 
     /// Sessions open now.

@@ -1082,9 +1082,9 @@ impl FtpBackend for Recorder<'_> {
 
 /// The part of the tree HTTP serves: no accounts, no login, no state
 /// between requests. `/report.txt` is `web_root/report.txt`.
-struct WebView<'a> {
-    vfs: &'a Vfs,
-    root: &'a VPath,
+pub struct WebView<'a> {
+    pub vfs: &'a Vfs,
+    pub root: &'a VPath,
 }
 
 impl HttpBackend for WebView<'_> {
