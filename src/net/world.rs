@@ -22,7 +22,7 @@ use super::tcp::{self, TcpConfig, TcpConnection, TcpEvent, TcpState};
 use crate::proto::Transcript;
 use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
 use crate::trace::{
-    ConnName, Dir, DropReason, Event, Layer, LinkId, LinkName, NodeId, Party, Trace, Value,
+    ConnName, Dir, DropReason, Event, Layer, LinkId, LinkName, NodeId, Party, Record, Trace, Value,
 };
 use bytes::Bytes;
 use petgraph::graph::{NodeIndex, UnGraph};
@@ -153,6 +153,27 @@ enum SimEvent {
 /// A scripted call into an application at a given time.
 pub type AppCall = Box<dyn FnOnce(&mut dyn Application, &mut AppCx<'_>)>;
 
+/// Decides whether a recorded event sets off a trigger.
+pub type TriggerMatch = Box<dyn FnMut(&Trace, &Record) -> bool>;
+
+/// What a trigger does when its event happens.
+pub enum TriggerAction {
+    /// Show a caption.
+    Narrate(String),
+    /// Call into an application (a scripted user action).
+    Call { app: AppId, call: AppCall },
+    /// Apply a fault.
+    Fault(Fault),
+}
+
+/// An action that waits for an event instead of a time: "when the first
+/// SMTP 250 is sent, take the link down". It fires once.
+struct Trigger {
+    matches: TriggerMatch,
+    delay: SimDuration,
+    action: Option<TriggerAction>,
+}
+
 /// A scripted change to the network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -208,6 +229,9 @@ pub struct World {
     /// `from` toward node `to` on a shortest path.
     next_hop: Vec<Vec<Option<(LinkId, u8)>>>,
     routes_dirty: bool,
+    /// Actions waiting for an event, and how many records they have seen.
+    triggers: Vec<Trigger>,
+    triggers_seen: usize,
     /// Links an eavesdropper listens on.
     taps: BTreeMap<LinkId, Vec<AppId>>,
     conns: Vec<Option<ConnEntry>>,
@@ -245,6 +269,8 @@ impl World {
             next_hop: Vec::new(),
             routes_dirty: true,
             taps: BTreeMap::new(),
+            triggers: Vec::new(),
+            triggers_seen: 0,
             conns: Vec::new(),
             apps: Vec::new(),
             pending: VecDeque::new(),
@@ -415,6 +441,52 @@ impl World {
         self.queue.push(at, SimEvent::Fault(fault));
     }
 
+    /// Carries out `action`, `delay` after the first event `matches`
+    /// accepts (at most once).
+    pub fn add_trigger(
+        &mut self,
+        matches: TriggerMatch,
+        delay: SimDuration,
+        action: TriggerAction,
+    ) {
+        self.triggers.push(Trigger {
+            matches,
+            delay,
+            action: Some(action),
+        });
+    }
+
+    /// Looks at the events recorded since the last look for those that set
+    /// off a trigger.
+    fn check_triggers(&mut self) {
+        let end = self.trace.records.len();
+        if self.triggers.iter().all(|t| t.action.is_none()) {
+            self.triggers_seen = end;
+            return;
+        }
+        let mut fired = Vec::new();
+        for record in &self.trace.records[self.triggers_seen.min(end)..end] {
+            for t in &mut self.triggers {
+                if t.action.is_some()
+                    && (t.matches)(&self.trace, record)
+                    && let Some(action) = t.action.take()
+                {
+                    fired.push((t.delay, action));
+                }
+            }
+        }
+        self.triggers_seen = end;
+        for (delay, action) in fired {
+            let at = self.now + delay;
+            let event = match action {
+                TriggerAction::Narrate(text) => SimEvent::Narrate(text),
+                TriggerAction::Call { app, call } => SimEvent::Call { app, call },
+                TriggerAction::Fault(f) => SimEvent::Fault(f),
+            };
+            self.queue.push(at, event);
+        }
+    }
+
     /// Records a narration caption at time `at`.
     pub fn schedule_narration(&mut self, at: SimTime, text: String) {
         self.queue.push(at, SimEvent::Narrate(text));
@@ -538,6 +610,7 @@ impl World {
             self.now = before;
         }
         self.deliver_pending();
+        self.check_triggers();
         true
     }
 
