@@ -3,11 +3,13 @@
 //! Building is cheap (no I/O, no parsing), so the visualizer rebuilds the
 //! world from scratch and replays it whenever it steps backward.
 
+use super::spec::ImapStepSpec;
 use super::spec::{
     ActionKind, FaultKind, HostSpec, MailProtocol, RecordSpec, Role, Scenario, ServiceSpec,
     TcpSpec, mail_hostname,
 };
 use crate::apps::dns::NameServer;
+use crate::apps::mail::{Flag, ImapAction};
 use crate::apps::mail::{MailAccount, MailServer, MailServerConfig, RetryPolicy, UserAgent};
 use crate::apps::tcp::{BulkSender, Discard};
 use crate::net::tcp::TcpConfig;
@@ -203,6 +205,11 @@ fn mail_server(
     let mut server = MailServer::new(config);
     for u in users {
         server = server.with_user(&u.name, &u.password);
+        for folder in &u.folders {
+            // Validation checked the names; parents are created too.
+            let _ =
+                crate::proto::imap::MailStore::create_folder(server.store_mut(), &u.name, folder);
+        }
     }
     Some(server)
 }
@@ -253,6 +260,62 @@ fn zone(s: &Scenario, records: &[RecordSpec], w: &World, nodes: &BTreeMap<String
         let _ = zone.add_a(&name, addr);
     }
     zone
+}
+
+/// What a user agent does in an IMAP session. Without steps: select the
+/// INBOX, search for unseen mail and read it.
+pub fn imap_actions(steps: &[ImapStepSpec]) -> Vec<ImapAction> {
+    if steps.is_empty() {
+        return vec![
+            ImapAction::Select(crate::apps::mail::store::INBOX.to_string()),
+            ImapAction::SearchUnseen,
+            ImapAction::ReadFound,
+        ];
+    }
+    // Validation checked the flags; one that does not parse is left out.
+    let flag = |subject: &String, flag: &str, set: bool| {
+        Flag::parse(flag).map(|flag| ImapAction::Flag {
+            subject: subject.clone(),
+            flag,
+            set,
+        })
+    };
+    steps
+        .iter()
+        .filter_map(|step| {
+            Some(match step {
+                ImapStepSpec::Login => ImapAction::Login,
+                ImapStepSpec::List => ImapAction::List,
+                ImapStepSpec::Create(f) => ImapAction::Create(f.clone()),
+                ImapStepSpec::Select(f) => ImapAction::Select(f.clone()),
+                ImapStepSpec::SearchAll => ImapAction::SearchAll,
+                ImapStepSpec::SearchUnseen => ImapAction::SearchUnseen,
+                ImapStepSpec::ReadFound => ImapAction::ReadFound,
+                ImapStepSpec::ReadAll => ImapAction::ReadAll,
+                ImapStepSpec::PeekAll => ImapAction::PeekAll,
+                ImapStepSpec::Read { subject } => ImapAction::Read {
+                    subject: subject.clone(),
+                },
+                ImapStepSpec::Flag { subject, flag: f } => flag(subject, f, true)?,
+                ImapStepSpec::Unflag { subject, flag: f } => flag(subject, f, false)?,
+                ImapStepSpec::Copy { subject, to } => ImapAction::Copy {
+                    subject: subject.clone(),
+                    to: to.clone(),
+                },
+                ImapStepSpec::Move { subject, to } => ImapAction::Move {
+                    subject: subject.clone(),
+                    to: to.clone(),
+                },
+                ImapStepSpec::Delete { subject } => ImapAction::Delete {
+                    subject: subject.clone(),
+                },
+                ImapStepSpec::Expunge => ImapAction::Expunge,
+                ImapStepSpec::Noop => ImapAction::Noop,
+                ImapStepSpec::Idle(d) => ImapAction::Idle(d.0),
+                ImapStepSpec::Logout => ImapAction::Logout,
+            })
+        })
+        .collect()
 }
 
 /// The link between two named nodes.
@@ -372,6 +435,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 account,
                 protocol,
                 delete,
+                steps,
             } => {
                 let Some(&app) = agents.get(&node) else {
                     continue;
@@ -387,8 +451,19 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                             }
                         }),
                     ),
-                    // Validation refuses IMAP until there is an IMAP client.
-                    MailProtocol::Imap => {}
+                    MailProtocol::Imap => {
+                        let actions = imap_actions(steps);
+                        w.schedule_call(
+                            at,
+                            app,
+                            Box::new(move |app, cx| {
+                                if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
+                                    // A failure is traced by the user agent.
+                                    let _ = ua.fetch_imap(cx, &account, actions.clone());
+                                }
+                            }),
+                        );
+                    }
                 }
             }
             ActionKind::Ftp { .. }

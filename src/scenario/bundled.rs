@@ -16,8 +16,16 @@ pub const ALL: &[Bundled] = &[
         text: include_str!("../../scenarios/alice_to_bob.ron"),
     },
     Bundled {
+        name: "isp_to_organization",
+        text: include_str!("../../scenarios/isp_to_organization.ron"),
+    },
+    Bundled {
         name: "mail_retry",
         text: include_str!("../../scenarios/mail_retry.ron"),
+    },
+    Bundled {
+        name: "pop_vs_imap",
+        text: include_str!("../../scenarios/pop_vs_imap.ron"),
     },
     Bundled {
         name: "tcp_handshake",

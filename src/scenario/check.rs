@@ -14,12 +14,15 @@
 use super::build::Run;
 use super::spec::{FinalCheck, Pattern, Scenario};
 use super::units::parse_duration;
+use crate::apps::mail::UpdateKind;
 use crate::apps::mail::bounce::BOUNCE_SUBJECT;
 use crate::apps::mail::store::INBOX;
+use crate::apps::mail::store::{Flag, flag_names};
 use crate::apps::mail::{MailServer, UserAgent};
 use crate::apps::tcp::{Discard, pattern_sha256};
 use crate::trace::{Fields, Record, Trace};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// One unmet expectation.
@@ -323,6 +326,29 @@ fn finals(s: &Scenario, run: &Run, failures: &mut Vec<Failure>) {
             | FinalCheck::Downloaded { .. }
             | FinalCheck::Eavesdropped { .. }
             | FinalCheck::NotEavesdropped { .. } => file_check(run, check),
+            FinalCheck::Flags {
+                host,
+                user,
+                folder,
+                subject,
+                has,
+                lacks,
+            } => flags(
+                run,
+                host,
+                user.as_deref(),
+                folder.as_deref(),
+                subject,
+                has,
+                lacks,
+            ),
+            FinalCheck::SawUpdate {
+                host,
+                kind,
+                flag,
+                subject,
+                count,
+            } => saw_update(run, host, kind, flag.as_deref(), subject.as_deref(), *count),
         };
         if let Err(detail) = result {
             failures.push(Failure::Final {
@@ -385,6 +411,30 @@ fn describe_final(c: &FinalCheck) -> String {
         FinalCheck::NotEavesdropped { host, contains } => {
             format!("NotEavesdropped(host: {host:?}, contains: {contains:?})")
         }
+        FinalCheck::Flags {
+            host,
+            user,
+            folder,
+            subject,
+            has,
+            lacks,
+        } => format!(
+            "Flags(host: {host:?}{}{}, subject: {subject:?}, has: {has:?}, lacks: {lacks:?})",
+            opt("user", user),
+            opt("folder", folder),
+        ),
+        FinalCheck::SawUpdate {
+            host,
+            kind,
+            flag,
+            subject,
+            count: n,
+        } => format!(
+            "SawUpdate(host: {host:?}, kind: {kind:?}{}{}{})",
+            opt("flag", flag),
+            opt("subject", subject),
+            count(n)
+        ),
     }
 }
 
@@ -725,4 +775,147 @@ fn file_check(run: &Run, check: &FinalCheck) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+/// The flags a check names, as the store keeps them (validation checked
+/// that they parse).
+fn parse_flags(names: &[String]) -> Vec<Flag> {
+    names.iter().filter_map(|n| Flag::parse(n)).collect()
+}
+
+/// Whether every message in `found` (subject, flags) has the flags of
+/// `has` and none of `lacks`; if not, which ones fail and why.
+fn judge_flags(
+    found: &[(String, BTreeSet<Flag>)],
+    subject: &str,
+    has: &[String],
+    lacks: &[String],
+    place: &str,
+) -> Result<(), String> {
+    if found.is_empty() {
+        return Err(format!(
+            "no message with a Subject containing {subject:?} {place}"
+        ));
+    }
+    let (has, lacks) = (parse_flags(has), parse_flags(lacks));
+    let wrong: Vec<String> = found
+        .iter()
+        .filter(|(_, f)| !has.iter().all(|x| f.contains(x)) || lacks.iter().any(|x| f.contains(x)))
+        .map(|(s, f)| {
+            let shown = flag_names(f);
+            format!(
+                "{s:?} has {}",
+                if shown.is_empty() {
+                    "no flags".to_string()
+                } else {
+                    shown
+                }
+            )
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
+}
+
+fn flags(
+    run: &Run,
+    host: &str,
+    user: Option<&str>,
+    folder: Option<&str>,
+    subject: &str,
+    has: &[String],
+    lacks: &[String],
+) -> Result<(), String> {
+    if let Some(user) = user {
+        let server = mail_server(run, host)?;
+        let folder = folder.unwrap_or(INBOX);
+        let f = server
+            .store()
+            .folder(user, folder)
+            .ok_or_else(|| format!("`{host}` has no folder {folder:?} for user {user:?}"))?;
+        let found: Vec<(String, BTreeSet<Flag>)> = f
+            .messages()
+            .iter()
+            .filter(|m| m.subject().contains(subject))
+            .map(|m| (m.subject(), m.flags.clone()))
+            .collect();
+        return judge_flags(
+            &found,
+            subject,
+            has,
+            lacks,
+            &format!("in the {folder} of {user}"),
+        );
+    }
+    let ua = run
+        .app::<UserAgent>(host)
+        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let found: Vec<(String, BTreeSet<Flag>)> = ua
+        .remote_messages()
+        .iter()
+        .filter(|((_, f, _), m)| !m.expunged && folder.is_none_or(|want| f == want))
+        .filter_map(|(_, m)| {
+            let s = m.subject.as_ref()?;
+            s.contains(subject).then(|| (s.clone(), m.flags.clone()))
+        })
+        .collect();
+    judge_flags(
+        &found,
+        subject,
+        has,
+        lacks,
+        "among the messages the device knows with IMAP",
+    )
+}
+
+fn saw_update(
+    run: &Run,
+    host: &str,
+    kind: &str,
+    flag: Option<&str>,
+    subject: Option<&str>,
+    count: Option<usize>,
+) -> Result<(), String> {
+    let ua = run
+        .app::<UserAgent>(host)
+        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let kind = UpdateKind::from_name(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?;
+    let flag = flag.and_then(Flag::parse);
+    let matching = ua
+        .updates()
+        .iter()
+        .filter(|u| u.kind == kind)
+        .filter(|u| flag.as_ref().is_none_or(|f| u.flags.contains(f)))
+        .filter(|u| {
+            subject.is_none_or(|want| u.subject.as_deref().is_some_and(|s| s.contains(want)))
+        })
+        .count();
+    if count_ok(matching, count) {
+        return Ok(());
+    }
+    let all: Vec<String> = ua
+        .updates()
+        .iter()
+        .map(|u| {
+            let mut text = format!("{} {}", u.kind.name(), u.seq);
+            if !u.flags.is_empty() {
+                text.push_str(&format!(" ({})", flag_names(&u.flags)));
+            }
+            if let Some(s) = &u.subject {
+                text.push_str(&format!(" {s:?}"));
+            }
+            text
+        })
+        .collect();
+    Err(format!(
+        "expected {} matching update(s), found {matching}; the device saw {}",
+        count.map_or("at least one".to_string(), |n| n.to_string()),
+        if all.is_empty() {
+            "no updates".to_string()
+        } else {
+            all.join(", ")
+        }
+    ))
 }

@@ -195,6 +195,41 @@ impl Source<'_> {
         }
     }
 
+    /// A diagnostic at the `nth` (0-based) appearance of `needle` as
+    /// written (not quoted) inside the `index`-th `tag(` item of
+    /// `section`, falling back to its first appearance anywhere.
+    #[allow(clippy::too_many_arguments)]
+    pub fn at_text_in_item(
+        &self,
+        section: &str,
+        tag: &str,
+        index: usize,
+        needle: &str,
+        nth: usize,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let found = self.item_offset(section, tag, index).and_then(|start| {
+            let mut from = start;
+            let mut seen = 0;
+            while let Some(i) = self.text[from..].find(needle) {
+                let off = from + i;
+                if !self.in_comment(off) {
+                    if seen == nth {
+                        return Some(off);
+                    }
+                    seen += 1;
+                }
+                from = off + needle.len().max(1);
+            }
+            None
+        });
+        match found {
+            Some(off) => self.at_offset(off, needle.chars().count(), message, help),
+            None => self.at_text(needle, 0, message, help),
+        }
+    }
+
     /// Byte offset of the `index`-th `tag(` after `section:`.
     fn item_offset(&self, section: &str, tag: &str, index: usize) -> Option<usize> {
         let sec = self.find_nth(&format!("{section}:"), 0)?;

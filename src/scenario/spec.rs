@@ -287,6 +287,10 @@ pub struct UserSpec {
     /// The login name and local part: `bob` for bob@hamburger.edu.
     pub name: String,
     pub password: String,
+    /// Folders besides the INBOX the user has from the start, for IMAP:
+    /// `["Archive", "Work/2026"]` (`/` separates levels).
+    #[serde(default)]
+    pub folders: Vec<String>,
 }
 
 /// A record of a DnsServer.
@@ -477,8 +481,16 @@ pub enum ActionKind {
         protocol: MailProtocol,
         /// Delete what was fetched from the server (default true); with
         /// false only new messages are fetched and all stay there.
+        /// POP3 only: with IMAP, use `Delete` steps.
         #[serde(default = "default_true")]
         delete: bool,
+        /// IMAP only: what the user does in the session, in order (see
+        /// [`ImapStepSpec`]). Without steps the user agent selects the
+        /// INBOX, searches for unseen mail and reads it. The session
+        /// starts with `Login` and ends with `Logout` even when they are
+        /// not written.
+        #[serde(default)]
+        steps: Vec<ImapStepSpec>,
     },
     /// An FTP session: log in, run the steps, QUIT.
     Ftp {
@@ -618,8 +630,92 @@ pub enum MailProtocol {
     /// POP3 (RFC 1939), port 110.
     #[default]
     Pop3,
-    /// IMAP (RFC 9051), port 143 (not available yet).
+    /// IMAP (RFC 3501), port 143: the mail stays on the server, the
+    /// user agent works on it there with `steps`.
     Imap,
+}
+
+/// One step of an IMAP session, as `FetchMail(..., protocol: Imap, steps:
+/// [...])` lists them:
+///
+/// ```ron
+/// steps: [Select("INBOX"), SearchUnseen, ReadFound,
+///         Flag(subject: "Lunch", flag: "\\Flagged"),
+///         Move(subject: "Lunch", to: "Archive"), Idle("30s")]
+/// ```
+///
+/// Steps with a `subject` work on every message of the selected folder
+/// whose Subject contains the text (found with `UID SEARCH SUBJECT`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum ImapStepSpec {
+    /// `LOGIN` with the account's login and password (implied first).
+    Login,
+    /// `LIST`: which folders there are.
+    List,
+    /// `CREATE` a folder.
+    Create(String),
+    /// `SELECT` the folder the next steps work on.
+    Select(String),
+    /// `UID SEARCH ALL`
+    SearchAll,
+    /// `UID SEARCH UNSEEN`: the messages not read yet.
+    SearchUnseen,
+    /// Read what the last search found (`FETCH BODY[]`: sets `\Seen`).
+    ReadFound,
+    /// Read every message of the folder.
+    ReadAll,
+    /// Download every message without marking it read (`BODY.PEEK[]`),
+    /// as a phone does to list the mailbox.
+    PeekAll,
+    /// Read the messages with this subject.
+    Read { subject: String },
+    /// Set a flag (`"\\Flagged"`, `"\\Seen"`, `"\\Answered"`, a
+    /// keyword like `"$Work"`) on the messages with this subject.
+    Flag { subject: String, flag: String },
+    /// Clear a flag of the messages with this subject.
+    Unflag { subject: String, flag: String },
+    /// Copy the messages with this subject to a folder.
+    Copy { subject: String, to: String },
+    /// Move them to a folder (COPY, STORE `\Deleted`, EXPUNGE).
+    Move { subject: String, to: String },
+    /// Delete them (STORE `\Deleted`, then EXPUNGE).
+    Delete { subject: String },
+    /// `EXPUNGE`: remove every message flagged `\Deleted`.
+    Expunge,
+    /// `NOOP`: give the server a chance to report changes.
+    Noop,
+    /// `IDLE` this long (RFC 2177): the server reports changes at once.
+    Idle(Dur),
+    /// `LOGOUT` (implied last).
+    Logout,
+}
+
+impl ImapStepSpec {
+    /// The name as a scenario writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ImapStepSpec::Login => "Login",
+            ImapStepSpec::List => "List",
+            ImapStepSpec::Create(_) => "Create",
+            ImapStepSpec::Select(_) => "Select",
+            ImapStepSpec::SearchAll => "SearchAll",
+            ImapStepSpec::SearchUnseen => "SearchUnseen",
+            ImapStepSpec::ReadFound => "ReadFound",
+            ImapStepSpec::ReadAll => "ReadAll",
+            ImapStepSpec::PeekAll => "PeekAll",
+            ImapStepSpec::Read { .. } => "Read",
+            ImapStepSpec::Flag { .. } => "Flag",
+            ImapStepSpec::Unflag { .. } => "Unflag",
+            ImapStepSpec::Copy { .. } => "Copy",
+            ImapStepSpec::Move { .. } => "Move",
+            ImapStepSpec::Delete { .. } => "Delete",
+            ImapStepSpec::Expunge => "Expunge",
+            ImapStepSpec::Noop => "Noop",
+            ImapStepSpec::Idle(_) => "Idle",
+            ImapStepSpec::Logout => "Logout",
+        }
+    }
 }
 
 /// A scripted fault.
@@ -729,4 +825,40 @@ pub enum FinalCheck {
     Eavesdropped { host: String, contains: String },
     /// The eavesdropper could not read this text anywhere.
     NotEavesdropped { host: String, contains: String },
+    /// The flags of the messages whose Subject contains `subject`: on a
+    /// MailServer host, those in `user`'s `folder` (default "INBOX") as
+    /// stored; on a host with a user agent, those the device knows with
+    /// IMAP (in `folder` if given) as the server last reported them. There
+    /// must be at least one, and each must have every flag of `has` and
+    /// none of `lacks`: `has: ["\\Seen"], lacks: ["\\Deleted"]`.
+    Flags {
+        host: String,
+        /// The mailbox's user (MailServer hosts only).
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        folder: Option<String>,
+        subject: String,
+        #[serde(default)]
+        has: Vec<String>,
+        #[serde(default)]
+        lacks: Vec<String>,
+    },
+    /// The user agent on the host was told by an IMAP server, while its
+    /// session was open, of a change made elsewhere (another device, a
+    /// delivery): `kind` is "exists" (new mail), "expunge" (a message
+    /// removed) or "flags" (flags changed). With `flag`, only flag updates
+    /// with that flag set count; with `subject`, only updates about a
+    /// message whose Subject contains it; with `count`, exactly that many
+    /// (else at least one).
+    SawUpdate {
+        host: String,
+        kind: String,
+        #[serde(default)]
+        flag: Option<String>,
+        #[serde(default)]
+        subject: Option<String>,
+        #[serde(default)]
+        count: Option<usize>,
+    },
 }

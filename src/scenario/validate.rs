@@ -8,7 +8,10 @@ use super::spec::{
     FinalCheck, FtpStep, HostSpec, MailProtocol, Pattern, RecordSpec, Role, Scenario, ServiceSpec,
     VERSION, mail_hostname,
 };
+use super::spec::{ImapStepSpec, UserSpec};
 use super::units::parse_duration;
+use crate::apps::mail::store::{Flag, INBOX};
+use crate::proto::imap::store::valid_folder_name;
 use crate::trace::Layer;
 use std::collections::BTreeMap;
 
@@ -296,17 +299,13 @@ impl<'a> Checker<'a, '_> {
                 }
                 ActionKind::SendMail { from, to, cc, .. } => self.send_mail(h, from, to, cc),
                 ActionKind::FetchMail {
-                    account, protocol, ..
+                    account,
+                    protocol,
+                    steps,
+                    ..
                 } => {
-                    self.host_account(h, account, "FetchMail");
-                    if *protocol == MailProtocol::Imap {
-                        self.err_text(
-                            "Imap",
-                            0,
-                            "fetching with IMAP is not available yet".into(),
-                            Some("use `protocol: Pop3`".into()),
-                        );
-                    }
+                    let account = self.host_account(h, account, "FetchMail");
+                    self.imap_steps(i, account, *protocol, steps);
                 }
                 ActionKind::Ftp { .. }
                 | ActionKind::HttpGet { .. }
@@ -432,6 +431,24 @@ impl<'a> Checker<'a, '_> {
                 FinalCheck::QueueEmpty { host } => {
                     self.mail_server(host, "a final check");
                 }
+                FinalCheck::Flags {
+                    host,
+                    user,
+                    folder,
+                    subject,
+                    has,
+                    lacks,
+                } => self.final_flags(
+                    host,
+                    user.as_deref(),
+                    folder.as_deref(),
+                    subject,
+                    has,
+                    lacks,
+                ),
+                FinalCheck::SawUpdate {
+                    host, kind, flag, ..
+                } => self.final_saw_update(host, kind, flag.as_deref()),
                 FinalCheck::Fetched { host, .. } => {
                     if let Some(h) = self.host(host, "a final check")
                         && h.accounts.is_empty()
@@ -714,6 +731,7 @@ impl<'a> Checker<'a, '_> {
                     None,
                 );
             }
+            self.user_folders(u);
         }
     }
 
@@ -1494,4 +1512,423 @@ fn server_of(a: &ActionSpec) -> Option<&str> {
 fn is_clean_path(path: &str) -> bool {
     path.starts_with('/')
         && crate::apps::vfs::VPath::parse(path).is_ok_and(|p| p.to_string() == path)
+}
+// ---- IMAP: steps, folders, flags -------------------------------------------
+
+/// The system flags a scenario may name (RFC 3501 §2.3.2; `\Recent` is
+/// the server's to set).
+const SYSTEM_FLAGS: [&str; 5] = ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"];
+
+/// The kinds of IMAP update `SawUpdate` knows.
+const UPDATE_KINDS: [&str; 3] = ["exists", "expunge", "flags"];
+
+/// A value as it is written inside a RON string, to find it in the file.
+fn ron_escaped(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// What is wrong with a flag as a scenario writes it, if anything, with
+/// a hint.
+fn flag_problem(flag: &str) -> Option<(String, Option<String>)> {
+    let system = || Some(format!("system flags: {}", SYSTEM_FLAGS.join(", ")));
+    if flag.eq_ignore_ascii_case("\\Recent") {
+        return Some((
+            "`\\Recent` cannot be set or cleared: the server gives it to the first session that sees a new message".into(),
+            system(),
+        ));
+    }
+    match Flag::parse(flag) {
+        Some(Flag::Keyword(k)) => {
+            // "Seen" is a keyword of its own, not the system flag.
+            let meant = SYSTEM_FLAGS
+                .iter()
+                .find(|s| s[1..].eq_ignore_ascii_case(&k))?;
+            Some((
+                format!("{flag:?} is a keyword, not the system flag {meant}"),
+                Some(format!(
+                    "write the system flag as \"{}\"",
+                    ron_escaped(meant)
+                )),
+            ))
+        }
+        Some(_) => None,
+        None if flag.starts_with('\\') => Some((
+            format!("unknown system flag {flag:?}"),
+            did_you_mean(flag, SYSTEM_FLAGS).or_else(system),
+        )),
+        None => Some((
+            format!(
+                "{flag:?} is not a flag: a keyword is one word without spaces or ( ) {{ % * \" \\ ]"
+            ),
+            Some("e.g. \"$Work\", or a system flag like \"\\\\Flagged\"".into()),
+        )),
+    }
+}
+
+/// `name` and the folders above it ("a/b/c" gives "a", "a/b", "a/b/c").
+fn with_parents(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = name
+        .char_indices()
+        .filter(|&(_, c)| c == crate::proto::imap::DELIMITER)
+        .map(|(i, _)| name[..i].to_string())
+        .collect();
+    out.push(name.to_string());
+    out
+}
+
+/// The text that starts an IMAP step in a scenario: `Read(` or
+/// `SearchUnseen`.
+fn step_needle(step: &ImapStepSpec) -> String {
+    match step {
+        ImapStepSpec::Login
+        | ImapStepSpec::List
+        | ImapStepSpec::SearchAll
+        | ImapStepSpec::SearchUnseen
+        | ImapStepSpec::ReadFound
+        | ImapStepSpec::ReadAll
+        | ImapStepSpec::PeekAll
+        | ImapStepSpec::Expunge
+        | ImapStepSpec::Noop
+        | ImapStepSpec::Logout => step.name().to_string(),
+        _ => format!("{}(", step.name()),
+    }
+}
+
+/// A problem with one IMAP step: where (an unquoted needle and which of
+/// its appearances in the action, or a quoted value) and what.
+enum StepProblem {
+    At(String, usize, String, Option<String>),
+    Quoted(String, String, Option<String>),
+}
+
+impl<'a> Checker<'a, '_> {
+    /// Checks the folders a user has from the start.
+    fn user_folders(&mut self, u: &UserSpec) {
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &u.folders {
+            let quoted = ron_escaped(f);
+            if f.eq_ignore_ascii_case(INBOX) {
+                self.err_quoted(
+                    &quoted,
+                    0,
+                    format!("user `{}` has an INBOX already: every user does", u.name),
+                    Some("list only the other folders".into()),
+                );
+            } else if !valid_folder_name(f) {
+                self.err_quoted(
+                    &quoted,
+                    0,
+                    format!("{f:?} is not a folder name"),
+                    Some("`/` separates levels (none empty); `*` and `%` are not allowed".into()),
+                );
+            }
+            if !seen.insert(f.as_str()) {
+                self.err_quoted(
+                    &quoted,
+                    1,
+                    format!("user `{}` has the folder {f:?} twice", u.name),
+                    None,
+                );
+            }
+        }
+    }
+
+    /// The folders `user` of mail server `server` can have: the INBOX,
+    /// those given with the user, and those any IMAP session of theirs
+    /// creates.
+    fn known_folders(&self, server: &str, user: &str) -> Vec<String> {
+        let mut out = vec![INBOX.to_string()];
+        if let Some(h) = self.hosts.get(server) {
+            for u in h
+                .role
+                .users()
+                .iter()
+                .filter(|u| u.name.eq_ignore_ascii_case(user))
+            {
+                out.extend(u.folders.iter().flat_map(|f| with_parents(f)));
+            }
+        }
+        for a in &self.s.actions {
+            let ActionKind::FetchMail {
+                account,
+                protocol: MailProtocol::Imap,
+                steps,
+                ..
+            } = &a.what
+            else {
+                continue;
+            };
+            let Some(acc) = self
+                .hosts
+                .get(a.host.as_str())
+                .and_then(|h| h.account(account))
+            else {
+                continue;
+            };
+            if acc.server == server && acc.login_name().eq_ignore_ascii_case(user) {
+                for step in steps {
+                    if let ImapStepSpec::Create(f) = step {
+                        out.extend(with_parents(f));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A problem if `folder` is not one the user can have.
+    fn folder_problem(&self, server: &str, user: &str, folder: &str) -> Option<StepProblem> {
+        let known = self.known_folders(server, user);
+        let found = known
+            .iter()
+            .any(|k| k == folder || (k == INBOX && folder.eq_ignore_ascii_case(INBOX)));
+        if found {
+            return None;
+        }
+        let help = did_you_mean(folder, known.iter().map(String::as_str)).or_else(|| {
+            Some(format!(
+                "its folders: {}; give the user `folders: [...]` or add a `Create(...)` step",
+                known.join(", ")
+            ))
+        });
+        Some(StepProblem::Quoted(
+            ron_escaped(folder),
+            format!("user `{user}` of `{server}` has no folder {folder:?}"),
+            help,
+        ))
+    }
+
+    /// Checks a FetchMail's `steps` (the `i`-th action).
+    fn imap_steps(
+        &mut self,
+        i: usize,
+        account: Option<&'a AccountSpec>,
+        protocol: MailProtocol,
+        steps: &[ImapStepSpec],
+    ) {
+        if protocol == MailProtocol::Pop3 {
+            if !steps.is_empty() {
+                let d = self.src.at_text_in_item(
+                    "actions",
+                    "Action",
+                    i,
+                    "steps",
+                    0,
+                    "`steps` are for IMAP: with POP3 the user agent downloads the whole mailbox"
+                        .into(),
+                    Some("write `protocol: Imap` to work on the mailbox where it is".into()),
+                );
+                self.out.push(d);
+            }
+            return;
+        }
+        // An unknown account was reported already.
+        let Some(acc) = account else { return };
+        let (server, user) = (acc.server.as_str(), acc.login_name());
+        let mut problems = Vec::new();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let (mut selected, mut searched) = (false, false);
+        let last = steps.len().saturating_sub(1);
+        for (k, step) in steps.iter().enumerate() {
+            let name = step.name();
+            let nth = {
+                let n = counts.entry(name).or_insert(0);
+                *n += 1;
+                *n - 1
+            };
+            let at = |message: String, help: Option<String>| {
+                StepProblem::At(step_needle(step), nth, message, help)
+            };
+            let needs_folder = !matches!(
+                step,
+                ImapStepSpec::Login
+                    | ImapStepSpec::Logout
+                    | ImapStepSpec::List
+                    | ImapStepSpec::Create(_)
+                    | ImapStepSpec::Select(_)
+                    | ImapStepSpec::Noop
+                    | ImapStepSpec::Idle(_)
+            );
+            if needs_folder && !selected {
+                problems.push(at(
+                    format!(
+                        "`{name}` works on the selected folder, but no `Select` comes before it"
+                    ),
+                    Some("add `Select(\"INBOX\")` before it".into()),
+                ));
+            }
+            if let Some(subject) = match step {
+                ImapStepSpec::Read { subject }
+                | ImapStepSpec::Flag { subject, .. }
+                | ImapStepSpec::Unflag { subject, .. }
+                | ImapStepSpec::Copy { subject, .. }
+                | ImapStepSpec::Move { subject, .. }
+                | ImapStepSpec::Delete { subject } => Some(subject),
+                _ => None,
+            } {
+                searched = true;
+                if subject.trim().is_empty() {
+                    problems.push(at(
+                        format!("`{name}` needs a `subject` to look for"),
+                        Some("a part of the Subject, e.g. `subject: \"Lunch\"`".into()),
+                    ));
+                }
+            }
+            match step {
+                ImapStepSpec::Login if k != 0 => problems.push(at(
+                    "`Login` can only be the first step".into(),
+                    Some("the session starts with LOGIN anyway".into()),
+                )),
+                ImapStepSpec::Logout if k != last => problems.push(at(
+                    "`Logout` can only be the last step".into(),
+                    Some("the session ends with LOGOUT anyway; a later session is another `FetchMail`".into()),
+                )),
+                ImapStepSpec::Create(f) if f.eq_ignore_ascii_case(INBOX) || !valid_folder_name(f) => {
+                    problems.push(StepProblem::Quoted(
+                        ron_escaped(f),
+                        format!("cannot create a folder called {f:?}"),
+                        Some("`/` separates levels (none empty); `*`, `%` and INBOX are not allowed".into()),
+                    ));
+                }
+                ImapStepSpec::Select(f) => {
+                    problems.extend(self.folder_problem(server, user, f));
+                    selected = true;
+                    searched = false;
+                }
+                ImapStepSpec::SearchAll | ImapStepSpec::SearchUnseen => searched = true,
+                ImapStepSpec::ReadFound if !searched => problems.push(at(
+                    "`ReadFound` reads what the last search found, but no search comes before it".into(),
+                    Some("add `SearchUnseen` before it".into()),
+                )),
+                ImapStepSpec::Flag { flag, .. } | ImapStepSpec::Unflag { flag, .. } => {
+                    if let Some((message, help)) = flag_problem(flag) {
+                        problems.push(StepProblem::Quoted(ron_escaped(flag), message, help));
+                    }
+                }
+                ImapStepSpec::Copy { to, .. } | ImapStepSpec::Move { to, .. } => {
+                    problems.extend(self.folder_problem(server, user, to));
+                }
+                ImapStepSpec::Idle(d) if d.0.as_nanos() == 0 => problems.push(at(
+                    "`Idle` needs a duration longer than zero".into(),
+                    Some("e.g. `Idle(\"30s\")`".into()),
+                )),
+                _ => {}
+            }
+        }
+        for p in problems {
+            let d = match p {
+                StepProblem::At(needle, nth, message, help) => self
+                    .src
+                    .at_text_in_item("actions", "Action", i, &needle, nth, message, help),
+                StepProblem::Quoted(needle, message, help) => self
+                    .src
+                    .at_quoted_in_item("actions", "Action", i, &needle, message, help),
+            };
+            self.out.push(d);
+        }
+    }
+
+    /// Checks a `Flags` final check.
+    fn final_flags(
+        &mut self,
+        host: &str,
+        user: Option<&str>,
+        folder: Option<&str>,
+        subject: &str,
+        has: &[String],
+        lacks: &[String],
+    ) {
+        if let Some(h) = self.host(host, "a final check") {
+            if h.role.is_mail_server() {
+                match user {
+                    None => self.err_quoted(
+                        host,
+                        0,
+                        format!("`Flags` on mail server `{host}` needs the mailbox's `user`"),
+                        Some("e.g. `user: \"bob\"`".into()),
+                    ),
+                    Some(u) => {
+                        if self.mail_user(h, u)
+                            && let Some(f) = folder
+                            && let Some(StepProblem::Quoted(needle, message, help)) =
+                                self.folder_problem(&h.name, u, f)
+                        {
+                            self.err_quoted(&needle, 0, message, help);
+                        }
+                    }
+                }
+            } else if !h.accounts.is_empty() {
+                if let Some(u) = user {
+                    self.err_quoted(
+                        u,
+                        0,
+                        format!("`user` is for mail servers: on `{host}` the check looks at what its user agent saw with IMAP"),
+                        Some("leave `user` out, or name the mail server as `host`".into()),
+                    );
+                }
+            } else {
+                self.err_quoted(
+                    host,
+                    0,
+                    format!(
+                        "`Flags` needs a MailServer or a host with `accounts`, but `{host}` is a {} without accounts",
+                        h.role.name()
+                    ),
+                    None,
+                );
+            }
+        }
+        if subject.trim().is_empty() {
+            self.err_text(
+                "subject: \"\"",
+                0,
+                "`Flags` needs a `subject` to look for".into(),
+                None,
+            );
+        }
+        if has.is_empty() && lacks.is_empty() {
+            self.err_text(
+                "Flags(",
+                0,
+                "`Flags` needs `has` or `lacks`".into(),
+                Some("e.g. `has: [\"\\\\Seen\"]`".into()),
+            );
+        }
+        for f in has.iter().chain(lacks) {
+            if let Some((message, help)) = flag_problem(f) {
+                self.err_quoted(&ron_escaped(f), 0, message, help);
+            }
+        }
+    }
+
+    /// Checks a `SawUpdate` final check.
+    fn final_saw_update(&mut self, host: &str, kind: &str, flag: Option<&str>) {
+        if let Some(h) = self.host(host, "a final check")
+            && h.accounts.is_empty()
+        {
+            self.err_quoted(
+                host,
+                0,
+                format!("`SawUpdate` needs a user agent on `{host}`, but it has no `accounts`"),
+                None,
+            );
+        }
+        if !UPDATE_KINDS.contains(&kind) {
+            let help = did_you_mean(kind, UPDATE_KINDS)
+                .or_else(|| Some(format!("kinds: {}", UPDATE_KINDS.join(", "))));
+            self.err_quoted(kind, 0, format!("unknown kind of update {kind:?}"), help);
+        }
+        if let Some(f) = flag {
+            if let Some((message, help)) = flag_problem(f) {
+                self.err_quoted(&ron_escaped(f), 0, message, help);
+            } else if kind != "flags" {
+                self.err_quoted(
+                    &ron_escaped(f),
+                    0,
+                    "`flag` only applies to updates of `kind: \"flags\"`".into(),
+                    None,
+                );
+            }
+        }
+    }
 }

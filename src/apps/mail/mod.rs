@@ -6,18 +6,22 @@
 //!  UserAgent --587--> MailServer --DNS MX-->  (dns)
 //!  (SMTP, AUTH)        queue ------25-------> MailServer <--110-- UserAgent
 //!                                   (SMTP)    mailbox      (POP3)
+//!                                                       <--143-- bob-phone
+//!                                                          (IMAP) UserAgent
 //! ```
 //!
 //! - [`store`]: [`MailStore`], the users, folders and messages of a server
-//!   (UIDs, flags, internal dates: what POP3 uses and IMAP will).
+//!   (UIDs, flags, internal dates), shared by SMTP delivery, POP3 and IMAP.
 //! - [`queue`]: [`OutboundQueue`] and [`RetryPolicy`], mail waiting to be
 //!   relayed.
 //! - [`bounce`]: delivery status notifications for mail that cannot be
 //!   delivered.
 //! - [`server`]: [`MailServer`], the application: SMTP on 25, submission
-//!   on 587, POP3 on 110, the queue runner with DNS lookups and retries.
+//!   on 587, POP3 on 110, IMAP on 143, the queue runner with DNS lookups
+//!   and retries.
 //! - [`agent`]: [`UserAgent`], the application on a user's computer:
-//!   composes and submits mail, fetches it with POP3.
+//!   composes and submits mail, fetches it with POP3, works on it where
+//!   it is with IMAP.
 //!
 //! The protocol machines themselves live in [`crate::proto`]; the name
 //! server is [`crate::apps::dns`].
@@ -28,7 +32,10 @@ pub mod queue;
 pub mod server;
 pub mod store;
 
-pub use agent::{FetchedMessage, MailAccount, SendStatus, SentMessage, UserAgent};
+pub use agent::{
+    FetchedMessage, ImapAction, MailAccount, RemoteMessage, SeenUpdate, SendStatus, SentMessage,
+    UpdateKind, UserAgent,
+};
 pub use queue::{OutboundQueue, QueueEntry, RetryPolicy};
 pub use server::{MailServer, MailServerConfig};
 pub use store::{Flag, Folder, MailStore, StoredMessage, User};

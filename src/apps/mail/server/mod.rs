@@ -1,4 +1,4 @@
-//! The mail server application: SMTP in, a queue, SMTP out, POP3.
+//! The mail server application: SMTP in, a queue, SMTP out, POP3, IMAP.
 //!
 //! One [`MailServer`] runs on a host and plays every part a mail server
 //! plays in the textbook's picture of Internet mail:
@@ -19,6 +19,14 @@
 //!   delivery status notification ([`super::bounce`]). A bounce is sent
 //!   with the null reverse path `<>` and is never bounced itself.
 //! - **POP3 on port 110** lets users fetch what is in their INBOX.
+//! - **IMAP on port 143** lets users work on all their folders where they
+//!   are, from several devices at once. Every IMAP session keeps its own
+//!   view of its selected folder; whenever a user's mailboxes change (mail
+//!   delivered by SMTP, flags stored or messages expunged or copied by
+//!   another IMAP session, a POP3 deletion), that user's sessions in IDLE
+//!   (RFC 2177) are told at once (`* 3 EXISTS`, `* 1 FETCH (FLAGS
+//!   (\Seen))`, `* 2 EXPUNGE`); the others hear of it with the reply to
+//!   their next command.
 //!
 //! RFC 5321 §6.1: once it has answered 250 to a message the server is
 //! responsible for it: it delivers it once, or bounces it. The mailboxes
@@ -32,12 +40,14 @@
 //! `stored` (in a mailbox), `queued`, `delivery_attempt`, `mx_resolved` /
 //! `mx_failed`, `connecting`, `connect_failed`, `delivered`, `deferred`,
 //! `bounced`, `discarded` (an undeliverable bounce), `queue_kept` (at a
-//! crash) and `queue_resumed` (at the restart); in layer `pop3`: `deleted`.
+//! crash) and `queue_resumed` (at the restart); in layer `pop3`: `deleted`;
+//! in layer `imap`, what sessions changed in the store: `flags`,
+//! `expunged` and `appended` (APPEND, COPY, MOVE).
 //!
 //! The listening side (sessions, local delivery, the queue's intake) is
 //! here; the relaying side (attempts, retries, bounces) is in `relay.rs`.
 //!
-//! Not here: IMAP (the store is ready for it), STARTTLS, DSN parameters
+//! Not here: STARTTLS, DSN parameters
 //! (NOTIFY, RET), checking that an authenticated user sends only as
 //! themselves, several messages per outgoing connection.
 
@@ -47,13 +57,14 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::queue::{OutboundQueue, QueueEntry, RetryPolicy};
-use super::store::MailStore;
-use crate::net::{AppCx, AppEvent, Application, ConnId};
+use super::store::{MailStore, flag_names};
+use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
+use crate::proto::imap::{self, ImapConfig, ImapServer};
 use crate::proto::pop3::{self, Pop3Config, Pop3Server};
 use crate::proto::smtp::{
     self, Mailbox, ReceivedMessage, Reply, SmtpBackend, SmtpConfig, SmtpServer,
 };
-use crate::proto::{Session, Transcript};
+use crate::proto::{Session, Transcript, Transition};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::{Layer, Value};
 use relay::Stage;
@@ -77,13 +88,16 @@ pub struct MailServerConfig {
     pub smtp_idle_timeout: SimDuration,
     /// RFC 1939 §3: a POP3 session idle this long is closed (autologout).
     pub pop3_idle_timeout: SimDuration,
+    /// RFC 3501 §5.4: an IMAP session idle this long is logged out; at
+    /// least 30 minutes, IDLE included (RFC 2177 §3).
+    pub imap_idle_timeout: SimDuration,
     /// RFC 5321 §4.5.3.2: how long the sending side waits for a reply.
     pub reply_timeout: SimDuration,
 }
 
 impl MailServerConfig {
     /// Defaults: the retry policy's, 10 MB messages, 5 s DNS timeout,
-    /// the RFCs' 5 and 10 minute idle timeouts.
+    /// the RFCs' 5, 10 and 30 minute idle timeouts.
     pub fn new(hostname: &str, domains: &[&str]) -> MailServerConfig {
         MailServerConfig {
             hostname: hostname.to_ascii_lowercase(),
@@ -94,6 +108,7 @@ impl MailServerConfig {
             dns_timeout: SimDuration::from_secs(5),
             smtp_idle_timeout: SimDuration::from_secs(5 * 60),
             pop3_idle_timeout: SimDuration::from_secs(10 * 60),
+            imap_idle_timeout: SimDuration::from_secs(30 * 60),
             reply_timeout: SimDuration::from_secs(5 * 60),
         }
     }
@@ -103,6 +118,7 @@ impl MailServerConfig {
 enum Inbound {
     Smtp(SmtpServer),
     Pop3(Pop3Server),
+    Imap(Box<ImapServer>),
 }
 
 impl Inbound {
@@ -110,6 +126,7 @@ impl Inbound {
         match self {
             Inbound::Smtp(s) => s,
             Inbound::Pop3(s) => s,
+            Inbound::Imap(s) => s.as_mut(),
         }
     }
 
@@ -117,6 +134,24 @@ impl Inbound {
         match self {
             Inbound::Smtp(_) => Layer::Smtp,
             Inbound::Pop3(_) => Layer::Pop3,
+            Inbound::Imap(_) => Layer::Imap,
+        }
+    }
+
+    /// The protocol state for the visualizer.
+    fn state(&self) -> (&'static str, &'static [&'static str], &'static [Transition]) {
+        match self {
+            Inbound::Smtp(s) => (
+                s.state_name(),
+                smtp::server::STATES,
+                smtp::server::TRANSITIONS,
+            ),
+            Inbound::Pop3(s) => (
+                s.state_name(),
+                pop3::server::STATES,
+                pop3::server::TRANSITIONS,
+            ),
+            Inbound::Imap(s) => (s.state_name(), imap::STATES, imap::TRANSITIONS),
         }
     }
 }
@@ -291,7 +326,7 @@ impl MailServer {
     // ---- starting and crashing -----------------------------------------
 
     fn start(&mut self, cx: &mut AppCx<'_>) {
-        for port in [smtp::PORT, smtp::SUBMISSION_PORT, pop3::PORT] {
+        for port in [smtp::PORT, smtp::SUBMISSION_PORT, pop3::PORT, imap::PORT] {
             if let Err(e) = cx.listen(port) {
                 cx.emit(
                     Layer::App,
@@ -360,6 +395,18 @@ impl MailServer {
                 Inbound::Pop3(Pop3Server::new(Pop3Config::new(&self.config.hostname))),
                 self.config.pop3_idle_timeout,
             ),
+            imap::PORT => {
+                let config = ImapConfig {
+                    hostname: self.config.hostname.clone(),
+                    // An APPENDed message may be as large as one by SMTP.
+                    max_literal: self.config.max_message_size,
+                    ..ImapConfig::default()
+                };
+                (
+                    Inbound::Imap(Box::new(ImapServer::new(config))),
+                    self.config.imap_idle_timeout,
+                )
+            }
             _ => {
                 cx.abort(conn);
                 return;
@@ -406,9 +453,14 @@ impl MailServer {
                 c.deadline = now + config.pop3_idle_timeout;
                 server.handle_input(data, store);
             }
+            Inbound::Imap(server) => {
+                c.deadline = now + config.imap_idle_timeout;
+                server.handle_input(data, store, now_unix);
+            }
         }
+        let layer = c.session.layer();
         self.flush_inbound(cx, conn);
-        self.trace_store_changes(cx);
+        self.trace_store_changes(cx, layer);
         self.after_intake(cx, notes);
     }
 
@@ -439,6 +491,7 @@ impl MailServer {
             match &mut c.session {
                 Inbound::Smtp(s) => s.handle_close(),
                 Inbound::Pop3(s) => s.handle_close_with(&mut self.store),
+                Inbound::Imap(s) => s.handle_close(),
             }
         }
     }
@@ -455,6 +508,8 @@ impl MailServer {
         let layer = c.session.layer();
         let text = match layer {
             Layer::Smtp => format!("421 4.4.2 {} Error: timeout exceeded", self.config.hostname),
+            // RFC 3501 §7.1.5: the example of an autologout.
+            Layer::Imap => "* BYE Autologout; idle for too long".to_string(),
             _ => "-ERR autologout: idle too long".to_string(),
         };
         let code = (layer == Layer::Smtp).then_some(421);
@@ -471,8 +526,18 @@ impl MailServer {
         self.end_inbound(conn);
     }
 
+    /// Traces what a POP3 or IMAP session (`layer`) changed in the
+    /// mailboxes. What SMTP stored is traced by [`after_intake`](Self::after_intake).
+    fn trace_store_changes(&mut self, cx: &mut AppCx<'_>, layer: Layer) {
+        match layer {
+            Layer::Pop3 => self.trace_pop3_changes(cx),
+            Layer::Imap => self.trace_imap_changes(cx),
+            _ => {}
+        }
+    }
+
     /// Traces what POP3 sessions removed from mailboxes.
-    fn trace_store_changes(&mut self, cx: &mut AppCx<'_>) {
+    fn trace_pop3_changes(&mut self, cx: &mut AppCx<'_>) {
         for change in self.store.take_changes() {
             if let super::store::StoreChange::Expunged { user, folder, uids } = change {
                 let uids: Vec<String> = uids.iter().map(u32::to_string).collect();
@@ -487,6 +552,155 @@ impl MailServer {
                 );
             }
         }
+    }
+
+    /// Traces what an IMAP session changed: flags, expunged messages,
+    /// messages appended or copied into a folder.
+    fn trace_imap_changes(&mut self, cx: &mut AppCx<'_>) {
+        use super::store::StoreChange;
+        for change in self.store.take_changes() {
+            match change {
+                StoreChange::Flags {
+                    user,
+                    folder,
+                    uid,
+                    flags,
+                } => cx.emit(
+                    Layer::Imap,
+                    "flags",
+                    vec![
+                        ("user", user.into()),
+                        ("mailbox", folder.into()),
+                        ("uid", uid.into()),
+                        ("flags", flag_names(&flags).into()),
+                    ],
+                ),
+                StoreChange::Expunged { user, folder, uids } => {
+                    let uids: Vec<String> = uids.iter().map(u32::to_string).collect();
+                    cx.emit(
+                        Layer::Imap,
+                        "expunged",
+                        vec![
+                            ("user", user.into()),
+                            ("mailbox", folder.into()),
+                            ("uids", uids.join(",").into()),
+                        ],
+                    );
+                }
+                StoreChange::Appended { user, folder, uid } => {
+                    let subject = self
+                        .store
+                        .folder(&user, &folder)
+                        .and_then(|f| f.get(uid))
+                        .map(|m| m.subject())
+                        .unwrap_or_default();
+                    cx.emit(
+                        Layer::Imap,
+                        "appended",
+                        vec![
+                            ("user", user.into()),
+                            ("mailbox", folder.into()),
+                            ("uid", uid.into()),
+                            ("subject", subject.into()),
+                        ],
+                    );
+                }
+            }
+        }
+    }
+
+    /// RFC 2177: a session in IDLE hears of changes as they happen. Tells
+    /// the idling IMAP sessions of every user whose mailboxes changed
+    /// (by SMTP, POP3 or another IMAP session) and sends what they say.
+    fn notify_idlers(&mut self, cx: &mut AppCx<'_>) {
+        let touched = self.store.take_touched();
+        if touched.is_empty() {
+            return;
+        }
+        let idlers: Vec<ConnId> = self
+            .inbound
+            .iter()
+            .filter_map(|(&conn, c)| match &c.session {
+                Inbound::Imap(s) if s.is_idling() => {
+                    let user = s.user().and_then(|u| self.store.resolve_login(u))?;
+                    touched.contains(&user).then_some(conn)
+                }
+                _ => None,
+            })
+            .collect();
+        for conn in idlers {
+            if let Some(InboundConn {
+                session: Inbound::Imap(s),
+                ..
+            }) = self.inbound.get_mut(&conn)
+            {
+                s.handle_mailbox_changed(&mut self.store);
+            }
+            self.flush_inbound(cx, conn);
+        }
+    }
+
+    /// The users' folders and messages, for the host inspector.
+    fn inspect_mailboxes(&self) -> Inspect {
+        let users: Vec<Inspect> = self
+            .store
+            .users()
+            // The built-in postmaster is shown only when it has mail.
+            .filter(|u| u.name() != super::store::POSTMASTER || u.folders().any(|f| !f.is_empty()))
+            .map(|u| {
+                let folders = u
+                    .folders()
+                    .map(|f| {
+                        let messages = f
+                            .messages()
+                            .iter()
+                            .map(|m| {
+                                let flags = if m.flags.is_empty() {
+                                    "(unread)".to_string()
+                                } else {
+                                    flag_names(&m.flags)
+                                };
+                                Inspect::leaf(format!("UID {} {flags}: {}", m.uid, m.subject()))
+                            })
+                            .collect();
+                        Inspect::node(
+                            format!("{} ({} messages, {} unseen)", f.name(), f.len(), f.unseen()),
+                            messages,
+                        )
+                    })
+                    .collect();
+                Inspect::node(u.name(), folders)
+            })
+            .collect();
+        Inspect::node("Mailboxes", users)
+    }
+
+    /// The outbound queue with the next retry times, for the inspector.
+    fn inspect_queue(&self) -> Inspect {
+        let entries = self
+            .queue
+            .entries()
+            .iter()
+            .map(|e| {
+                let state = if self.attempts.contains_key(&e.id) {
+                    "delivering now".to_string()
+                } else {
+                    format!("next try at {}", e.next_attempt)
+                };
+                let error = e
+                    .last_error
+                    .as_ref()
+                    .map(|r| format!(", last error: {r}"))
+                    .unwrap_or_default();
+                Inspect::leaf(format!(
+                    "{}: to {}, {} attempts, {state}{error}",
+                    e.id,
+                    e.recipients.join(", "),
+                    e.attempts
+                ))
+            })
+            .collect();
+        Inspect::node(format!("Queue ({})", self.queue.len()), entries)
     }
 
     /// Traces what the intake did and starts delivering what it queued.
@@ -708,6 +922,46 @@ impl Application for MailServer {
             AppEvent::Timer { token } => self.on_timer(cx, token),
             AppEvent::Writable { .. } | AppEvent::Sniffed { .. } | AppEvent::RawPacket { .. } => {}
         }
+        self.notify_idlers(cx);
         self.sweep_timers(cx);
+    }
+
+    fn inspect(&self) -> Option<Inspect> {
+        Some(Inspect::node(
+            self.config.hostname.clone(),
+            vec![self.inspect_mailboxes(), self.inspect_queue()],
+        ))
+    }
+
+    fn sessions(&self) -> Vec<SessionState> {
+        let mut out: Vec<SessionState> = self
+            .inbound
+            .iter()
+            .map(|(&conn, c)| {
+                let (state, states, transitions) = c.session.state();
+                SessionState {
+                    conn,
+                    layer: c.session.layer().name(),
+                    role: "server",
+                    state,
+                    states,
+                    transitions,
+                }
+            })
+            .collect();
+        for stage in self.attempts.values() {
+            if let relay::Stage::Sending { conn, client, .. } = stage {
+                out.push(SessionState {
+                    conn: *conn,
+                    layer: Layer::Smtp.name(),
+                    role: "client",
+                    state: client.state_name(),
+                    states: smtp::client::STATES,
+                    transitions: smtp::client::TRANSITIONS,
+                });
+            }
+        }
+        out.sort_by_key(|s| s.conn);
+        out
     }
 }
