@@ -302,3 +302,122 @@ fn fifty_concurrent_clients_lose_and_duplicate_nothing() {
     );
     server.shutdown();
 }
+
+#[test]
+fn a_message_sent_with_smtp_comes_back_intact_over_pop3_and_imap() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let pop = server.addr("bob-mail", Service::Pop3).unwrap();
+    let imap = server.addr("bob-mail", Service::Imap).unwrap();
+    let out = python(&format!(
+        r#"
+import smtplib, poplib, imaplib, hashlib
+body = "Line one\r\n.dot line\r\n" + "x" * 900 + "\r\nlast line\r\n"
+msg = "From: carol@example.org\r\nTo: bob@hamburger.edu\r\nSubject: round trip\r\n\r\n" + body
+s = smtplib.SMTP("127.0.0.1", {smtp}, timeout=10)
+s.sendmail("carol@example.org", ["bob@hamburger.edu"], msg)
+s.quit()
+def tail(raw):
+    # The message as sent: drop the Received: line the server added.
+    return raw.split(b"\r\n", 1)[1]
+p = poplib.POP3("127.0.0.1", {pop}, timeout=10)
+p.user("bob"); p.pass_("hungry")
+pop_raw = b"\r\n".join(p.retr(1)[1]) + b"\r\n"
+p.quit()
+m = imaplib.IMAP4("127.0.0.1", {imap})
+m.login("bob", "hungry")
+typ, boxes = m.list()
+print("LIST", typ, boxes)
+m.select("INBOX")
+typ, data = m.search(None, "UNSEEN")
+print("UNSEEN", data)
+typ, data = m.fetch("1", "(BODY[] FLAGS)")
+imap_raw = data[0][1]
+typ, data = m.fetch("1", "(FLAGS)")
+print("FLAGS", data)
+m.store("1", "+FLAGS", "\\Flagged")
+m.logout()
+want = hashlib.sha256(msg.encode()).hexdigest()
+print("POP", hashlib.sha256(tail(pop_raw)).hexdigest() == want)
+print("IMAP", hashlib.sha256(tail(imap_raw)).hexdigest() == want)
+"#,
+        smtp = smtp.port(),
+        pop = pop.port(),
+        imap = imap.port()
+    ));
+    assert!(out.contains("POP True"), "{out}");
+    assert!(out.contains("IMAP True"), "{out}");
+    assert!(out.contains("LIST OK"), "{out}");
+    assert!(out.contains("UNSEEN [b'1']"), "{out}");
+    assert!(
+        out.contains("\\\\Seen"),
+        "reading BODY[] sets \\Seen: {out}"
+    );
+    let store = server.mail_store("bob-mail").unwrap();
+    let m = &store.folder("bob", "INBOX").unwrap().messages()[0];
+    let flags: Vec<String> = m.flags.iter().map(|f| f.name()).collect();
+    assert!(flags.contains(&"\\Flagged".to_string()), "{flags:?}");
+    server.shutdown();
+}
+
+#[test]
+fn curl_lists_mailboxes_and_fetches_with_imap() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let imap = server.addr("bob-mail", Service::Imap).unwrap();
+    smtp_client(smtp, 0, 1);
+    let boxes = curl(&[&format!("imap://{imap}/"), "--user", "bob:hungry"]);
+    assert!(boxes.contains("INBOX"), "{boxes}");
+    let msg = curl(&[
+        &format!("imap://{imap}/INBOX;UID=1"),
+        "--user",
+        "bob:hungry",
+    ]);
+    assert!(msg.contains("Subject: load 0-0"), "{msg}");
+    let (code, _) = live_common::curl_status(&[&format!("imap://{imap}/"), "--user", "bob:wrong"]);
+    assert_eq!(code, 67, "login denied");
+    server.shutdown();
+}
+
+/// A session in IDLE hears of mail delivered over SMTP at once.
+#[test]
+fn an_idling_imap_session_sees_new_mail() {
+    let server = start("alice_to_bob", LiveOptions::default());
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let imap = server.addr("bob-mail", Service::Imap).unwrap();
+    let s = TcpStream::connect(imap).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    assert!(line(&mut r).starts_with("* OK"));
+    let mut until = |tag: &str| loop {
+        let l = line(&mut r);
+        assert!(!l.is_empty(), "connection closed");
+        if l.starts_with(tag) {
+            return l;
+        }
+    };
+    w.write_all(b"a LOGIN bob hungry\r\n").unwrap();
+    assert!(until("a ").starts_with("a OK"));
+    w.write_all(b"b SELECT INBOX\r\n").unwrap();
+    assert!(until("b ").starts_with("b OK"));
+    w.write_all(b"c IDLE\r\n").unwrap();
+    until("+");
+    let sent = Instant::now();
+    smtp_client(smtp, 7, 1);
+    let exists = until("* 1 EXISTS");
+    assert!(exists.starts_with("* 1 EXISTS"));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "seen within the poll interval"
+    );
+    w.write_all(b"DONE\r\n").unwrap();
+    assert!(until("c ").starts_with("c OK"));
+    server.shutdown();
+}

@@ -7,6 +7,7 @@ use super::{LiveHost, Service, Shared, lock, set_timeouts, v4};
 use crate::proto::Session;
 use crate::proto::Transcript;
 use crate::proto::http::HttpServer;
+use crate::proto::imap::{ImapConfig, ImapServer};
 use crate::proto::pop3::{Pop3Config, Pop3Server};
 use crate::proto::smtp::{SmtpConfig, SmtpServer};
 use crate::trace::{ConnName, Event, Layer, Party};
@@ -57,6 +58,7 @@ pub(super) fn turn_away(mut stream: TcpStream, service: Service) {
 enum Machine {
     Smtp(Box<SmtpServer>),
     Pop3(Box<Pop3Server>),
+    Imap(Box<ImapServer>),
     Http(Box<HttpServer>),
 }
 
@@ -65,8 +67,23 @@ impl Machine {
         match self {
             Machine::Smtp(m) => m.as_mut(),
             Machine::Pop3(m) => m.as_mut(),
+            Machine::Imap(m) => m.as_mut(),
             Machine::Http(m) => m.as_mut(),
         }
+    }
+
+    /// An IMAP session in IDLE hears of changes other sessions made
+    /// (RFC 2177); the live mode looks each time a read times out.
+    fn notice_changes(&mut self, host: &LiveHost) {
+        if let (Machine::Imap(m), Some(mail)) = (self, &host.mail)
+            && m.is_idling()
+        {
+            m.handle_mailbox_changed(&mut lock(mail).store);
+        }
+    }
+
+    fn is_idling(&self) -> bool {
+        matches!(self, Machine::Imap(m) if m.is_idling())
     }
 }
 
@@ -149,8 +166,16 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
             let m = Pop3Server::new(Pop3Config::new(&mh.hostname));
             Some((Machine::Pop3(Box::new(m)), mh.hostname.clone()))
         }
+        Service::Imap => {
+            let mh = lock(host.mail.as_ref()?);
+            let m = ImapServer::new(ImapConfig {
+                hostname: mh.hostname.clone(),
+                ..ImapConfig::default()
+            });
+            Some((Machine::Imap(Box::new(m)), mh.hostname.clone()))
+        }
         Service::Http => Some((Machine::Http(Box::default()), host.name.clone())),
-        Service::Imap | Service::Ftp => None,
+        Service::Ftp => None,
     }
 }
 
@@ -180,6 +205,11 @@ fn feed(
         Machine::Pop3(p) => {
             if let Some(mail) = &host.mail {
                 p.handle_input(data, &mut lock(mail).store);
+            }
+        }
+        Machine::Imap(i) => {
+            if let Some(mail) = &host.mail {
+                i.handle_input(data, &mut lock(mail).store, now);
             }
         }
         Machine::Http(h) => {
@@ -361,7 +391,15 @@ fn serve_lines(
                 if matches!(
                     e.kind(),
                     ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
+                ) =>
+            {
+                m.notice_changes(host);
+                // IDLE is a client waiting on purpose (RFC 2177 allows 29
+                // minutes): it does not count as silence.
+                if m.is_idling() {
+                    last_heard = Instant::now();
+                }
+            }
             Err(_) => {
                 why_closed = "connection error";
                 break;

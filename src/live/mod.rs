@@ -252,7 +252,15 @@ impl LiveServer {
             }
             let k = hosts.len();
             if mail.is_some() {
-                wanted.extend([Service::Smtp, Service::Submission, Service::Pop3].map(|s| (k, s)));
+                wanted.extend(
+                    [
+                        Service::Smtp,
+                        Service::Submission,
+                        Service::Pop3,
+                        Service::Imap,
+                    ]
+                    .map(|s| (k, s)),
+                );
             }
             if let Some(f) = &files {
                 if f.ftp {
