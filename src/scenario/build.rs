@@ -3,17 +3,20 @@
 //! Building is cheap (no I/O, no parsing), so the visualizer rebuilds the
 //! world from scratch and replays it whenever it steps backward.
 
-use super::spec::ImapStepSpec;
 use super::spec::{
     ActionKind, FaultKind, HostSpec, MailProtocol, RecordSpec, Role, Scenario, ServiceSpec,
     TcpSpec, mail_hostname,
 };
+use super::spec::{ImapStepSpec, Pattern, When};
 use crate::apps::dns::NameServer;
 use crate::apps::mail::{Flag, ImapAction};
 use crate::apps::mail::{MailAccount, MailServer, MailServerConfig, RetryPolicy, UserAgent};
 use crate::apps::tcp::{BulkSender, Discard};
 use crate::net::tcp::TcpConfig;
-use crate::net::{AppId, Fault, Firewall, LinkConfig, NodeKind, TopologyError, World};
+use crate::net::{
+    AppCall, AppId, Fault, Firewall, LinkConfig, NodeKind, TopologyError, TriggerAction,
+    TriggerMatch, World,
+};
 use crate::proto::dns::Zone;
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::NodeId;
@@ -387,7 +390,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         let Some(&node) = nodes.get(&a.host) else {
             continue;
         };
-        let at = SimTime::ZERO + a.at.0;
+        let Some(at) = a.when() else { continue };
         match &a.what {
             ActionKind::TcpSend { to, port, bytes } => {
                 let app = *senders
@@ -398,8 +401,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 };
                 let dst = SocketAddrV4::new(addr, *port);
                 let total = bytes.0;
-                w.schedule_call(
-                    at,
+                schedule_call(
+                    &mut w,
+                    &at,
                     app,
                     Box::new(move |app, cx| {
                         if let Some(s) = app.as_any_mut().downcast_mut::<BulkSender>() {
@@ -420,8 +424,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 };
                 let (from, to, cc) = (from.clone(), to.clone(), cc.clone());
                 let (subject, body) = (subject.clone(), body.clone());
-                w.schedule_call(
-                    at,
+                schedule_call(
+                    &mut w,
+                    &at,
                     app,
                     Box::new(move |app, cx| {
                         if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
@@ -442,8 +447,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 };
                 let (account, delete) = (account.clone(), *delete);
                 match protocol {
-                    MailProtocol::Pop3 => w.schedule_call(
-                        at,
+                    MailProtocol::Pop3 => schedule_call(
+                        &mut w,
+                        &at,
                         app,
                         Box::new(move |app, cx| {
                             if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
@@ -453,8 +459,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                     ),
                     MailProtocol::Imap => {
                         let actions = imap_actions(steps);
-                        w.schedule_call(
-                            at,
+                        schedule_call(
+                            &mut w,
+                            &at,
                             app,
                             Box::new(move |app, cx| {
                                 if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
@@ -469,11 +476,11 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             ActionKind::Ftp { .. }
             | ActionKind::HttpGet { .. }
             | ActionKind::ScpUpload { .. }
-            | ActionKind::ScpDownload { .. } => add_file_action(&mut w, &nodes, node, at, &a.what),
+            | ActionKind::ScpDownload { .. } => add_file_action(&mut w, &nodes, node, &at, &a.what),
         }
     }
     for f in &s.faults {
-        let at = SimTime::ZERO + f.at.0;
+        let Some(at) = f.when() else { continue };
         let node = |h: &str| nodes.get(h).copied();
         let link = |a: &str, b: &str| find_link(&w, node(a)?, node(b)?);
         let fault = match &f.what {
@@ -486,11 +493,24 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             FaultKind::HostUp(h) => node(h).map(|node| Fault::HostUp { node }),
         };
         if let Some(fault) = fault {
-            w.schedule_fault(at, fault);
+            match at {
+                When::At(t) => w.schedule_fault(SimTime::ZERO + t.0, fault),
+                When::After { pattern, wait } => {
+                    w.add_trigger(matcher(pattern), wait.0, TriggerAction::Fault(fault))
+                }
+            }
         }
     }
     for n in &s.narration {
-        w.schedule_narration(SimTime::ZERO + n.at.0, n.text.clone());
+        match n.when() {
+            Some(When::At(t)) => w.schedule_narration(SimTime::ZERO + t.0, n.text.clone()),
+            Some(When::After { pattern, wait }) => w.add_trigger(
+                matcher(pattern),
+                wait.0,
+                TriggerAction::Narrate(n.text.clone()),
+            ),
+            None => {}
+        }
     }
     let horizon = s.until.map_or(DEFAULT_HORIZON, |u| SimTime::ZERO + u.0);
     Ok(Run {
@@ -498,6 +518,23 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         horizon,
         nodes,
     })
+}
+
+/// A trigger's test: the first event matching the pattern.
+fn matcher(pattern: Pattern) -> TriggerMatch {
+    Box::new(move |trace, record| super::check::matches(&pattern, trace, record))
+}
+
+/// Calls into an application at a time, or after an event.
+fn schedule_call(w: &mut World, when: &When, app: AppId, call: AppCall) {
+    match when {
+        When::At(t) => w.schedule_call(SimTime::ZERO + t.0, app, call),
+        When::After { pattern, wait } => w.add_trigger(
+            matcher(pattern.clone()),
+            wait.0,
+            TriggerAction::Call { app, call },
+        ),
+    }
 }
 
 // ----- file transfer: file servers, eavesdroppers and their clients -----
@@ -648,7 +685,7 @@ fn add_file_action(
     w: &mut World,
     nodes: &BTreeMap<String, NodeId>,
     node: NodeId,
-    at: SimTime,
+    at: &When,
     what: &ActionKind,
 ) {
     use super::spec::FtpMode;
@@ -679,7 +716,8 @@ fn add_file_action(
             config.extended = *extended;
             config.steps = steps.iter().map(ftp_step).collect();
             let app = app_of::<FtpUser>(w, node);
-            w.schedule_call(
+            schedule_call(
+                w,
                 at,
                 app,
                 Box::new(move |app, cx| {
@@ -695,7 +733,8 @@ fn add_file_action(
             };
             let (host, paths) = (server.clone(), paths.clone());
             let app = app_of::<WebClient>(w, node);
-            w.schedule_call(
+            schedule_call(
+                w,
                 at,
                 app,
                 Box::new(move |app, cx| {
@@ -747,7 +786,7 @@ fn add_file_action(
 fn schedule_scp(
     w: &mut World,
     node: NodeId,
-    at: SimTime,
+    at: &When,
     to: SocketAddrV4,
     user: &str,
     password: &str,
@@ -756,7 +795,8 @@ fn schedule_scp(
     use crate::apps::files::ScpUser;
     let (user, password) = (user.to_string(), password.to_string());
     let app = app_of::<ScpUser>(w, node);
-    w.schedule_call(
+    schedule_call(
+        w,
         at,
         app,
         Box::new(move |app, cx| {

@@ -210,6 +210,12 @@ fn value_matches(got: Option<&Value>, want: &Value, contains: bool) -> bool {
     }
 }
 
+/// True if a record matches a pattern (the rule of `expect`), for
+/// triggers that wait for an event.
+pub fn matches(p: &Pattern, trace: &Trace, r: &Record) -> bool {
+    Matcher::new(p).matches(trace, r)
+}
+
 /// Checks a finished run.
 pub fn evaluate(s: &Scenario, run: &Run) -> Vec<Failure> {
     let trace = run.world.trace();

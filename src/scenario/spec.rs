@@ -446,8 +446,15 @@ pub struct LinkSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename = "Action")]
 pub struct ActionSpec {
-    /// When it happens.
-    pub at: Dur,
+    /// When it happens: a time...
+    #[serde(default)]
+    pub at: Option<Dur>,
+    /// ...or right after the first event that matches this pattern.
+    #[serde(default)]
+    pub after: Option<Pattern>,
+    /// With `after`: how long after the event (default at once).
+    #[serde(default)]
+    pub wait: Option<Dur>,
     /// The host whose user or program acts.
     pub host: String,
     /// What it does.
@@ -722,7 +729,15 @@ impl ImapStepSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename = "Fault")]
 pub struct FaultSpec {
-    pub at: Dur,
+    /// When it happens: a time...
+    #[serde(default)]
+    pub at: Option<Dur>,
+    /// ...or right after the first event that matches this pattern.
+    #[serde(default)]
+    pub after: Option<Pattern>,
+    /// With `after`: how long after the event (default at once).
+    #[serde(default)]
+    pub wait: Option<Dur>,
     #[serde(rename = "do")]
     pub what: FaultKind,
 }
@@ -746,7 +761,15 @@ pub enum FaultKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename = "Narration")]
 pub struct NarrationSpec {
-    pub at: Dur,
+    /// When it shows: a time...
+    #[serde(default)]
+    pub at: Option<Dur>,
+    /// ...or with the first event that matches this pattern.
+    #[serde(default)]
+    pub after: Option<Pattern>,
+    /// With `after`: how long after the event (default at once).
+    #[serde(default)]
+    pub wait: Option<Dur>,
     pub text: String,
 }
 
@@ -861,4 +884,45 @@ pub enum FinalCheck {
         #[serde(default)]
         count: Option<usize>,
     },
+}
+
+/// When a scripted action, fault or caption happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum When {
+    /// At a time of the run.
+    At(Dur),
+    /// `wait` after the first event matching the pattern.
+    After { pattern: Pattern, wait: Dur },
+}
+
+/// The `at`/`after`/`wait` fields of a scripted item, as a [`When`]; `None`
+/// if they do not say exactly one of a time or an event (validation
+/// reports that).
+pub fn when(at: &Option<Dur>, after: &Option<Pattern>, wait: &Option<Dur>) -> Option<When> {
+    match (at, after) {
+        (Some(t), None) if wait.is_none() => Some(When::At(*t)),
+        (None, Some(p)) => Some(When::After {
+            pattern: p.clone(),
+            wait: wait.unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+impl ActionSpec {
+    pub fn when(&self) -> Option<When> {
+        when(&self.at, &self.after, &self.wait)
+    }
+}
+
+impl FaultSpec {
+    pub fn when(&self) -> Option<When> {
+        when(&self.at, &self.after, &self.wait)
+    }
+}
+
+impl NarrationSpec {
+    pub fn when(&self) -> Option<When> {
+        when(&self.at, &self.after, &self.wait)
+    }
 }

@@ -39,6 +39,7 @@ pub fn validate(src: &Source<'_>, s: &Scenario) -> Vec<Diagnostic> {
     c.actions();
     c.faults();
     c.patterns();
+    c.timings();
     c.finals();
     if c.out.is_empty() {
         c.topology();
@@ -393,6 +394,76 @@ impl<'a> Checker<'a, '_> {
                     }
                 }
             }
+        }
+    }
+
+    /// An action, fault or caption must say when: `at` a time, or
+    /// `after` an event (optionally with a `wait`).
+    fn timing(
+        &mut self,
+        section: &'static str,
+        tag: &str,
+        index: usize,
+        at: bool,
+        after: Option<&Pattern>,
+        wait: bool,
+    ) {
+        let problem = match (at, after.is_some()) {
+            (true, true) => Some("give either `at` (a time) or `after` (an event), not both"),
+            (false, false) => {
+                Some("say when: `at: \"2s\"` or `after: {\"layer\": ..., \"event\": ...}`")
+            }
+            (true, false) if wait => {
+                Some("`wait` goes with `after`: it is a delay after the event")
+            }
+            _ => None,
+        };
+        if let Some(message) = problem {
+            let d = if tag.is_empty() {
+                self.src
+                    .at_text(&format!("{section}:"), 0, message.into(), None)
+            } else {
+                self.src
+                    .at_text_in_item(section, tag, index, tag, 0, message.into(), None)
+            };
+            self.out.push(d);
+        }
+        if let Some(p) = after {
+            self.pattern(p, section);
+        }
+    }
+
+    fn timings(&mut self) {
+        let s = self.s;
+        for (i, a) in s.actions.iter().enumerate() {
+            self.timing(
+                "actions",
+                "Action",
+                i,
+                a.at.is_some(),
+                a.after.as_ref(),
+                a.wait.is_some(),
+            );
+        }
+        for (i, f) in s.faults.iter().enumerate() {
+            self.timing(
+                "faults",
+                "Fault",
+                i,
+                f.at.is_some(),
+                f.after.as_ref(),
+                f.wait.is_some(),
+            );
+        }
+        for (i, n) in s.narration.iter().enumerate() {
+            self.timing(
+                "narration",
+                "",
+                i,
+                n.at.is_some(),
+                n.after.as_ref(),
+                n.wait.is_some(),
+            );
         }
     }
 
