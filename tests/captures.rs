@@ -246,10 +246,13 @@ fn labels(svg: &str) -> Vec<String> {
         .descendants()
         .filter(|n| n.attribute("class") == Some("label"))
         .map(|n| {
-            (
-                n.attribute("y").unwrap().parse().unwrap(),
-                n.text().unwrap_or_default().to_owned(),
-            )
+            // A label of several lines is a <text> of <tspan>s.
+            let text: Vec<&str> = n
+                .descendants()
+                .filter(|d| d.is_text())
+                .filter_map(|d| d.text())
+                .collect();
+            (n.attribute("y").unwrap().parse().unwrap(), text.join("\n"))
         })
         .collect();
     l.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -293,4 +296,45 @@ fn ladder_filter_by_connection() {
     );
     assert!(!all.arrows.is_empty());
     assert!(none.arrows.is_empty());
+}
+
+#[test]
+fn smtp_ladder_of_alice_to_bob_shows_the_dialogue_in_order() {
+    let (trace, title) = run("alice_to_bob");
+    let filter = ladder::LadderFilter {
+        layers: vec![Layer::Smtp],
+        conn: Some(":25".into()),
+    };
+    let l = ladder::build(&trace, &filter);
+    assert_eq!(l.columns, ["alice-mail", "bob-mail"]);
+    let svg = ladder::to_svg(&l, &title);
+    let pixmap = render(&svg);
+    assert!(pixmap.pixels().iter().filter(|p| p.red() < 200).count() > 1000);
+    let got = labels(&svg);
+    let wanted = [
+        "S: 220 ",
+        "C: EHLO ",
+        "S: 250-",
+        "C: MAIL FROM:<alice@crepes.fr>",
+        "S: 250 ",
+        "C: RCPT TO:<bob@hamburger.edu>",
+        "S: 250 ",
+        "C: DATA",
+        "S: 354 ",
+        "Received: ",
+        "S: 250 2.0.0 Ok: queued",
+        "C: QUIT",
+        "S: 221 ",
+    ];
+    assert_eq!(got.len(), wanted.len(), "{got:#?}");
+    for (g, w) in got.iter().zip(wanted) {
+        assert!(g.starts_with(w), "expected {w:?}, got {g:?}");
+    }
+    // The message's arrow carries its headers.
+    assert!(got[9].contains("Subject: Searching for the meaning of life."));
+    let mmd = ladder::to_mermaid(&l, &title);
+    assert!(
+        mmd.contains("h_alice_mail->>h_bob_mail: C: DATA\n"),
+        "{mmd}"
+    );
 }

@@ -245,7 +245,7 @@ pub fn build(trace: &Trace, filter: &LadderFilter) -> Ladder {
                 conn,
                 ..
             } => {
-                if !wants(*layer) || *dir == Dir::Data {
+                if !wants(*layer) {
                     continue;
                 }
                 if let Some((a, b)) = conn
@@ -263,7 +263,20 @@ pub fn build(trace: &Trace, filter: &LadderFilter) -> Ladder {
                     Party::Node(n) => Col::Node(*n),
                     Party::External(a) => Col::External(*a),
                 };
-                let packet = carrier(trace, i, *dir, client, server_node);
+                // Content (message lines, listings) goes whichever way its
+                // packet went: from the client in SMTP's DATA, from the
+                // server in POP3's RETR.
+                let (dir, packet) = match dir {
+                    Dir::Data => match carrier(trace, i, Dir::Command, client, server_node) {
+                        Some(p) => (Dir::Command, Some(p)),
+                        None => (
+                            Dir::Reply,
+                            carrier(trace, i, Dir::Reply, client, server_node),
+                        ),
+                    },
+                    d => (*d, carrier(trace, i, *d, client, server_node)),
+                };
+                let content = matches!(&r.event, Event::Dialogue { dir: Dir::Data, .. });
                 let (from, to, sent, received) = match dir {
                     Dir::Command => {
                         let sent = packet
@@ -278,16 +291,27 @@ pub fn build(trace: &Trace, filter: &LadderFilter) -> Ladder {
                         (Col::Node(server_node), client_col, r.time, received)
                     }
                 };
-                let prefix = if *dir == Dir::Command { "C: " } else { "S: " };
-                raw.push((
-                    from,
-                    to,
-                    sent,
-                    received,
-                    false,
-                    *layer,
-                    format!("{prefix}{line}"),
-                ));
+                let prefix = match (content, dir) {
+                    (true, _) => "",
+                    (false, Dir::Command) => "C: ",
+                    (false, _) => "S: ",
+                };
+                let label = format!("{prefix}{line}");
+                // Lines that travelled together (a multi-line reply, the
+                // lines of a message) make one arrow with several lines.
+                match raw.last_mut() {
+                    Some(last)
+                        if last.0 == from
+                            && last.1 == to
+                            && last.2 == sent
+                            && last.3 == received
+                            && last.5 == *layer =>
+                    {
+                        last.6.push('\n');
+                        last.6.push_str(&label);
+                    }
+                    _ => raw.push((from, to, sent, received, false, *layer, label)),
+                }
             }
             _ => {}
         }
@@ -352,6 +376,8 @@ const COL_WIDTH: f64 = 250.0;
 const MARGIN_LEFT: f64 = 90.0;
 const HEADER: f64 = 70.0;
 const ROW: f64 = 24.0;
+/// Lines of one arrow's label shown before "... (N more lines)".
+const MAX_LABEL_LINES: usize = 6;
 
 /// The ladder as an SVG image.
 pub fn to_svg(l: &Ladder, title: &str) -> String {
@@ -369,8 +395,13 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
     let mut y_sent = vec![0.0; l.arrows.len()];
     let mut y_recv = vec![0.0; l.arrows.len()];
     let mut y = HEADER + 20.0;
+    let shown: Vec<Vec<String>> = l.arrows.iter().map(label_lines).collect();
     for &(_, i, is_end) in &ends {
         y += ROW;
+        if !is_end {
+            // Room above the arrow for the extra lines of its label.
+            y += 12.0 * (shown[i].len() - 1) as f64;
+        }
         if is_end {
             y_recv[i] = y;
         } else {
@@ -457,20 +488,55 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
         } else if angle < -90.0 {
             angle += 180.0;
         }
-        let label = if a.lost {
-            format!("{} (lost)", a.label)
-        } else {
-            a.label.clone()
-        };
-        let _ = writeln!(
+        let lines = &shown[i];
+        // Several lines stack upward from the arrow, the first on top.
+        let _ = write!(
             s,
-            r##"<text x="{mx:.0}" y="{:.1}" font-size="11" text-anchor="middle" fill="{colour}" stroke="#ffffff" stroke-width="3" paint-order="stroke" transform="rotate({angle:.1} {mx:.0} {my:.1})" class="label">{}</text>"##,
-            my - 4.0,
-            xml(&label)
+            r##"<text x="{mx:.0}" y="{:.1}" font-size="11" text-anchor="middle" fill="{colour}" stroke="#ffffff" stroke-width="3" paint-order="stroke" transform="rotate({angle:.1} {mx:.0} {my:.1})" class="label">"##,
+            my - 4.0
         );
+        if lines.len() == 1 {
+            s.push_str(&xml(&lines[0]));
+        } else {
+            for (k, line) in lines.iter().enumerate() {
+                let ly = my - 4.0 - 12.0 * (lines.len() - 1 - k) as f64;
+                let _ = write!(s, r#"<tspan x="{mx:.0}" y="{ly:.1}">{}</tspan>"#, xml(line));
+            }
+        }
+        s.push_str("</text>\n");
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// The lines of an arrow's label as drawn: at most [`MAX_LABEL_LINES`],
+/// each cut to fit between two columns.
+fn label_lines(a: &Arrow) -> Vec<String> {
+    const MAX_CHARS: usize = 58;
+    let cut = |l: &str| {
+        if l.chars().count() > MAX_CHARS {
+            let mut s: String = l.chars().take(MAX_CHARS - 3).collect();
+            s.push_str("...");
+            s
+        } else {
+            l.to_owned()
+        }
+    };
+    let mut lines: Vec<String> = a.label.lines().map(cut).collect();
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    if lines.len() > MAX_LABEL_LINES {
+        let more = lines.len() - (MAX_LABEL_LINES - 1);
+        lines.truncate(MAX_LABEL_LINES - 1);
+        lines.push(format!("... ({more} more lines)"));
+    }
+    if a.lost
+        && let Some(last) = lines.last_mut()
+    {
+        last.push_str(" (lost)");
+    }
+    lines
 }
 
 /// A Mermaid participant id: letters, digits and underscores.
@@ -505,7 +571,8 @@ pub fn to_mermaid(l: &Ladder, title: &str) -> String {
         let (f, t) = (mermaid_id(&l.columns[a.from]), mermaid_id(&l.columns[a.to]));
         let arrow = if a.lost { "-x" } else { "->>" };
         let lost = if a.lost { " (lost)" } else { "" };
-        let _ = writeln!(s, "    {f}{arrow}{t}: {}{lost}", mermaid_text(&a.label));
+        let label: Vec<String> = a.label.lines().map(mermaid_text).collect();
+        let _ = writeln!(s, "    {f}{arrow}{t}: {}{lost}", label.join("<br/>"));
     }
     s
 }
