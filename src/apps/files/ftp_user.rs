@@ -410,18 +410,9 @@ fn report_progress(cx: &mut AppCx<'_>, session: &mut ClientSession) {
             && outcome.ok()
             && let Some(data) = &outcome.data
         {
-            let name = outcome.command["RETR ".len()..].to_string();
-            let download = Download::new("ftp", &name, data.clone());
-            cx.emit(
-                Layer::App,
-                "downloaded",
-                vec![
-                    ("via", "ftp".into()),
-                    ("name", name.into()),
-                    ("bytes", download.data.len().into()),
-                    ("sha256", download.sha256.clone().into()),
-                ],
-            );
+            let name = &outcome.command["RETR ".len()..];
+            let download = Download::new("ftp", name, data.clone());
+            download.trace(cx);
             session.downloads.push(download);
         }
         if !outcome.ok() {

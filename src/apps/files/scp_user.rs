@@ -131,16 +131,7 @@ impl ScpUser {
         c.done = true;
         for file in c.client.received() {
             let d = Download::new("scp", &file.path, file.data.clone());
-            cx.emit(
-                Layer::App,
-                "downloaded",
-                vec![
-                    ("via", "scp".into()),
-                    ("name", d.name.clone().into()),
-                    ("bytes", d.data.len().into()),
-                    ("sha256", d.sha256.clone().into()),
-                ],
-            );
+            d.trace(cx);
             c.downloads.push(d);
         }
         let mut fields = vec![

@@ -115,16 +115,7 @@ impl WebClient {
         for r in &responses[f.reported..] {
             if r.status == crate::proto::http::OK && r.request.method == "GET" {
                 let d = Download::new("http", &r.request.path, r.body.clone());
-                cx.emit(
-                    Layer::App,
-                    "downloaded",
-                    vec![
-                        ("via", "http".into()),
-                        ("name", d.name.clone().into()),
-                        ("bytes", d.data.len().into()),
-                        ("sha256", d.sha256.clone().into()),
-                    ],
-                );
+                d.trace(cx);
                 f.downloads.push(d);
             } else {
                 cx.emit(
