@@ -20,7 +20,7 @@
 //!
 //! Not here: SCP (its channel is not OpenSSH's, so no real client would
 //! speak it), relaying to the Internet (mail for domains the scenario does
-//! not serve is held and reported), TLS.
+//! not serve is reported in the trace and goes no further), TLS.
 
 mod conn;
 mod ftp;
