@@ -1,6 +1,9 @@
 //! One live connection of a line-based protocol (SMTP, submission, POP3,
-//! HTTP): real bytes in and out of the protocol machine, the transcript
-//! into the trace, and the limits that keep a real socket safe.
+//! IMAP, HTTP): real bytes in and out of the protocol machine, the
+//! transcript into the trace, and the limits that keep a real socket safe.
+//!
+//! FTP, with its data connections, has its own loop in `ftp.rs`; this file
+//! only dispatches to it.
 
 use super::mail::{LiveIntake, Note, Relay};
 use super::{LiveHost, Service, Shared, lock, set_timeouts, v4};

@@ -10,6 +10,9 @@
 //! A failure says which expectation failed and shows the nearest actual
 //! events with the fields that differ, so a grader sees at once whether
 //! the protocol broke or the expectation was wrong.
+//!
+//! Checking only reads a finished run (its trace and the state of its
+//! applications); it runs nothing and changes nothing.
 
 use super::build::Run;
 use super::spec::{FinalCheck, Pattern, Scenario};

@@ -1,6 +1,10 @@
 //! Semantic checks of a parsed scenario: everything RON's types cannot
 //! express (names that must exist, values in range, services on hosts of
 //! the right role), each reported at the place in the file it concerns.
+//!
+//! It does not run anything. The one thing it builds is the network
+//! alone, when everything else is right, to catch what only addressing
+//! reveals (a duplicate address, a host with no link).
 
 use super::diag::{Diagnostic, Source, did_you_mean};
 use super::spec::{

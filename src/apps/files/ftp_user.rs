@@ -10,7 +10,10 @@
 //! step fails cleanly while the session goes on.
 //!
 //! Results are kept for checks and the inspector: every step's final reply,
-//! the downloads with their SHA-256, the listings.
+//! the downloads with their SHA-256, the listings. They are kept in memory
+//! only: a client host has no file system here. What a step means and
+//! which reply it waits for is the [`FtpClient`]'s business, not this
+//! program's.
 
 use super::{DataConn, Download, Timers, listen_in_range};
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};

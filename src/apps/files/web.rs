@@ -2,6 +2,9 @@
 //! connection, for comparison with FTP. One TCP connection carries every
 //! request and response; there is no login and no session state on the
 //! server between requests.
+//!
+//! It only sends `GET`, waits for each response before the next request,
+//! follows no redirects and keeps the bodies of 200 responses in memory.
 
 use super::Download;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};

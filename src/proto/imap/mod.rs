@@ -13,8 +13,8 @@
 //!   imap-codec, asks a [`MailStore`] for folders and messages, and encodes
 //!   replies with imap-codec.
 //! - [`ImapClient`] is a user agent following a list of [`ImapStep`]s.
-//! - [`MemoryMailStore`] is an in-memory [`MailStore`] for tests and as the
-//!   applications layer's starting point.
+//! - [`MemoryMailStore`] is a small in-memory [`MailStore`] for tests; the
+//!   mail server's own store is [`crate::apps::mail::MailStore`].
 //!
 //! Supported: the RFC 3501 commands, LITERAL+ (RFC 7888), IDLE (RFC 2177),
 //! MOVE (RFC 6851), UNSELECT (RFC 3691), CHILDREN (RFC 3348) attributes and

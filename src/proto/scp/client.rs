@@ -5,6 +5,9 @@
 //! runs `scp -t` (upload) or `scp -f` (download) and then plays the other
 //! half of the rcp protocol: the source for an upload, the sink for a
 //! download. Downloaded files are kept in memory.
+//!
+//! It is not an interactive `ssh`: one connection runs one command, and
+//! without a known host key it trusts the key the server shows.
 
 use super::channel::{
     self, ChannelError, Hello, HelloParse, RecordOpener, RecordSealer, VERSION_LINE,

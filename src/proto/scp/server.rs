@@ -20,6 +20,10 @@
 //! S: \0 (ok)
 //! S: exit-status 0
 //! ```
+//!
+//! It runs nothing but `scp -t` and `scp -f` (any other command gets exit
+//! status 127), and it reaches files and accounts only through an
+//! [`ScpBackend`].
 
 use super::channel::{
     self, ChannelError, Hello, HelloParse, RecordOpener, RecordSealer, VERSION_LINE,
