@@ -166,3 +166,40 @@ fn curl_fetches_over_http_from_the_same_files() {
     assert_eq!(code, 22, "404 makes curl --fail exit 22");
     server.shutdown();
 }
+
+#[test]
+fn pipelined_http_requests_in_one_write_are_all_answered_in_order() {
+    use std::io::{Read, Write};
+    let server = start("ftp_vs_http", LiveOptions::default());
+    let http = server.addr("files", Service::Http).unwrap();
+    let mut stream = std::net::TcpStream::connect(http).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // The server takes the requests one line at a time and writes each
+    // answer before reading on; every request is still answered.
+    let n = 200;
+    let mut requests = String::new();
+    for i in 0..n {
+        let last = if i + 1 == n {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        requests.push_str(&format!(
+            "GET /alice/report.txt HTTP/1.1\r\nHost: files\r\n{last}\r\n"
+        ));
+    }
+    stream.write_all(requests.as_bytes()).unwrap();
+    let mut answers = Vec::new();
+    stream.read_to_end(&mut answers).unwrap();
+    let answers = String::from_utf8_lossy(&answers);
+    assert_eq!(answers.matches("HTTP/1.1 200 OK\r\n").count(), n);
+    assert_eq!(
+        answers
+            .matches("Quarterly report\nSales are up.\nCosts are down.\n")
+            .count(),
+        n
+    );
+    server.shutdown();
+}

@@ -4,6 +4,10 @@
 //! The sender connects, writes a number of bytes and closes; the discard
 //! server reads everything and keeps only a count and a SHA-256 digest, so
 //! a scenario can check that every byte arrived once and in order.
+//!
+//! They speak no application protocol: the bytes are a fixed pattern
+//! ([`pattern_byte`]), so that any reordering or duplication changes the
+//! digest.
 
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect};
 use crate::trace::{Layer, Value};

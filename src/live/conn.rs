@@ -1,6 +1,9 @@
 //! One live connection of a line-based protocol (SMTP, submission, POP3,
-//! HTTP): real bytes in and out of the protocol machine, the transcript
-//! into the trace, and the limits that keep a real socket safe.
+//! IMAP, HTTP): real bytes in and out of the protocol machine, the
+//! transcript into the trace, and the limits that keep a real socket safe.
+//!
+//! FTP, with its data connections, has its own loop in `ftp.rs`; this file
+//! only dispatches to it.
 
 use super::mail::{LiveIntake, Note, Relay};
 use super::{LiveHost, Service, Shared, lock, set_timeouts, v4};
@@ -279,9 +282,6 @@ fn relay(d: &Dialogue<'_>, relays: Vec<Relay>) {
                     ("reason", "no host of the scenario serves this domain; the live mode sends nothing outside".into()),
                 ],
             );
-            if let Some(m) = &d.host.mail {
-                lock(m).held.push(r);
-            }
             continue;
         };
         let Some(mail) = &target.mail else { continue };
@@ -378,14 +378,25 @@ fn serve_lines(
             Ok(0) => break,
             Ok(n) => {
                 last_heard = Instant::now();
-                let mut relays = Vec::new();
-                let notes = feed(&mut m, &buf[..n], host, shared, &mut relays);
-                if !flush(&mut stream, m.session(), &d) {
+                // One line at a time, each answer written before the next
+                // line goes in: a client that pipelines many requests for
+                // a large file or message in one read must not make the
+                // server hold a copy of it per request.
+                let mut written = true;
+                for piece in buf[..n].split_inclusive(|&b| b == b'\n') {
+                    let mut relays = Vec::new();
+                    let notes = feed(&mut m, piece, host, shared, &mut relays);
+                    written = flush(&mut stream, m.session(), &d);
+                    trace_notes(&d, notes);
+                    relay(&d, relays);
+                    if !written {
+                        break;
+                    }
+                }
+                if !written {
                     why_closed = "client stopped reading";
                     break;
                 }
-                trace_notes(&d, notes);
-                relay(&d, relays);
             }
             Err(e)
                 if matches!(

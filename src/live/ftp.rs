@@ -236,8 +236,10 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
     let mut input = Vec::new();
     let mut last_heard = Instant::now();
     let mut why_closed = "client closed";
-    let now = shared.now_unix();
     'session: loop {
+        // Dates of stored files and MDTM replies: now, not when the
+        // session started.
+        let now = shared.now_unix();
         if !flush_control(&mut control, &mut ftp.m, &d) {
             why_closed = "client stopped reading";
             break;

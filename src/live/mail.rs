@@ -5,7 +5,7 @@
 //! live POP3 (and IMAP) ports serve. A message for a domain another host of
 //! the scenario serves is relayed to that host's mailboxes in-process (the
 //! live mode has no DNS and sends nothing to the Internet); a message for
-//! any other domain is held and reported.
+//! any other domain is reported (`held` in the trace) and goes no further.
 
 use crate::apps::mail::store::MailStore;
 use crate::proto::smtp::{Mailbox, ReceivedMessage, Reply, SmtpBackend};
@@ -17,8 +17,6 @@ pub struct MailHost {
     pub hostname: String,
     pub max_message_size: usize,
     next_id: u64,
-    /// Messages for domains no live host serves, kept and reported.
-    pub held: Vec<Relay>,
 }
 
 impl MailHost {
@@ -28,7 +26,6 @@ impl MailHost {
             hostname,
             max_message_size,
             next_id: 0,
-            held: Vec::new(),
         }
     }
 }
@@ -40,7 +37,6 @@ pub struct Relay {
     pub domain: String,
     pub recipients: Vec<Mailbox>,
     pub data: Vec<u8>,
-    pub received_at: i64,
 }
 
 /// What the intake did, for the trace once the lock is released.
@@ -121,7 +117,6 @@ impl SmtpBackend for LiveIntake<'_> {
                     domain,
                     recipients: vec![rcpt.clone()],
                     data: message.data.clone(),
-                    received_at: message.received_at,
                 }),
             }
         }

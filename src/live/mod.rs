@@ -15,12 +15,13 @@
 //! sizes, a session that stays idle is closed, and the number of
 //! concurrent sessions is capped.
 //!
-//! Only this module reads the wall clock: trace times are microseconds
-//! since the server started, and dates in headers are real dates.
+//! This is the one place where the wall clock reaches a trace or a
+//! protocol machine: trace times are microseconds since the server
+//! started, and dates in headers are real dates.
 //!
 //! Not here: SCP (its channel is not OpenSSH's, so no real client would
 //! speak it), relaying to the Internet (mail for domains the scenario does
-//! not serve is held and reported), TLS.
+//! not serve is reported in the trace and goes no further), TLS.
 
 mod conn;
 mod ftp;

@@ -6,6 +6,9 @@
 //! [`AppCx`](super::AppCx): listen, connect, send, close, set timers,
 //! record trace events. Applications never see the event queue or other
 //! hosts' state, just as a program sees only its sockets.
+//!
+//! This is only the interface; the applications themselves are in
+//! [`crate::apps`].
 
 use super::tcp::TcpError;
 use crate::net::packet::Packet;

@@ -10,6 +10,9 @@
 //!
 //! Loss and jitter are drawn from the run's RNG; a lossless, jitter-free
 //! link draws nothing, so adding one does not disturb the others.
+//!
+//! A link is a wire, not a LAN: no MAC addresses, no collisions, no ARP,
+//! exactly two ends.
 
 use crate::sim::{SimDuration, SimRng, SimTime};
 use crate::trace::{DropReason, LinkId, NodeId};

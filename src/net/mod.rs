@@ -8,6 +8,10 @@
 //! - [`app`]: the interface applications program against.
 //! - [`World`]: nodes, links, static routes, host stacks and the
 //!   discrete-event loop that drives them.
+//!
+//! Not here: IPv6, ARP and link-layer addresses, fragmentation, ICMP,
+//! dynamic routing. Application protocols are in [`crate::proto`] and the
+//! programs that speak them in [`crate::apps`].
 
 pub mod app;
 pub mod link;

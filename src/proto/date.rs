@@ -46,9 +46,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         None => (s, None),
     };
     let mut d = date.splitn(3, '-');
-    let year: i64 = d.next()?.parse().ok()?;
-    let month: u32 = d.next()?.parse().ok()?;
-    let day: u32 = d.next()?.parse().ok()?;
+    let year: i64 = digits(d.next()?)?;
+    let month: u32 = digits(d.next()?)?;
+    let day: u32 = digits(d.next()?)?;
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -63,9 +63,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         None => 0,
         Some(t) => {
             let mut p = t.splitn(3, ':');
-            let h: i64 = p.next()?.parse().ok()?;
-            let m: i64 = p.next()?.parse().ok()?;
-            let s: i64 = p.next().map_or(Some(0), |x| x.parse().ok())?;
+            let h: i64 = digits(p.next()?)?;
+            let m: i64 = digits(p.next()?)?;
+            let s: i64 = p.next().map_or(Some(0), digits)?;
             if h > 23 || m > 59 || s > 60 {
                 return None;
             }
@@ -73,6 +73,15 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         }
     };
     Some(days_from_civil(year, month, day) * 86_400 + secs)
+}
+
+/// A field of an RFC 3339 date: decimal digits only (`str::parse` would
+/// also take a sign, and `T-1:00` is no time of day).
+fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 const MONTHS: [&str; 12] = [
@@ -181,6 +190,10 @@ mod tests {
         assert_eq!(parse_rfc3339("2000-02-29"), Some(951_782_400));
         assert_eq!(parse_rfc3339("2001-02-29"), None);
         assert_eq!(parse_rfc3339("2026-03-02T25:00:00Z"), None);
+        // Signs are not digits: these are not times of day.
+        assert_eq!(parse_rfc3339("2026-03-02T-1:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-03-02T10:-5:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-+3-02"), None);
         for days in [-1000, 0, 11_016, 20_000, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);

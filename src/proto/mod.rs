@@ -53,6 +53,33 @@ pub enum Transcript {
     Data(String),
 }
 
+/// Lines of a body (a message, a listing, a literal) that a transcript
+/// shows before it summarizes the rest, so that traces stay readable.
+pub const TRANSCRIPT_BODY_LINES: usize = 50;
+
+/// Counts the lines of a body as they go by, for a transcript that shows
+/// the first [`TRANSCRIPT_BODY_LINES`] of them and then says how many more
+/// there were. A body that arrives in pieces and one sent whole are
+/// summarized alike.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyLines {
+    seen: usize,
+}
+
+impl BodyLines {
+    /// Counts one more line; true if the transcript shows it.
+    pub fn count(&mut self) -> bool {
+        self.seen += 1;
+        self.seen <= TRANSCRIPT_BODY_LINES
+    }
+
+    /// `(... N more lines)` for the lines not shown, if there were any.
+    pub fn rest(&self) -> Option<Transcript> {
+        let more = self.seen.saturating_sub(TRANSCRIPT_BODY_LINES);
+        (more > 0).then(|| Transcript::Data(format!("(... {more} more lines)")))
+    }
+}
+
 /// An edge of a state-machine diagram: `(from, to, label)`.
 pub type Transition = (&'static str, &'static str, &'static str);
 

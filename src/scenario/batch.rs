@@ -5,6 +5,10 @@
 //! order in which threads finish changes nothing but the progress
 //! display) and returns the outcomes in job order. [`junit_xml`] writes
 //! them in the JUnit XML format CI servers and course platforms read.
+//!
+//! Each outcome also says how long the run took in wall time, for the
+//! report; that time never reaches a trace or a check, which depend only
+//! on the scenario and the seed.
 
 use super::check::{self, Failure};
 use super::{Loaded, build};

@@ -1,7 +1,9 @@
 //! From a validated scenario and a seed to a world ready to run.
 //!
 //! Building is cheap (no I/O, no parsing), so the visualizer rebuilds the
-//! world from scratch and replays it whenever it steps backward.
+//! world from scratch and replays it whenever it steps backward. It does
+//! not check the scenario (`validate.rs` does that, called by
+//! [`super::parse`]) and does not run the world.
 
 use super::spec::{
     ActionKind, FaultKind, HostSpec, MailProtocol, RecordSpec, Role, Scenario, ServiceSpec,

@@ -1,5 +1,7 @@
 //! The scenarios shipped with wiretale, compiled into the binary so that
 //! `wiretale run tcp_handshake` works from any directory.
+//!
+//! It holds their text only; they are parsed and checked like any file.
 
 /// A bundled scenario.
 #[derive(Debug, Clone, Copy)]

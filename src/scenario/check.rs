@@ -10,6 +10,9 @@
 //! A failure says which expectation failed and shows the nearest actual
 //! events with the fields that differ, so a grader sees at once whether
 //! the protocol broke or the expectation was wrong.
+//!
+//! Checking only reads a finished run (its trace and the state of its
+//! applications); it runs nothing and changes nothing.
 
 use super::build::Run;
 use super::spec::{FinalCheck, Pattern, Scenario};
@@ -18,7 +21,7 @@ use crate::apps::mail::UpdateKind;
 use crate::apps::mail::bounce::BOUNCE_SUBJECT;
 use crate::apps::mail::store::INBOX;
 use crate::apps::mail::store::{Flag, flag_names};
-use crate::apps::mail::{MailServer, UserAgent};
+use crate::apps::mail::{Folder, MailServer, UserAgent};
 use crate::apps::tcp::{Discard, pattern_sha256};
 use crate::trace::{Fields, Record, Trace};
 use serde_json::Value;
@@ -464,9 +467,57 @@ fn wanted(subject: Option<&str>, count: Option<usize>) -> String {
     }
 }
 
+/// Whether the Subjects containing `subject` are as many as `count` asks
+/// ([`count_ok`]); if not, says how many there were, and which. `what`
+/// follows the count in the message (" fetched"), `held` names where the
+/// messages are ("the INBOX of bob holds").
+fn judge_subjects(
+    subjects: &[String],
+    subject: Option<&str>,
+    count: Option<usize>,
+    what: &str,
+    held: &str,
+) -> Result<(), String> {
+    let found = subjects
+        .iter()
+        .filter(|s| subject.is_none_or(|want| s.contains(want)))
+        .count();
+    if count_ok(found, count) {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {}{what}, found {found}; {held} {} message(s){}",
+        wanted(subject, count),
+        subjects.len(),
+        if subjects.is_empty() {
+            String::new()
+        } else {
+            format!(": {subjects:?}")
+        }
+    ))
+}
+
 fn mail_server<'r>(run: &'r Run, host: &str) -> Result<&'r MailServer, String> {
     run.app::<MailServer>(host)
         .ok_or_else(|| format!("`{host}` runs no mail server"))
+}
+
+fn user_agent<'r>(run: &'r Run, host: &str) -> Result<&'r UserAgent, String> {
+    run.app::<UserAgent>(host)
+        .ok_or_else(|| format!("`{host}` runs no user agent"))
+}
+
+/// The folder `folder` of `user` on the mail server `host`.
+fn mail_folder<'r>(
+    run: &'r Run,
+    host: &str,
+    user: &str,
+    folder: &str,
+) -> Result<&'r Folder, String> {
+    mail_server(run, host)?
+        .store()
+        .folder(user, folder)
+        .ok_or_else(|| format!("`{host}` has no folder {folder:?} for user {user:?}"))
 }
 
 fn mailbox(
@@ -477,29 +528,15 @@ fn mailbox(
     subject: Option<&str>,
     count: Option<usize>,
 ) -> Result<(), String> {
-    let server = mail_server(run, host)?;
-    let f = server
-        .store()
-        .folder(user, folder)
-        .ok_or_else(|| format!("`{host}` has no folder {folder:?} for user {user:?}"))?;
+    let f = mail_folder(run, host, user, folder)?;
     let subjects: Vec<String> = f.messages().iter().map(|m| m.subject()).collect();
-    let found = subjects
-        .iter()
-        .filter(|s| subject.is_none_or(|want| s.contains(want)))
-        .count();
-    if count_ok(found, count) {
-        return Ok(());
-    }
-    Err(format!(
-        "expected {}, found {found}; the {folder} of {user} holds {} message(s){}",
-        wanted(subject, count),
-        subjects.len(),
-        if subjects.is_empty() {
-            String::new()
-        } else {
-            format!(": {subjects:?}")
-        }
-    ))
+    judge_subjects(
+        &subjects,
+        subject,
+        count,
+        "",
+        &format!("the {folder} of {user} holds"),
+    )
 }
 
 fn queue_empty(run: &Run, host: &str) -> Result<(), String> {
@@ -537,27 +574,15 @@ fn fetched(
     subject: Option<&str>,
     count: Option<usize>,
 ) -> Result<(), String> {
-    let ua = run
-        .app::<UserAgent>(host)
-        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let ua = user_agent(run, host)?;
     let subjects: Vec<String> = ua.fetched().iter().map(|m| m.subject()).collect();
-    let found = subjects
-        .iter()
-        .filter(|s| subject.is_none_or(|want| s.contains(want)))
-        .count();
-    if count_ok(found, count) {
-        return Ok(());
-    }
-    Err(format!(
-        "expected {} fetched, found {found}; the user agent fetched {} message(s){}",
-        wanted(subject, count),
-        subjects.len(),
-        if subjects.is_empty() {
-            String::new()
-        } else {
-            format!(": {subjects:?}")
-        }
-    ))
+    judge_subjects(
+        &subjects,
+        subject,
+        count,
+        " fetched",
+        "the user agent fetched",
+    )
 }
 
 fn bounced(run: &Run, host: &str, user: &str, subject: Option<&str>) -> Result<(), String> {
@@ -835,12 +860,8 @@ fn flags(
     lacks: &[String],
 ) -> Result<(), String> {
     if let Some(user) = user {
-        let server = mail_server(run, host)?;
         let folder = folder.unwrap_or(INBOX);
-        let f = server
-            .store()
-            .folder(user, folder)
-            .ok_or_else(|| format!("`{host}` has no folder {folder:?} for user {user:?}"))?;
+        let f = mail_folder(run, host, user, folder)?;
         let found: Vec<(String, BTreeSet<Flag>)> = f
             .messages()
             .iter()
@@ -855,9 +876,7 @@ fn flags(
             &format!("in the {folder} of {user}"),
         );
     }
-    let ua = run
-        .app::<UserAgent>(host)
-        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let ua = user_agent(run, host)?;
     let found: Vec<(String, BTreeSet<Flag>)> = ua
         .remote_messages()
         .iter()
@@ -884,9 +903,7 @@ fn saw_update(
     subject: Option<&str>,
     count: Option<usize>,
 ) -> Result<(), String> {
-    let ua = run
-        .app::<UserAgent>(host)
-        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let ua = user_agent(run, host)?;
     let kind = UpdateKind::from_name(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?;
     let flag = flag.and_then(Flag::parse);
     let matching = ua

@@ -5,6 +5,10 @@
 //! typo is reported where it was made instead of being ignored. Defaults
 //! keep small scenarios small: addresses, routes and ephemeral ports are
 //! automatic unless given.
+//!
+//! These types only describe a scenario: what must hold across fields is
+//! checked in `validate.rs`, and what they mean in a run is decided
+//! in [`build`](mod@super::build).
 
 use super::units::{Dur, Rate, Size};
 use serde::Deserialize;

@@ -1,6 +1,10 @@
 //! Semantic checks of a parsed scenario: everything RON's types cannot
 //! express (names that must exist, values in range, services on hosts of
 //! the right role), each reported at the place in the file it concerns.
+//!
+//! It does not run anything. The one thing it builds is the network
+//! alone, when everything else is right, to catch what only addressing
+//! reveals (a duplicate address, a host with no link).
 
 use super::diag::{Diagnostic, Source, did_you_mean};
 use super::spec::{
@@ -520,20 +524,7 @@ impl<'a> Checker<'a, '_> {
                 FinalCheck::SawUpdate {
                     host, kind, flag, ..
                 } => self.final_saw_update(host, kind, flag.as_deref()),
-                FinalCheck::Fetched { host, .. } => {
-                    if let Some(h) = self.host(host, "a final check")
-                        && h.accounts.is_empty()
-                    {
-                        self.err_quoted(
-                            host,
-                            0,
-                            format!(
-                                "`Fetched` needs a user agent on `{host}`, but it has no `accounts`"
-                            ),
-                            None,
-                        );
-                    }
-                }
+                FinalCheck::Fetched { host, .. } => self.user_agent_host(host, "Fetched"),
                 FinalCheck::File { .. }
                 | FinalCheck::NoFile { .. }
                 | FinalCheck::Downloaded { .. }
@@ -1466,39 +1457,31 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// The file server and the path a `File` or `NoFile` check names.
+    fn file_on_server(&mut self, host: &str, path: &str, check: &str) {
+        self.file_host(host, check);
+        if !is_clean_path(path) {
+            self.err_field(
+                "path",
+                path,
+                0,
+                format!("`{check}` path {path:?} must be absolute, like \"/alice/notes.txt\""),
+                None,
+            );
+        }
+    }
+
     fn file_final(&mut self, f: &FinalCheck) {
         match f {
             FinalCheck::File {
                 host, path, sha256, ..
             } => {
-                self.file_host(host, "File");
-                if !is_clean_path(path) {
-                    self.err_field(
-                        "path",
-                        path,
-                        0,
-                        format!("`File` path {path:?} must be absolute, like \"/alice/notes.txt\""),
-                        None,
-                    );
-                }
+                self.file_on_server(host, path, "File");
                 if let Some(h) = sha256 {
                     self.sha256(h);
                 }
             }
-            FinalCheck::NoFile { host, path } => {
-                self.file_host(host, "NoFile");
-                if !is_clean_path(path) {
-                    self.err_field(
-                        "path",
-                        path,
-                        0,
-                        format!(
-                            "`NoFile` path {path:?} must be absolute, like \"/alice/notes.txt\""
-                        ),
-                        None,
-                    );
-                }
-            }
+            FinalCheck::NoFile { host, path } => self.file_on_server(host, path, "NoFile"),
             FinalCheck::Downloaded {
                 host,
                 sha256,
@@ -1972,18 +1955,24 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    /// Checks a `SawUpdate` final check.
-    fn final_saw_update(&mut self, host: &str, kind: &str, flag: Option<&str>) {
+    /// A final check that looks at what a host's user agent saw: the host
+    /// needs mail accounts.
+    fn user_agent_host(&mut self, host: &str, check: &str) {
         if let Some(h) = self.host(host, "a final check")
             && h.accounts.is_empty()
         {
             self.err_quoted(
                 host,
                 0,
-                format!("`SawUpdate` needs a user agent on `{host}`, but it has no `accounts`"),
+                format!("`{check}` needs a user agent on `{host}`, but it has no `accounts`"),
                 None,
             );
         }
+    }
+
+    /// Checks a `SawUpdate` final check.
+    fn final_saw_update(&mut self, host: &str, kind: &str, flag: Option<&str>) {
+        self.user_agent_host(host, "SawUpdate");
         if !UPDATE_KINDS.contains(&kind) {
             let help = did_you_mean(kind, UPDATE_KINDS)
                 .or_else(|| Some(format!("kinds: {}", UPDATE_KINDS.join(", "))));

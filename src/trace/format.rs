@@ -1,4 +1,10 @@
 //! Turning records into fields, JSON lines and readable text.
+//!
+//! [`Trace::fields`] lists an event's fields in the order the JSON prints
+//! them; [`Trace::to_json`] and [`Trace::to_text`] are both made from that
+//! one list, so the two formats always say the same thing. Names of hosts
+//! and links are looked up here, when an event is formatted, not when it
+//! is recorded. Nothing here changes the trace or decides what it holds.
 
 use super::{Dir, Event, Party, Record, Trace, Value};
 use crate::net::packet::{Packet, Payload};

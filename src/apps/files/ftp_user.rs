@@ -10,7 +10,10 @@
 //! step fails cleanly while the session goes on.
 //!
 //! Results are kept for checks and the inspector: every step's final reply,
-//! the downloads with their SHA-256, the listings.
+//! the downloads with their SHA-256, the listings. They are kept in memory
+//! only: a client host has no file system here. What a step means and
+//! which reply it waits for is the [`FtpClient`]'s business, not this
+//! program's.
 
 use super::{DataConn, Download, Timers, listen_in_range};
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
@@ -410,18 +413,9 @@ fn report_progress(cx: &mut AppCx<'_>, session: &mut ClientSession) {
             && outcome.ok()
             && let Some(data) = &outcome.data
         {
-            let name = outcome.command["RETR ".len()..].to_string();
-            let download = Download::new("ftp", &name, data.clone());
-            cx.emit(
-                Layer::App,
-                "downloaded",
-                vec![
-                    ("via", "ftp".into()),
-                    ("name", name.into()),
-                    ("bytes", download.data.len().into()),
-                    ("sha256", download.sha256.clone().into()),
-                ],
-            );
+            let name = &outcome.command["RETR ".len()..];
+            let download = Download::new("ftp", name, data.clone());
+            download.trace(cx);
             session.downloads.push(download);
         }
         if !outcome.ok() {

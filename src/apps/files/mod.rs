@@ -37,6 +37,7 @@ pub use web::{WebClient, WebResult};
 
 use crate::net::{AppCx, ConnId};
 use crate::sim::SimDuration;
+use crate::trace::Layer;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -96,6 +97,21 @@ impl Download {
     /// (`report.txt` matches `/alice/report.txt` and `docs/report.txt`).
     pub fn is_called(&self, name: &str) -> bool {
         self.name == name || self.name.rsplit(['/', '\\']).next() == Some(name)
+    }
+
+    /// Traces the download: `{"layer":"app","event":"downloaded",...}`
+    /// with how it came, its name, size and SHA-256.
+    fn trace(&self, cx: &mut AppCx<'_>) {
+        cx.emit(
+            Layer::App,
+            "downloaded",
+            vec![
+                ("via", self.via.into()),
+                ("name", self.name.clone().into()),
+                ("bytes", self.data.len().into()),
+                ("sha256", self.sha256.clone().into()),
+            ],
+        );
     }
 }
 

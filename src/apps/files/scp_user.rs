@@ -1,6 +1,10 @@
 //! The SCP user: one `scp` upload or download per job, over the encrypted
 //! channel of [`crate::proto::scp`]. The ephemeral key comes from the run's
 //! random numbers, never from the operating system, so runs repeat.
+//!
+//! Downloads are kept in memory (a client host has no file system here).
+//! Every copy trusts the host key the server shows, as `ssh` does on first
+//! contact: there is no `known_hosts` between copies.
 
 use super::Download;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
@@ -131,16 +135,7 @@ impl ScpUser {
         c.done = true;
         for file in c.client.received() {
             let d = Download::new("scp", &file.path, file.data.clone());
-            cx.emit(
-                Layer::App,
-                "downloaded",
-                vec![
-                    ("via", "scp".into()),
-                    ("name", d.name.clone().into()),
-                    ("bytes", d.data.len().into()),
-                    ("sha256", d.sha256.clone().into()),
-                ],
-            );
+            d.trace(cx);
             c.downloads.push(d);
         }
         let mut fields = vec![

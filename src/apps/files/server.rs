@@ -161,16 +161,51 @@ struct Shared {
     log: Vec<DataRecord>,
 }
 
-struct HttpConn {
-    server: HttpServer,
+/// An HTTP or SCP connection: its machine, the client's address, and
+/// whether we asked TCP to close it.
+struct Conn<S> {
+    server: S,
     client: SocketAddrV4,
     closing: bool,
 }
 
-struct ScpConn {
-    server: ScpServer,
-    client: SocketAddrV4,
-    closing: bool,
+impl<S: Session> Conn<S> {
+    fn new(server: S, client: SocketAddrV4) -> Conn<S> {
+        Conn {
+            server,
+            client,
+            closing: false,
+        }
+    }
+
+    /// Traces the machine's dialogue, sends its output and closes the
+    /// connection once the machine wants it closed.
+    fn pump(&mut self, cx: &mut AppCx<'_>, conn: ConnId, layer: Layer) {
+        while let Some(line) = self.server.poll_transcript() {
+            cx.trace_dialogue(layer, conn, line);
+        }
+        while let Some(bytes) = self.server.poll_output() {
+            cx.send(conn, bytes);
+        }
+        if self.server.wants_close() {
+            self.close(cx, conn);
+        }
+    }
+
+    /// The client closed its side: the machine has its last word, then we
+    /// close ours.
+    fn peer_closed(&mut self, cx: &mut AppCx<'_>, conn: ConnId, layer: Layer) {
+        self.server.handle_close();
+        self.pump(cx, conn, layer);
+        self.close(cx, conn);
+    }
+
+    fn close(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
+        if !self.closing {
+            self.closing = true;
+            cx.close(conn);
+        }
+    }
 }
 
 /// A file server: FTP (control and data connections), and optionally HTTP
@@ -182,8 +217,8 @@ pub struct FileServer {
     /// start and kept across crashes, like a key file on disk.
     host_secret: Option<[u8; 32]>,
     ftp: BTreeMap<ConnId, FtpSession>,
-    http: BTreeMap<ConnId, HttpConn>,
-    scp: BTreeMap<ConnId, ScpConn>,
+    http: BTreeMap<ConnId, Conn<HttpServer>>,
+    scp: BTreeMap<ConnId, Conn<ScpServer>>,
     shared: Shared,
     ftp_sessions_served: u64,
 }
@@ -323,28 +358,13 @@ impl FileServer {
         match port {
             FTP_PORT if self.config.ftp => self.ftp_accepted(cx, conn, local, remote),
             HTTP_PORT if self.config.http => {
-                let server = HttpServer::new();
-                self.http.insert(
-                    conn,
-                    HttpConn {
-                        server,
-                        client: remote,
-                        closing: false,
-                    },
-                );
+                self.http.insert(conn, Conn::new(HttpServer::new(), remote));
                 emit_connection(cx, Layer::Http, "connection_opened", remote, None);
             }
             SCP_PORT if self.config.scp => {
                 let secret = self.host_secret.unwrap_or([0u8; 32]);
                 let server = ScpServer::from_rng(secret, cx.rng());
-                self.scp.insert(
-                    conn,
-                    ScpConn {
-                        server,
-                        client: remote,
-                        closing: false,
-                    },
-                );
+                self.scp.insert(conn, Conn::new(server, remote));
                 emit_connection(cx, Layer::Scp, "connection_opened", remote, None);
                 self.pump_scp(cx, conn);
             }
@@ -447,17 +467,7 @@ impl FileServer {
                 );
             }
             for path in std::mem::take(&mut session.side.stored) {
-                let data = self.vfs.get_file(&path).unwrap_or_default();
-                cx.emit(
-                    Layer::App,
-                    "file_stored",
-                    vec![
-                        ("via", "ftp".into()),
-                        ("path", path.to_string().into()),
-                        ("bytes", data.len().into()),
-                        ("sha256", sha256_hex(&data).into()),
-                    ],
-                );
+                trace_stored(cx, &self.vfs, "ftp", &path);
             }
             let Some(session) = self.ftp.get_mut(&control) else {
                 return;
@@ -753,18 +763,8 @@ impl FileServer {
     }
 
     fn pump_http(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
-        let Some(c) = self.http.get_mut(&conn) else {
-            return;
-        };
-        while let Some(line) = c.server.poll_transcript() {
-            cx.trace_dialogue(Layer::Http, conn, line);
-        }
-        while let Some(bytes) = c.server.poll_output() {
-            cx.send(conn, bytes);
-        }
-        if c.server.wants_close() && !c.closing {
-            c.closing = true;
-            cx.close(conn);
+        if let Some(c) = self.http.get_mut(&conn) {
+            c.pump(cx, conn, Layer::Http);
         }
     }
 
@@ -785,33 +785,13 @@ impl FileServer {
         let stored = view.stored;
         self.pump_scp(cx, conn);
         for path in stored {
-            let data = self.vfs.get_file(&path).unwrap_or_default();
-            cx.emit(
-                Layer::App,
-                "file_stored",
-                vec![
-                    ("via", "scp".into()),
-                    ("path", path.to_string().into()),
-                    ("bytes", data.len().into()),
-                    ("sha256", sha256_hex(&data).into()),
-                ],
-            );
+            trace_stored(cx, &self.vfs, "scp", &path);
         }
     }
 
     fn pump_scp(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
-        let Some(c) = self.scp.get_mut(&conn) else {
-            return;
-        };
-        while let Some(line) = c.server.poll_transcript() {
-            cx.trace_dialogue(Layer::Scp, conn, line);
-        }
-        while let Some(bytes) = c.server.poll_output() {
-            cx.send(conn, bytes);
-        }
-        if c.server.wants_close() && !c.closing {
-            c.closing = true;
-            cx.close(conn);
+        if let Some(c) = self.scp.get_mut(&conn) {
+            c.pump(cx, conn, Layer::Scp);
         }
     }
 
@@ -835,23 +815,9 @@ impl FileServer {
         } else if self.shared.data_conns.contains_key(&conn) {
             self.data_peer_closed(cx, conn);
         } else if let Some(c) = self.http.get_mut(&conn) {
-            c.server.handle_close();
-            self.pump_http(cx, conn);
-            if let Some(c) = self.http.get_mut(&conn)
-                && !c.closing
-            {
-                c.closing = true;
-                cx.close(conn);
-            }
+            c.peer_closed(cx, conn, Layer::Http);
         } else if let Some(c) = self.scp.get_mut(&conn) {
-            c.server.handle_close();
-            self.pump_scp(cx, conn);
-            if let Some(c) = self.scp.get_mut(&conn)
-                && !c.closing
-            {
-                c.closing = true;
-                cx.close(conn);
-            }
+            c.peer_closed(cx, conn, Layer::Scp);
         }
     }
 
@@ -869,6 +835,22 @@ impl FileServer {
             emit_connection(cx, Layer::Scp, "connection_closed", c.client, None);
         }
     }
+}
+
+/// Traces a file an upload stored: `{"layer":"app","event":"file_stored",...}`
+/// with its path in the server's whole tree, size and SHA-256.
+fn trace_stored(cx: &mut AppCx<'_>, vfs: &Vfs, via: &'static str, path: &VPath) {
+    let data = vfs.get_file(path).unwrap_or_default();
+    cx.emit(
+        Layer::App,
+        "file_stored",
+        vec![
+            ("via", via.into()),
+            ("path", path.to_string().into()),
+            ("bytes", data.len().into()),
+            ("sha256", sha256_hex(&data).into()),
+        ],
+    );
 }
 
 /// Announces an HTTP or SCP connection opening or closing.

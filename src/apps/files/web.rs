@@ -2,6 +2,9 @@
 //! connection, for comparison with FTP. One TCP connection carries every
 //! request and response; there is no login and no session state on the
 //! server between requests.
+//!
+//! It only sends `GET`, waits for each response before the next request,
+//! follows no redirects and keeps the bodies of 200 responses in memory.
 
 use super::Download;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
@@ -115,16 +118,7 @@ impl WebClient {
         for r in &responses[f.reported..] {
             if r.status == crate::proto::http::OK && r.request.method == "GET" {
                 let d = Download::new("http", &r.request.path, r.body.clone());
-                cx.emit(
-                    Layer::App,
-                    "downloaded",
-                    vec![
-                        ("via", "http".into()),
-                        ("name", d.name.clone().into()),
-                        ("bytes", d.data.len().into()),
-                        ("sha256", d.sha256.clone().into()),
-                    ],
-                );
+                d.trace(cx);
                 f.downloads.push(d);
             } else {
                 cx.emit(

@@ -526,15 +526,11 @@ impl UserAgent {
         &self.updates
     }
 
-    fn server_addr(
-        &self,
-        cx: &AppCx<'_>,
-        account: &MailAccount,
-        port: u16,
-    ) -> Result<SocketAddrV4, AgentError> {
-        cx.host_address(&account.server)
-            .map(|ip| SocketAddrV4::new(ip, port))
-            .ok_or_else(|| AgentError::UnknownServer(account.server.clone()))
+    /// A copy of the account with this address, or why there is none.
+    fn owned_account(&self, address: &str) -> Result<MailAccount, AgentError> {
+        self.account(address)
+            .cloned()
+            .ok_or_else(|| AgentError::NoSuchAccount(address.to_string()))
     }
 
     /// Composes a message from the account `from` and submits it to that
@@ -548,10 +544,7 @@ impl UserAgent {
         subject: &str,
         text: &str,
     ) -> Result<usize, AgentError> {
-        let account = self
-            .account(from)
-            .cloned()
-            .ok_or_else(|| AgentError::NoSuchAccount(from.to_string()))?;
+        let account = self.owned_account(from)?;
         if to.is_empty() && cc.is_empty() {
             return Err(AgentError::NoRecipients);
         }
@@ -596,13 +589,7 @@ impl UserAgent {
             data: data.clone(),
             status: SendStatus::Sending,
         });
-        let opened = self
-            .server_addr(cx, &account, account.submission_port)
-            .and_then(|addr| {
-                cx.connect(addr)
-                    .map_err(|e| AgentError::Socket(e.to_string()))
-            });
-        let conn = match opened {
+        let conn = match connect(cx, &account, account.submission_port) {
             Ok(conn) => conn,
             Err(e) => {
                 self.submission_over(cx, index, Err(e.to_string()));
@@ -640,10 +627,7 @@ impl UserAgent {
         account: &str,
         delete: bool,
     ) -> Result<(), AgentError> {
-        let account = self
-            .account(account)
-            .cloned()
-            .ok_or_else(|| AgentError::NoSuchAccount(account.to_string()))?;
+        let account = self.owned_account(account)?;
         let mode = if delete {
             RetrievalMode::DownloadAndDelete
         } else {
@@ -668,13 +652,7 @@ impl UserAgent {
                 ("server", account.server.as_str().into()),
             ],
         );
-        let opened = self
-            .server_addr(cx, &account, account.pop3_port)
-            .and_then(|addr| {
-                cx.connect(addr)
-                    .map_err(|e| AgentError::Socket(e.to_string()))
-            });
-        let conn = match opened {
+        let conn = match connect(cx, &account, account.pop3_port) {
             Ok(conn) => conn,
             Err(e) => {
                 fetch_failed(cx, &account.address, &e.to_string());
@@ -705,10 +683,7 @@ impl UserAgent {
         account: &str,
         actions: Vec<ImapAction>,
     ) -> Result<(), AgentError> {
-        let account = self
-            .account(account)
-            .cloned()
-            .ok_or_else(|| AgentError::NoSuchAccount(account.to_string()))?;
+        let account = self.owned_account(account)?;
         let mut actions = actions;
         if actions.first() != Some(&ImapAction::Login) {
             actions.insert(0, ImapAction::Login);
@@ -735,13 +710,7 @@ impl UserAgent {
                 ("server", account.server.as_str().into()),
             ],
         );
-        let opened = self
-            .server_addr(cx, &account, account.imap_port)
-            .and_then(|addr| {
-                cx.connect(addr)
-                    .map_err(|e| AgentError::Socket(e.to_string()))
-            });
-        let conn = match opened {
+        let conn = match connect(cx, &account, account.imap_port) {
             Ok(conn) => conn,
             Err(e) => {
                 fetch_failed(cx, &account.address, &e.to_string());
@@ -1232,6 +1201,15 @@ fn submission_result(client: &SmtpClient) -> Result<String, String> {
             }
         }
     }
+}
+
+/// Opens a connection to `port` of the account's mail server.
+fn connect(cx: &mut AppCx<'_>, account: &MailAccount, port: u16) -> Result<ConnId, AgentError> {
+    let ip = cx
+        .host_address(&account.server)
+        .ok_or_else(|| AgentError::UnknownServer(account.server.clone()))?;
+    cx.connect(SocketAddrV4::new(ip, port))
+        .map_err(|e| AgentError::Socket(e.to_string()))
 }
 
 fn fetch_failed(cx: &mut AppCx<'_>, account: &str, error: &str) {

@@ -12,6 +12,9 @@
 //!    programs (Reporting-MTA, Final-Recipient, Action, Status, ...);
 //! 3. `text/rfc822-headers`: the header of the original message, so the
 //!    sender recognizes it.
+//!
+//! This module only writes the report. When to bounce, and sending the
+//! report with `<>`, are the mail server's (`server/relay.rs`).
 
 use crate::proto::date;
 use crate::proto::smtp::message::split_message;

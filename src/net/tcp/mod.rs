@@ -1,8 +1,8 @@
 //! TCP (RFC 9293) as a sans-IO state machine.
 //!
-//! [`TcpConnection`] is one end of a connection; the host stack in
-//! [`crate::net::stack`] demultiplexes segments to connections, runs
-//! listeners and answers segments for closed ports with RST.
+//! [`TcpConnection`] is one end of a connection. It is not a host stack:
+//! the [`World`](crate::net::World) demultiplexes segments to connections,
+//! runs listeners and answers segments for closed ports with RST.
 
 mod conn;
 pub mod seq;

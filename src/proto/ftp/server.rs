@@ -26,7 +26,7 @@ use super::reply::Reply;
 use super::{DataPorts, DataRequest, FileError, FileInfo, FileKind, FtpBackend, TransferType};
 use crate::proto::date::{ftp_time_val, ls_date};
 use crate::proto::line::{Line, LineReader};
-use crate::proto::{Session, Transcript};
+use crate::proto::{BodyLines, Session, Transcript};
 
 /// Longest command line, CRLF included. RFC 959 sets no limit; this one
 /// leaves room for a path of 4096 bytes.
@@ -34,8 +34,6 @@ pub const MAX_COMMAND_LINE: usize = 4200;
 /// Most commands queued behind a running transfer before the server gives
 /// up on the client (421).
 pub const MAX_QUEUED_COMMANDS: usize = 64;
-/// Most lines of a listing copied into the transcript.
-pub const MAX_TRANSCRIPT_LINES: usize = 50;
 
 /// Settings of a server session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1081,14 +1079,13 @@ impl FtpServer {
         self.transcript.push_back(Transcript::Data(format!(
             "(data connection: {bytes} bytes of {what})"
         )));
-        for line in listing.iter().take(MAX_TRANSCRIPT_LINES) {
-            self.transcript.push_back(Transcript::Data(line.clone()));
+        let mut shown = BodyLines::default();
+        for line in listing {
+            if shown.count() {
+                self.transcript.push_back(Transcript::Data(line.clone()));
+            }
         }
-        if listing.len() > MAX_TRANSCRIPT_LINES {
-            let more = listing.len() - MAX_TRANSCRIPT_LINES;
-            self.transcript
-                .push_back(Transcript::Data(format!("(... {more} more lines)")));
-        }
+        self.transcript.extend(shown.rest());
     }
 }
 

@@ -127,13 +127,6 @@ impl Framer {
         self.buf.is_empty() && self.message.is_empty() && self.pending_literal.is_none()
     }
 
-    /// Drops the half-assembled message (after the server refused a
-    /// literal, the client will not send it).
-    pub fn abandon_message(&mut self) {
-        self.message.clear();
-        self.pending_literal = None;
-    }
-
     /// The next frame, if the buffered bytes make one.
     pub fn next_frame(&mut self) -> Option<Frame> {
         loop {

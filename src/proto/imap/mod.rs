@@ -13,8 +13,8 @@
 //!   imap-codec, asks a [`MailStore`] for folders and messages, and encodes
 //!   replies with imap-codec.
 //! - [`ImapClient`] is a user agent following a list of [`ImapStep`]s.
-//! - [`MemoryMailStore`] is an in-memory [`MailStore`] for tests and as the
-//!   applications layer's starting point.
+//! - [`MemoryMailStore`] is a small in-memory [`MailStore`] for tests; the
+//!   mail server's own store is [`crate::apps::mail::MailStore`].
 //!
 //! Supported: the RFC 3501 commands, LITERAL+ (RFC 7888), IDLE (RFC 2177),
 //! MOVE (RFC 6851), UNSELECT (RFC 3691), CHILDREN (RFC 3348) attributes and
@@ -44,7 +44,7 @@ pub use store::{
     StoreError,
 };
 
-use crate::proto::{Transcript, Transition};
+use crate::proto::{TRANSCRIPT_BODY_LINES, Transcript, Transition};
 
 /// The well-known IMAP port (RFC 3501 §2.1).
 pub const PORT: u16 = 143;
@@ -118,24 +118,21 @@ pub const CLIENT_TRANSITIONS: &[Transition] = &[
     ("Logout", "Closed", "OK, connection closed"),
 ];
 
-/// How many lines of a literal (a message body) a transcript shows.
-pub const TRANSCRIPT_DATA_LINES: usize = 50;
-
 /// Transcript lines for literal data: the first
-/// [`TRANSCRIPT_DATA_LINES`] lines, then a count of the rest.
+/// [`TRANSCRIPT_BODY_LINES`] lines, then a count of the rest.
 pub(crate) fn data_transcript(data: &[u8]) -> Vec<Transcript> {
     let mut out = Vec::new();
     if data.is_empty() {
         return out;
     }
     let lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
-    for line in lines.iter().take(TRANSCRIPT_DATA_LINES) {
+    for line in lines.iter().take(TRANSCRIPT_BODY_LINES) {
         out.push(Transcript::Data(printable(line)));
     }
-    if lines.len() > TRANSCRIPT_DATA_LINES {
+    if lines.len() > TRANSCRIPT_BODY_LINES {
         out.push(Transcript::Data(format!(
             "(... {} more lines, {} bytes in all)",
-            lines.len() - TRANSCRIPT_DATA_LINES,
+            lines.len() - TRANSCRIPT_BODY_LINES,
             data.len()
         )));
     }

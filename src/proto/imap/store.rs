@@ -10,8 +10,9 @@
 //! how two devices with the same mailbox open see each other's work.
 //!
 //! [`MemoryMailStore`] keeps everything in ordered maps, so iteration (and
-//! therefore every reply) is deterministic. It is what the tests use, and a
-//! starting point for the applications layer; it is not a persistent store.
+//! therefore every reply) is deterministic. It is what the tests use; the
+//! mail server keeps its mailboxes in [`crate::apps::mail::MailStore`],
+//! which implements the same trait.
 
 use std::collections::{BTreeMap, BTreeSet};
 

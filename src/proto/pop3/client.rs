@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::proto::line::{Line, LineReader};
-use crate::proto::{Session, Transcript, Transition};
+use crate::proto::{BodyLines, Session, Transcript, Transition};
 
 /// Longest response line accepted (RFC 2449 §4 says 512; messages may
 /// carry lines up to 1000 octets, RFC 5322 §2.1.1, and some are longer).
@@ -21,8 +21,6 @@ pub const MAX_RESPONSE_LINE: usize = 8192;
 
 /// Largest multi-line response kept, in octets.
 pub const MAX_MULTILINE: usize = 16 * 1024 * 1024;
-
-const TRANSCRIPT_DATA_LINES: usize = 50;
 
 /// The states of the client diagram; each names the response it waits for.
 pub const STATES: &[&str] = &[
@@ -137,7 +135,8 @@ pub struct Pop3Client {
     error: Option<Pop3ClientError>,
     output: Vec<u8>,
     transcript: VecDeque<Transcript>,
-    body_lines: usize,
+    /// The lines of the multi-line response being read, for the transcript.
+    body_lines: BodyLines,
 }
 
 impl Pop3Client {
@@ -156,7 +155,7 @@ impl Pop3Client {
             error: None,
             output: Vec::new(),
             transcript: VecDeque::new(),
-            body_lines: 0,
+            body_lines: BodyLines::default(),
         }
     }
 
@@ -232,7 +231,7 @@ impl Pop3Client {
         };
         if ok && self.state.expects_multiline() {
             self.body = Some(Vec::new());
-            self.body_lines = 0;
+            self.body_lines = BodyLines::default();
             return;
         }
         let text = line.to_string();
@@ -256,18 +255,13 @@ impl Pop3Client {
     /// byte-stuffing (RFC 1939 §3).
     fn handle_body_line(&mut self, bytes: Vec<u8>) {
         if bytes == b"." {
-            if self.body_lines > TRANSCRIPT_DATA_LINES {
-                let more = self.body_lines - TRANSCRIPT_DATA_LINES;
-                self.transcript
-                    .push_back(Transcript::Data(format!("(... {more} more lines)")));
-            }
+            self.transcript.extend(self.body_lines.rest());
             self.transcript.push_back(Transcript::Data(".".into()));
             let body = self.body.take().unwrap_or_default();
             self.on_multiline(body);
             return;
         }
-        self.body_lines += 1;
-        if self.body_lines <= TRANSCRIPT_DATA_LINES {
+        if self.body_lines.count() {
             let text = String::from_utf8_lossy(&bytes).into_owned();
             self.transcript.push_back(Transcript::Data(text));
         }

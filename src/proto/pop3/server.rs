@@ -15,14 +15,10 @@ use std::collections::VecDeque;
 
 use super::{byte_stuff, lines};
 use crate::proto::line::{Line, LineReader};
-use crate::proto::{Session, Transcript, Transition};
+use crate::proto::{BodyLines, Session, Transcript, Transition};
 
 /// RFC 2449 §4: a command line is at most 255 octets including CRLF.
 pub const MAX_COMMAND_LINE: usize = 255;
-
-/// Lines of a multi-line response shown in the transcript before the rest
-/// is summarized.
-pub const TRANSCRIPT_DATA_LINES: usize = 50;
 
 /// The states of the server diagram (RFC 1939 §3).
 pub const STATES: &[&str] = &["AUTHORIZATION", "TRANSACTION", "UPDATE", "CLOSED"];
@@ -207,19 +203,14 @@ impl Pop3Server {
     fn multiline(&mut self, first: &str, body: &[u8]) {
         self.status(first);
         let stuffed = byte_stuff(body);
-        let mut count = 0;
+        let mut shown = BodyLines::default();
         for line in lines(&stuffed) {
-            count += 1;
-            if count <= TRANSCRIPT_DATA_LINES {
+            if shown.count() {
                 let text = String::from_utf8_lossy(line).into_owned();
                 self.transcript.push_back(Transcript::Data(text));
             }
         }
-        if count > TRANSCRIPT_DATA_LINES {
-            let more = count - TRANSCRIPT_DATA_LINES;
-            self.transcript
-                .push_back(Transcript::Data(format!("(... {more} more lines)")));
-        }
+        self.transcript.extend(shown.rest());
         self.transcript.push_back(Transcript::Data(".".into()));
         self.output.extend_from_slice(&stuffed);
         self.output.extend_from_slice(b".\r\n");

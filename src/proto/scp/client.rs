@@ -5,18 +5,22 @@
 //! runs `scp -t` (upload) or `scp -f` (download) and then plays the other
 //! half of the rcp protocol: the source for an upload, the sink for a
 //! download. Downloaded files are kept in memory.
+//!
+//! It is not an interactive `ssh`: one connection runs one command, and
+//! without a known host key it trusts the key the server shows.
 
 use super::channel::{
     self, ChannelError, Hello, HelloParse, RecordOpener, RecordSealer, VERSION_LINE,
 };
 use super::command::{Direction, ScpCommand};
 use super::message::{MAX_DATA, Message};
-use super::rcp::{RcpNote, ScpEntry, Sink, SinkOptions, SinkTarget, Source};
+use super::outbox::{Outbox, Side};
+use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source};
 use super::server::describe_hello;
 use crate::proto::{Session, Transcript};
 use crate::sim::SimRng;
 use bytes::Bytes;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 /// Largest file the client accepts in a download, in bytes.
 pub const MAX_DOWNLOAD_FILE: u64 = 64 * 1024 * 1024;
@@ -186,15 +190,13 @@ pub struct ScpClient {
     operation: ScpOperation,
     client_hello: Vec<u8>,
     hello_buf: Vec<u8>,
-    sealer: Option<RecordSealer>,
     opener: Option<RecordOpener>,
     server_host_key: Option<[u8; 32]>,
     downloads: Downloads,
     transfer_status: u32,
     exit_status: Option<u32>,
     error: Option<String>,
-    output: VecDeque<Vec<u8>>,
-    transcript: VecDeque<Transcript>,
+    out: Outbox,
 }
 
 impl ScpClient {
@@ -215,17 +217,15 @@ impl ScpClient {
             operation: config.operation,
             client_hello: client_hello.clone(),
             hello_buf: Vec::new(),
-            sealer: None,
             opener: None,
             server_host_key: None,
             downloads: Downloads::default(),
             transfer_status: 0,
             exit_status: None,
             error: None,
-            output: VecDeque::from([client_hello]),
-            transcript: VecDeque::new(),
+            out: Outbox::new(Side::Client, client_hello),
         };
-        client.command(describe_hello(&hello));
+        client.out.command(describe_hello(&hello));
         client
     }
 
@@ -284,7 +284,7 @@ impl ScpClient {
                 let server_hello = self.hello_buf[..consumed].to_vec();
                 let rest = self.hello_buf.split_off(consumed);
                 self.hello_buf = Vec::new();
-                self.reply(describe_hello(&hello));
+                self.out.reply(describe_hello(&hello));
                 match self.key_exchange(&hello, &server_hello) {
                     Ok(()) => self.read_records(&rest),
                     Err(error) => self.fail(error.to_string()),
@@ -314,17 +314,20 @@ impl ScpClient {
         let hash = channel::exchange_hash(&self.client_hello, server_hello);
         let keys = channel::derive_session_keys(&ephemeral_shared, &host_shared, &hash);
         self.ephemeral_secret = [0u8; 32];
-        self.sealer = Some(RecordSealer::new(&keys.client_to_server));
+        self.out
+            .start_sealing(RecordSealer::new(&keys.client_to_server));
         self.opener = Some(RecordOpener::new(&keys.server_to_client));
-        self.data("key exchange X25519: keys derived with HKDF-SHA256".to_string());
-        self.data("channel encrypted with ChaCha20-Poly1305".to_string());
+        self.out
+            .data("key exchange X25519: keys derived with HKDF-SHA256".to_string());
+        self.out
+            .data("channel encrypted with ChaCha20-Poly1305".to_string());
         // RFC 4252 §8: the password goes only inside the encrypted channel.
         self.send(Message::UserAuthRequest {
             user: self.user.clone(),
             method: "password".to_string(),
             password: self.password.clone(),
         });
-        self.command(format!(
+        self.out.command(format!(
             "auth password user {} (password hidden)",
             self.user
         ));
@@ -356,20 +359,21 @@ impl ScpClient {
         let phase = std::mem::replace(&mut self.phase, Phase::Closed);
         match (phase, message) {
             (_, Message::Disconnect { reason }) => {
-                self.reply(format!("disconnect: {reason}"));
+                self.out.reply(format!("disconnect: {reason}"));
                 self.fail(reason);
             }
             (_, Message::ExitStatus(status)) => {
-                self.reply(format!("exit-status {status}"));
+                self.out.reply(format!("exit-status {status}"));
                 self.exit_status = Some(status);
                 self.phase = Phase::Done;
             }
             (Phase::Authenticating, Message::UserAuthSuccess) => {
-                self.reply(format!("user {} authenticated", self.user));
+                self.out.reply(format!("user {} authenticated", self.user));
                 self.start_transfer();
             }
             (Phase::Authenticating, Message::UserAuthFailure) => {
-                self.reply(format!("authentication failed for user {}", self.user));
+                self.out
+                    .reply(format!("authentication failed for user {}", self.user));
                 self.fail("authentication failed".to_string());
             }
             (Phase::Sending(mut source), Message::Data(bytes)) => {
@@ -403,7 +407,7 @@ impl ScpClient {
         self.send(Message::Exec {
             command: line.clone(),
         });
-        self.command(format!("exec {line}"));
+        self.out.command(format!("exec {line}"));
         match &self.operation {
             ScpOperation::Upload {
                 entries,
@@ -429,7 +433,7 @@ impl ScpClient {
         let bytes = source.take_output();
         self.send_data(&bytes);
         while let Some(note) = source.poll_note() {
-            self.note(note);
+            self.out.note(note);
         }
         if source.is_finished() {
             self.transfer_status = source.exit_status();
@@ -449,7 +453,7 @@ impl ScpClient {
         let bytes = sink.take_output();
         self.send_data(&bytes);
         while let Some(note) = sink.poll_note() {
-            self.note(note);
+            self.out.note(note);
         }
         if sink.is_finished() {
             self.transfer_status = sink.exit_status();
@@ -463,19 +467,15 @@ impl ScpClient {
     }
 
     fn fail(&mut self, why: String) {
-        self.data(format!("closing: {why}"));
+        self.out.data(format!("closing: {why}"));
         self.error.get_or_insert(why);
         self.phase = Phase::Closed;
         self.opener = None;
     }
 
     fn send(&mut self, message: Message) {
-        let Some(sealer) = self.sealer.as_mut() else {
-            return;
-        };
-        match sealer.seal(&message.encode()) {
-            Ok(record) => self.output.push_back(record),
-            Err(error) => self.fail(error.to_string()),
+        if let Err(error) = self.out.seal(&message) {
+            self.fail(error.to_string());
         }
     }
 
@@ -484,36 +484,15 @@ impl ScpClient {
             self.send(Message::Data(chunk.to_vec()));
         }
     }
-
-    fn note(&mut self, note: RcpNote) {
-        match note {
-            RcpNote::Sent(text) => self.command(text),
-            RcpNote::Received(text) => self.reply(text),
-            RcpNote::Data(text) => self.data(text),
-        }
-    }
-
-    fn command(&mut self, text: String) {
-        self.transcript.push_back(Transcript::Command(text));
-    }
-
-    fn reply(&mut self, text: String) {
-        self.transcript
-            .push_back(Transcript::Reply { code: None, text });
-    }
-
-    fn data(&mut self, text: String) {
-        self.transcript.push_back(Transcript::Data(text));
-    }
 }
 
 impl Session for ScpClient {
     fn poll_output(&mut self) -> Option<Vec<u8>> {
-        self.output.pop_front()
+        self.out.poll_output()
     }
 
     fn poll_transcript(&mut self) -> Option<Transcript> {
-        self.transcript.pop_front()
+        self.out.poll_transcript()
     }
 
     fn wants_close(&self) -> bool {

@@ -46,6 +46,7 @@ pub mod channel;
 pub mod client;
 pub mod command;
 pub mod message;
+mod outbox;
 pub mod rcp;
 pub mod server;
 

@@ -20,17 +20,21 @@
 //! S: \0 (ok)
 //! S: exit-status 0
 //! ```
+//!
+//! It runs nothing but `scp -t` and `scp -f` (any other command gets exit
+//! status 127), and it reaches files and accounts only through an
+//! [`ScpBackend`].
 
 use super::channel::{
     self, ChannelError, Hello, HelloParse, RecordOpener, RecordSealer, VERSION_LINE,
 };
 use super::command::{Direction, ScpCommand};
 use super::message::{MAX_DATA, Message};
-use super::rcp::{RcpNote, ScpEntry, Sink, SinkOptions, SinkTarget, Source, join_path};
+use super::outbox::{Outbox, Side};
+use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, join_path};
 use crate::proto::{Session, Transcript};
 use crate::sim::SimRng;
 use bytes::Bytes;
-use std::collections::VecDeque;
 
 /// A file or directory as the backend describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,12 +126,10 @@ pub struct ScpServer {
     ephemeral_secret: [u8; 32],
     server_hello: Vec<u8>,
     hello_buf: Vec<u8>,
-    sealer: Option<RecordSealer>,
     opener: Option<RecordOpener>,
     user: Option<String>,
     auth_failures: u32,
-    output: VecDeque<Vec<u8>>,
-    transcript: VecDeque<Transcript>,
+    out: Outbox,
     close_requested: bool,
 }
 
@@ -153,15 +155,13 @@ impl ScpServer {
             ephemeral_secret,
             server_hello: server_hello.clone(),
             hello_buf: Vec::new(),
-            sealer: None,
             opener: None,
             user: None,
             auth_failures: 0,
-            output: VecDeque::from([server_hello]),
-            transcript: VecDeque::new(),
+            out: Outbox::new(Side::Server, server_hello),
             close_requested: false,
         };
-        server.reply(describe_hello(&hello));
+        server.out.reply(describe_hello(&hello));
         server
     }
 
@@ -206,7 +206,7 @@ impl ScpServer {
                 let client_hello = self.hello_buf[..consumed].to_vec();
                 let rest = self.hello_buf.split_off(consumed);
                 self.hello_buf = Vec::new();
-                self.command(describe_hello(&hello));
+                self.out.command(describe_hello(&hello));
                 match self.key_exchange(&hello, &client_hello) {
                     Ok(()) => self.read_records(&rest, backend),
                     Err(error) => self.abort(&error),
@@ -215,7 +215,7 @@ impl ScpServer {
             Err(error) => {
                 // The peer does not speak this protocol: say so in the
                 // clear (nothing is encrypted yet) and hang up.
-                self.output.push_back(PROTOCOL_MISMATCH.to_vec());
+                self.out.send_clear(PROTOCOL_MISMATCH);
                 self.abort(&error);
             }
         }
@@ -232,10 +232,13 @@ impl ScpServer {
         // Forget the ephemeral secret: a later break-in finds nothing that
         // decrypts this session (forward secrecy).
         self.ephemeral_secret = [0u8; 32];
-        self.sealer = Some(RecordSealer::new(&keys.server_to_client));
+        self.out
+            .start_sealing(RecordSealer::new(&keys.server_to_client));
         self.opener = Some(RecordOpener::new(&keys.client_to_server));
-        self.data("key exchange X25519: keys derived with HKDF-SHA256".to_string());
-        self.data("channel encrypted with ChaCha20-Poly1305".to_string());
+        self.out
+            .data("key exchange X25519: keys derived with HKDF-SHA256".to_string());
+        self.out
+            .data("channel encrypted with ChaCha20-Poly1305".to_string());
         self.phase = Phase::Authentication;
         Ok(())
     }
@@ -266,7 +269,7 @@ impl ScpServer {
         let phase = std::mem::replace(&mut self.phase, Phase::Closed);
         match (phase, message) {
             (_, Message::Disconnect { reason }) => {
-                self.command(format!("disconnect: {reason}"));
+                self.out.command(format!("disconnect: {reason}"));
                 self.close();
             }
             (
@@ -311,17 +314,19 @@ impl ScpServer {
     ) {
         // The password is in the server's hands now, but the transcript
         // does not repeat it.
-        self.command(format!("auth {method} user {user} (password hidden)"));
+        self.out
+            .command(format!("auth {method} user {user} (password hidden)"));
         if method == "password" && backend.check_password(user, password) {
             self.send(Message::UserAuthSuccess);
-            self.reply(format!("user {user} authenticated"));
+            self.out.reply(format!("user {user} authenticated"));
             self.user = Some(user.to_string());
             self.phase = Phase::Command;
             return;
         }
         self.auth_failures += 1;
         self.send(Message::UserAuthFailure);
-        self.reply(format!("authentication failed for user {user}"));
+        self.out
+            .reply(format!("authentication failed for user {user}"));
         self.phase = Phase::Authentication;
         if self.auth_failures >= self.limits.max_auth_attempts {
             self.disconnect("too many authentication failures");
@@ -330,11 +335,11 @@ impl ScpServer {
 
     /// Runs `scp -t` or `scp -f`.
     fn exec<B: ScpBackend + ?Sized>(&mut self, command_line: &str, backend: &mut B) {
-        self.command(format!("exec {command_line}"));
+        self.out.command(format!("exec {command_line}"));
         let command = match ScpCommand::parse(command_line) {
             Ok(command) => command,
             Err(why) => {
-                self.reply(why);
+                self.out.reply(why);
                 self.exit(EXIT_COMMAND_NOT_FOUND);
                 return;
             }
@@ -367,7 +372,7 @@ impl ScpServer {
         let bytes = sink.take_output();
         self.send_data(&bytes);
         while let Some(note) = sink.poll_note() {
-            self.note(note);
+            self.out.note(note);
         }
         if sink.is_finished() {
             self.exit(sink.exit_status());
@@ -381,7 +386,7 @@ impl ScpServer {
         let bytes = source.take_output();
         self.send_data(&bytes);
         while let Some(note) = source.poll_note() {
-            self.note(note);
+            self.out.note(note);
         }
         if source.is_finished() {
             self.send(Message::Eof);
@@ -394,7 +399,7 @@ impl ScpServer {
     /// RFC 4254 §6.10: report the command's exit status, then close.
     fn exit(&mut self, status: u32) {
         self.send(Message::ExitStatus(status));
-        self.reply(format!("exit-status {status}"));
+        self.out.reply(format!("exit-status {status}"));
         self.close();
     }
 
@@ -403,13 +408,13 @@ impl ScpServer {
         self.send(Message::Disconnect {
             reason: reason.to_string(),
         });
-        self.reply(format!("disconnect: {reason}"));
+        self.out.reply(format!("disconnect: {reason}"));
         self.close();
     }
 
     /// Closes without a word (nothing can be said safely).
     fn abort(&mut self, error: &ChannelError) {
-        self.data(format!("closing: {error}"));
+        self.out.data(format!("closing: {error}"));
         self.close();
     }
 
@@ -421,12 +426,8 @@ impl ScpServer {
 
     /// Seals a message into a record for the output.
     fn send(&mut self, message: Message) {
-        let Some(sealer) = self.sealer.as_mut() else {
-            return;
-        };
-        match sealer.seal(&message.encode()) {
-            Ok(record) => self.output.push_back(record),
-            Err(error) => self.abort(&error),
+        if let Err(error) = self.out.seal(&message) {
+            self.abort(&error);
         }
     }
 
@@ -436,27 +437,6 @@ impl ScpServer {
         for chunk in bytes.chunks(MAX_DATA) {
             self.send(Message::Data(chunk.to_vec()));
         }
-    }
-
-    fn note(&mut self, note: RcpNote) {
-        match note {
-            RcpNote::Received(text) => self.command(text),
-            RcpNote::Sent(text) => self.reply(text),
-            RcpNote::Data(text) => self.data(text),
-        }
-    }
-
-    fn command(&mut self, text: String) {
-        self.transcript.push_back(Transcript::Command(text));
-    }
-
-    fn reply(&mut self, text: String) {
-        self.transcript
-            .push_back(Transcript::Reply { code: None, text });
-    }
-
-    fn data(&mut self, text: String) {
-        self.transcript.push_back(Transcript::Data(text));
     }
 }
 
@@ -568,11 +548,11 @@ fn build_entry<B: ScpBackend + ?Sized>(
 
 impl Session for ScpServer {
     fn poll_output(&mut self) -> Option<Vec<u8>> {
-        self.output.pop_front()
+        self.out.poll_output()
     }
 
     fn poll_transcript(&mut self) -> Option<Transcript> {
-        self.transcript.pop_front()
+        self.out.poll_transcript()
     }
 
     fn wants_close(&self) -> bool {

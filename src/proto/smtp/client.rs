@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 
 use super::reply::*;
 use super::sasl::encode_plain;
-use crate::proto::{Session, Transcript, Transition};
+use crate::proto::{BodyLines, Session, Transcript, Transition};
 
 /// The states of the client diagram; each names the reply it waits for.
 pub const STATES: &[&str] = &[
@@ -47,9 +47,6 @@ pub const TRANSITIONS: &[Transition] = &[
     ("BODY", "QUIT", "reply, no more messages / QUIT"),
     ("QUIT", "CLOSED", "221"),
 ];
-
-/// Lines of message content the transcript shows before summarizing.
-const TRANSCRIPT_DATA_LINES: usize = 50;
 
 /// A user name and password for AUTH PLAIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -470,20 +467,15 @@ impl SmtpClient {
 
     fn send_message_data(&mut self) {
         let stuffed = dot_stuff(&self.messages[self.current].data);
-        let mut shown = 0;
+        let mut shown = BodyLines::default();
         for line in stuffed.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            shown += 1;
-            if shown <= TRANSCRIPT_DATA_LINES {
+            if shown.count() {
                 let text = line.strip_suffix(b"\r").unwrap_or(line);
                 self.transcript
                     .push_back(Transcript::Data(String::from_utf8_lossy(text).into_owned()));
             }
         }
-        if shown > TRANSCRIPT_DATA_LINES {
-            let more = shown - TRANSCRIPT_DATA_LINES;
-            self.transcript
-                .push_back(Transcript::Data(format!("(... {more} more lines)")));
-        }
+        self.transcript.extend(shown.rest());
         self.transcript.push_back(Transcript::Data(".".into()));
         self.output.extend_from_slice(&stuffed);
         self.output.extend_from_slice(b".\r\n");

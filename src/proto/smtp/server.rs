@@ -21,7 +21,7 @@ use super::command::{Command, ForwardPath, MailParams, Mailbox, parse_command};
 use super::reply::*;
 use super::sasl::{PlainError, decode_plain};
 use crate::proto::line::{Line, LineReader};
-use crate::proto::{Session, Transcript, Transition, date};
+use crate::proto::{BodyLines, Session, Transcript, Transition, date};
 
 /// RFC 5321 §4.5.3.1.4 and §4.5.3.1.6: command lines are at most 512 and
 /// text lines at most 1000 octets, CRLF included. Extensions may raise the
@@ -31,9 +31,6 @@ pub const MAX_LINE: usize = 1000;
 
 /// RFC 5321 §4.5.3.1.8: at least 100 recipients must be accepted.
 pub const DEFAULT_MAX_RECIPIENTS: usize = 100;
-
-/// Message lines shown in the transcript before the rest is summarized.
-pub const TRANSCRIPT_DATA_LINES: usize = 50;
 
 /// The states of the server diagram, as [`SmtpServer::state_name`] reports them.
 pub const STATES: &[&str] = &[
@@ -182,7 +179,8 @@ struct Incoming {
     body: Vec<u8>,
     /// Octets received (counted past the limit too).
     size: usize,
-    lines: usize,
+    /// The lines received, for the transcript.
+    lines: BodyLines,
     line_too_long: bool,
 }
 
@@ -686,8 +684,7 @@ impl SmtpServer {
     }
 
     fn note_data_line(&mut self, text: String) {
-        self.incoming.lines += 1;
-        if self.incoming.lines <= TRANSCRIPT_DATA_LINES {
+        if self.incoming.lines.count() {
             self.transcript.push_back(Transcript::Data(text));
         }
     }
@@ -696,11 +693,7 @@ impl SmtpServer {
         let incoming = std::mem::take(&mut self.incoming);
         let transaction = std::mem::take(&mut self.transaction);
         self.state = State::Ready;
-        if incoming.lines > TRANSCRIPT_DATA_LINES {
-            let more = incoming.lines - TRANSCRIPT_DATA_LINES;
-            self.transcript
-                .push_back(Transcript::Data(format!("(... {more} more lines)")));
-        }
+        self.transcript.extend(incoming.lines.rest());
         self.transcript.push_back(Transcript::Data(".".into()));
 
         let reply = if incoming.line_too_long {

@@ -9,6 +9,9 @@
 //! (bounced to the sender), or refused for now (deferred: tried again
 //! after a wait that doubles each time, until the give-up time, when it is
 //! bounced too).
+//!
+//! Receiving mail and delivering it to local mailboxes is the other half,
+//! in `mod.rs`; the SMTP dialogue itself is the [`SmtpClient`]'s.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
