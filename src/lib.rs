@@ -18,8 +18,9 @@
 //! - [`live`] serves a scenario's servers on real loopback sockets, so
 //!   real clients (curl, Python's smtplib, ...) talk to the same machines.
 //!
-//! Nothing in this crate reads a wall clock; only the live mode maps real
-//! time to simulated time.
+//! The engine never reads a wall clock: a run is a pure function of its
+//! scenario and seed. Only the live mode maps real time to simulated time
+//! (and batch checks time their runs for the report).
 
 pub mod apps;
 pub mod live;

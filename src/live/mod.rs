@@ -402,6 +402,15 @@ impl LiveServer {
     }
 }
 
+/// One of the `max_sessions` slots, given back when dropped.
+struct SessionSlot<'a>(&'a AtomicUsize);
+
+impl Drop for SessionSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// How often blocked threads look at the shutdown flag.
 pub(crate) const POLL: Duration = Duration::from_millis(50);
 
@@ -429,8 +438,10 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, host: usize, service:
                 }
                 let shared = shared.clone();
                 std::thread::spawn(move || {
+                    // The slot is given back however the session ends,
+                    // even if its thread panics.
+                    let _slot = SessionSlot(&shared.sessions);
                     conn::serve(stream, peer, &shared, host, service);
-                    shared.sessions.fetch_sub(1, Ordering::SeqCst);
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
