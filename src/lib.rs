@@ -14,11 +14,15 @@
 //!   queues and mailboxes, user agents, file servers, an eavesdropper.
 //! - [`trace`] is the one stream of typed events every layer emits; the CLI,
 //!   the checks and the visualizer read only this and read-only world state.
+//! - `gui` (feature `gui`, on by default) is the visualizer: a Bevy app
+//!   with egui panels that animates a run; nothing else depends on it.
 //!
 //! Nothing in this crate reads a wall clock; only the live mode maps real
 //! time to simulated time.
 
 pub mod apps;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod net;
 pub mod proto;
 pub mod scenario;

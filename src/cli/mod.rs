@@ -4,6 +4,7 @@
 //! (an unreadable or invalid scenario, bad arguments), with a message that
 //! names the file, line and column.
 
+mod gui;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -31,10 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Open the visualizer on a scenario (the default: alice_to_bob).
-    Gui {
-        /// A scenario file or the name of a bundled scenario.
-        scenario: Option<String>,
-    },
+    Gui(gui::GuiArgs),
     /// Run a scenario headless and print its trace.
     Run(run::RunArgs),
     /// List the bundled scenarios.
@@ -45,18 +43,15 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         None => gui(None),
-        Some(Command::Gui { scenario }) => gui(scenario),
+        Some(Command::Gui(args)) => gui(Some(args)),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Scenarios) => scenarios(),
     };
     ExitCode::from(code)
 }
 
-fn gui(_scenario: Option<String>) -> u8 {
-    eprintln!(
-        "wiretale: this build has no visualizer; use `wiretale run SCENARIO` to run a scenario headless"
-    );
-    BAD_INPUT
+fn gui(args: Option<gui::GuiArgs>) -> u8 {
+    gui::gui(args)
 }
 
 fn scenarios() -> u8 {

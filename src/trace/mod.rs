@@ -15,6 +15,7 @@
 //!
 //! This module does not decide what happens; it only records and formats.
 
+pub mod caption;
 mod format;
 
 use crate::net::packet::{Packet, PacketId, Payload};
