@@ -8,6 +8,7 @@ use wiretale::scenario::units;
 use wiretale::sim::SimTime;
 
 #[derive(Args, Debug, Default)]
+#[cfg_attr(not(feature = "gui"), allow(dead_code))]
 pub struct GuiArgs {
     /// A scenario file or the name of a bundled scenario (default:
     /// alice_to_bob).
@@ -30,6 +31,10 @@ pub struct GuiArgs {
     /// Start playing at once.
     #[arg(long)]
     pub play: bool,
+    /// The inspector tab to open on: ladder, transcripts, packet, state,
+    /// hosts.
+    #[arg(long)]
+    pub tab: Option<String>,
     /// Time this many frames of a generated 200-host network and print
     /// the figures (no window).
     #[arg(long, hide = true)]
@@ -81,6 +86,7 @@ pub fn gui(args: Option<GuiArgs>) -> u8 {
         screenshot: args.screenshot,
         size: args.size.unwrap_or((1600, 900)),
         play: args.play,
+        tab: args.tab,
     })
 }
 

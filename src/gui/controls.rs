@@ -54,7 +54,6 @@ fn keyboard(
 const PICK_PACKET: f32 = 14.0;
 const PICK_HOST: f32 = 36.0;
 
-#[allow(clippy::too_many_arguments)]
 fn click(
     buttons: Res<ButtonInput<MouseButton>>,
     egui_input: Option<Res<EguiWantsInput>>,

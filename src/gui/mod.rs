@@ -26,6 +26,10 @@
 //! [`headless_app`] builds the model plugins alone (no window, no
 //! renderer) for tests and the frame-time benchmark.
 
+// Bevy systems get their parameters by injection: long parameter lists
+// and query types are how they say what they touch.
+#![allow(clippy::too_many_arguments, clippy::type_complexity)]
+
 pub mod bench;
 pub mod controls;
 pub mod files;
@@ -83,6 +87,9 @@ pub struct GuiOptions {
     pub size: (u32, u32),
     /// Start playing at once.
     pub play: bool,
+    /// The inspector tab to show first ("ladder", "transcripts", "packet",
+    /// "state", "hosts").
+    pub tab: Option<String>,
 }
 
 impl Default for GuiOptions {
@@ -95,6 +102,7 @@ impl Default for GuiOptions {
             screenshot: None,
             size: (1600, 900),
             play: false,
+            tab: None,
         }
     }
 }
@@ -172,6 +180,12 @@ pub fn run(opts: GuiOptions) -> u8 {
         controls::ControlsPlugin,
         files::FilesPlugin,
     ));
+    if let Some(tab) = opts.tab.as_deref().and_then(panels::Tab::from_name) {
+        app.insert_resource(ui::UiState {
+            tab,
+            ..Default::default()
+        });
+    }
     if let Some(path) = &opts.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
     }

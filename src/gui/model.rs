@@ -322,6 +322,8 @@ pub struct Timeline {
     /// stretches shortened, so that a 60-second TIME-WAIT does not squash
     /// the interesting first 100 ms into a sliver of the slider.
     axis: Vec<(SimTime, f64)>,
+    /// `(record, link, up)` for every link-state change, in order.
+    link_changes: Vec<(usize, LinkId, bool)>,
 }
 
 /// Why a scenario cannot be shown.
@@ -405,6 +407,7 @@ impl Timeline {
             typical_flight: SimDuration::from_millis(1),
             narrations: Vec::new(),
             axis: Vec::new(),
+            link_changes: Vec::new(),
         };
         t.index();
         Ok(t)
@@ -501,6 +504,7 @@ impl Timeline {
                     });
                 }
                 Event::Narration { .. } => self.narrations.push(i),
+                Event::LinkState { link, up } => self.link_changes.push((i, *link, *up)),
                 _ => {}
             }
         }
@@ -708,16 +712,14 @@ impl Timeline {
         }
     }
 
-    /// Whether a link is up at `t` (from the link-state records).
+    /// Whether a link is up once records `..cursor` have happened.
     pub fn link_up(&self, link: LinkId, cursor: usize) -> bool {
-        self.trace.records[..cursor.min(self.trace.records.len())]
+        let upto = self.link_changes.partition_point(|&(r, _, _)| r < cursor);
+        self.link_changes[..upto]
             .iter()
             .rev()
-            .find_map(|r| match r.event {
-                Event::LinkState { link: l, up } if l == link => Some(up),
-                _ => None,
-            })
-            .unwrap_or(true)
+            .find(|&&(_, l, _)| l == link)
+            .is_none_or(|&(_, _, up)| up)
     }
 
     /// The host a record is about, for the host filter.
@@ -872,8 +874,9 @@ pub fn auto_layout(hosts: &mut [HostView], edges: &[[NodeId; 2]]) {
                 depth[v] = depth[u] + 1;
                 let j = children_of[u];
                 children_of[u] += 1;
-                let side = if j % 2 == 0 { -1.0 } else { 1.0 };
-                let spread = ((j / 2) as f32) * 12.0 * if (j / 2) % 2 == 0 { 1.0 } else { -1.0 };
+                let side = if j.is_multiple_of(2) { -1.0 } else { 1.0 };
+                let spread =
+                    ((j / 2) as f32) * 12.0 * if (j / 2).is_multiple_of(2) { 1.0 } else { -1.0 };
                 let px = if x_of[u].is_nan() {
                     hosts[u].pos.0
                 } else {
@@ -1008,11 +1011,11 @@ impl Player {
     /// reproduces every state exactly).
     fn sync(&mut self) {
         let want = self.timeline.steps_for(self.cursor);
-        if self.live_steps > want {
-            if let Ok(run) = scenario::build(&self.timeline.scenario, self.timeline.seed) {
-                self.live = run;
-                self.live_steps = 0;
-            }
+        if self.live_steps > want
+            && let Ok(run) = scenario::build(&self.timeline.scenario, self.timeline.seed)
+        {
+            self.live = run;
+            self.live_steps = 0;
         }
         while self.live_steps < want && self.live.world.step() {
             self.live_steps += 1;

@@ -11,7 +11,7 @@
 use super::layout::SceneLayout;
 use super::model::Proto;
 use super::sim::Sim;
-use super::topology::{SceneItem, SceneSet, TopologySet, z};
+use super::topology::{BuiltFor, SceneItem, SceneSet, TopologySet, z};
 use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 
@@ -32,7 +32,8 @@ pub struct DropSprite {
 /// The packet and drop entities of the current frame.
 #[derive(Resource, Debug, Default)]
 pub struct OnScreen {
-    generation: Option<u64>,
+    /// The scene these entities belong to.
+    built: Option<BuiltFor>,
     packets: HashMap<usize, Entity>,
     drops: HashMap<usize, Entity>,
     /// Flights on the wire now, with their fraction of the way.
@@ -58,14 +59,15 @@ pub fn sync_packets(
     mut commands: Commands,
     sim: NonSend<Sim>,
     layout: Res<SceneLayout>,
+    built: Res<BuiltFor>,
     mut on: ResMut<OnScreen>,
     mut sprites: Query<&mut Transform, With<PacketSprite>>,
 ) {
     let on = &mut *on;
-    let generation = Some(sim.player.generation);
-    if on.generation != generation {
-        // The topology despawned every scene item for the new run.
-        on.generation = generation;
+    if on.built != Some(*built) {
+        // The topology despawned every scene item to build a new scene
+        // (another run, or another scale).
+        on.built = Some(*built);
         on.packets.clear();
         on.drops.clear();
     }

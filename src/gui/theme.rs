@@ -99,13 +99,17 @@ pub fn conn_color32(index: usize) -> egui::Color32 {
     )
 }
 
+/// The theme for the scene and, when egui is there, for the panels (the
+/// benchmark runs the scene's half alone, with no window).
 pub struct ThemePlugin;
 
 impl Plugin for ThemePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Theme>()
-            .add_systems(EguiPrimaryContextPass, apply_theme.before(super::ui::UiSet))
             .add_systems(Update, scene_theme);
+        if app.is_plugin_added::<bevy_egui::EguiPlugin>() {
+            app.add_systems(EguiPrimaryContextPass, apply_theme.before(super::ui::UiSet));
+        }
     }
 }
 

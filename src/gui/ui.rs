@@ -63,7 +63,6 @@ pub struct View<'a> {
     pub out: Vec<Control>,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn draw(
     mut contexts: EguiContexts,
     sim: NonSend<Sim>,

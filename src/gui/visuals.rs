@@ -22,7 +22,14 @@ use bevy::sprite::Anchor;
 use bevy::window::PrimaryWindow;
 
 /// Above this many packets on screen, packets get no text label.
-pub const LABEL_LIMIT: usize = 24;
+pub const LABEL_LIMIT: usize = 40;
+
+/// Labels closer than this (pixels) to one already shown are hidden.
+const LABEL_SPACING: f32 = 46.0;
+
+/// A packet's text label.
+#[derive(Component)]
+struct PacketLabel;
 
 /// Shared meshes and a cache of flat-colour materials.
 #[derive(Resource)]
@@ -70,6 +77,7 @@ impl Plugin for VisualsPlugin {
                 link_colours,
                 highlight,
                 follow_layout,
+                declutter_labels,
             )
                 .after(SceneSet),
         );
@@ -135,7 +143,6 @@ fn text(
     ));
 }
 
-#[allow(clippy::too_many_arguments)]
 fn dress_hosts(
     mut commands: Commands,
     added: Query<(Entity, &HostMarker), Added<HostMarker>>,
@@ -199,7 +206,7 @@ fn dress_hosts(
                 Triangle2d::new(
                     Vec2::new(-6.0 * s, 4.0 * s),
                     Vec2::new(6.0 * s, 4.0 * s),
-                    Vec2::new(0.0, -1.0 * s),
+                    Vec2::new(0.0, -s),
                 )
                 .into(),
             ),
@@ -340,21 +347,21 @@ fn dress_links(
     sim: NonSend<Sim>,
     theme: Res<Theme>,
     layout: Res<SceneLayout>,
-    mut shapes: ResMut<Shapes>,
+    shapes: Res<Shapes>,
     mut materials: ResMut<Assets<ColorMaterial>>,
 ) {
     let pal = theme.palette();
     for (e, _) in &links {
+        // Each link has its own material: it turns red while down.
         let mat = materials.add(ColorMaterial::from_color(pal.link));
-        commands
-            .entity(e)
-            .insert((Mesh2d(shapes.unit_rect.clone()), MeshMaterial2d(mat)));
         // The line is 1 unit long (x scaled to the length) and this thick.
-        commands
-            .entity(e)
-            .insert(LinkThickness(if theme.lecture { 5.0 } else { 3.5 }));
+        let thickness = LinkThickness(if theme.lecture { 5.0 } else { 3.5 });
+        commands.entity(e).insert((
+            Mesh2d(shapes.unit_rect.clone()),
+            MeshMaterial2d(mat),
+            thickness,
+        ));
     }
-    let _ = &mut shapes;
     for (e, l) in &labels {
         let Some(v) = sim.player.timeline.links.get(l.link as usize) else {
             continue;
@@ -428,8 +435,8 @@ pub fn packet_label(t: &Timeline, flight: usize) -> String {
             if let Some(line) = payload_line(&s.payload) {
                 let mut l = line;
                 if l.len() > 26 {
-                    l.truncate(24);
-                    l.push('…');
+                    l.truncate(23);
+                    l.push_str("...");
                 }
                 return l;
             }
@@ -449,7 +456,6 @@ pub fn packet_label(t: &Timeline, flight: usize) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn dress_packets(
     mut commands: Commands,
     added: Query<(Entity, &PacketSprite), Added<PacketSprite>>,
@@ -487,6 +493,7 @@ fn dress_packets(
                 ));
                 if let Some(label) = label {
                     c.spawn((
+                        PacketLabel,
                         Text2d::new(label),
                         TextFont::from_font_size(11.0 * s),
                         TextColor(pal.text),
@@ -560,7 +567,19 @@ fn link_colours(
         &mut Transform,
     )>,
     mut materials: ResMut<Assets<ColorMaterial>>,
+    mut seen: Local<Option<(u64, usize, bool, usize)>>,
 ) {
+    // Only when the cursor, the run or the theme changed (or new links).
+    let key = (
+        sim.player.generation,
+        sim.player.cursor,
+        theme.lecture,
+        links.iter().len(),
+    );
+    if *seen == Some(key) {
+        return;
+    }
+    *seen = Some(key);
     let pal = theme.palette();
     for (l, mat, th, mut tf) in &mut links {
         if tf.scale.y != th.0 {
@@ -584,9 +603,7 @@ fn highlight(
     on: Res<OnScreen>,
     sprites: Query<(&PacketSprite, &Transform), Without<Highlight>>,
     mut ring: Query<(&mut Transform, &mut Visibility), With<Highlight>>,
-    mut scaled: Query<(&mut Transform, &Scaled), (Without<Highlight>, Without<PacketSprite>)>,
 ) {
-    let _ = &mut scaled;
     let t = &sim.player.timeline;
     let current_packet = sim
         .player
@@ -610,6 +627,49 @@ fn highlight(
             *vis = Visibility::Visible;
         }
         None => *vis = Visibility::Hidden,
+    }
+}
+
+/// Shows a packet's label only where it does not overlap another (the
+/// earliest packets keep theirs) and not while it waits in the sender's
+/// queue, on top of the host's icon.
+fn declutter_labels(
+    on: Res<OnScreen>,
+    packets: Query<(&PacketSprite, &Transform, &Children)>,
+    mut labels: Query<&mut Visibility, With<PacketLabel>>,
+) {
+    let mut shown: Vec<Vec2> = Vec::new();
+    let mut all: Vec<(usize, Vec2, &Children)> = packets
+        .iter()
+        .map(|(p, tf, c)| (p.flight, tf.translation.truncate(), c))
+        .collect();
+    all.sort_by_key(|a| a.0);
+    let crowded = on.flights.len() > LABEL_LIMIT;
+    let queued: bevy::platform::collections::HashSet<usize> = on
+        .flights
+        .iter()
+        .filter(|&&(_, frac)| frac <= 0.0)
+        .map(|&(i, _)| i)
+        .collect();
+    for (flight, pos, children) in all {
+        let free = !crowded
+            && !queued.contains(&flight)
+            && shown.iter().all(|s| s.distance(pos) >= LABEL_SPACING);
+        if free {
+            shown.push(pos);
+        }
+        for c in children.iter() {
+            if let Ok(mut v) = labels.get_mut(c) {
+                let want = if free {
+                    Visibility::Inherited
+                } else {
+                    Visibility::Hidden
+                };
+                if *v != want {
+                    *v = want;
+                }
+            }
+        }
     }
 }
 

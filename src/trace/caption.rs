@@ -287,6 +287,7 @@ impl<'a> Captioner<'a> {
                 } else if !s.payload.is_empty() {
                     let svc = service_name(s.src_port)
                         .or_else(|| service_name(s.dst_port))
+                        .filter(|&n| n != "discard")
                         .map_or(String::new(), |n| format!(" of {n}"));
                     let fin = if f.fin() { " with FIN" } else { "" };
                     format!("{} bytes{svc}{fin}", s.payload.len())

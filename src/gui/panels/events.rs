@@ -13,6 +13,8 @@ use bevy_egui::egui;
 pub struct Rows {
     key: Option<(u64, Vec<Layer>, Option<u32>)>,
     pub rows: Vec<usize>,
+    /// The layers that occur in the run.
+    present: Option<(u64, Vec<Layer>)>,
 }
 
 /// The text of a record without its time column.
@@ -34,17 +36,25 @@ pub fn events(ui: &mut egui::Ui, v: &mut View) {
         );
     });
     // Layers present in this run, as toggles.
-    let mut present: Vec<Layer> = Vec::new();
-    for r in &t.trace.records {
-        let l = t.trace.layer(r);
-        if !present.contains(&l) {
-            present.push(l);
+    let generation = v.sim.player.generation;
+    if v.state.rows.present.as_ref().map(|p| p.0) != Some(generation) {
+        let mut present: Vec<Layer> = Vec::new();
+        for r in &t.trace.records {
+            let l = t.trace.layer(r);
+            if !present.contains(&l) {
+                present.push(l);
+            }
         }
-        if present.len() == Layer::ALL.len() {
-            break;
-        }
+        present.sort();
+        v.state.rows.present = Some((generation, present));
     }
-    present.sort();
+    let present = v
+        .state
+        .rows
+        .present
+        .as_ref()
+        .map(|p| p.1.clone())
+        .unwrap_or_default();
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 3.0;
         for l in present {
@@ -83,8 +93,8 @@ pub fn events(ui: &mut egui::Ui, v: &mut View) {
             });
         v.filter.host = host;
         if ui
-            .small_button("TCP details off")
-            .on_hover_text("Hide link, IP, congestion-window and RTT events")
+            .small_button("Hide LINK and IP")
+            .on_hover_text("Hide the link and IP events: what remains reads end to end")
             .clicked()
         {
             v.filter.hidden.insert(Layer::Link);
@@ -128,6 +138,8 @@ pub fn events(ui: &mut egui::Ui, v: &mut View) {
             let is_current = Some(i) == current;
             let layer = t.trace.layer(r);
             let text = t.trace.to_text(r);
+            // A slot under the row for the current event's background.
+            let bg = ui.painter().add(egui::Shape::Noop);
             let resp = ui
                 .horizontal(|ui| {
                     ui.set_height(row_h);
@@ -155,10 +167,13 @@ pub fn events(ui: &mut egui::Ui, v: &mut View) {
                 })
                 .response;
             if is_current {
-                ui.painter().rect_filled(
-                    resp.rect.expand(1.0),
-                    2,
-                    egui::Color32::from_rgba_unmultiplied(255, 200, 40, 60),
+                ui.painter().set(
+                    bg,
+                    egui::Shape::rect_filled(
+                        resp.rect.expand(1.0),
+                        3,
+                        egui::Color32::from_rgb(255, 226, 140),
+                    ),
                 );
             }
             let click = ui.interact(resp.rect, egui::Id::new(("event", i)), egui::Sense::click());

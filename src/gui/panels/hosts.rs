@@ -33,7 +33,7 @@ pub fn hosts(ui: &mut egui::Ui, v: &mut View) {
                 let node = world.node(n);
                 let mut title = format!("{}  ({})", h.name, h.kind.name());
                 if let Some(l) = &h.label {
-                    title = format!("{title}  “{l}”");
+                    title = format!("{title}  \"{l}\"");
                 }
                 if !node.up {
                     title.push_str("  DOWN");

@@ -211,8 +211,14 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             egui::Stroke::new(1.5, egui::Color32::from_rgb(240, 170, 0)),
         );
         let pointer = resp.interact_pointer_pos();
-        for a in &lad.arrows {
-            if a.end_row < first || a.sent_row > last {
+        // Arrows are in order of their send row; an arrow spans at most a
+        // few hundred rows, so start a little above the first visible row.
+        let start = lad.arrows.partition_point(|a| a.sent_row + 400 < first);
+        for a in &lad.arrows[start..] {
+            if a.sent_row > last {
+                break;
+            }
+            if a.end_row < first {
                 continue;
             }
             let past = lad.rows[a.sent_row] < cursor;

@@ -56,7 +56,7 @@ pub fn machines(ui: &mut egui::Ui, v: &mut View) {
     for (id, host, c) in world.connections() {
         list.push(Machine {
             title: format!(
-                "TCP on {}: {} → {}",
+                "TCP on {}: {} -> {}",
                 t.trace.node_name(host),
                 c.local(),
                 c.remote()

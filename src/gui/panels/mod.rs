@@ -35,6 +35,14 @@ pub enum Tab {
 }
 
 impl Tab {
+    /// The tab called `name` (its title, any case, or a prefix of it).
+    pub fn from_name(name: &str) -> Option<Tab> {
+        let n = name.to_ascii_lowercase();
+        Tab::ALL
+            .into_iter()
+            .find(|t| t.title().to_ascii_lowercase().starts_with(&n))
+    }
+
     const ALL: [Tab; 5] = [
         Tab::Ladder,
         Tab::Transcript,
@@ -74,14 +82,22 @@ pub fn draw_all(ctx: &egui::Context, v: &mut View) -> egui::Rect {
     egui::Panel::top("caption")
         .frame(panel_frame(ctx, 8.0).fill(caption_fill(v)))
         .show(&mut root, |ui| toolbar::caption(ui, v));
-    egui::Panel::left("events")
-        .default_size(380.0)
-        .size_range(240.0..=700.0)
+    // Lecture mode zooms everything: narrower panels leave the network
+    // view its room (separate ids, so each mode keeps its own widths).
+    let lecture = v.theme.lecture;
+    let (left_id, left_w, right_id, right_w) = if lecture {
+        ("events-lecture", 270.0, "inspectors-lecture", 330.0)
+    } else {
+        ("events", 380.0, "inspectors", 460.0)
+    };
+    egui::Panel::left(left_id)
+        .default_size(left_w)
+        .size_range(200.0..=700.0)
         .frame(panel_frame(ctx, 6.0))
         .show(&mut root, |ui| events::events(ui, v));
-    egui::Panel::right("inspectors")
-        .default_size(460.0)
-        .size_range(280.0..=900.0)
+    egui::Panel::right(right_id)
+        .default_size(right_w)
+        .size_range(240.0..=900.0)
         .frame(panel_frame(ctx, 6.0))
         .show(&mut root, |ui| inspectors(ui, v));
     let central = root.available_rect_before_wrap();

@@ -33,7 +33,7 @@ pub fn inspector(ui: &mut egui::Ui, v: &mut View) {
     });
     let conn = t.conns.get(f.conn);
     ui.label(format!(
-        "{} → {} on the link {} – {}",
+        "{} -> {} on the link {} - {}",
         t.trace.addr_name(pkt.src),
         t.trace.addr_name(pkt.dst),
         t.hosts[f.from as usize].name,
@@ -174,7 +174,7 @@ pub fn as_text(data: &[u8]) -> String {
         }
     }
     if data.len() > 4096 {
-        s.push_str(&format!("\n… {} more bytes", data.len() - 4096));
+        s.push_str(&format!("\n... {} more bytes", data.len() - 4096));
     }
     s
 }
@@ -204,7 +204,7 @@ pub fn hex_dump(bytes: &[u8]) -> String {
         out.push('\n');
     }
     if bytes.len() > 4096 {
-        out.push_str(&format!("… {} more bytes\n", bytes.len() - 4096));
+        out.push_str(&format!("... {} more bytes\n", bytes.len() - 4096));
     }
     out
 }

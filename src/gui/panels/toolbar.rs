@@ -47,7 +47,7 @@ pub fn toolbar(ui: &mut egui::Ui, v: &mut View) {
         }
         if ui
             .button(big("⏪"))
-            .on_hover_text("Step back to the previous event (←)")
+            .on_hover_text("Step back to the previous event (left arrow)")
             .clicked()
         {
             v.out.push(Control::StepBack);
@@ -66,7 +66,7 @@ pub fn toolbar(ui: &mut egui::Ui, v: &mut View) {
         }
         if ui
             .button(big("⏩"))
-            .on_hover_text("Step to the next event (→)")
+            .on_hover_text("Step to the next event (right arrow)")
             .clicked()
         {
             v.out.push(Control::StepForward);
@@ -187,9 +187,11 @@ pub fn caption(ui: &mut egui::Ui, v: &mut View) {
             };
             ui.label(egui::RichText::new(text).size(small + 1.0));
             ui.label(
-                egui::RichText::new("Press ▶ Play (space) or step with → to begin.")
-                    .size(small)
-                    .color(egui::Color32::from_gray(100)),
+                egui::RichText::new(
+                    "Press ▶ Play (space) or step with the right arrow key to begin.",
+                )
+                .size(small)
+                .color(egui::Color32::from_gray(100)),
             );
             return;
         }

@@ -67,7 +67,7 @@ pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
                     Key::Conn(l, c, s) => (
                         *l,
                         format!(
-                            "{} {} → {}   ({c} ↔ {s})",
+                            "{} {} -> {}   ({c} - {s})",
                             l.label(),
                             t.trace.addr_name(*c.ip()),
                             t.trace.addr_name(*s.ip())
@@ -76,7 +76,7 @@ pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
                     Key::Parties(l, c, s) => (
                         *l,
                         format!(
-                            "{} {} → {}",
+                            "{} {} -> {}",
                             l.label(),
                             t.trace.party_name(c),
                             t.trace.party_name(s)
