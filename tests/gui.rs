@@ -223,6 +223,7 @@ impl Drop for Display {
 }
 
 fn display() -> Option<Display> {
+    use std::io::BufRead;
     if let Ok(d) = std::env::var("DISPLAY")
         && !d.is_empty()
     {
@@ -231,37 +232,37 @@ fn display() -> Option<Display> {
             xvfb: None,
         });
     }
-    let n = 90 + std::process::id() % 100;
-    let name = format!(":{n}");
-    let child = std::process::Command::new("Xvfb")
+    // Xvfb picks a free display number and writes it to the pipe.
+    let mut child = std::process::Command::new("Xvfb")
         .args([
-            name.as_str(),
+            "-displayfd",
+            "1",
             "-screen",
             "0",
             "1600x1000x24",
             "-nolisten",
             "tcp",
         ])
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .ok()?;
-    let socket = format!("/tmp/.X11-unix/X{n}");
-    for _ in 0..50 {
-        if std::path::Path::new(&socket).exists() {
-            return Some(Display {
-                name,
-                xvfb: Some(child),
-            });
+    let mut line = String::new();
+    let read = child
+        .stdout
+        .take()
+        .map(|out| std::io::BufReader::new(out).read_line(&mut line));
+    match (read, line.trim().parse::<u32>()) {
+        (Some(Ok(_)), Ok(n)) => Some(Display {
+            name: format!(":{n}"),
+            xvfb: Some(child),
+        }),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let mut d = Display {
-        name,
-        xvfb: Some(child),
-    };
-    drop(d.xvfb.take().map(|mut c| c.kill()));
-    None
 }
 
 fn close(a: [u8; 3], b: [u8; 3], tol: i32) -> bool {

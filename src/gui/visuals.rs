@@ -25,7 +25,7 @@ use bevy::window::PrimaryWindow;
 pub const LABEL_LIMIT: usize = 40;
 
 /// Labels closer than this (pixels) to one already shown are hidden.
-const LABEL_SPACING: f32 = 46.0;
+const LABEL_SPACING: f32 = 64.0;
 
 /// A packet's text label.
 #[derive(Component)]
@@ -482,6 +482,9 @@ fn dress_packets(
             (shapes.packet.clone(), shapes.packet_ring.clone())
         };
         let label = labels.then(|| packet_label(t, p.flight));
+        // The label goes on the outer side of the packet's lane, away from
+        // the link line and its label.
+        let (offset, anchor) = label_side(&layout, t, f.from, f.to);
         commands
             .entity(e)
             .insert((Mesh2d(body), MeshMaterial2d(fill), Visibility::default()))
@@ -497,8 +500,11 @@ fn dress_packets(
                         Text2d::new(label),
                         TextFont::from_font_size(11.0 * s),
                         TextColor(pal.text),
-                        Anchor::BOTTOM_CENTER,
-                        Transform::from_xyz(0.0, 11.0 * s, 0.3),
+                        anchor,
+                        // The packet is scaled by `s`; the text is laid out
+                        // at its final size and scaled back, to stay sharp.
+                        Transform::from_translation(offset.extend(0.3))
+                            .with_scale(Vec3::splat(1.0 / s)),
                     ));
                 }
             });
@@ -506,6 +512,27 @@ fn dress_packets(
             commands.entity(e).insert(Scaled(s));
         }
     }
+}
+
+/// Where a packet's label goes: beyond its lane, on the side away from
+/// the link line. Offsets are before the packet's own scaling.
+fn label_side(layout: &SceneLayout, t: &Timeline, from: u32, to: u32) -> (Vec2, Anchor) {
+    let (Some(a), Some(b)) = (t.hosts.get(from as usize), t.hosts.get(to as usize)) else {
+        return (Vec2::new(0.0, 11.0), Anchor::BOTTOM_CENTER);
+    };
+    let dir = (layout.host(b) - layout.host(a)).normalize_or_zero();
+    let normal = Vec2::new(dir.y, -dir.x);
+    let offset = normal * 11.0;
+    let anchor = if normal.y < -0.4 {
+        Anchor::TOP_CENTER
+    } else if normal.y > 0.4 {
+        Anchor::BOTTOM_CENTER
+    } else if normal.x > 0.0 {
+        Anchor::CENTER_LEFT
+    } else {
+        Anchor::CENTER_RIGHT
+    };
+    (offset, anchor)
 }
 
 /// Packet shapes are made for scale 1; lecture mode scales them up.

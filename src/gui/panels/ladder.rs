@@ -1,10 +1,10 @@
 //! The ladder (sequence) diagram: one column per host, time running down,
 //! an arrow for each TCP segment or UDP datagram from the host that sent
 //! it to the host that received it, labelled with its flags or its first
-//! line of text. Rows are events, not seconds, so that a 30-second
-//! TIME-WAIT does not push everything off screen; the time of each send is
-//! written on the left. Arrows after the current event are faint, and the
-//! view scrolls with the current event.
+//! line of text, slanted by the time it took, as in the textbook figures.
+//! Time runs on the time line's axis, where long idle stretches (a
+//! 30-second TIME-WAIT) are shortened. The orange line is the view time;
+//! arrows after it are faint, and the view scrolls with it.
 
 use crate::gui::model::{HostKind, Timeline};
 use crate::gui::sim::Control;
@@ -20,9 +20,12 @@ use std::collections::BTreeMap;
 pub struct Arrow {
     pub from_col: usize,
     pub to_col: usize,
-    /// Row of the send, and of the receipt (or of the loss).
-    pub sent_row: usize,
-    pub end_row: usize,
+    /// Axis positions (see `Timeline::to_axis`) of the send, and of the
+    /// receipt (or of the loss).
+    pub y0: f64,
+    pub y1: f64,
+    /// The record that ends the arrow (receipt or drop).
+    pub end_record: usize,
     pub lost: bool,
     /// The send record.
     pub record: usize,
@@ -38,9 +41,10 @@ pub struct LadderCache {
     generation: Option<u64>,
     /// Column host nodes, left to right.
     pub columns: Vec<u32>,
-    /// The record behind each row.
-    pub rows: Vec<usize>,
+    /// In order of `y0`.
     pub arrows: Vec<Arrow>,
+    /// The longest arrow, in axis units.
+    max_span: f64,
 }
 
 impl LadderCache {
@@ -64,7 +68,6 @@ impl LadderCache {
         for (i, f) in t.flights.iter().enumerate() {
             first_flight.entry(f.packet).or_insert(i);
         }
-        let mut rows = Vec::new();
         let mut open: BTreeMap<PacketId, usize> = BTreeMap::new();
         let mut arrows: Vec<Arrow> = Vec::new();
         for (i, r) in t.trace.records.iter().enumerate() {
@@ -90,11 +93,13 @@ impl LadderCache {
                         .map(|&f| crate::gui::visuals::packet_label(t, f))
                         .unwrap_or_default();
                     open.insert(*packet, arrows.len());
+                    let y = t.to_axis(r.time);
                     arrows.push(Arrow {
                         from_col,
                         to_col,
-                        sent_row: rows.len(),
-                        end_row: rows.len(),
+                        y0: y,
+                        y1: y,
+                        end_record: i,
                         lost: true,
                         record: i,
                         flight_packet: *packet,
@@ -102,30 +107,29 @@ impl LadderCache {
                         color: proto_color32(proto),
                         ring: conn_color32(conn),
                     });
-                    rows.push(i);
                 }
                 Event::SegmentReceived { packet, .. } | Event::DatagramReceived { packet, .. } => {
                     if let Some(a) = open.remove(packet) {
-                        arrows[a].end_row = rows.len();
+                        arrows[a].y1 = t.to_axis(r.time);
+                        arrows[a].end_record = i;
                         arrows[a].lost = false;
-                        rows.push(i);
                     }
                 }
                 Event::Dropped { packet, .. } => {
-                    if let Some(&a) = open.get(packet) {
-                        arrows[a].end_row = rows.len();
-                        open.remove(packet);
-                        rows.push(i);
+                    if let Some(a) = open.remove(packet) {
+                        arrows[a].y1 = t.to_axis(r.time);
+                        arrows[a].end_record = i;
                     }
                 }
                 _ => {}
             }
         }
+        let max_span = arrows.iter().map(|a| a.y1 - a.y0).fold(0.0, f64::max);
         LadderCache {
             generation: None,
             columns,
-            rows,
             arrows,
+            max_span,
         }
     }
 }
@@ -143,7 +147,6 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
         return;
     }
     let cursor = v.sim.player.cursor;
-    let row_h = 22.0;
     let left = 62.0;
     let width = ui.available_width().max(200.0);
     let ncol = lad.columns.len();
@@ -176,95 +179,92 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             );
         }
     }
-    // The row of the current event: the last row whose record happened.
-    let now_row = lad.rows.partition_point(|&r| r < cursor);
+    // Pixels per axis unit: a typical link crossing is about 44 px tall.
+    let scale = 44.0 / t.typical_flight.as_nanos().max(1) as f64;
+    let y_of_axis = |y: f64| (y * scale) as f32;
+    let now_y = y_of_axis(t.to_axis(v.sim.player.time));
     let mut area = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .id_salt("ladder");
     let follow = (generation, cursor);
     if v.state.ladder_followed != Some(follow) {
         v.state.ladder_followed = Some(follow);
-        let y = (now_row as f32 * row_h - ui.available_height() * 0.6).max(0.0);
-        area = area.vertical_scroll_offset(y);
+        area = area.vertical_scroll_offset((now_y - ui.available_height() * 0.5).max(0.0));
     }
     let mut clicked = None;
     area.show_viewport(ui, |ui, viewport| {
-        let total = lad.rows.len() as f32 * row_h + 20.0;
+        let total = y_of_axis(t.axis_len()) + 40.0;
         let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, total), egui::Sense::click());
         let painter = ui.painter_at(rect);
-        let top = rect.top() + 10.0;
-        let y_of = |row: usize| top + row as f32 * row_h;
-        let first = ((viewport.min.y - 40.0) / row_h).max(0.0) as usize;
-        let last = ((viewport.max.y + 40.0) / row_h) as usize + 1;
+        let top = rect.top() + 12.0;
         // Life lines.
         for c in 0..ncol {
             let x = rect.left() + col_x(c);
             painter.line_segment(
                 [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
-                egui::Stroke::new(2.0, egui::Color32::from_gray(200)),
+                egui::Stroke::new(2.0, egui::Color32::from_gray(205)),
             );
         }
-        // The current time line.
-        let ny = y_of(now_row) - row_h / 2.0;
+        // The view time.
+        let ny = top + now_y;
         painter.line_segment(
             [egui::pos2(rect.left(), ny), egui::pos2(rect.right(), ny)],
             egui::Stroke::new(1.5, egui::Color32::from_rgb(240, 170, 0)),
         );
         let pointer = resp.interact_pointer_pos();
-        // Arrows are in order of their send row; an arrow spans at most a
-        // few hundred rows, so start a little above the first visible row.
-        let start = lad.arrows.partition_point(|a| a.sent_row + 400 < first);
+        let (first, last) = (viewport.min.y - 40.0, viewport.max.y + 40.0);
+        let start = lad
+            .arrows
+            .partition_point(|a| y_of_axis(a.y0 + lad.max_span) < first);
+        let mut last_time_label = f32::NEG_INFINITY;
+        let mut label_boxes: Vec<egui::Rect> = Vec::new();
         for a in &lad.arrows[start..] {
-            if a.sent_row > last {
+            let (y0, y1) = (top + y_of_axis(a.y0), top + y_of_axis(a.y1));
+            if y0 - top > last {
                 break;
             }
-            if a.end_row < first {
+            if y1 - top < first {
                 continue;
             }
-            let past = lad.rows[a.sent_row] < cursor;
-            let done = lad.rows[a.end_row] < cursor;
+            let past = a.record < cursor;
+            let done = a.end_record < cursor;
             let x0 = rect.left() + col_x(a.from_col);
             let x1 = rect.left() + col_x(a.to_col);
-            let (y0, y1) = (y_of(a.sent_row), y_of(a.end_row));
+            let y1 = y1.max(y0 + 4.0);
             let (x_end, y_end) = if a.lost {
-                (x0 + (x1 - x0) * 0.6, y0 + (y1 - y0).max(row_h) * 0.6)
+                (x0 + (x1 - x0) * 0.6, y1)
             } else {
                 (x1, y1)
             };
             let alpha = if past { 1.0 } else { 0.22 };
             let color = a.color.gamma_multiply(alpha);
-            let stroke = egui::Stroke::new(if done || !past { 1.8 } else { 2.6 }, color);
-            let vec = egui::vec2(x_end - x0, y_end - y0);
+            let width = if past && !done { 2.8 } else { 1.6 };
+            let (p0, p1) = (egui::pos2(x0, y0), egui::pos2(x_end, y_end));
+            painter.line_segment([p0, p1], egui::Stroke::new(width, color));
             if a.lost {
-                painter.line_segment([egui::pos2(x0, y0), egui::pos2(x_end, y_end)], stroke);
                 let red = egui::Color32::from_rgb(220, 25, 25).gamma_multiply(alpha);
-                let c = egui::pos2(x_end, y_end);
                 let d = 5.0;
-                painter.line_segment(
-                    [c + egui::vec2(-d, -d), c + egui::vec2(d, d)],
-                    egui::Stroke::new(2.5, red),
-                );
-                painter.line_segment(
-                    [c + egui::vec2(-d, d), c + egui::vec2(d, -d)],
-                    egui::Stroke::new(2.5, red),
-                );
+                let s = egui::Stroke::new(2.5, red);
+                painter.line_segment([p1 + egui::vec2(-d, -d), p1 + egui::vec2(d, d)], s);
+                painter.line_segment([p1 + egui::vec2(-d, d), p1 + egui::vec2(d, -d)], s);
             } else {
-                painter.arrow(egui::pos2(x0, y0), vec, stroke);
+                arrow_head(&painter, p0, p1, color);
             }
-            // Time of the send on the left, the label over the arrow.
-            let ms = v.sim.player.timeline.trace.records[a.record]
-                .time
-                .as_nanos() as f64
-                / 1e6;
-            painter.text(
-                egui::pos2(rect.left() + 2.0, y0),
-                egui::Align2::LEFT_CENTER,
-                format!("{ms:.3}"),
-                egui::FontId::monospace(9.5),
-                egui::Color32::from_gray(if past { 100 } else { 185 }),
-            );
+            // The send time on the left, when there is room.
+            if y0 - last_time_label > 13.0 {
+                last_time_label = y0;
+                let ms = t.trace.records[a.record].time.as_nanos() as f64 / 1e6;
+                painter.text(
+                    egui::pos2(rect.left() + 2.0, y0),
+                    egui::Align2::LEFT_CENTER,
+                    format!("{ms:.3}"),
+                    egui::FontId::monospace(9.5),
+                    egui::Color32::from_gray(if past { 100 } else { 185 }),
+                );
+            }
+            // The label over the middle, unless it would cover another.
             if !a.label.is_empty() {
-                let mid = egui::pos2((x0 + x_end) / 2.0, (y0 + y_end) / 2.0 - 7.0);
+                let mid = egui::pos2((x0 + x_end) / 2.0, (y0 + y_end) / 2.0);
                 let galley = painter.layout_no_wrap(
                     a.label.clone(),
                     egui::FontId::proportional(10.5),
@@ -273,26 +273,42 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
                 let r = egui::Align2::CENTER_CENTER
                     .anchor_size(mid, galley.size())
                     .expand(1.5);
-                painter.rect_filled(
-                    r,
-                    2,
-                    egui::Color32::from_rgba_unmultiplied(255, 255, 255, 215),
-                );
-                painter.galley(r.min + egui::vec2(1.5, 1.5), galley, egui::Color32::BLACK);
+                if label_boxes.iter().rev().take(12).all(|b| !b.intersects(r)) {
+                    label_boxes.push(r);
+                    painter.rect_filled(
+                        r,
+                        2,
+                        egui::Color32::from_rgba_unmultiplied(255, 255, 255, 225),
+                    );
+                    painter.galley(r.min + egui::vec2(1.5, 1.5), galley, egui::Color32::BLACK);
+                }
             }
             if let Some(p) = pointer
                 && resp.clicked()
+                && dist_to_segment(p, p0, p1) < 6.0
             {
-                let seg_d = dist_to_segment(p, egui::pos2(x0, y0), egui::pos2(x_end, y_end));
-                if seg_d < 6.0 {
-                    clicked = Some(a.record);
-                }
+                clicked = Some(a.record);
             }
         }
     });
     if let Some(r) = clicked {
         v.out.push(Control::JumpTo(r));
     }
+}
+
+/// A small arrowhead of a fixed size at `to`.
+fn arrow_head(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, color: egui::Color32) {
+    let d = (to - from).normalized();
+    if !d.x.is_finite() {
+        return;
+    }
+    let n = egui::vec2(-d.y, d.x);
+    let back = to - d * 9.0;
+    painter.add(egui::Shape::convex_polygon(
+        vec![to, back + n * 4.0, back - n * 4.0],
+        color,
+        egui::Stroke::NONE,
+    ));
 }
 
 fn dist_to_segment(p: egui::Pos2, a: egui::Pos2, b: egui::Pos2) -> f32 {
