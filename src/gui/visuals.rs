@@ -161,12 +161,13 @@ fn dress_hosts(
         };
         let kind = v.kind;
         let name = v.name.clone();
-        let addr = v
-            .addresses
-            .iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join("  ");
+        // A router with many interfaces: the first address and a count.
+        let addr = match v.addresses.as_slice() {
+            [a, b] => format!("{a}  {b}"),
+            [a] => a.to_string(),
+            [a, rest @ ..] => format!("{a} +{} more", rest.len()),
+            [] => String::new(),
+        };
         let label = v.label.clone();
         let mut m = |c: Color| shapes.material(&mut materials, c);
         let bg = m(Color::WHITE);
@@ -362,11 +363,13 @@ fn dress_links(
             thickness,
         ));
     }
+    // When every link is alike, the status line says so once instead.
+    let uniform = uniform_links(&sim.player.timeline).is_some();
     for (e, l) in &labels {
         let Some(v) = sim.player.timeline.links.get(l.link as usize) else {
             continue;
         };
-        let text = link_text(v);
+        let text = if uniform { String::new() } else { link_text(v) };
         commands.entity(e).insert((
             Text2d::new(text),
             TextFont::from_font_size(11.5 * layout.scale),
@@ -379,6 +382,13 @@ fn dress_links(
 /// The thickness a link line is drawn with.
 #[derive(Component)]
 struct LinkThickness(f32);
+
+/// The one description of all links, when there are more than two and
+/// they are all alike.
+pub fn uniform_links(t: &Timeline) -> Option<String> {
+    let first = link_text(t.links.first()?);
+    (t.links.len() > 2 && t.links.iter().all(|l| link_text(l) == first)).then_some(first)
+}
 
 /// "10 ms, 10 Mbit/s, 5% loss".
 pub fn link_text(l: &super::model::LinkView) -> String {

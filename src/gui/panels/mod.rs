@@ -261,6 +261,12 @@ fn status(ctx: &egui::Context, central: egui::Rect, v: &View) {
                 ))
                 .color(egui::Color32::from_gray(90)),
             );
+            if let Some(links) = crate::gui::visuals::uniform_links(t) {
+                ui.label(
+                    egui::RichText::new(format!("every link: {links}"))
+                        .color(egui::Color32::from_gray(90)),
+                );
+            }
             if t.truncated {
                 ui.colored_label(
                     egui::Color32::from_rgb(180, 60, 0),
