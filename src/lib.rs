@@ -16,6 +16,8 @@
 //!   the checks and the visualizer read only this and read-only world state.
 //! - `gui` (feature `gui`, on by default) is the visualizer: a Bevy app
 //!   with egui panels that animates a run; nothing else depends on it.
+//! - [`live`] serves a scenario's servers on real loopback sockets, so
+//!   real clients (curl, Python's smtplib, ...) talk to the same machines.
 //!
 //! Nothing in this crate reads a wall clock; only the live mode maps real
 //! time to simulated time.
@@ -23,6 +25,7 @@
 pub mod apps;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod live;
 pub mod net;
 pub mod proto;
 pub mod scenario;

@@ -272,3 +272,45 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn triggers_fire_once_on_their_event() {
+    use wiretale::net::TriggerAction;
+    let mut s = two_hosts(4, LinkConfig::default(), 9, 1000);
+    // When the server first receives a segment (the SYN), a caption; 5 ms
+    // later the link goes down.
+    let first_received = |t: &Trace, r: &wiretale::trace::Record| {
+        matches!(r.event, Event::SegmentReceived { .. }) && t.fields(r)["host"] == "server"
+    };
+    s.world.add_trigger(
+        Box::new(first_received),
+        SimDuration::ZERO,
+        TriggerAction::Narrate("the SYN arrived".into()),
+    );
+    s.world.add_trigger(
+        Box::new(first_received),
+        SimDuration::from_millis(5),
+        TriggerAction::Fault(Fault::LinkUp { link: 0, up: false }),
+    );
+    s.world.run(SimTime::from_secs(60));
+    let t = s.world.trace();
+    let syn_at = t
+        .records
+        .iter()
+        .find(|r| first_received(t, r))
+        .map(|r| r.time)
+        .unwrap();
+    let captions: Vec<_> = t
+        .records
+        .iter()
+        .filter(|r| matches!(r.event, Event::Narration { .. }))
+        .collect();
+    assert_eq!(captions.len(), 1, "fires once");
+    assert_eq!(captions[0].time, syn_at);
+    let down = t
+        .records
+        .iter()
+        .find(|r| matches!(r.event, Event::LinkState { up: false, .. }))
+        .unwrap();
+    assert_eq!(down.time, syn_at + SimDuration::from_millis(5));
+}

@@ -197,6 +197,38 @@ pub fn analyze(captured: &[(SimTime, Packet)]) -> Report {
     report
 }
 
+/// The reassembled bytes of one captured connection, as Wireshark's
+/// "Follow TCP stream" shows them: everything the listener holds, readable
+/// or not. Bytes on either side of a gap are simply joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamBytes {
+    pub connection: ConnectionId,
+    pub client_to_server: Vec<u8>,
+    pub server_to_client: Vec<u8>,
+}
+
+/// Every captured connection's bytes, in order of first appearance.
+pub fn streams(captured: &[(SimTime, Packet)]) -> Vec<StreamBytes> {
+    let join = |stream: Stream| -> Vec<u8> {
+        stream
+            .runs
+            .into_iter()
+            .flat_map(|run| run.data.into_iter())
+            .collect()
+    };
+    group_connections(captured)
+        .iter()
+        .map(|capture| {
+            let (connection, to_server, to_client) = capture.oriented();
+            StreamBytes {
+                connection,
+                client_to_server: join(reassemble(to_server)),
+                server_to_client: join(reassemble(to_client)),
+            }
+        })
+        .collect()
+}
+
 /// The report as text, one finding per line, then one line per
 /// connection.
 pub fn readable_text(report: &Report) -> String {

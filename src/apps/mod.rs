@@ -9,5 +9,10 @@
 //! records the transcript, and keeps the state that outlives a connection
 //! (mailboxes, queues, files).
 
+pub mod dns;
 pub mod eavesdropper;
+pub mod files;
+pub mod mail;
+pub mod tap;
 pub mod tcp;
+pub mod vfs;

@@ -4,8 +4,10 @@
 //! (an unreadable or invalid scenario, bad arguments), with a message that
 //! names the file, line and column.
 
+mod check;
 mod gui;
 mod run;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +37,12 @@ enum Command {
     Gui(gui::GuiArgs),
     /// Run a scenario headless and print its trace.
     Run(run::RunArgs),
+    /// Check scenarios' expectations headless, in parallel (exit 0 all
+    /// passed, 1 some failed, 2 bad input).
+    Check(check::CheckArgs),
+    /// Serve a scenario's mail, FTP and web servers on loopback ports for
+    /// real clients (curl, Python, a mail program).
+    Serve(serve::ServeArgs),
     /// List the bundled scenarios.
     Scenarios,
 }
@@ -45,6 +53,8 @@ pub fn main() -> ExitCode {
         None => gui(None),
         Some(Command::Gui(args)) => gui(Some(args)),
         Some(Command::Run(args)) => run::run(args),
+        Some(Command::Check(args)) => check::check(args),
+        Some(Command::Serve(args)) => serve::serve(args),
         Some(Command::Scenarios) => scenarios(),
     };
     ExitCode::from(code)

@@ -3,9 +3,10 @@
 use super::{BAD_INPUT, FAILED, OK};
 use clap::{Args, ValueEnum};
 use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use wiretale::scenario::{self, check, units};
 use wiretale::sim::SimTime;
-use wiretale::trace::{Layer, Trace};
+use wiretale::trace::{Layer, Trace, ladder, pcap};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -30,10 +31,68 @@ pub struct RunArgs {
     format: Format,
     /// Write the trace to this file instead of standard output.
     #[arg(long)]
-    trace: Option<std::path::PathBuf>,
+    trace: Option<PathBuf>,
     /// Only these layers, comma separated (e.g. "tcp,smtp").
     #[arg(long, value_delimiter = ',', value_parser = parse_layer)]
     layers: Vec<Layer>,
+    /// Write every packet, once, as Ethernet frames in a pcap file for
+    /// Wireshark.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// Write one pcap file per link (every crossing, both directions).
+    #[arg(long, value_name = "DIR")]
+    pcap_dir: Option<PathBuf>,
+    /// Draw a ladder diagram: FILE.svg (an image) or FILE.mmd (Mermaid).
+    #[arg(long, value_name = "FILE")]
+    ladder: Option<PathBuf>,
+    /// What the ladder shows: layers, comma separated ("smtp", "tcp",
+    /// "ftp,tcp"); by default every application dialogue.
+    #[arg(long, value_delimiter = ',', value_parser = parse_layer)]
+    ladder_layers: Vec<Layer>,
+    /// Only connections whose name contains this text, e.g. ":25" or
+    /// "49153".
+    #[arg(long, value_name = "TEXT")]
+    ladder_conn: Option<String>,
+}
+
+/// Writes the captures and the ladder a run asked for.
+fn exports(args: &RunArgs, trace: &Trace, title: &str) -> Result<(), String> {
+    if let Some(path) = &args.pcap {
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let n = pcap::write_pcap(trace, BufWriter::new(file))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wrote {n} packets to {}", path.display());
+    }
+    if let Some(dir) = &args.pcap_dir {
+        let files = pcap::write_pcap_per_link(trace, dir)
+            .map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
+        eprintln!("wrote {} link captures into {}", files.len(), dir.display());
+    }
+    if let Some(path) = &args.ladder {
+        let filter = ladder::LadderFilter {
+            layers: args.ladder_layers.clone(),
+            conn: args.ladder_conn.clone(),
+        };
+        let l = ladder::build(trace, &filter);
+        let text = match path.extension().and_then(|e| e.to_str()) {
+            Some("svg") => ladder::to_svg(&l, title),
+            Some("mmd") => ladder::to_mermaid(&l, title),
+            _ => {
+                return Err(format!(
+                    "{}: the ladder file must end in .svg or .mmd",
+                    path.display()
+                ));
+            }
+        };
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!(
+            "wrote a ladder of {} arrows to {}",
+            l.arrows.len(),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn parse_time(s: &str) -> Result<SimTime, String> {
@@ -106,7 +165,7 @@ pub fn run(args: RunArgs) -> u8 {
             }
         }
     };
-    if let Err(e) = written {
+    if let Err(e) = written.and_then(|()| exports(&args, trace, &s.title)) {
         eprintln!("wiretale: {e}");
         return BAD_INPUT;
     }

@@ -20,5 +20,5 @@ pub use app::{AppEvent, AppId, Application, ConnId, Inspect, SessionState};
 pub use link::LinkConfig;
 pub use world::{
     AppCall, AppCx, EPHEMERAL_START, Fault, Firewall, Interface, Node, NodeKind, SocketError,
-    TopologyError, World,
+    TopologyError, TriggerAction, TriggerMatch, World,
 };

@@ -1,13 +1,22 @@
-//! Real wire formats: IPv4, TCP and UDP bytes with correct checksums, and
-//! pcap files that Wireshark opens.
+//! Real wire formats: IPv4, TCP and UDP bytes with correct checksums,
+//! Ethernet frames, and pcap files that Wireshark opens.
 //!
 //! The simulation carries structured [`Packet`]s; this module converts them
 //! to and from the bytes a real network would carry (RFC 791, RFC 9293
-//! §3.1, RFC 768). Decoding is strict and never panics: anything malformed
-//! is an error.
+//! §3.1, RFC 768). Encoding uses the etherparse crate and pcap files the
+//! pcap-file crate, so what a capture holds does not depend on wiretale's
+//! own idea of the formats; decoding is wiretale's own, strict (every
+//! checksum verified) and never panics: anything malformed is an error.
+//! Each side thus checks the other in the round-trip tests.
 
 use super::packet::{IPV4_HEADER, Packet, PacketId, Payload, TcpFlags, TcpSegment, UdpDatagram};
 use bytes::Bytes;
+use etherparse::{
+    EtherType, Ethernet2Header, IpHeaders, IpNumber, Ipv4Header, PacketBuilder, TcpHeader,
+    TcpOptionElement,
+};
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::{DataLink, Endianness, TsResolution};
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
@@ -40,69 +49,79 @@ fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: usize) -> u32
     sum + u32::from(proto) + len as u32
 }
 
-/// Encodes a TCP segment (header, options, payload) with its checksum.
-pub fn encode_tcp(seg: &TcpSegment, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
-    let opt_len = if seg.mss.is_some() { 4 } else { 0 };
-    let header_len = 20 + opt_len;
-    let mut out = Vec::with_capacity(header_len + seg.payload.len());
-    out.extend_from_slice(&seg.src_port.to_be_bytes());
-    out.extend_from_slice(&seg.dst_port.to_be_bytes());
-    out.extend_from_slice(&seg.seq.to_be_bytes());
-    out.extend_from_slice(&seg.ack.to_be_bytes());
-    out.push(((header_len / 4) as u8) << 4);
-    out.push(seg.flags.0);
-    out.extend_from_slice(&seg.window.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
-    if let Some(mss) = seg.mss {
-        out.extend_from_slice(&[2, 4]);
-        out.extend_from_slice(&mss.to_be_bytes());
-    }
-    out.extend_from_slice(&seg.payload);
-    let sum = pseudo_header_sum(src, dst, PROTO_TCP, out.len());
-    let ck = checksum_finish(checksum_add(sum, &out));
-    out[16..18].copy_from_slice(&ck.to_be_bytes());
-    out
-}
-
-/// Encodes a UDP datagram with its checksum.
-pub fn encode_udp(d: &UdpDatagram, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
-    let len = 8 + d.payload.len();
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&d.src_port.to_be_bytes());
-    out.extend_from_slice(&d.dst_port.to_be_bytes());
-    out.extend_from_slice(&(len as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&d.payload);
-    let sum = pseudo_header_sum(src, dst, PROTO_UDP, len);
-    let mut ck = checksum_finish(checksum_add(sum, &out));
-    if ck == 0 {
-        ck = 0xffff; // RFC 768: a computed zero is sent as all ones
-    }
-    out[6..8].copy_from_slice(&ck.to_be_bytes());
-    out
-}
-
-/// Encodes a whole IPv4 packet.
-pub fn encode_ipv4(p: &Packet) -> Vec<u8> {
-    let (proto, body) = match &p.payload {
-        Payload::Tcp(s) => (PROTO_TCP, encode_tcp(s, p.src, p.dst)),
-        Payload::Udp(d) => (PROTO_UDP, encode_udp(d, p.src, p.dst)),
+/// The IPv4 header of `p` as etherparse builds it: identification from
+/// the packet id, don't-fragment set (wiretale never fragments).
+fn ipv4_header(p: &Packet, ttl: u8) -> Ipv4Header {
+    let proto = match p.payload {
+        Payload::Tcp(_) => IpNumber::TCP,
+        Payload::Udp(_) => IpNumber::UDP,
     };
-    let total = IPV4_HEADER + body.len();
-    let mut out = Vec::with_capacity(total);
-    out.push(0x45); // version 4, IHL 5
-    out.push(0);
-    out.extend_from_slice(&(total as u16).to_be_bytes());
-    out.extend_from_slice(&(p.id as u16).to_be_bytes()); // identification
-    out.extend_from_slice(&[0x40, 0]); // don't fragment
-    out.push(p.ttl);
-    out.push(proto);
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&p.src.octets());
-    out.extend_from_slice(&p.dst.octets());
-    let ck = checksum_finish(checksum_add(0, &out));
-    out[10..12].copy_from_slice(&ck.to_be_bytes());
-    out.extend_from_slice(&body);
+    // The builder sets the real payload length and checksum when writing.
+    let mut h = Ipv4Header::new(0, ttl, proto, p.src.octets(), p.dst.octets()).unwrap_or_default();
+    h.identification = p.id as u16;
+    h.dont_fragment = true;
+    h
+}
+
+/// The TCP header of a segment, with the MSS option on SYNs.
+fn tcp_header(seg: &TcpSegment) -> TcpHeader {
+    let mut h = TcpHeader::new(seg.src_port, seg.dst_port, seg.seq, seg.window);
+    h.acknowledgment_number = seg.ack;
+    h.fin = seg.flags.fin();
+    h.syn = seg.flags.syn();
+    h.rst = seg.flags.rst();
+    h.psh = seg.flags.contains(TcpFlags::PSH);
+    h.ack = seg.flags.ack();
+    if let Some(mss) = seg.mss {
+        // Four bytes fit in any header; the error cannot happen.
+        let _ = h.set_options(&[TcpOptionElement::MaximumSegmentSize(mss)]);
+    }
+    h
+}
+
+/// Encodes a whole IPv4 packet, as it leaves its sender (TTL as sent).
+pub fn encode_ipv4(p: &Packet) -> Vec<u8> {
+    encode_ipv4_ttl(p, p.ttl)
+}
+
+/// Encodes an IPv4 packet with a given TTL (as seen after some hops),
+/// checksums computed by etherparse.
+pub fn encode_ipv4_ttl(p: &Packet, ttl: u8) -> Vec<u8> {
+    let builder = PacketBuilder::ip(IpHeaders::Ipv4(ipv4_header(p, ttl), Default::default()));
+    let mut out = Vec::with_capacity(p.wire_len());
+    let written = match &p.payload {
+        Payload::Tcp(seg) => builder
+            .tcp_header(tcp_header(seg))
+            .write(&mut out, &seg.payload),
+        Payload::Udp(d) => builder
+            .udp(d.src_port, d.dst_port)
+            .write(&mut out, &d.payload),
+    };
+    // Writing to a Vec cannot fail; a payload too large for IPv4 cannot
+    // be built by the simulation (segments are at most one MSS).
+    if written.is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// The MAC address wiretale gives a node: locally administered
+/// (`02:...`), with the node id in the last bytes.
+pub fn node_mac(node: u32) -> [u8; 6] {
+    let b = node.to_be_bytes();
+    [0x02, 0x77, b[0], b[1], b[2], b[3]]
+}
+
+/// An Ethernet II frame carrying the packet from node `from` to node `to`
+/// on one link, with the TTL it has on that hop.
+pub fn encode_ethernet(p: &Packet, ttl: u8, from: u32, to: u32) -> Vec<u8> {
+    let eth = Ethernet2Header {
+        source: node_mac(from),
+        destination: node_mac(to),
+        ether_type: EtherType::IPV4,
+    };
+    let mut out = eth.to_bytes().to_vec();
+    out.extend_from_slice(&encode_ipv4_ttl(p, ttl));
     out
 }
 
@@ -239,39 +258,39 @@ fn decode_udp(b: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Result<UdpDatagram, Dec
     })
 }
 
-/// Writes a classic pcap file (LINKTYPE_RAW: each record an IPv4 packet).
-pub struct PcapWriter<W: Write> {
-    out: W,
+/// Writes a classic pcap file of Ethernet frames (what Wireshark and
+/// tshark open), with the pcap-file crate.
+pub struct CaptureWriter<W: Write> {
+    out: PcapWriter<W>,
 }
 
-impl<W: Write> PcapWriter<W> {
-    /// Writes the global header.
-    pub fn new(mut out: W) -> io::Result<Self> {
-        out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?; // magic, microseconds
-        out.write_all(&2u16.to_le_bytes())?;
-        out.write_all(&4u16.to_le_bytes())?;
-        out.write_all(&0i32.to_le_bytes())?; // GMT offset
-        out.write_all(&0u32.to_le_bytes())?; // accuracy
-        out.write_all(&65_535u32.to_le_bytes())?; // snap length
-        out.write_all(&101u32.to_le_bytes())?; // LINKTYPE_RAW
-        Ok(PcapWriter { out })
+impl<W: Write> CaptureWriter<W> {
+    /// Writes the file header (microsecond timestamps, LINKTYPE_ETHERNET).
+    pub fn new(out: W) -> io::Result<Self> {
+        let header = PcapHeader {
+            datalink: DataLink::ETHERNET,
+            ts_resolution: TsResolution::MicroSecond,
+            endianness: Endianness::Little,
+            ..PcapHeader::default()
+        };
+        let out = PcapWriter::with_header(out, header).map_err(io::Error::other)?;
+        Ok(CaptureWriter { out })
     }
 
-    /// Appends one packet seen at `time_us` microseconds.
-    pub fn write_packet(&mut self, time_us: u64, packet: &Packet) -> io::Result<()> {
-        let bytes = encode_ipv4(packet);
+    /// Appends one frame seen at `time_us` simulated microseconds.
+    pub fn write_frame(&mut self, time_us: u64, frame: &[u8]) -> io::Result<()> {
+        let ts = std::time::Duration::from_micros(time_us);
         self.out
-            .write_all(&((time_us / 1_000_000) as u32).to_le_bytes())?;
-        self.out
-            .write_all(&((time_us % 1_000_000) as u32).to_le_bytes())?;
-        self.out.write_all(&(bytes.len() as u32).to_le_bytes())?;
-        self.out.write_all(&(bytes.len() as u32).to_le_bytes())?;
-        self.out.write_all(&bytes)
+            .write_packet(&PcapPacket::new(ts, frame.len() as u32, frame))
+            .map(|_| ())
+            .map_err(io::Error::other)
     }
 
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out.flush()?;
-        Ok(self.out)
+    /// Flushes and returns the underlying writer.
+    pub fn finish(self) -> io::Result<W> {
+        let mut w = self.out.into_writer();
+        w.flush()?;
+        Ok(w)
     }
 }
 

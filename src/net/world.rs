@@ -22,7 +22,7 @@ use super::tcp::{self, TcpConfig, TcpConnection, TcpEvent, TcpState};
 use crate::proto::Transcript;
 use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
 use crate::trace::{
-    ConnName, Dir, DropReason, Event, Layer, LinkId, LinkName, NodeId, Party, Trace, Value,
+    ConnName, Dir, DropReason, Event, Layer, LinkId, LinkName, NodeId, Party, Record, Trace, Value,
 };
 use bytes::Bytes;
 use petgraph::graph::{NodeIndex, UnGraph};
@@ -153,6 +153,27 @@ enum SimEvent {
 /// A scripted call into an application at a given time.
 pub type AppCall = Box<dyn FnOnce(&mut dyn Application, &mut AppCx<'_>)>;
 
+/// Decides whether a recorded event sets off a trigger.
+pub type TriggerMatch = Box<dyn FnMut(&Trace, &Record) -> bool>;
+
+/// What a trigger does when its event happens.
+pub enum TriggerAction {
+    /// Show a caption.
+    Narrate(String),
+    /// Call into an application (a scripted user action).
+    Call { app: AppId, call: AppCall },
+    /// Apply a fault.
+    Fault(Fault),
+}
+
+/// An action that waits for an event instead of a time: "when the first
+/// SMTP 250 is sent, take the link down". It fires once.
+struct Trigger {
+    matches: TriggerMatch,
+    delay: SimDuration,
+    action: Option<TriggerAction>,
+}
+
 /// A scripted change to the network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -208,6 +229,9 @@ pub struct World {
     /// `from` toward node `to` on a shortest path.
     next_hop: Vec<Vec<Option<(LinkId, u8)>>>,
     routes_dirty: bool,
+    /// Actions waiting for an event, and how many records they have seen.
+    triggers: Vec<Trigger>,
+    triggers_seen: usize,
     /// Links an eavesdropper listens on.
     taps: BTreeMap<LinkId, Vec<AppId>>,
     conns: Vec<Option<ConnEntry>>,
@@ -215,6 +239,11 @@ pub struct World {
     /// Application events waiting to be delivered at the current time.
     pending: VecDeque<(AppId, AppEvent)>,
     trace: Trace,
+    /// Application timers queued and not yet fired, by (app, token), with
+    /// how many are queued under that token.
+    timers_pending: BTreeMap<(AppId, u64), u32>,
+    /// Queued timers their application cancelled.
+    timers_cancelled: BTreeMap<(AppId, u64), u32>,
     tcp_config: TcpConfig,
     events_processed: u64,
     segments_processed: u64,
@@ -240,10 +269,14 @@ impl World {
             next_hop: Vec::new(),
             routes_dirty: true,
             taps: BTreeMap::new(),
+            triggers: Vec::new(),
+            triggers_seen: 0,
             conns: Vec::new(),
             apps: Vec::new(),
             pending: VecDeque::new(),
             trace: Trace::new(),
+            timers_pending: BTreeMap::new(),
+            timers_cancelled: BTreeMap::new(),
             tcp_config: TcpConfig::default(),
             events_processed: 0,
             segments_processed: 0,
@@ -408,6 +441,52 @@ impl World {
         self.queue.push(at, SimEvent::Fault(fault));
     }
 
+    /// Carries out `action`, `delay` after the first event `matches`
+    /// accepts (at most once).
+    pub fn add_trigger(
+        &mut self,
+        matches: TriggerMatch,
+        delay: SimDuration,
+        action: TriggerAction,
+    ) {
+        self.triggers.push(Trigger {
+            matches,
+            delay,
+            action: Some(action),
+        });
+    }
+
+    /// Looks at the events recorded since the last look for those that set
+    /// off a trigger.
+    fn check_triggers(&mut self) {
+        let end = self.trace.records.len();
+        if self.triggers.iter().all(|t| t.action.is_none()) {
+            self.triggers_seen = end;
+            return;
+        }
+        let mut fired = Vec::new();
+        for record in &self.trace.records[self.triggers_seen.min(end)..end] {
+            for t in &mut self.triggers {
+                if t.action.is_some()
+                    && (t.matches)(&self.trace, record)
+                    && let Some(action) = t.action.take()
+                {
+                    fired.push((t.delay, action));
+                }
+            }
+        }
+        self.triggers_seen = end;
+        for (delay, action) in fired {
+            let at = self.now + delay;
+            let event = match action {
+                TriggerAction::Narrate(text) => SimEvent::Narrate(text),
+                TriggerAction::Call { app, call } => SimEvent::Call { app, call },
+                TriggerAction::Fault(f) => SimEvent::Fault(f),
+            };
+            self.queue.push(at, event);
+        }
+    }
+
     /// Records a narration caption at time `at`.
     pub fn schedule_narration(&mut self, at: SimTime, text: String) {
         self.queue.push(at, SimEvent::Narrate(text));
@@ -498,7 +577,7 @@ impl World {
     }
 
     /// The time of the next event, if any.
-    pub fn next_event_time(&self) -> Option<SimTime> {
+    pub fn next_event_time(&mut self) -> Option<SimTime> {
         self.queue.peek_time()
     }
 
@@ -520,10 +599,18 @@ impl World {
         let Some((time, event)) = self.queue.pop() else {
             return false;
         };
+        let before = self.now;
         self.now = self.now.max(time);
         self.events_processed += 1;
-        self.dispatch(event);
+        if !self.dispatch(event) {
+            // A timer that was cancelled or found nothing to do: nothing
+            // happened, so simulated time does not move for it. A run
+            // then ends at its last real event, not at the last stale
+            // timer.
+            self.now = before;
+        }
         self.deliver_pending();
+        self.check_triggers();
         true
     }
 
@@ -543,7 +630,8 @@ impl World {
         }
     }
 
-    fn dispatch(&mut self, event: SimEvent) {
+    /// Carries out one event; false if it turned out to do nothing.
+    fn dispatch(&mut self, event: SimEvent) -> bool {
         match event {
             SimEvent::Arrive {
                 link,
@@ -553,17 +641,13 @@ impl World {
                 packet,
             } => self.arrive(link, usize::from(dir), epoch, ttl, packet),
             SimEvent::Local { node, packet } => self.host_receive(node, packet, None),
-            SimEvent::TcpTimer { conn } => self.tcp_timer(conn),
-            SimEvent::AppTimer { app, epoch, token } => {
-                if self.apps[app as usize].epoch == epoch {
-                    self.pending.push_back((app, AppEvent::Timer { token }));
-                }
-            }
+            SimEvent::TcpTimer { conn } => return self.tcp_timer(conn),
+            SimEvent::AppTimer { app, epoch, token } => return self.app_timer(app, epoch, token),
             SimEvent::AppEvent { app, event } => self.pending.push_back((app, event)),
             SimEvent::Call { app, call } => {
                 let slot = &mut self.apps[app as usize];
                 if !self.nodes[slot.host as usize].up {
-                    return;
+                    return false;
                 }
                 if let Some(mut a) = slot.app.take() {
                     let host = slot.host;
@@ -581,6 +665,31 @@ impl World {
             SimEvent::Fault(f) => self.apply_fault(f),
             SimEvent::Narrate(text) => self.trace.push(self.now, Event::Narration { text }),
         }
+        true
+    }
+
+    /// An application timer fires, unless it was cancelled or its host
+    /// crashed since it was set.
+    fn app_timer(&mut self, app: AppId, epoch: u32, token: u64) -> bool {
+        let key = (app, token);
+        if let Some(n) = self.timers_pending.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.timers_pending.remove(&key);
+            }
+        }
+        if let Some(n) = self.timers_cancelled.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.timers_cancelled.remove(&key);
+            }
+            return false;
+        }
+        if self.apps[app as usize].epoch != epoch {
+            return false;
+        }
+        self.pending.push_back((app, AppEvent::Timer { token }));
+        true
     }
 
     fn deliver_pending(&mut self) {
@@ -984,18 +1093,22 @@ impl World {
         id
     }
 
-    fn tcp_timer(&mut self, id: ConnId) {
+    /// A connection's timer event; false if the connection is gone or no
+    /// timer of it is due (the deadline moved since this was queued).
+    fn tcp_timer(&mut self, id: ConnId) -> bool {
         let now = self.now;
         let Some(e) = self.conns.get_mut(id as usize).and_then(Option::as_mut) else {
-            return;
+            return false;
         };
         if e.timer_at.is_some_and(|t| t <= now) {
             e.timer_at = None;
         }
-        if e.tcp.poll_timeout().is_some_and(|t| t <= now) {
+        let due = e.tcp.poll_timeout().is_some_and(|t| t <= now);
+        if due {
             e.tcp.handle_timeout(now);
         }
         self.flush_conn(id);
+        due
     }
 
     /// Brings a connection up to date after anything touched it: events to
@@ -1476,6 +1589,7 @@ impl AppCx<'_> {
     pub fn set_timer(&mut self, delay: SimDuration, token: u64) {
         let w = &mut *self.world;
         let epoch = w.apps[self.app as usize].epoch;
+        *w.timers_pending.entry((self.app, token)).or_default() += 1;
         w.queue.push(
             w.now + delay,
             SimEvent::AppTimer {
@@ -1484,6 +1598,18 @@ impl AppCx<'_> {
                 token,
             },
         );
+    }
+
+    /// Cancels the pending timers set with `token`: they will not fire,
+    /// and do not keep the run going. Cancelling a timer that already
+    /// fired does nothing.
+    pub fn cancel_timer(&mut self, token: u64) {
+        let w = &mut *self.world;
+        let key = (self.app, token);
+        let pending = w.timers_pending.get(&key).copied().unwrap_or(0);
+        if pending > 0 {
+            w.timers_cancelled.insert(key, pending);
+        }
     }
 
     /// Records an application event on this host.

@@ -27,6 +27,7 @@
 
 pub mod date;
 pub mod dns;
+pub mod ftp;
 pub mod http;
 pub mod imap;
 pub mod line;

@@ -3,14 +3,25 @@
 //! Building is cheap (no I/O, no parsing), so the visualizer rebuilds the
 //! world from scratch and replays it whenever it steps backward.
 
-use super::spec::{ActionKind, FaultKind, HostSpec, Role, Scenario, ServiceSpec, TcpSpec};
+use super::spec::{
+    ActionKind, FaultKind, HostSpec, MailProtocol, RecordSpec, Role, Scenario, ServiceSpec,
+    TcpSpec, mail_hostname,
+};
+use super::spec::{ImapStepSpec, Pattern, When};
+use crate::apps::dns::NameServer;
+use crate::apps::mail::{Flag, ImapAction};
+use crate::apps::mail::{MailAccount, MailServer, MailServerConfig, RetryPolicy, UserAgent};
 use crate::apps::tcp::{BulkSender, Discard};
 use crate::net::tcp::TcpConfig;
-use crate::net::{AppId, Fault, Firewall, LinkConfig, NodeKind, TopologyError, World};
+use crate::net::{
+    AppCall, AppId, Fault, Firewall, LinkConfig, NodeKind, TopologyError, TriggerAction,
+    TriggerMatch, World,
+};
+use crate::proto::dns::Zone;
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::NodeId;
 use std::collections::BTreeMap;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// The longest a run goes when the scenario sets no `until`.
 pub const DEFAULT_HORIZON: SimTime = SimTime::from_secs(3600);
@@ -145,6 +156,171 @@ fn build_network_seeded(s: &Scenario, seed: u64) -> Result<World, NetError> {
     Ok(w)
 }
 
+/// The address of the host called `name`.
+fn host_addr(w: &World, nodes: &BTreeMap<String, NodeId>, name: &str) -> Option<Ipv4Addr> {
+    nodes.get(name).and_then(|&n| w.node(n).address())
+}
+
+/// The mail server a MailServer host runs, with its users and the
+/// address of its name server; `None` for other roles.
+fn mail_server(
+    s: &Scenario,
+    h: &HostSpec,
+    w: &World,
+    nodes: &BTreeMap<String, NodeId>,
+) -> Option<MailServer> {
+    let Role::MailServer {
+        domains,
+        users,
+        dns,
+        retry,
+        max_retry,
+        give_up,
+        max_size,
+        ..
+    } = &h.role
+    else {
+        return None;
+    };
+    let domains: Vec<&str> = domains.iter().map(String::as_str).collect();
+    let mut config = MailServerConfig::new(&mail_hostname(h), &domains);
+    // The name server: the one named, or the scenario's only one.
+    let dns_host = match dns {
+        Some(d) => Some(d.as_str()),
+        None => {
+            let mut all = s.hosts.iter().filter(|h| h.role.is_dns_server());
+            match (all.next(), all.next()) {
+                (Some(only), None) => Some(only.name.as_str()),
+                _ => None,
+            }
+        }
+    };
+    config.dns_server = dns_host.and_then(|d| host_addr(w, nodes, d));
+    let d = RetryPolicy::default();
+    config.retry = RetryPolicy {
+        first: retry.map_or(d.first, |x| x.0),
+        max_interval: max_retry.map_or(d.max_interval, |x| x.0),
+        give_up: give_up.map_or(d.give_up, |x| x.0),
+    };
+    if let Some(size) = max_size {
+        config.max_message_size = usize::try_from(size.0).unwrap_or(usize::MAX);
+    }
+    let mut server = MailServer::new(config);
+    for u in users {
+        server = server.with_user(&u.name, &u.password);
+        for folder in &u.folders {
+            // Validation checked the names; parents are created too.
+            let _ =
+                crate::proto::imap::MailStore::create_folder(server.store_mut(), &u.name, folder);
+        }
+    }
+    Some(server)
+}
+
+/// The zone of a DnsServer host. An MX whose exchange names a MailServer
+/// host stands for that server's mail host name, and the host's address
+/// is added as its A record (unless the records give one).
+fn zone(s: &Scenario, records: &[RecordSpec], w: &World, nodes: &BTreeMap<String, NodeId>) -> Zone {
+    let mut zone = Zone::new();
+    let explicit_a = |name: &str| {
+        records.iter().any(|r| {
+            matches!(r, RecordSpec::A(n, _)
+                if n.trim_end_matches('.').eq_ignore_ascii_case(name.trim_end_matches('.')))
+        })
+    };
+    let mut implied_a: Vec<(String, Ipv4Addr)> = Vec::new();
+    for r in records {
+        // Validation has checked every name; a failure here adds nothing.
+        match r {
+            RecordSpec::Mx(domain, preference, target) => {
+                let exchange = match s.hosts.iter().find(|h| h.name == *target) {
+                    Some(h) => {
+                        let name = mail_hostname(h);
+                        if let Some(addr) = host_addr(w, nodes, &h.name)
+                            && !explicit_a(&name)
+                            && !implied_a.iter().any(|(n, _)| *n == name)
+                        {
+                            implied_a.push((name.clone(), addr));
+                        }
+                        name
+                    }
+                    None => target.clone(),
+                };
+                let _ = zone.add_mx(domain, *preference, &exchange);
+            }
+            RecordSpec::A(name, addr) => {
+                let addr = addr
+                    .parse::<Ipv4Addr>()
+                    .ok()
+                    .or_else(|| host_addr(w, nodes, addr));
+                if let Some(addr) = addr {
+                    let _ = zone.add_a(name, addr);
+                }
+            }
+        }
+    }
+    for (name, addr) in implied_a {
+        let _ = zone.add_a(&name, addr);
+    }
+    zone
+}
+
+/// What a user agent does in an IMAP session. Without steps: select the
+/// INBOX, search for unseen mail and read it.
+pub fn imap_actions(steps: &[ImapStepSpec]) -> Vec<ImapAction> {
+    if steps.is_empty() {
+        return vec![
+            ImapAction::Select(crate::apps::mail::store::INBOX.to_string()),
+            ImapAction::SearchUnseen,
+            ImapAction::ReadFound,
+        ];
+    }
+    // Validation checked the flags; one that does not parse is left out.
+    let flag = |subject: &String, flag: &str, set: bool| {
+        Flag::parse(flag).map(|flag| ImapAction::Flag {
+            subject: subject.clone(),
+            flag,
+            set,
+        })
+    };
+    steps
+        .iter()
+        .filter_map(|step| {
+            Some(match step {
+                ImapStepSpec::Login => ImapAction::Login,
+                ImapStepSpec::List => ImapAction::List,
+                ImapStepSpec::Create(f) => ImapAction::Create(f.clone()),
+                ImapStepSpec::Select(f) => ImapAction::Select(f.clone()),
+                ImapStepSpec::SearchAll => ImapAction::SearchAll,
+                ImapStepSpec::SearchUnseen => ImapAction::SearchUnseen,
+                ImapStepSpec::ReadFound => ImapAction::ReadFound,
+                ImapStepSpec::ReadAll => ImapAction::ReadAll,
+                ImapStepSpec::PeekAll => ImapAction::PeekAll,
+                ImapStepSpec::Read { subject } => ImapAction::Read {
+                    subject: subject.clone(),
+                },
+                ImapStepSpec::Flag { subject, flag: f } => flag(subject, f, true)?,
+                ImapStepSpec::Unflag { subject, flag: f } => flag(subject, f, false)?,
+                ImapStepSpec::Copy { subject, to } => ImapAction::Copy {
+                    subject: subject.clone(),
+                    to: to.clone(),
+                },
+                ImapStepSpec::Move { subject, to } => ImapAction::Move {
+                    subject: subject.clone(),
+                    to: to.clone(),
+                },
+                ImapStepSpec::Delete { subject } => ImapAction::Delete {
+                    subject: subject.clone(),
+                },
+                ImapStepSpec::Expunge => ImapAction::Expunge,
+                ImapStepSpec::Noop => ImapAction::Noop,
+                ImapStepSpec::Idle(d) => ImapAction::Idle(d.0),
+                ImapStepSpec::Logout => ImapAction::Logout,
+            })
+        })
+        .collect()
+}
+
 /// The link between two named nodes.
 fn find_link(w: &World, a: NodeId, b: NodeId) -> Option<u32> {
     w.links()
@@ -174,14 +350,47 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 }
             }
         }
+        match &h.role {
+            Role::MailServer { .. } => {
+                if let Some(server) = mail_server(s, h, &w, &nodes) {
+                    w.add_app(node, Box::new(server));
+                }
+            }
+            Role::DnsServer { records } => {
+                let zone = zone(s, records, &w, &nodes);
+                w.add_app(node, Box::new(NameServer::new(zone)));
+            }
+            Role::Client | Role::Router | Role::Server => {}
+            // Started by `add_file_roles` below.
+            Role::FileServer { .. } | Role::WebServer { .. } | Role::Eavesdropper { .. } => {}
+        }
     }
+    // A user agent on every host with mail accounts.
+    let mut agents: BTreeMap<NodeId, AppId> = BTreeMap::new();
+    for h in s.hosts.iter().filter(|h| !h.accounts.is_empty()) {
+        let Some(&node) = nodes.get(&h.name) else {
+            continue;
+        };
+        let accounts = h
+            .accounts
+            .iter()
+            .map(|a| {
+                let mut account = MailAccount::new(&a.address, &a.password, &a.server);
+                account.login = a.login_name().to_string();
+                account
+            })
+            .collect();
+        let app = w.add_app(node, Box::new(UserAgent::new(accounts)));
+        agents.insert(node, app);
+    }
+    add_file_roles(&mut w, s, &nodes);
     // Programs the actions need, one per host and kind.
     let mut senders: BTreeMap<NodeId, AppId> = BTreeMap::new();
     for a in &s.actions {
         let Some(&node) = nodes.get(&a.host) else {
             continue;
         };
-        let at = SimTime::ZERO + a.at.0;
+        let Some(at) = a.when() else { continue };
         match &a.what {
             ActionKind::TcpSend { to, port, bytes } => {
                 let app = *senders
@@ -192,8 +401,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 };
                 let dst = SocketAddrV4::new(addr, *port);
                 let total = bytes.0;
-                w.schedule_call(
-                    at,
+                schedule_call(
+                    &mut w,
+                    &at,
                     app,
                     Box::new(move |app, cx| {
                         if let Some(s) = app.as_any_mut().downcast_mut::<BulkSender>() {
@@ -202,10 +412,75 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                     }),
                 );
             }
+            ActionKind::SendMail {
+                from,
+                to,
+                cc,
+                subject,
+                body,
+            } => {
+                let Some(&app) = agents.get(&node) else {
+                    continue;
+                };
+                let (from, to, cc) = (from.clone(), to.clone(), cc.clone());
+                let (subject, body) = (subject.clone(), body.clone());
+                schedule_call(
+                    &mut w,
+                    &at,
+                    app,
+                    Box::new(move |app, cx| {
+                        if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
+                            // A failure is traced by the user agent.
+                            let _ = ua.send(cx, &from, &to, &cc, &subject, &body);
+                        }
+                    }),
+                );
+            }
+            ActionKind::FetchMail {
+                account,
+                protocol,
+                delete,
+                steps,
+            } => {
+                let Some(&app) = agents.get(&node) else {
+                    continue;
+                };
+                let (account, delete) = (account.clone(), *delete);
+                match protocol {
+                    MailProtocol::Pop3 => schedule_call(
+                        &mut w,
+                        &at,
+                        app,
+                        Box::new(move |app, cx| {
+                            if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
+                                let _ = ua.fetch_pop3(cx, &account, delete);
+                            }
+                        }),
+                    ),
+                    MailProtocol::Imap => {
+                        let actions = imap_actions(steps);
+                        schedule_call(
+                            &mut w,
+                            &at,
+                            app,
+                            Box::new(move |app, cx| {
+                                if let Some(ua) = app.as_any_mut().downcast_mut::<UserAgent>() {
+                                    // A failure is traced by the user agent.
+                                    let _ = ua.fetch_imap(cx, &account, actions.clone());
+                                }
+                            }),
+                        );
+                    }
+                }
+            }
+            ActionKind::Ftp { .. }
+            | ActionKind::HttpGet { .. }
+            | ActionKind::ScpUpload { .. }
+            | ActionKind::ScpDownload { .. } => add_file_action(&mut w, &nodes, node, &at, &a.what),
         }
     }
     for f in &s.faults {
-        let at = SimTime::ZERO + f.at.0;
+        let Some(at) = f.when() else { continue };
         let node = |h: &str| nodes.get(h).copied();
         let link = |a: &str, b: &str| find_link(&w, node(a)?, node(b)?);
         let fault = match &f.what {
@@ -218,11 +493,24 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             FaultKind::HostUp(h) => node(h).map(|node| Fault::HostUp { node }),
         };
         if let Some(fault) = fault {
-            w.schedule_fault(at, fault);
+            match at {
+                When::At(t) => w.schedule_fault(SimTime::ZERO + t.0, fault),
+                When::After { pattern, wait } => {
+                    w.add_trigger(matcher(pattern), wait.0, TriggerAction::Fault(fault))
+                }
+            }
         }
     }
     for n in &s.narration {
-        w.schedule_narration(SimTime::ZERO + n.at.0, n.text.clone());
+        match n.when() {
+            Some(When::At(t)) => w.schedule_narration(SimTime::ZERO + t.0, n.text.clone()),
+            Some(When::After { pattern, wait }) => w.add_trigger(
+                matcher(pattern),
+                wait.0,
+                TriggerAction::Narrate(n.text.clone()),
+            ),
+            None => {}
+        }
     }
     let horizon = s.until.map_or(DEFAULT_HORIZON, |u| SimTime::ZERO + u.0);
     Ok(Run {
@@ -230,4 +518,291 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         horizon,
         nodes,
     })
+}
+
+/// A trigger's test: the first event matching the pattern.
+fn matcher(pattern: Pattern) -> TriggerMatch {
+    Box::new(move |trace, record| super::check::matches(&pattern, trace, record))
+}
+
+/// Calls into an application at a time, or after an event.
+fn schedule_call(w: &mut World, when: &When, app: AppId, call: AppCall) {
+    match when {
+        When::At(t) => w.schedule_call(SimTime::ZERO + t.0, app, call),
+        When::After { pattern, wait } => w.add_trigger(
+            matcher(pattern.clone()),
+            wait.0,
+            TriggerAction::Call { app, call },
+        ),
+    }
+}
+
+// ----- file transfer: file servers, eavesdroppers and their clients -----
+
+/// The content a scenario declares for a file: its text, or generated
+/// bytes of its size.
+fn file_content(path: &str, text: Option<&str>, size: Option<u64>) -> bytes::Bytes {
+    match (text, size) {
+        (Some(t), _) => bytes::Bytes::copy_from_slice(t.as_bytes()),
+        (None, Some(n)) => crate::apps::files::generated_content(path, n as usize),
+        (None, None) => bytes::Bytes::new(),
+    }
+}
+
+/// A file tree with the given accounts and files (validated already).
+fn build_vfs(
+    users: &[super::spec::FileUserSpec],
+    files: &[super::spec::FileSpec],
+    mtime: i64,
+) -> crate::apps::vfs::Vfs {
+    use crate::apps::vfs::{Account, VPath, Vfs};
+    let mut vfs = Vfs::new();
+    for u in users {
+        let home = u.home.clone().unwrap_or_else(|| format!("/{}", u.name));
+        let Ok(home) = VPath::parse(&home) else {
+            continue;
+        };
+        let account = Account {
+            password: u.password.clone(),
+            home,
+            read_only: u.read_only,
+            quota: u.quota.map(|q| q.0),
+        };
+        let _ = vfs.add_user(&u.name, account, mtime);
+    }
+    for f in files {
+        if let Ok(path) = VPath::parse(&f.path) {
+            let data = file_content(&f.path, f.text.as_deref(), f.size.map(|s| s.0));
+            let _ = vfs.put_file(&path, data, mtime);
+        }
+    }
+    vfs
+}
+
+/// Starts the file servers and eavesdroppers the hosts' roles call for.
+fn add_file_roles(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>) {
+    use super::spec::FileService;
+    use crate::apps::files::{FileServer, FileServerConfig};
+    use crate::apps::vfs::VPath;
+    let mtime = w.epoch_unix();
+    for h in &s.hosts {
+        let Some(&node) = nodes.get(&h.name) else {
+            continue;
+        };
+        match &h.role {
+            Role::FileServer {
+                users,
+                files,
+                serves,
+                web_root,
+                data_timeout,
+            } => {
+                let d = FileServerConfig::default();
+                let config = FileServerConfig {
+                    ftp: serves.contains(&FileService::Ftp),
+                    http: serves.contains(&FileService::Http),
+                    scp: serves.contains(&FileService::Scp),
+                    web_root: web_root
+                        .as_deref()
+                        .and_then(|r| VPath::parse(r).ok())
+                        .unwrap_or(d.web_root),
+                    data_timeout: data_timeout.map_or(d.data_timeout, |t| t.0),
+                    passive_ports: d.passive_ports,
+                };
+                let vfs = build_vfs(users, files, mtime);
+                w.add_app(node, Box::new(FileServer::new(vfs, config)));
+            }
+            Role::WebServer { files } => {
+                let config = FileServerConfig {
+                    ftp: false,
+                    http: true,
+                    ..FileServerConfig::default()
+                };
+                let vfs = build_vfs(&[], files, mtime);
+                w.add_app(node, Box::new(FileServer::new(vfs, config)));
+            }
+            Role::Eavesdropper { link: (a, b) } => {
+                let app = w.add_app(node, Box::new(crate::apps::tap::Eavesdropper::new()));
+                let link = match (nodes.get(a), nodes.get(b)) {
+                    (Some(&a), Some(&b)) => find_link(w, a, b),
+                    _ => None,
+                };
+                if let Some(link) = link {
+                    w.add_tap(link, app);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first application of type `T` on `node`, or a new one.
+fn app_of<T: crate::net::Application + Default>(w: &mut World, node: NodeId) -> AppId {
+    let existing = w
+        .node(node)
+        .apps
+        .iter()
+        .copied()
+        .find(|&a| w.app_as::<T>(a).is_some());
+    existing.unwrap_or_else(|| w.add_app(node, Box::<T>::default()))
+}
+
+/// Converts a scenario step into the FTP client's.
+fn ftp_step(step: &super::spec::FtpStep) -> crate::proto::ftp::Step {
+    use super::spec::{FtpStep as S, FtpType};
+    use crate::proto::ftp::{Step, TransferType};
+    match step {
+        S::List => Step::List(None),
+        S::ListPath(p) => Step::List(Some(p.clone())),
+        S::Nlst => Step::Nlst(None),
+        S::Retr(p) => Step::Retr(p.clone()),
+        S::Stor { name, text, size } => Step::Stor(
+            name.clone(),
+            file_content(name, text.as_deref(), size.map(|s| s.0)),
+        ),
+        S::Appe { name, text, size } => Step::Appe(
+            name.clone(),
+            file_content(name, text.as_deref(), size.map(|s| s.0)),
+        ),
+        S::Cwd(p) => Step::Cwd(p.clone()),
+        S::Cdup => Step::Cdup,
+        S::Pwd => Step::Pwd,
+        S::Mkd(p) => Step::Mkd(p.clone()),
+        S::Rmd(p) => Step::Rmd(p.clone()),
+        S::Dele(p) => Step::Dele(p.clone()),
+        S::Rename(a, b) => Step::Rename(a.clone(), b.clone()),
+        S::Type(FtpType::Ascii) => Step::Type(TransferType::Ascii),
+        S::Type(FtpType::Binary) => Step::Type(TransferType::Image),
+        S::Size(p) => Step::Size(p.clone()),
+        S::Noop => Step::Noop,
+        S::Raw(line) => Step::Raw(line.clone()),
+        S::Quit => Step::Quit,
+    }
+}
+
+/// Schedules a file transfer action on the client program of `node`.
+fn add_file_action(
+    w: &mut World,
+    nodes: &BTreeMap<String, NodeId>,
+    node: NodeId,
+    at: &When,
+    what: &ActionKind,
+) {
+    use super::spec::FtpMode;
+    use crate::apps::files::{FtpUser, WebClient};
+    use crate::proto::ftp::{DataMode, FtpClientConfig};
+    use crate::proto::scp::{ScpEntry, ScpOperation};
+    let address = |w: &World, server: &str, port: u16| {
+        let addr = nodes.get(server).and_then(|&n| w.node(n).address())?;
+        Some(SocketAddrV4::new(addr, port))
+    };
+    match what {
+        ActionKind::Ftp {
+            server,
+            user,
+            password,
+            mode,
+            extended,
+            steps,
+        } => {
+            let Some(to) = address(w, server, crate::proto::ftp::CONTROL_PORT) else {
+                return;
+            };
+            let mut config = FtpClientConfig::new(user, password, *to.ip());
+            config.mode = match mode {
+                FtpMode::Active => DataMode::Active,
+                FtpMode::Passive => DataMode::Passive,
+            };
+            config.extended = *extended;
+            config.steps = steps.iter().map(ftp_step).collect();
+            let app = app_of::<FtpUser>(w, node);
+            schedule_call(
+                w,
+                at,
+                app,
+                Box::new(move |app, cx| {
+                    if let Some(u) = app.as_any_mut().downcast_mut::<FtpUser>() {
+                        u.start(cx, to, config);
+                    }
+                }),
+            );
+        }
+        ActionKind::HttpGet { server, paths } => {
+            let Some(to) = address(w, server, 80) else {
+                return;
+            };
+            let (host, paths) = (server.clone(), paths.clone());
+            let app = app_of::<WebClient>(w, node);
+            schedule_call(
+                w,
+                at,
+                app,
+                Box::new(move |app, cx| {
+                    if let Some(c) = app.as_any_mut().downcast_mut::<WebClient>() {
+                        c.start(cx, to, &host, &paths);
+                    }
+                }),
+            );
+        }
+        ActionKind::ScpUpload {
+            server,
+            user,
+            password,
+            local,
+            remote,
+        } => {
+            let Some(to) = address(w, server, crate::proto::scp::PORT) else {
+                return;
+            };
+            let name = local.path.rsplit('/').next().unwrap_or_default();
+            let data = file_content(&local.path, local.text.as_deref(), local.size.map(|s| s.0));
+            let operation = ScpOperation::Upload {
+                target: remote.clone(),
+                entries: vec![ScpEntry::file(name, data)],
+                preserve_times: false,
+            };
+            schedule_scp(w, node, at, to, user, password, operation);
+        }
+        ActionKind::ScpDownload {
+            server,
+            user,
+            password,
+            remote,
+        } => {
+            let Some(to) = address(w, server, crate::proto::scp::PORT) else {
+                return;
+            };
+            let operation = ScpOperation::Download {
+                path: remote.clone(),
+                recursive: false,
+                preserve_times: false,
+            };
+            schedule_scp(w, node, at, to, user, password, operation);
+        }
+        _ => {}
+    }
+}
+
+fn schedule_scp(
+    w: &mut World,
+    node: NodeId,
+    at: &When,
+    to: SocketAddrV4,
+    user: &str,
+    password: &str,
+    operation: crate::proto::scp::ScpOperation,
+) {
+    use crate::apps::files::ScpUser;
+    let (user, password) = (user.to_string(), password.to_string());
+    let app = app_of::<ScpUser>(w, node);
+    schedule_call(
+        w,
+        at,
+        app,
+        Box::new(move |app, cx| {
+            if let Some(c) = app.as_any_mut().downcast_mut::<ScpUser>() {
+                c.start(cx, to, &user, &password, operation);
+            }
+        }),
+    );
 }

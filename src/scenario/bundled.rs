@@ -12,12 +12,48 @@ pub struct Bundled {
 /// Every bundled scenario, in the order `wiretale scenarios` lists them.
 pub const ALL: &[Bundled] = &[
     Bundled {
+        name: "alice_to_bob",
+        text: include_str!("../../scenarios/alice_to_bob.ron"),
+    },
+    Bundled {
+        name: "isp_to_organization",
+        text: include_str!("../../scenarios/isp_to_organization.ron"),
+    },
+    Bundled {
+        name: "mail_retry",
+        text: include_str!("../../scenarios/mail_retry.ron"),
+    },
+    Bundled {
+        name: "pop_vs_imap",
+        text: include_str!("../../scenarios/pop_vs_imap.ron"),
+    },
+    Bundled {
         name: "tcp_handshake",
         text: include_str!("../../scenarios/tcp_handshake.ron"),
     },
     Bundled {
         name: "tcp_lossy_transfer",
         text: include_str!("../../scenarios/tcp_lossy_transfer.ron"),
+    },
+    Bundled {
+        name: "ftp_session",
+        text: include_str!("../../scenarios/ftp_session.ron"),
+    },
+    Bundled {
+        name: "ftp_passive",
+        text: include_str!("../../scenarios/ftp_passive.ron"),
+    },
+    Bundled {
+        name: "ftp_errors",
+        text: include_str!("../../scenarios/ftp_errors.ron"),
+    },
+    Bundled {
+        name: "ftp_vs_http",
+        text: include_str!("../../scenarios/ftp_vs_http.ron"),
+    },
+    Bundled {
+        name: "scp_vs_ftp",
+        text: include_str!("../../scenarios/scp_vs_ftp.ron"),
     },
 ];
 

@@ -14,9 +14,15 @@
 use super::build::Run;
 use super::spec::{FinalCheck, Pattern, Scenario};
 use super::units::parse_duration;
+use crate::apps::mail::UpdateKind;
+use crate::apps::mail::bounce::BOUNCE_SUBJECT;
+use crate::apps::mail::store::INBOX;
+use crate::apps::mail::store::{Flag, flag_names};
+use crate::apps::mail::{MailServer, UserAgent};
 use crate::apps::tcp::{Discard, pattern_sha256};
 use crate::trace::{Fields, Record, Trace};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// One unmet expectation.
@@ -204,6 +210,12 @@ fn value_matches(got: Option<&Value>, want: &Value, contains: bool) -> bool {
     }
 }
 
+/// True if a record matches a pattern (the rule of `expect`), for
+/// triggers that wait for an event.
+pub fn matches(p: &Pattern, trace: &Trace, r: &Record) -> bool {
+    Matcher::new(p).matches(trace, r)
+}
+
 /// Checks a finished run.
 pub fn evaluate(s: &Scenario, run: &Run) -> Vec<Failure> {
     let trace = run.world.trace();
@@ -290,6 +302,59 @@ fn finals(s: &Scenario, run: &Run, failures: &mut Vec<Failure>) {
     for check in &s.final_state {
         let result = match check {
             FinalCheck::Received { host, bytes } => received(run, host, bytes.0),
+            FinalCheck::Mailbox {
+                host,
+                user,
+                folder,
+                subject,
+                count,
+            } => mailbox(
+                run,
+                host,
+                user,
+                folder.as_deref().unwrap_or(INBOX),
+                subject.as_deref(),
+                *count,
+            ),
+            FinalCheck::QueueEmpty { host } => queue_empty(run, host),
+            FinalCheck::Fetched {
+                host,
+                subject,
+                count,
+            } => fetched(run, host, subject.as_deref(), *count),
+            FinalCheck::Bounced {
+                host,
+                user,
+                subject,
+            } => bounced(run, host, user, subject.as_deref()),
+            FinalCheck::File { .. }
+            | FinalCheck::NoFile { .. }
+            | FinalCheck::Downloaded { .. }
+            | FinalCheck::Eavesdropped { .. }
+            | FinalCheck::NotEavesdropped { .. } => file_check(run, check),
+            FinalCheck::Flags {
+                host,
+                user,
+                folder,
+                subject,
+                has,
+                lacks,
+            } => flags(
+                run,
+                host,
+                user.as_deref(),
+                folder.as_deref(),
+                subject,
+                has,
+                lacks,
+            ),
+            FinalCheck::SawUpdate {
+                host,
+                kind,
+                flag,
+                subject,
+                count,
+            } => saw_update(run, host, kind, flag.as_deref(), subject.as_deref(), *count),
         };
         if let Err(detail) = result {
             failures.push(Failure::Final {
@@ -301,11 +366,235 @@ fn finals(s: &Scenario, run: &Run, failures: &mut Vec<Failure>) {
 }
 
 fn describe_final(c: &FinalCheck) -> String {
+    let opt = |name: &str, v: &Option<String>| {
+        v.as_ref()
+            .map(|v| format!(", {name}: {v:?}"))
+            .unwrap_or_default()
+    };
+    let count = |c: &Option<usize>| c.map(|c| format!(", count: {c}")).unwrap_or_default();
     match c {
         FinalCheck::Received { host, bytes } => {
             format!("Received(host: {host:?}, bytes: {})", bytes.0)
         }
+        FinalCheck::Mailbox {
+            host,
+            user,
+            folder,
+            subject,
+            count: n,
+        } => format!(
+            "Mailbox(host: {host:?}, user: {user:?}{}{}{})",
+            opt("folder", folder),
+            opt("subject", subject),
+            count(n)
+        ),
+        FinalCheck::QueueEmpty { host } => format!("QueueEmpty(host: {host:?})"),
+        FinalCheck::Fetched {
+            host,
+            subject,
+            count: n,
+        } => format!(
+            "Fetched(host: {host:?}{}{})",
+            opt("subject", subject),
+            count(n)
+        ),
+        FinalCheck::Bounced {
+            host,
+            user,
+            subject,
+        } => format!(
+            "Bounced(host: {host:?}, user: {user:?}{})",
+            opt("subject", subject)
+        ),
+        FinalCheck::File { host, path, .. } => format!("File(host: {host:?}, path: {path:?})"),
+        FinalCheck::NoFile { host, path } => format!("NoFile(host: {host:?}, path: {path:?})"),
+        FinalCheck::Downloaded { host, name, .. } => {
+            format!("Downloaded(host: {host:?}, name: {name:?})")
+        }
+        FinalCheck::Eavesdropped { host, contains } => {
+            format!("Eavesdropped(host: {host:?}, contains: {contains:?})")
+        }
+        FinalCheck::NotEavesdropped { host, contains } => {
+            format!("NotEavesdropped(host: {host:?}, contains: {contains:?})")
+        }
+        FinalCheck::Flags {
+            host,
+            user,
+            folder,
+            subject,
+            has,
+            lacks,
+        } => format!(
+            "Flags(host: {host:?}{}{}, subject: {subject:?}, has: {has:?}, lacks: {lacks:?})",
+            opt("user", user),
+            opt("folder", folder),
+        ),
+        FinalCheck::SawUpdate {
+            host,
+            kind,
+            flag,
+            subject,
+            count: n,
+        } => format!(
+            "SawUpdate(host: {host:?}, kind: {kind:?}{}{}{})",
+            opt("flag", flag),
+            opt("subject", subject),
+            count(n)
+        ),
     }
+}
+
+/// "exactly `count`" when given, else "at least one": the common rule of
+/// the mail checks.
+fn count_ok(found: usize, count: Option<usize>) -> bool {
+    match count {
+        Some(n) => found == n,
+        None => found > 0,
+    }
+}
+
+fn wanted(subject: Option<&str>, count: Option<usize>) -> String {
+    let what = match subject {
+        Some(s) => format!("with a Subject containing {s:?}"),
+        None => "in all".to_string(),
+    };
+    match count {
+        Some(n) => format!("{n} {what}"),
+        None => format!("at least one {what}"),
+    }
+}
+
+fn mail_server<'r>(run: &'r Run, host: &str) -> Result<&'r MailServer, String> {
+    run.app::<MailServer>(host)
+        .ok_or_else(|| format!("`{host}` runs no mail server"))
+}
+
+fn mailbox(
+    run: &Run,
+    host: &str,
+    user: &str,
+    folder: &str,
+    subject: Option<&str>,
+    count: Option<usize>,
+) -> Result<(), String> {
+    let server = mail_server(run, host)?;
+    let f = server
+        .store()
+        .folder(user, folder)
+        .ok_or_else(|| format!("`{host}` has no folder {folder:?} for user {user:?}"))?;
+    let subjects: Vec<String> = f.messages().iter().map(|m| m.subject()).collect();
+    let found = subjects
+        .iter()
+        .filter(|s| subject.is_none_or(|want| s.contains(want)))
+        .count();
+    if count_ok(found, count) {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {}, found {found}; the {folder} of {user} holds {} message(s){}",
+        wanted(subject, count),
+        subjects.len(),
+        if subjects.is_empty() {
+            String::new()
+        } else {
+            format!(": {subjects:?}")
+        }
+    ))
+}
+
+fn queue_empty(run: &Run, host: &str) -> Result<(), String> {
+    let server = mail_server(run, host)?;
+    let q = server.queue();
+    if q.is_empty() {
+        return Ok(());
+    }
+    let waiting: Vec<String> = q
+        .entries()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} to {} ({} attempts{})",
+                e.id,
+                e.recipients.join(","),
+                e.attempts,
+                e.last_error
+                    .as_ref()
+                    .map(|r| format!(", last error: {r}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Err(format!(
+        "{} message(s) still queued: {}",
+        q.len(),
+        waiting.join("; ")
+    ))
+}
+
+fn fetched(
+    run: &Run,
+    host: &str,
+    subject: Option<&str>,
+    count: Option<usize>,
+) -> Result<(), String> {
+    let ua = run
+        .app::<UserAgent>(host)
+        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let subjects: Vec<String> = ua.fetched().iter().map(|m| m.subject()).collect();
+    let found = subjects
+        .iter()
+        .filter(|s| subject.is_none_or(|want| s.contains(want)))
+        .count();
+    if count_ok(found, count) {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {} fetched, found {found}; the user agent fetched {} message(s){}",
+        wanted(subject, count),
+        subjects.len(),
+        if subjects.is_empty() {
+            String::new()
+        } else {
+            format!(": {subjects:?}")
+        }
+    ))
+}
+
+fn bounced(run: &Run, host: &str, user: &str, subject: Option<&str>) -> Result<(), String> {
+    let server = mail_server(run, host)?;
+    let inbox = server
+        .store()
+        .folder(user, INBOX)
+        .ok_or_else(|| format!("`{host}` has no user {user:?}"))?;
+    let bounces: Vec<_> = inbox
+        .messages()
+        .iter()
+        .filter(|m| m.subject() == BOUNCE_SUBJECT && m.from().contains("MAILER-DAEMON"))
+        .collect();
+    // The bounce returns the original header: look for its Subject there.
+    let about = |m: &&crate::apps::mail::StoredMessage| {
+        subject.is_none_or(|want| {
+            crate::proto::smtp::message::body(&m.data)
+                .split(|&b| b == b'\n')
+                .any(|line| {
+                    let line = String::from_utf8_lossy(line);
+                    line.starts_with("Subject:") && line.contains(want)
+                })
+        })
+    };
+    if bounces.iter().any(about) {
+        return Ok(());
+    }
+    Err(match (bounces.len(), subject) {
+        (0, _) => format!(
+            "the INBOX of {user} holds no bounce (Subject {BOUNCE_SUBJECT:?}) among its {} message(s)",
+            inbox.len()
+        ),
+        (n, s) => format!(
+            "{n} bounce(s), but none about a message with a Subject containing {:?}",
+            s.unwrap_or_default()
+        ),
+    })
 }
 
 fn received(run: &Run, host: &str, bytes: u64) -> Result<(), String> {
@@ -346,4 +635,293 @@ fn received(run: &Run, host: &str, bytes: u64) -> Result<(), String> {
             got.join("; ")
         )
     })
+}
+
+// ----- file transfer: files on servers, downloads, what an eavesdropper read -----
+
+/// The content of `path` (in the server's whole tree) on the file server
+/// `host`.
+fn server_file(run: &Run, host: &str, path: &str) -> Result<bytes::Bytes, String> {
+    use crate::apps::files::FileServer;
+    use crate::apps::vfs::VPath;
+    let server = run
+        .app::<FileServer>(host)
+        .ok_or_else(|| format!("`{host}` runs no file server"))?;
+    let vpath = VPath::parse(path).map_err(|e| format!("bad path {path:?}: {e}"))?;
+    server.vfs().get_file(&vpath).map_err(|e| {
+        let files: Vec<String> = server
+            .vfs()
+            .files()
+            .iter()
+            .map(|(p, size)| format!("{p} ({size} bytes)"))
+            .collect();
+        format!("{path}: {e}; the server has {}", files.join(", "))
+    })
+}
+
+/// Every download of the client programs on `host`.
+fn downloads_on(run: &Run, host: &str) -> Vec<crate::apps::files::Download> {
+    use crate::apps::files::{FtpUser, ScpUser, WebClient};
+    let Some(&node) = run.nodes.get(host) else {
+        return Vec::new();
+    };
+    let w = &run.world;
+    let mut out = Vec::new();
+    for &app in &w.node(node).apps {
+        if let Some(u) = w.app_as::<FtpUser>(app) {
+            out.extend(u.downloads().into_iter().cloned());
+        }
+        if let Some(c) = w.app_as::<WebClient>(app) {
+            out.extend(c.downloads().into_iter().cloned());
+        }
+        if let Some(c) = w.app_as::<ScpUser>(app) {
+            out.extend(c.downloads().into_iter().cloned());
+        }
+    }
+    out
+}
+
+fn compare_content(
+    data: &[u8],
+    size: Option<u64>,
+    sha256: Option<&str>,
+    text: Option<&str>,
+) -> Result<(), String> {
+    let digest = crate::apps::files::sha256_hex(data);
+    if let Some(n) = size
+        && data.len() as u64 != n
+    {
+        return Err(format!("expected {n} bytes, got {}", data.len()));
+    }
+    if let Some(want) = sha256
+        && !want.eq_ignore_ascii_case(&digest)
+    {
+        return Err(format!("expected SHA-256 {want}, got {digest}"));
+    }
+    if let Some(want) = text
+        && data != want.as_bytes()
+    {
+        return Err(format!(
+            "expected the text {want:?}, got {:?}",
+            String::from_utf8_lossy(&data[..data.len().min(200)])
+        ));
+    }
+    Ok(())
+}
+
+fn file_check(run: &Run, check: &FinalCheck) -> Result<(), String> {
+    use crate::apps::tap::Eavesdropper;
+    match check {
+        FinalCheck::File {
+            host,
+            path,
+            size,
+            sha256,
+            text,
+        } => {
+            let data = server_file(run, host, path)?;
+            compare_content(&data, size.map(|s| s.0), sha256.as_deref(), text.as_deref())
+        }
+        FinalCheck::NoFile { host, path } => match server_file(run, host, path) {
+            Ok(data) => Err(format!("{path} exists ({} bytes)", data.len())),
+            Err(e) if e.contains("runs no file server") => Err(e),
+            Err(_) => Ok(()),
+        },
+        FinalCheck::Downloaded {
+            host,
+            name,
+            size,
+            sha256,
+            same_as,
+        } => {
+            let all = downloads_on(run, host);
+            let mine: Vec<_> = all.iter().filter(|d| d.is_called(name)).collect();
+            let Some(last) = mine.last() else {
+                let names: Vec<String> = all
+                    .iter()
+                    .map(|d| format!("{} ({})", d.name, d.via))
+                    .collect();
+                return Err(if names.is_empty() {
+                    format!("`{host}` downloaded nothing")
+                } else {
+                    format!("`{host}` downloaded only {}", names.join(", "))
+                });
+            };
+            compare_content(&last.data, size.map(|s| s.0), sha256.as_deref(), None)?;
+            if let Some((server, path)) = same_as {
+                let original = server_file(run, server, path)?;
+                if original != last.data {
+                    return Err(format!(
+                        "{name} ({} bytes, SHA-256 {}) differs from {server}:{path} ({} bytes, SHA-256 {})",
+                        last.data.len(),
+                        last.sha256,
+                        original.len(),
+                        crate::apps::files::sha256_hex(&original)
+                    ));
+                }
+            }
+            Ok(())
+        }
+        FinalCheck::Eavesdropped { host, contains }
+        | FinalCheck::NotEavesdropped { host, contains } => {
+            let trudy = run
+                .app::<Eavesdropper>(host)
+                .ok_or_else(|| format!("`{host}` is not an eavesdropper"))?;
+            let read = trudy.can_read(contains);
+            match (check, read) {
+                (FinalCheck::Eavesdropped { .. }, false) => Err(format!(
+                    "the eavesdropper could not read {contains:?} ({} packets captured)",
+                    trudy.captured().len()
+                )),
+                (FinalCheck::NotEavesdropped { .. }, true) => {
+                    Err(format!("the eavesdropper could read {contains:?}"))
+                }
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+/// The flags a check names, as the store keeps them (validation checked
+/// that they parse).
+fn parse_flags(names: &[String]) -> Vec<Flag> {
+    names.iter().filter_map(|n| Flag::parse(n)).collect()
+}
+
+/// Whether every message in `found` (subject, flags) has the flags of
+/// `has` and none of `lacks`; if not, which ones fail and why.
+fn judge_flags(
+    found: &[(String, BTreeSet<Flag>)],
+    subject: &str,
+    has: &[String],
+    lacks: &[String],
+    place: &str,
+) -> Result<(), String> {
+    if found.is_empty() {
+        return Err(format!(
+            "no message with a Subject containing {subject:?} {place}"
+        ));
+    }
+    let (has, lacks) = (parse_flags(has), parse_flags(lacks));
+    let wrong: Vec<String> = found
+        .iter()
+        .filter(|(_, f)| !has.iter().all(|x| f.contains(x)) || lacks.iter().any(|x| f.contains(x)))
+        .map(|(s, f)| {
+            let shown = flag_names(f);
+            format!(
+                "{s:?} has {}",
+                if shown.is_empty() {
+                    "no flags".to_string()
+                } else {
+                    shown
+                }
+            )
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
+}
+
+fn flags(
+    run: &Run,
+    host: &str,
+    user: Option<&str>,
+    folder: Option<&str>,
+    subject: &str,
+    has: &[String],
+    lacks: &[String],
+) -> Result<(), String> {
+    if let Some(user) = user {
+        let server = mail_server(run, host)?;
+        let folder = folder.unwrap_or(INBOX);
+        let f = server
+            .store()
+            .folder(user, folder)
+            .ok_or_else(|| format!("`{host}` has no folder {folder:?} for user {user:?}"))?;
+        let found: Vec<(String, BTreeSet<Flag>)> = f
+            .messages()
+            .iter()
+            .filter(|m| m.subject().contains(subject))
+            .map(|m| (m.subject(), m.flags.clone()))
+            .collect();
+        return judge_flags(
+            &found,
+            subject,
+            has,
+            lacks,
+            &format!("in the {folder} of {user}"),
+        );
+    }
+    let ua = run
+        .app::<UserAgent>(host)
+        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let found: Vec<(String, BTreeSet<Flag>)> = ua
+        .remote_messages()
+        .iter()
+        .filter(|((_, f, _), m)| !m.expunged && folder.is_none_or(|want| f == want))
+        .filter_map(|(_, m)| {
+            let s = m.subject.as_ref()?;
+            s.contains(subject).then(|| (s.clone(), m.flags.clone()))
+        })
+        .collect();
+    judge_flags(
+        &found,
+        subject,
+        has,
+        lacks,
+        "among the messages the device knows with IMAP",
+    )
+}
+
+fn saw_update(
+    run: &Run,
+    host: &str,
+    kind: &str,
+    flag: Option<&str>,
+    subject: Option<&str>,
+    count: Option<usize>,
+) -> Result<(), String> {
+    let ua = run
+        .app::<UserAgent>(host)
+        .ok_or_else(|| format!("`{host}` runs no user agent"))?;
+    let kind = UpdateKind::from_name(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?;
+    let flag = flag.and_then(Flag::parse);
+    let matching = ua
+        .updates()
+        .iter()
+        .filter(|u| u.kind == kind)
+        .filter(|u| flag.as_ref().is_none_or(|f| u.flags.contains(f)))
+        .filter(|u| {
+            subject.is_none_or(|want| u.subject.as_deref().is_some_and(|s| s.contains(want)))
+        })
+        .count();
+    if count_ok(matching, count) {
+        return Ok(());
+    }
+    let all: Vec<String> = ua
+        .updates()
+        .iter()
+        .map(|u| {
+            let mut text = format!("{} {}", u.kind.name(), u.seq);
+            if !u.flags.is_empty() {
+                text.push_str(&format!(" ({})", flag_names(&u.flags)));
+            }
+            if let Some(s) = &u.subject {
+                text.push_str(&format!(" {s:?}"));
+            }
+            text
+        })
+        .collect();
+    Err(format!(
+        "expected {} matching update(s), found {matching}; the device saw {}",
+        count.map_or("at least one".to_string(), |n| n.to_string()),
+        if all.is_empty() {
+            "no updates".to_string()
+        } else {
+            all.join(", ")
+        }
+    ))
 }

@@ -165,6 +165,90 @@ impl Source<'_> {
         }
     }
 
+    /// A diagnostic at the first `"needle"` inside the `index`-th (0-based)
+    /// item written `tag(` in the section `section:` (e.g. the third
+    /// `Link(` of `links:`), falling back to the first `"needle"` anywhere.
+    pub fn at_quoted_in_item(
+        &self,
+        section: &str,
+        tag: &str,
+        index: usize,
+        needle: &str,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let quoted = format!("\"{needle}\"");
+        let found = self.item_offset(section, tag, index).and_then(|start| {
+            let mut from = start;
+            while let Some(i) = self.text[from..].find(&quoted) {
+                let off = from + i;
+                if !self.in_comment(off) {
+                    return Some(off);
+                }
+                from = off + quoted.len();
+            }
+            None
+        });
+        match found {
+            Some(off) => self.at_offset(off, quoted.chars().count(), message, help),
+            None => self.at_quoted(needle, 0, message, help),
+        }
+    }
+
+    /// A diagnostic at the `nth` (0-based) appearance of `needle` as
+    /// written (not quoted) inside the `index`-th `tag(` item of
+    /// `section`, falling back to its first appearance anywhere.
+    #[allow(clippy::too_many_arguments)]
+    pub fn at_text_in_item(
+        &self,
+        section: &str,
+        tag: &str,
+        index: usize,
+        needle: &str,
+        nth: usize,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let found = self.item_offset(section, tag, index).and_then(|start| {
+            let mut from = start;
+            let mut seen = 0;
+            while let Some(i) = self.text[from..].find(needle) {
+                let off = from + i;
+                if !self.in_comment(off) {
+                    if seen == nth {
+                        return Some(off);
+                    }
+                    seen += 1;
+                }
+                from = off + needle.len().max(1);
+            }
+            None
+        });
+        match found {
+            Some(off) => self.at_offset(off, needle.chars().count(), message, help),
+            None => self.at_text(needle, 0, message, help),
+        }
+    }
+
+    /// Byte offset of the `index`-th `tag(` after `section:`.
+    fn item_offset(&self, section: &str, tag: &str, index: usize) -> Option<usize> {
+        let sec = self.find_nth(&format!("{section}:"), 0)?;
+        let open = format!("{tag}(");
+        let mut from = sec;
+        let mut seen = 0;
+        while let Some(i) = self.text[from..].find(&open) {
+            let off = from + i;
+            if !self.in_comment(off) {
+                if seen == index {
+                    return Some(off);
+                }
+                seen += 1;
+            }
+            from = off + open.len();
+        }
+        None
+    }
+
     /// A diagnostic at the `nth` appearance of `needle` as written (not
     /// quoted), e.g. a field name.
     pub fn at_text(
@@ -239,12 +323,25 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
     let limit = (wrong.chars().count() / 3).max(2);
+    let wrong_l = wrong.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (distance(&wrong.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| format!("did you mean `{c}`?"))
+        .map(|c| {
+            let c_l = c.to_lowercase();
+            // On a tie, prefer a candidate that starts like the typo and
+            // then one that contains it ("ap" is more likely "app" than
+            // "ip").
+            let same_start = c_l.chars().next() == wrong_l.chars().next();
+            (
+                distance(&wrong_l, &c_l),
+                !same_start,
+                !c_l.contains(&wrong_l),
+                c,
+            )
+        })
+        .filter(|(d, ..)| *d <= limit)
+        .min_by_key(|(d, a, b, _)| (*d, *a, *b))
+        .map(|(.., c)| format!("did you mean `{c}`?"))
 }
 
 /// Turns a RON parser error into a diagnostic with a readable message.
@@ -292,7 +389,17 @@ pub fn from_ron(src: &Source<'_>, err: &ron::error::SpannedError) -> Diagnostic 
                     .map(|o| format!(" in `{o}`"))
                     .unwrap_or_default()
             ),
-            None,
+            Some(format!(
+                "add `{field}: ...` to the {} that ends here",
+                outer
+                    .as_deref()
+                    .map_or("structure".to_owned(), |o| format!("`{o}(...)`"))
+            )),
+            1,
+        ),
+        E::IntegerOutOfBounds => (
+            "number out of range for this field".to_owned(),
+            Some("ports and counts are whole numbers from 0 up".to_owned()),
             1,
         ),
         E::Eof => (
@@ -309,7 +416,38 @@ pub fn from_ron(src: &Source<'_>, err: &ron::error::SpannedError) -> Diagnostic 
     } else {
         (pos.line, pos.col)
     };
+    // A value our own deserializers refused ("fast" is not a duration) is
+    // reported inside or just after its string: underline the string.
+    if matches!(err.code, E::Message(_) | E::InvalidValueForType { .. })
+        && let Some(text) = src.text.lines().nth(line.saturating_sub(1))
+        && let Some((open, close)) = string_around(text, col.saturating_sub(1))
+    {
+        return src.at(line, open + 1, close - open + 1, message, help);
+    }
     src.at(line.max(1), col.max(1), len, message, help)
+}
+
+/// The string literal on `line` (as character indices of its quotes) that
+/// contains or ends just before character index `at`.
+fn string_around(line: &str, at: usize) -> Option<(usize, usize)> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut open: Option<usize> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        match (chars[i], open) {
+            ('\\', Some(_)) => i += 1,
+            ('"', None) => open = Some(i),
+            ('"', Some(o)) => {
+                if o <= at && at <= i + 1 {
+                    return Some((o, i));
+                }
+                open = None;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]

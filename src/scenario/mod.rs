@@ -13,6 +13,7 @@
 //! This module never panics on a file's content: every problem becomes a
 //! [`ScenarioError`].
 
+pub mod batch;
 pub mod build;
 pub mod bundled;
 pub mod check;

@@ -1,34 +1,47 @@
-//! The event queue: a 4-ary min-heap keyed by `(time, sequence)`.
+//! The event queue: a calendar queue keyed by `(time, sequence)`.
 //!
 //! The sequence number is the insertion order, so two events scheduled for
 //! the same instant fire in the order they were scheduled (ns-3 does the
 //! same with its `EventKey`). This is what makes a run reproducible byte
 //! for byte.
 //!
-//! Why a 4-ary heap with the keys apart from the events: a pop walks from
-//! the root to a leaf comparing each node's children. With four children
-//! the walk is half as long as with two, and because the keys (16 bytes:
-//! time and sequence packed into one `u128`) sit in their own array, the
-//! four children of a node share one 64-byte cache line. The events
-//! themselves move along the same path but are never compared. On the
-//! queue sizes a run keeps this is about twice as fast as
-//! `std::collections::BinaryHeap` of `(key, event)` pairs (see
-//! `cargo bench --bench engine`).
+//! A calendar queue (R. Brown, "Calendar queues", CACM 31(10), 1988; ns-3
+//! ships one as `CalendarScheduler`) works like a desk calendar: a year of
+//! `buckets` days, each `width` nanoseconds long. An event goes on the day
+//! its time falls on, whatever the year, and each day keeps its events
+//! sorted. Taking the next event means looking at today's first event: if
+//! it is for this year it is the earliest of all, otherwise turn the page.
+//! With the day length matched to how far apart events are (re-estimated
+//! whenever the queue doubles or halves), both operations take constant
+//! time on average, where a heap takes time logarithmic in its size.
 //!
+//! Events cannot be scheduled before the last one taken (the engine never
+//! schedules into the past); such a time is treated as that last time.
 //! There is no cancellation: the engine's users schedule timers lazily and
 //! ignore stale entries when they fire, which is cheaper than removal.
 
 use super::SimTime;
+use std::collections::VecDeque;
 
-/// Children per node.
-const ARITY: usize = 4;
+/// Smallest number of days in a year.
+const MIN_BUCKETS: usize = 4;
+/// How many of the earliest events the day length is estimated from.
+const SAMPLE: usize = 25;
 
 /// A queue of events of type `E`, popped in `(time, insertion)` order.
 pub struct EventQueue<E> {
-    /// Heap-ordered keys: `time << 64 | sequence`.
-    keys: Vec<u128>,
-    /// `events[i]` belongs to `keys[i]`.
-    events: Vec<E>,
+    /// Each day's events, sorted by key.
+    buckets: Vec<VecDeque<(u128, E)>>,
+    /// Length of a day, in nanoseconds: `1 << shift`. Powers of two make
+    /// finding an event's day a shift and a mask instead of divisions.
+    shift: u32,
+    /// Today.
+    cur: usize,
+    /// The end of today in this year: today's events before it are due.
+    top: u64,
+    /// Time of the last event taken: nothing may be scheduled before it.
+    last_time: u64,
+    len: usize,
     next_seq: u64,
 }
 
@@ -38,109 +51,181 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
-fn key(time: SimTime, seq: u64) -> u128 {
-    (u128::from(time.0) << 64) | u128::from(seq)
+fn key(time: u64, seq: u64) -> u128 {
+    (u128::from(time) << 64) | u128::from(seq)
 }
 
-fn time_of(key: u128) -> SimTime {
-    SimTime((key >> 64) as u64)
+fn time_of(key: u128) -> u64 {
+    (key >> 64) as u64
 }
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue {
-            keys: Vec::new(),
-            events: Vec::new(),
+        let mut q = EventQueue {
+            buckets: Vec::new(),
+            shift: 10,
+            cur: 0,
+            top: 0,
+            last_time: 0,
+            len: 0,
             next_seq: 0,
+        };
+        q.buckets = (0..MIN_BUCKETS).map(|_| VecDeque::new()).collect();
+        q.set_today(0);
+        q
+    }
+
+    fn width(&self) -> u64 {
+        1 << self.shift
+    }
+
+    /// Makes the day containing `time` today.
+    fn set_today(&mut self, time: u64) {
+        let day = time >> self.shift;
+        self.cur = self.bucket_of(time);
+        self.top = (day + 1).saturating_mul(self.width());
+    }
+
+    /// The day of `time`; the number of days is a power of two.
+    fn bucket_of(&self, time: u64) -> usize {
+        ((time >> self.shift) as usize) & (self.buckets.len() - 1)
+    }
+
+    /// Files an event on its day, keeping the day sorted. Events usually
+    /// come later than everything already on their day, so this is most
+    /// often a push at the back.
+    fn insert(&mut self, k: u128, event: E) {
+        let b = self.bucket_of(time_of(k));
+        let day = &mut self.buckets[b];
+        match day.back() {
+            Some(&(last, _)) if last > k => {
+                let at = day.partition_point(|(x, _)| *x < k);
+                day.insert(at, (k, event));
+            }
+            _ => day.push_back((k, event)),
         }
     }
 
     /// Schedules `event` at `time`.
     pub fn push(&mut self, time: SimTime, event: E) {
-        let k = key(time, self.next_seq);
+        let t = time.0.max(self.last_time);
+        let k = key(t, self.next_seq);
         self.next_seq += 1;
-        self.keys.push(k);
-        self.events.push(event);
-        self.sift_up(self.keys.len() - 1);
+        self.insert(k, event);
+        self.len += 1;
+        if self.len > 2 * self.buckets.len() {
+            self.resize(self.buckets.len() * 2);
+        }
+    }
+
+    /// Finds the earliest event and makes its day today; false if empty.
+    fn seek(&mut self) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        let n = self.buckets.len();
+        for _ in 0..n {
+            if let Some(&(k, _)) = self.buckets[self.cur].front()
+                && time_of(k) < self.top
+            {
+                return true;
+            }
+            self.cur += 1;
+            if self.cur == n {
+                self.cur = 0;
+            }
+            self.top = self.top.saturating_add(self.width());
+        }
+        // A whole year without a due event: the next one is far ahead.
+        // Look at every day's first event and jump to the earliest.
+        let earliest = self
+            .buckets
+            .iter()
+            .filter_map(|d| d.front().map(|(k, _)| *k))
+            .min();
+        match earliest {
+            Some(k) => {
+                self.set_today(time_of(k));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let last = self.keys.len().checked_sub(1)?;
-        self.keys.swap(0, last);
-        self.events.swap(0, last);
-        let k = self.keys.pop()?;
-        let e = self.events.pop()?;
-        if !self.keys.is_empty() {
-            self.sift_down_to_bottom(0);
+        if !self.seek() {
+            return None;
         }
-        Some((time_of(k), e))
+        let (k, e) = self.buckets[self.cur].pop_front()?;
+        self.len -= 1;
+        self.last_time = time_of(k);
+        if self.buckets.len() > MIN_BUCKETS && self.len < self.buckets.len() / 2 {
+            self.resize(self.buckets.len() / 2);
+        }
+        Some((SimTime(time_of(k)), e))
     }
 
     /// The time of the earliest event, if any.
-    pub fn peek_time(&self) -> Option<SimTime> {
-        self.keys.first().map(|&k| time_of(k))
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        if !self.seek() {
+            return None;
+        }
+        self.buckets[self.cur]
+            .front()
+            .map(|(k, _)| SimTime(time_of(*k)))
     }
 
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len == 0
     }
 
-    fn sift_up(&mut self, mut i: usize) {
-        let k = self.keys[i];
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            if self.keys[parent] <= k {
-                break;
-            }
-            self.keys[i] = self.keys[parent];
-            self.events.swap(i, parent);
-            i = parent;
+    /// Rebuilds the calendar with `n` days (a power of two) whose length
+    /// suits the events now pending: three times their average separation
+    /// (Brown's rule), estimated from the earliest ones, ignoring outliers,
+    /// rounded up to a power of two.
+    fn resize(&mut self, n: usize) {
+        let mut all: Vec<(u128, E)> = Vec::with_capacity(self.len);
+        for day in &mut self.buckets {
+            all.extend(day.drain(..));
         }
-        self.keys[i] = k;
+        all.sort_unstable_by_key(|(k, _)| *k);
+        if let Some(w) = Self::estimate_width(&all) {
+            self.shift = w.next_power_of_two().trailing_zeros().min(62);
+        }
+        self.buckets.resize_with(n, VecDeque::new);
+        self.buckets.truncate(n);
+        self.set_today(self.last_time);
+        for (k, e) in all {
+            // Sorted input: every insert is a push at the back of its day.
+            self.insert(k, e);
+        }
     }
 
-    /// Floyd's trick (as `BinaryHeap::pop` does): the element moved to the
-    /// root is almost always among the largest, so walk the hole down to
-    /// a leaf along the smallest children without comparing against it,
-    /// then let it rise the few steps it needs.
-    fn sift_down_to_bottom(&mut self, mut i: usize) {
-        let n = self.keys.len();
-        let k = self.keys[i];
-        let start = i;
-        loop {
-            let first = i * ARITY + 1;
-            if first >= n {
-                break;
-            }
-            let children = &self.keys[first..(first + ARITY).min(n)];
-            let mut best = 0;
-            for (c, &ck) in children.iter().enumerate().skip(1) {
-                if ck < children[best] {
-                    best = c;
-                }
-            }
-            let best = first + best;
-            self.keys[i] = self.keys[best];
-            self.events.swap(i, best);
-            i = best;
+    fn estimate_width(sorted: &[(u128, E)]) -> Option<u64> {
+        let times: Vec<u64> = sorted
+            .iter()
+            .take(SAMPLE + 1)
+            .map(|(k, _)| time_of(*k))
+            .collect();
+        let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        if gaps.is_empty() {
+            return None;
         }
-        self.keys[i] = k;
-        // Rise, but not above where the walk started.
-        while i > start {
-            let parent = (i - 1) / ARITY;
-            if self.keys[parent] <= k {
-                break;
-            }
-            self.keys[i] = self.keys[parent];
-            self.events.swap(i, parent);
-            i = parent;
-        }
-        self.keys[i] = k;
+        let mean = gaps.iter().sum::<u64>() / gaps.len() as u64;
+        // Brown: average again without the separations more than twice
+        // the first average, so one far-off timer does not stretch days.
+        let near: Vec<u64> = gaps.iter().copied().filter(|&g| g <= 2 * mean).collect();
+        let mean = if near.is_empty() {
+            mean
+        } else {
+            near.iter().sum::<u64>() / near.len() as u64
+        };
+        Some(mean.saturating_mul(3).max(1))
     }
 }
 
@@ -160,28 +245,64 @@ mod tests {
         assert_eq!(order, ["a", "b", "c", "d"]);
     }
 
+    /// Pushes and pops at random against a sorted list, with near and far
+    /// times mixed as a run mixes packet arrivals and long timers.
     #[test]
     fn matches_a_sorted_reference_under_interleaving() {
-        let mut q = EventQueue::new();
-        let mut reference: Vec<(u64, u64)> = Vec::new();
-        let mut rng = SimRng::new(3);
-        let mut now = 0;
-        let mut id = 0;
-        for round in 0..20_000 {
-            if rng.below(3) > 0 || reference.is_empty() {
-                let t = now + rng.below(if round % 7 == 0 { 1 << 40 } else { 1000 });
-                q.push(SimTime(t), id);
-                reference.push((t, id));
-                id += 1;
-            } else {
-                reference.sort();
-                let want = reference.remove(0);
-                assert_eq!(q.peek_time(), Some(SimTime(want.0)));
-                let (t, e) = q.pop().unwrap();
-                assert_eq!((t.0, e), want);
-                now = t.0;
+        for seed in 0..4 {
+            let mut q = EventQueue::new();
+            let mut reference = std::collections::BTreeSet::new();
+            let mut rng = SimRng::new(seed);
+            let mut now = 0;
+            let mut id = 0;
+            for round in 0..30_000 {
+                let burst = round % 5000 < 300;
+                if burst || rng.below(3) > 0 || reference.is_empty() {
+                    let spread = match rng.below(10) {
+                        0 => 1 << 40,
+                        1 => 0,
+                        _ => 1000,
+                    };
+                    let t = now + rng.below(spread + 1);
+                    q.push(SimTime(t), id);
+                    reference.insert((t, id));
+                    id += 1;
+                } else {
+                    let want = reference.pop_first().unwrap();
+                    assert_eq!(q.peek_time(), Some(SimTime(want.0)));
+                    let (t, e) = q.pop().unwrap();
+                    assert_eq!((t.0, e), want);
+                    now = t.0;
+                }
+                assert_eq!(q.len(), reference.len());
             }
-            assert_eq!(q.len(), reference.len());
+            for want in reference {
+                assert_eq!(q.pop().map(|(t, e)| (t.0, e)), Some(want));
+            }
+            assert!(q.pop().is_none());
         }
+    }
+
+    #[test]
+    fn many_events_at_one_instant_keep_their_order() {
+        let mut q = EventQueue::new();
+        for i in 0..10_000 {
+            q.push(SimTime(7), i);
+        }
+        q.push(SimTime(3), -1);
+        assert_eq!(q.pop(), Some((SimTime(3), -1)));
+        for i in 0..10_000 {
+            assert_eq!(q.pop(), Some((SimTime(7), i)));
+        }
+    }
+
+    #[test]
+    fn the_past_is_scheduled_now() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(10), 1);
+        assert_eq!(q.pop(), Some((SimTime(10), 1)));
+        q.push(SimTime(3), 2);
+        assert_eq!(q.pop(), Some((SimTime(10), 2)));
+        assert_eq!(q.pop(), None);
     }
 }

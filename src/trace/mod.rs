@@ -13,10 +13,15 @@
 //! line per event ([`Trace::to_text`]) that reads like a textbook ladder:
 //! `2.100 ms  alice-mail -> bob-mail  SMTP  C: MAIL FROM:<alice@crepes.fr>`.
 //!
+//! Exports read only the trace: [`pcap`] writes captures for Wireshark,
+//! [`ladder`] draws time-space diagrams as SVG or Mermaid.
+//!
 //! This module does not decide what happens; it only records and formats.
 
 pub mod caption;
 mod format;
+pub mod ladder;
+pub mod pcap;
 
 use crate::net::packet::{Packet, PacketId, Payload};
 use crate::net::tcp::{TcpError, TcpState};

@@ -29,7 +29,7 @@ use imap_codec::{
     encode::{Encoder, Fragment},
     imap_types::{
         command::{Command, CommandBody},
-        core::{LiteralMode, Tag},
+        core::{AString, LiteralMode, Tag},
         extensions::idle::IdleDone,
         fetch::{MessageDataItem, MessageDataItemName},
         flag::{FlagFetch, StoreResponse, StoreType},
@@ -91,6 +91,10 @@ pub enum ImapStep {
     SearchAll,
     /// `UID SEARCH UNSEEN`
     SearchUnseen,
+    /// `UID SEARCH SUBJECT text`: the messages whose Subject contains the
+    /// text, so that the next step can work on them with
+    /// [`Which::LastSearch`].
+    SearchSubject(String),
     /// `UID FETCH set (UID FLAGS RFC822.SIZE BODY.PEEK[])`, or `BODY[]`
     /// (which sets `\Seen`) when `peek` is false.
     Fetch { which: Which, peek: bool },
@@ -135,6 +139,7 @@ impl ImapStep {
             ImapStep::Examine(_) => "EXAMINE",
             ImapStep::SearchAll => "SEARCH ALL",
             ImapStep::SearchUnseen => "SEARCH UNSEEN",
+            ImapStep::SearchSubject(_) => "SEARCH SUBJECT",
             ImapStep::Fetch { .. } => "FETCH",
             ImapStep::FetchFlags(_) => "FETCH FLAGS",
             ImapStep::Store { .. } => "STORE",
@@ -606,6 +611,13 @@ impl ImapClient {
                 };
                 vec![Planned {
                     body: CommandBody::search(None, key, true),
+                    kind: CmdKind::Search,
+                }]
+            }
+            ImapStep::SearchSubject(text) => {
+                let text = AString::try_from(text.clone()).map_err(invalid)?;
+                vec![Planned {
+                    body: CommandBody::search(None, SearchKey::Subject(text), true),
                     kind: CmdKind::Search,
                 }]
             }

@@ -916,6 +916,48 @@ fn client_reads_new_mail_and_files_it() {
 }
 
 #[test]
+fn client_finds_messages_by_subject() {
+    let mut st = store();
+    let mut server = ImapServer::new(ImapConfig::default());
+    let mut client = ImapClient::new(vec![
+        login(),
+        ImapStep::Select(INBOX.into()),
+        ImapStep::SearchSubject("nothing like this".into()),
+        ImapStep::Fetch {
+            which: Which::LastSearch,
+            peek: true,
+        },
+        ImapStep::SearchSubject(subject_of(MSG2)),
+        ImapStep::Logout,
+    ]);
+    pump(&mut client, &mut server, &mut st);
+    let outcomes: Vec<_> = client
+        .outcomes()
+        .iter()
+        .map(|o| (o.step, o.status))
+        .collect();
+    assert_eq!(
+        outcomes[2..5],
+        [
+            ("SEARCH SUBJECT", StepStatus::Ok),
+            // Nothing found: nothing to fetch.
+            ("FETCH", StepStatus::Skipped),
+            ("SEARCH SUBJECT", StepStatus::Ok),
+        ]
+    );
+    assert_eq!(client.search_results(), &[2]);
+}
+
+/// The Subject of a test message.
+fn subject_of(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Subject: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
 fn client_login_failure_skips_to_logout() {
     let mut st = store();
     let mut server = ImapServer::new(ImapConfig::default());

@@ -1,0 +1,235 @@
+//! File transfer applications: a file server speaking FTP, HTTP and SCP
+//! from one [`Vfs`](super::vfs::Vfs), and the clients that use it.
+//!
+//! - [`FileServer`]: FTP on port 21 (with its data connections: active ones
+//!   opened *from port 20* to the address of the client's PORT/EPRT,
+//!   passive ones accepted on a listener of the server's own), and, when
+//!   asked, HTTP on 80 and SCP on 22 over the same files.
+//! - [`FtpUser`]: runs a scripted FTP session ([`FtpClient`]) in active or
+//!   passive mode and keeps what it downloaded, listed and was answered.
+//! - [`WebClient`]: `GET`s a list of paths over one persistent HTTP
+//!   connection.
+//! - [`ScpUser`]: one `scp` upload or download with a user and password.
+//!
+//! The lesson these applications make visible in the trace: FTP keeps one
+//! *control connection* open for the whole session, while every LIST, RETR
+//! and STOR moves its bytes on a *new data connection*
+//! (`{"layer":"ftp","event":"data_opened",...}` names who opened it and
+//! from which port). HTTP fetches the same file on the one connection it
+//! already has, and SCP's bytes are ciphertext to anyone on the link.
+//!
+//! These applications only carry bytes between the simulated network and the
+//! sans-IO machines of [`crate::proto`]; what a command means is decided
+//! there. What is not here: FTP over TLS, HTTP uploads, SCP recursion from
+//! scenarios (the machines support it; the scenario format does not ask).
+//!
+//! [`FtpClient`]: crate::proto::ftp::FtpClient
+
+mod ftp_user;
+mod scp_user;
+mod server;
+mod web;
+
+pub use ftp_user::{FtpSessionResult, FtpUser};
+pub use scp_user::{ScpResult, ScpUser};
+pub use server::{FileServer, FileServerConfig, FtpSessionView, WebView};
+pub use web::{WebClient, WebResult};
+
+use crate::net::{AppCx, ConnId};
+use crate::sim::SimDuration;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+/// How long a data connection may take to open (an active connect that a
+/// firewall silently drops, a passive listener nobody connects to) before
+/// it is given up: the FTP server then answers 425.
+pub const DATA_TIMEOUT: SimDuration = SimDuration::from_secs(10);
+
+/// The ports the server's passive-mode listeners use. Like vsftpd's
+/// `pasv_min_port`/`pasv_max_port`, a fixed range keeps the listeners apart
+/// from the ports the host's own outgoing connections take (49152 and up).
+pub const PASSIVE_PORTS: (u16, u16) = (40000, 40999);
+
+/// The ports a client's active-mode listeners use, for the same reason.
+pub const ACTIVE_PORTS: (u16, u16) = (45000, 45999);
+
+/// The states of a data connection as an application sees it, for the
+/// visualizer (the FTP machines' own diagrams are in [`crate::proto::ftp`]).
+pub const DATA_STATES: &[&str] = &["listening", "connecting", "open", "closing"];
+
+/// The data connection's diagram: `(from, to, label)`.
+pub const DATA_TRANSITIONS: &[crate::proto::Transition] = &[
+    (
+        "listening",
+        "open",
+        "peer connected (passive: server; active: client)",
+    ),
+    ("connecting", "open", "SYN-ACK: connected"),
+    ("connecting", "closing", "refused or timed out: 425"),
+    ("listening", "closing", "nobody connected in time: 425"),
+    ("open", "closing", "end of file: FIN"),
+];
+
+/// A file a client application received, whichever protocol brought it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// `ftp`, `http` or `scp`.
+    pub via: &'static str,
+    /// The name as requested (`report.txt`, `/alice/report.txt`).
+    pub name: String,
+    pub data: Bytes,
+    /// Hex SHA-256 of `data`.
+    pub sha256: String,
+}
+
+impl Download {
+    pub fn new(via: &'static str, name: &str, data: Bytes) -> Download {
+        Download {
+            via,
+            name: name.to_string(),
+            sha256: sha256_hex(&data),
+            data,
+        }
+    }
+
+    /// True if `name` is this download's name or its last component
+    /// (`report.txt` matches `/alice/report.txt` and `docs/report.txt`).
+    pub fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.name.rsplit(['/', '\\']).next() == Some(name)
+    }
+}
+
+/// Hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    super::tcp::hex(&Sha256::digest(data))
+}
+
+/// Content of a file a scenario declares by size: pseudo-random bytes that
+/// depend only on the path and the size, so that a scenario's checks (and
+/// its hashes) stay the same whatever seed the run uses.
+pub fn generated_content(path: &str, size: usize) -> Bytes {
+    super::vfs::generate_bytes(fnv1a(path.as_bytes()), size)
+}
+
+/// FNV-1a, 64 bits: a small, portable hash for seeding generated content.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Listens on the first free port of `range`, starting at `*next` and
+/// wrapping around; `*next` moves past the port taken.
+fn listen_in_range(cx: &mut AppCx<'_>, range: (u16, u16), next: &mut u16) -> Option<u16> {
+    let (low, high) = range;
+    let count = u32::from(high.saturating_sub(low)) + 1;
+    for _ in 0..count {
+        let port = if (low..=high).contains(next) {
+            *next
+        } else {
+            low
+        };
+        *next = if port >= high { low } else { port + 1 };
+        if cx.listen(port).is_ok() {
+            return Some(port);
+        }
+    }
+    None
+}
+
+/// Timers by purpose: each one carries a token that maps to what it was
+/// for. A timer that is no longer needed is cancelled (so it does not keep
+/// the run going); one that fires anyway after its data connection moved
+/// on is recognised as stale by its generation.
+#[derive(Debug)]
+struct Timers<T> {
+    next: u64,
+    pending: std::collections::BTreeMap<u64, T>,
+}
+
+impl<T> Default for Timers<T> {
+    fn default() -> Self {
+        Timers {
+            next: 0,
+            pending: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Timers<T> {
+    /// Sets a timer; the token identifies it for [`Timers::cancel`].
+    fn set(&mut self, cx: &mut AppCx<'_>, delay: SimDuration, what: T) -> u64 {
+        let token = self.next;
+        self.next += 1;
+        self.pending.insert(token, what);
+        cx.set_timer(delay, token);
+        token
+    }
+
+    /// What a fired timer was for (`None` if it was cancelled).
+    fn take(&mut self, token: u64) -> Option<T> {
+        self.pending.remove(&token)
+    }
+
+    /// Cancels the timer `token`, if it is still pending.
+    fn cancel(&mut self, cx: &mut AppCx<'_>, token: Option<u64>) {
+        if let Some(token) = token
+            && self.pending.remove(&token).is_some()
+        {
+            cx.cancel_timer(token);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.pending.clear();
+    }
+}
+
+/// Where an application's end of a data connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataConn {
+    None,
+    /// Waiting on a listener for the peer to connect.
+    Listening {
+        port: u16,
+    },
+    /// Our SYN is out.
+    Connecting {
+        conn: ConnId,
+    },
+    /// Bytes may flow.
+    Open {
+        conn: ConnId,
+    },
+    /// We closed (or the peer did and we answered); waiting for the end.
+    Closing {
+        conn: ConnId,
+    },
+}
+
+impl DataConn {
+    fn conn(self) -> Option<ConnId> {
+        match self {
+            DataConn::Connecting { conn }
+            | DataConn::Open { conn }
+            | DataConn::Closing { conn } => Some(conn),
+            DataConn::None | DataConn::Listening { .. } => None,
+        }
+    }
+
+    fn state_name(self) -> Option<&'static str> {
+        match self {
+            DataConn::None => None,
+            DataConn::Listening { .. } => Some("listening"),
+            DataConn::Connecting { .. } => Some("connecting"),
+            DataConn::Open { .. } => Some("open"),
+            DataConn::Closing { .. } => Some("closing"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,421 @@
+//! One live connection of a line-based protocol (SMTP, submission, POP3,
+//! HTTP): real bytes in and out of the protocol machine, the transcript
+//! into the trace, and the limits that keep a real socket safe.
+
+use super::mail::{LiveIntake, Note, Relay};
+use super::{LiveHost, Service, Shared, lock, set_timeouts, v4};
+use crate::proto::Session;
+use crate::proto::Transcript;
+use crate::proto::http::HttpServer;
+use crate::proto::imap::{ImapConfig, ImapServer};
+use crate::proto::pop3::{Pop3Config, Pop3Server};
+use crate::proto::smtp::{SmtpConfig, SmtpServer};
+use crate::trace::{ConnName, Event, Layer, Party};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddrV4, TcpStream};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// What a protocol says to a client it turns away because too many
+/// sessions are open.
+fn busy_reply(service: Service) -> &'static [u8] {
+    match service {
+        Service::Smtp | Service::Submission => {
+            b"421 4.3.2 Too many connections, try again later\r\n"
+        }
+        Service::Pop3 => b"-ERR [SYS/TEMP] Too many sessions, try again later\r\n",
+        Service::Imap => b"* BYE [UNAVAILABLE] Too many sessions, try again later\r\n",
+        Service::Ftp => b"421 Too many users, try again later.\r\n",
+        Service::Http => {
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        }
+    }
+}
+
+/// What a protocol says when it closes a session for `why` ("idle for
+/// too long", "server shutting down"); HTTP just closes.
+fn closing_reply(service: Service, hostname: &str, why: &str) -> Option<(Option<u16>, String)> {
+    match service {
+        Service::Smtp | Service::Submission => Some((
+            Some(421),
+            format!("421 4.4.2 {hostname} {why}, closing connection"),
+        )),
+        Service::Pop3 => Some((None, format!("-ERR {why}"))),
+        Service::Imap => Some((None, format!("* BYE {why}"))),
+        Service::Ftp => Some((Some(421), format!("421 {why}, closing control connection."))),
+        Service::Http => None,
+    }
+}
+
+/// Answers a client that cannot be served now, and closes.
+pub(super) fn turn_away(mut stream: TcpStream, service: Service) {
+    let _ = stream.set_write_timeout(Some(std::time::Duration::from_secs(1)));
+    let _ = stream.write_all(busy_reply(service));
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// A protocol machine serving one live connection.
+enum Machine {
+    Smtp(Box<SmtpServer>),
+    Pop3(Box<Pop3Server>),
+    Imap(Box<ImapServer>),
+    Http(Box<HttpServer>),
+}
+
+impl Machine {
+    fn session(&mut self) -> &mut dyn Session {
+        match self {
+            Machine::Smtp(m) => m.as_mut(),
+            Machine::Pop3(m) => m.as_mut(),
+            Machine::Imap(m) => m.as_mut(),
+            Machine::Http(m) => m.as_mut(),
+        }
+    }
+
+    /// An IMAP session in IDLE hears of changes other sessions made
+    /// (RFC 2177); the live mode looks each time a read times out.
+    fn notice_changes(&mut self, host: &LiveHost) {
+        if let (Machine::Imap(m), Some(mail)) = (self, &host.mail)
+            && m.is_idling()
+        {
+            m.handle_mailbox_changed(&mut lock(mail).store);
+        }
+    }
+
+    fn is_idling(&self) -> bool {
+        matches!(self, Machine::Imap(m) if m.is_idling())
+    }
+}
+
+/// The trace's view of one live connection.
+pub(super) struct Dialogue<'a> {
+    pub shared: &'a Shared,
+    pub host: &'a LiveHost,
+    pub layer: Layer,
+    pub client: SocketAddrV4,
+    pub conn: ConnName,
+}
+
+impl Dialogue<'_> {
+    pub fn line(&self, line: Transcript) {
+        let (dir, code, line) = match line {
+            Transcript::Command(l) => (crate::trace::Dir::Command, None, l),
+            Transcript::Reply { code, text } => (crate::trace::Dir::Reply, code, text),
+            Transcript::Data(l) => (crate::trace::Dir::Data, None, l),
+        };
+        self.shared.trace(Event::Dialogue {
+            layer: self.layer,
+            client: Party::External(self.client),
+            server: Party::Node(self.host.node),
+            dir,
+            code,
+            line,
+            conn: Some(self.conn),
+        });
+    }
+
+    pub fn emit(&self, event: &'static str, mut fields: Vec<(&'static str, crate::trace::Value)>) {
+        fields.insert(0, ("client", self.client.to_string().into()));
+        self.shared.emit(self.layer, self.host.node, event, fields);
+    }
+}
+
+/// Writes what the machine has to say and records its transcript; false
+/// when the client cannot be written to.
+pub(super) fn flush(stream: &mut TcpStream, session: &mut dyn Session, d: &Dialogue<'_>) -> bool {
+    while let Some(line) = session.poll_transcript() {
+        d.line(line);
+    }
+    while let Some(bytes) = session.poll_output() {
+        if stream.write_all(&bytes).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Serves one connection until either side closes it.
+pub(super) fn serve(
+    stream: TcpStream,
+    peer: SocketAddrV4,
+    shared: &Shared,
+    host: usize,
+    service: Service,
+) {
+    match service {
+        Service::Ftp => super::ftp::serve(stream, peer, shared, host),
+        _ => serve_lines(stream, peer, shared, host, service),
+    }
+}
+
+fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<(Machine, String)> {
+    match service {
+        Service::Smtp | Service::Submission => {
+            let mh = lock(host.mail.as_ref()?);
+            let mut config = if service == Service::Submission {
+                SmtpConfig::submission(&mh.hostname)
+            } else {
+                SmtpConfig::new(&mh.hostname)
+            };
+            config.max_message_size = mh.max_message_size;
+            let m = SmtpServer::new(config, IpAddr::V4(*peer.ip()));
+            Some((Machine::Smtp(Box::new(m)), mh.hostname.clone()))
+        }
+        Service::Pop3 => {
+            let mh = lock(host.mail.as_ref()?);
+            let m = Pop3Server::new(Pop3Config::new(&mh.hostname));
+            Some((Machine::Pop3(Box::new(m)), mh.hostname.clone()))
+        }
+        Service::Imap => {
+            let mh = lock(host.mail.as_ref()?);
+            let m = ImapServer::new(ImapConfig {
+                hostname: mh.hostname.clone(),
+                ..ImapConfig::default()
+            });
+            Some((Machine::Imap(Box::new(m)), mh.hostname.clone()))
+        }
+        Service::Http => Some((Machine::Http(Box::default()), host.name.clone())),
+        Service::Ftp => None,
+    }
+}
+
+/// Hands received bytes to the machine, with the host's state locked only
+/// for that; returns what the mail intake did, to trace after the reply.
+fn feed(
+    m: &mut Machine,
+    data: &[u8],
+    host: &LiveHost,
+    shared: &Shared,
+    relays: &mut Vec<Relay>,
+) -> Vec<Note> {
+    let mut notes = Vec::new();
+    let now = shared.now_unix();
+    match m {
+        Machine::Smtp(s) => {
+            if let Some(mail) = &host.mail {
+                let mut mh = lock(mail);
+                let mut intake = LiveIntake {
+                    host: &mut mh,
+                    relays,
+                    notes: &mut notes,
+                };
+                s.handle_input(data, &mut intake, now);
+            }
+        }
+        Machine::Pop3(p) => {
+            if let Some(mail) = &host.mail {
+                p.handle_input(data, &mut lock(mail).store);
+            }
+        }
+        Machine::Imap(i) => {
+            if let Some(mail) = &host.mail {
+                i.handle_input(data, &mut lock(mail).store, now);
+            }
+        }
+        Machine::Http(h) => {
+            if let Some(files) = &host.files {
+                let f = lock(files);
+                let web = crate::apps::files::WebView {
+                    vfs: &f.vfs,
+                    root: &f.web_root,
+                };
+                h.handle_input(data, &web, now);
+            }
+        }
+    }
+    notes
+}
+
+fn trace_notes(d: &Dialogue<'_>, notes: Vec<Note>) {
+    for n in notes {
+        match n {
+            Note::Stored {
+                queue_id,
+                user,
+                subject,
+            } => d.shared.emit(
+                Layer::Smtp,
+                d.host.node,
+                "stored",
+                vec![
+                    ("queue_id", queue_id.into()),
+                    ("user", user.into()),
+                    ("subject", subject.into()),
+                ],
+            ),
+            Note::Refused { queue_id, to, why } => d.shared.emit(
+                Layer::Smtp,
+                d.host.node,
+                "discarded",
+                vec![
+                    ("queue_id", queue_id.into()),
+                    ("to", to.into()),
+                    ("reason", why.into()),
+                ],
+            ),
+        }
+    }
+}
+
+/// Carries messages for other domains to the live host that serves them,
+/// or holds them.
+fn relay(d: &Dialogue<'_>, relays: Vec<Relay>) {
+    let now = d.shared.now_unix();
+    for r in relays {
+        let target = d.shared.hosts.iter().find(|h| {
+            h.node != d.host.node
+                && h.mail
+                    .as_ref()
+                    .is_some_and(|m| lock(m).store.is_local_domain(&r.domain))
+        });
+        let Some(target) = target else {
+            d.shared.emit(
+                Layer::Smtp,
+                d.host.node,
+                "held",
+                vec![
+                    ("queue_id", r.queue_id.clone().into()),
+                    ("domain", r.domain.clone().into()),
+                    ("reason", "no host of the scenario serves this domain; the live mode sends nothing outside".into()),
+                ],
+            );
+            if let Some(m) = &d.host.mail {
+                lock(m).held.push(r);
+            }
+            continue;
+        };
+        let Some(mail) = &target.mail else { continue };
+        let from = d
+            .host
+            .mail
+            .as_ref()
+            .map(|m| lock(m).hostname.clone())
+            .unwrap_or_default();
+        let mut m = lock(mail);
+        // The receiving server records the hop, as it would over SMTP
+        // (RFC 5321 §4.4).
+        let mut data = format!(
+            "Received: from {from} by {} with ESMTP (wiretale live relay) id {}; {}\r\n",
+            m.hostname,
+            r.queue_id,
+            crate::proto::date::rfc5322(now)
+        )
+        .into_bytes();
+        data.extend_from_slice(&r.data);
+        for rcpt in &r.recipients {
+            let mut fields = vec![
+                ("queue_id", r.queue_id.clone().into()),
+                ("recipient", rcpt.to_string().into()),
+                ("via", target.name.clone().into()),
+            ];
+            let event = match m.store.deliver(&rcpt.local_part, data.clone(), now) {
+                Ok(_) => "relayed",
+                Err(e) => {
+                    fields.push(("reason", e.to_string().into()));
+                    "undeliverable"
+                }
+            };
+            d.shared.emit(Layer::Smtp, d.host.node, event, fields);
+        }
+    }
+}
+
+fn serve_lines(
+    mut stream: TcpStream,
+    peer: SocketAddrV4,
+    shared: &Shared,
+    k: usize,
+    service: Service,
+) {
+    let host = &shared.hosts[k];
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
+    set_timeouts(&stream);
+    let d = Dialogue {
+        shared,
+        host,
+        layer: service.layer(),
+        client: peer,
+        conn: (peer, v4(local)),
+    };
+    let Some((mut m, hostname)) = new_machine(host, service, peer) else {
+        turn_away(stream, service);
+        return;
+    };
+    d.emit("session_opened", vec![("service", service.name().into())]);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut last_heard = Instant::now();
+    let mut why_closed = "client closed";
+    loop {
+        if !flush(&mut stream, m.session(), &d) {
+            why_closed = "client stopped reading";
+            break;
+        }
+        if m.session().wants_close() {
+            why_closed = "server closed";
+            break;
+        }
+        let stop = if shared.shutdown.load(Ordering::SeqCst) {
+            Some("server shutting down")
+        } else if last_heard.elapsed() > shared.opts.idle_timeout {
+            Some("idle for too long")
+        } else {
+            None
+        };
+        if let Some(why) = stop {
+            if let Some((code, text)) = closing_reply(service, &hostname, why) {
+                d.line(Transcript::Reply {
+                    code,
+                    text: text.clone(),
+                });
+                let _ = stream.write_all(format!("{text}\r\n").as_bytes());
+            }
+            why_closed = why;
+            break;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                last_heard = Instant::now();
+                let mut relays = Vec::new();
+                let notes = feed(&mut m, &buf[..n], host, shared, &mut relays);
+                if !flush(&mut stream, m.session(), &d) {
+                    why_closed = "client stopped reading";
+                    break;
+                }
+                trace_notes(&d, notes);
+                relay(&d, relays);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
+                m.notice_changes(host);
+                // IDLE is a client waiting on purpose (RFC 2177 allows 29
+                // minutes): it does not count as silence.
+                if m.is_idling() {
+                    last_heard = Instant::now();
+                }
+            }
+            Err(_) => {
+                why_closed = "connection error";
+                break;
+            }
+        }
+    }
+    match &mut m {
+        Machine::Pop3(p) => {
+            if let Some(mail) = &host.mail {
+                // RFC 1939 §6: a session that ends without QUIT deletes
+                // nothing; give the maildrop back.
+                p.handle_close_with(&mut lock(mail).store);
+            }
+        }
+        other => other.session().handle_close(),
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+    d.emit("session_closed", vec![("reason", why_closed.into())]);
+}

@@ -1,0 +1,399 @@
+//! FTP in the live mode: the control connection a real client opened, and
+//! real data connections, one per transfer, as RFC 959 has them.
+//!
+//! Passive mode (PASV/EPSV) opens a real listening socket on a port of the
+//! configured range and accepts one connection on it. Active mode
+//! (PORT/EPRT) connects back to the client's address, which must be on
+//! loopback: the live mode never opens connections to other machines. A
+//! real server would connect from port 20; that needs root, so the live
+//! mode connects from an ephemeral port (clients do not check).
+//!
+//! One thread serves a session: it watches the control connection, the
+//! passive listener and the data connection without blocking on any of
+//! them, so an ABOR on the control connection is seen during a transfer.
+
+use super::conn::Dialogue;
+use super::{LiveHost, Service, Shared, lock, v4};
+use crate::apps::vfs::{VPath, Vfs};
+use crate::proto::ftp::{DataPorts, DataRequest, FtpServer, FtpServerConfig};
+use crate::proto::{Session, Transcript};
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A file server's state in the live mode: a copy of the scenario's
+/// [`FileServer`](crate::apps::files::FileServer), as the scenario built it.
+pub struct FilesHost {
+    pub vfs: Vfs,
+    /// The directory HTTP serves as `/`.
+    pub web_root: VPath,
+    pub ftp: bool,
+    pub http: bool,
+}
+
+/// The file server of a scenario host, if it has one.
+pub(super) fn files_of(run: &crate::scenario::Run, host: &str) -> Option<FilesHost> {
+    run.app::<crate::apps::files::FileServer>(host)
+        .map(|server| FilesHost {
+            vfs: server.vfs().clone(),
+            web_root: server.config().web_root.clone(),
+            ftp: server.config().ftp,
+            http: server.config().http,
+        })
+}
+
+/// Opens passive-mode listeners on the configured range.
+struct Ports<'a> {
+    range: (u16, u16),
+    listener: &'a mut Option<TcpListener>,
+    /// The data connection the new listener replaces, if any.
+    data: &'a mut Option<DataConn>,
+}
+
+impl DataPorts for Ports<'_> {
+    fn open_listener(&mut self) -> Option<SocketAddrV4> {
+        *self.data = None;
+        for port in self.range.0..=self.range.1 {
+            if let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+                let _ = l.set_nonblocking(true);
+                let addr = l.local_addr().ok().map(v4);
+                *self.listener = Some(l);
+                return addr;
+            }
+        }
+        None
+    }
+}
+
+/// A data connection and what is still to be written on it.
+struct DataConn {
+    stream: TcpStream,
+    out: VecDeque<Bytes>,
+    /// Close once `out` is written (the end of a download).
+    closing: bool,
+    bytes: u64,
+}
+
+impl DataConn {
+    fn new(stream: TcpStream) -> DataConn {
+        let _ = stream.set_nonblocking(true);
+        let _ = stream.set_nodelay(true);
+        DataConn {
+            stream,
+            out: VecDeque::new(),
+            closing: false,
+            bytes: 0,
+        }
+    }
+}
+
+/// What became of the data connection in one turn.
+enum DataTurn {
+    Idle,
+    Busy,
+    /// Everything was sent and the connection closed.
+    Sent,
+    /// The client closed it (the end of an upload).
+    Closed,
+    Failed,
+}
+
+/// Writes what it can and reads what is there, without blocking.
+fn pump(d: &mut DataConn, buf: &mut [u8], input: &mut Vec<u8>) -> DataTurn {
+    let mut busy = false;
+    while let Some(front) = d.out.front_mut() {
+        match d.stream.write(front) {
+            Ok(0) => return DataTurn::Failed,
+            Ok(n) => {
+                busy = true;
+                d.bytes += n as u64;
+                let _ = front.split_to(n);
+                if front.is_empty() {
+                    d.out.pop_front();
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(_) => return DataTurn::Failed,
+        }
+    }
+    if d.closing && d.out.is_empty() {
+        let _ = d.stream.shutdown(Shutdown::Write);
+        return DataTurn::Sent;
+    }
+    loop {
+        match d.stream.read(buf) {
+            Ok(0) => return DataTurn::Closed,
+            Ok(n) => {
+                busy = true;
+                d.bytes += n as u64;
+                input.extend_from_slice(&buf[..n]);
+                if input.len() >= 1 << 20 {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(_) => return DataTurn::Failed,
+        }
+    }
+    if busy { DataTurn::Busy } else { DataTurn::Idle }
+}
+
+/// Writes all of `bytes` to a non-blocking stream, waiting as needed.
+fn write_all(stream: &mut TcpStream, mut bytes: &[u8]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !bytes.is_empty() {
+        match stream.write(bytes) {
+            Ok(0) => return false,
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Flushes the control connection (non-blocking) and records the
+/// transcript.
+fn flush_control(stream: &mut TcpStream, m: &mut FtpServer, d: &Dialogue<'_>) -> bool {
+    while let Some(line) = m.poll_transcript() {
+        d.line(line);
+    }
+    while let Some(bytes) = m.poll_output() {
+        if !write_all(stream, &bytes) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The session's machine and its data-connection sockets.
+struct FtpSession {
+    m: FtpServer,
+    listener: Option<TcpListener>,
+    data: Option<DataConn>,
+    range: (u16, u16),
+}
+
+impl FtpSession {
+    /// Runs `f` with the file system locked and a passive-port opener.
+    fn with_backend(
+        &mut self,
+        files: &std::sync::Mutex<FilesHost>,
+        f: impl FnOnce(&mut FtpServer, &mut Vfs, &mut dyn DataPorts),
+    ) {
+        let FtpSession {
+            m,
+            listener,
+            data,
+            range,
+        } = self;
+        let mut ports = Ports {
+            range: *range,
+            listener,
+            data,
+        };
+        let mut host = lock(files);
+        let vfs = &mut host.vfs;
+        f(m, vfs, &mut ports);
+    }
+}
+
+/// Serves one FTP session.
+pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared, k: usize) {
+    let host: &LiveHost = &shared.hosts[k];
+    let Some(files) = &host.files else { return };
+    let Ok(local) = control.local_addr() else {
+        return;
+    };
+    let d = Dialogue {
+        shared,
+        host,
+        layer: crate::trace::Layer::Ftp,
+        client: peer,
+        conn: (peer, v4(local)),
+    };
+    let _ = control.set_nonblocking(true);
+    let _ = control.set_nodelay(true);
+    let mut ftp = FtpSession {
+        m: FtpServer::new(FtpServerConfig {
+            client_ip: Some(*peer.ip()),
+            ..FtpServerConfig::default()
+        }),
+        listener: None,
+        data: None,
+        range: shared.opts.passive_ports,
+    };
+    d.emit(
+        "session_opened",
+        vec![("service", Service::Ftp.name().into())],
+    );
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut input = Vec::new();
+    let mut last_heard = Instant::now();
+    let mut why_closed = "client closed";
+    let now = shared.now_unix();
+    'session: loop {
+        if !flush_control(&mut control, &mut ftp.m, &d) {
+            why_closed = "client stopped reading";
+            break;
+        }
+        if ftp.m.wants_close() {
+            why_closed = "server closed";
+            break;
+        }
+        let mut busy = false;
+        // Requests the machine made of the data connection.
+        while let Some(req) = ftp.m.poll_data_request() {
+            busy = true;
+            match req {
+                DataRequest::Connect { to } => {
+                    let ok = to.ip().is_loopback()
+                        && TcpStream::connect_timeout(&SocketAddr::V4(to), Duration::from_secs(5))
+                            .map(|s| ftp.data = Some(DataConn::new(s)))
+                            .is_ok();
+                    d.emit(
+                        "data_connection",
+                        vec![
+                            ("mode", "active".into()),
+                            ("to", to.to_string().into()),
+                            ("opened", ok.into()),
+                        ],
+                    );
+                    if ok {
+                        ftp.with_backend(files, |m, vfs, ports| {
+                            m.handle_data_connected(vfs, ports, now)
+                        });
+                    } else {
+                        ftp.with_backend(files, |m, vfs, ports| {
+                            m.handle_data_failed(vfs, ports, now)
+                        });
+                    }
+                }
+                DataRequest::Send(bytes) => {
+                    if let Some(c) = ftp.data.as_mut() {
+                        c.out.push_back(bytes);
+                    }
+                }
+                DataRequest::Close => {
+                    if let Some(c) = ftp.data.as_mut() {
+                        c.closing = true;
+                    }
+                }
+                DataRequest::Abort => {
+                    ftp.data = None;
+                    ftp.listener = None;
+                }
+            }
+            if !flush_control(&mut control, &mut ftp.m, &d) {
+                why_closed = "client stopped reading";
+                break 'session;
+            }
+        }
+        // A passive-mode client connecting.
+        if ftp.data.is_none()
+            && let Some(l) = ftp.listener.as_ref()
+        {
+            match l.accept() {
+                Ok((s, from)) => {
+                    busy = true;
+                    ftp.listener = None;
+                    let SocketAddr::V4(from) = from else { continue };
+                    d.emit(
+                        "data_connection",
+                        vec![
+                            ("mode", "passive".into()),
+                            ("from", from.to_string().into()),
+                            ("opened", true.into()),
+                        ],
+                    );
+                    ftp.data = Some(DataConn::new(s));
+                    ftp.with_backend(files, |m, vfs, ports| {
+                        m.handle_data_connected(vfs, ports, now)
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => {
+                    ftp.listener = None;
+                    ftp.with_backend(files, |m, vfs, ports| m.handle_data_failed(vfs, ports, now));
+                }
+            }
+        }
+        // The data connection.
+        if let Some(c) = ftp.data.as_mut() {
+            input.clear();
+            let turn = pump(c, &mut buf, &mut input);
+            if !input.is_empty() {
+                ftp.m.handle_data_input(&input);
+            }
+            let bytes = c.bytes;
+            match turn {
+                DataTurn::Idle => {}
+                DataTurn::Busy => {
+                    busy = true;
+                    last_heard = Instant::now();
+                }
+                DataTurn::Sent | DataTurn::Closed | DataTurn::Failed => {
+                    busy = true;
+                    ftp.data = None;
+                    d.emit("data_connection_closed", vec![("bytes", bytes.into())]);
+                    match turn {
+                        DataTurn::Sent => ftp.with_backend(files, |m, vfs, ports| {
+                            m.handle_data_sent(vfs, ports, now)
+                        }),
+                        DataTurn::Closed => ftp.with_backend(files, |m, vfs, ports| {
+                            m.handle_data_closed(vfs, ports, now)
+                        }),
+                        _ => ftp.with_backend(files, |m, vfs, ports| {
+                            m.handle_data_failed(vfs, ports, now)
+                        }),
+                    }
+                }
+            }
+        }
+        // The control connection.
+        match control.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                busy = true;
+                last_heard = Instant::now();
+                let bytes = buf[..n].to_vec();
+                ftp.with_backend(files, |m, vfs, ports| {
+                    m.handle_input(&bytes, vfs, ports, now)
+                });
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+            Err(_) => {
+                why_closed = "connection error";
+                break;
+            }
+        }
+        let stop = if shared.shutdown.load(Ordering::SeqCst) {
+            Some("server shutting down")
+        } else if ftp.data.is_none() && last_heard.elapsed() > shared.opts.idle_timeout {
+            Some("idle for too long")
+        } else {
+            None
+        };
+        if let Some(why) = stop {
+            let text = format!("421 {why}, closing control connection.");
+            d.line(Transcript::Reply {
+                code: Some(421),
+                text: text.clone(),
+            });
+            let _ = write_all(&mut control, format!("{text}\r\n").as_bytes());
+            why_closed = why;
+            break;
+        }
+        if !busy {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    ftp.m.handle_close();
+    let _ = control.shutdown(Shutdown::Both);
+    d.emit("session_closed", vec![("reason", why_closed.into())]);
+}

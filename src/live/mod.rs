@@ -1,0 +1,455 @@
+//! Live mode: a scenario's simulated servers on real loopback sockets.
+//!
+//! `wiretale serve SCENARIO` builds the scenario's world exactly as a run
+//! would (users, mailboxes, files), takes the state of its servers, and
+//! binds their services on 127.0.0.1: SMTP, submission, POP3 and IMAP of
+//! mail servers; FTP and HTTP of file and web servers. Bytes from real
+//! sockets go into the very protocol machines the simulation uses, and
+//! every session is traced like a simulated one, so the transcript of a
+//! real client can be read afterwards.
+//!
+//! Each connection has its own thread; a server's state (mailboxes, the
+//! file system) sits behind a lock that a session holds only while its
+//! machine handles one read. A slow or silent client therefore stalls
+//! nobody, and memory stays bounded: the machines limit line and message
+//! sizes, a session that stays idle is closed, and the number of
+//! concurrent sessions is capped.
+//!
+//! Only this module reads the wall clock: trace times are microseconds
+//! since the server started, and dates in headers are real dates.
+//!
+//! Not here: SCP (its channel is not OpenSSH's, so no real client would
+//! speak it), relaying to the Internet (mail for domains the scenario does
+//! not serve is held and reported), TLS.
+
+mod conn;
+mod ftp;
+pub mod mail;
+pub mod trace;
+
+use crate::apps::mail::MailServer;
+use crate::apps::vfs::Vfs;
+use crate::scenario::Loaded;
+use crate::trace::{Event, Layer, NodeId, Value};
+use mail::MailHost;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+pub use trace::{LiveFormat, LiveTrace};
+
+/// How a live server runs.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Each service listens on `port_base + its port` (SMTP on 10025 with
+    /// the default base); a second server host adds 1000, a third 2000.
+    /// 0 lets the system choose free ports (tests).
+    pub port_base: u16,
+    /// Serve only this host of the scenario.
+    pub host: Option<String>,
+    /// Ports for FTP passive-mode data connections.
+    pub passive_ports: (u16, u16),
+    /// Sessions at once, over all services; more are turned away with the
+    /// protocol's "busy" reply.
+    pub max_sessions: usize,
+    /// A session that says nothing for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            port_base: 10_000,
+            host: None,
+            passive_ports: (30_000, 30_999),
+            max_sessions: 64,
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why a live server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("no host called `{0}` in the scenario")]
+    NoSuchHost(String),
+    #[error("host `{0}` runs no service the live mode can serve (mail, FTP or HTTP)")]
+    NotAServer(String),
+    #[error("the scenario has no server the live mode can serve (mail, FTP or HTTP)")]
+    NoServers,
+    #[error("port {port} for {service} of {host} is beyond 65535; choose a lower --port-base")]
+    PortTooHigh {
+        host: String,
+        service: &'static str,
+        port: u32,
+    },
+    #[error("cannot listen on {addr} for {service} of {host}: {error}")]
+    Bind {
+        host: String,
+        service: &'static str,
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+    #[error("the scenario does not build: {0}")]
+    Build(String),
+}
+
+/// A protocol the live mode serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Smtp,
+    Submission,
+    Pop3,
+    Imap,
+    Ftp,
+    Http,
+}
+
+impl Service {
+    /// Its name, as printed at start-up.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Smtp => "SMTP",
+            Service::Submission => "submission",
+            Service::Pop3 => "POP3",
+            Service::Imap => "IMAP",
+            Service::Ftp => "FTP",
+            Service::Http => "HTTP",
+        }
+    }
+
+    /// Its well-known port.
+    pub fn port(self) -> u16 {
+        match self {
+            Service::Smtp => 25,
+            Service::Submission => 587,
+            Service::Pop3 => 110,
+            Service::Imap => 143,
+            Service::Ftp => 21,
+            Service::Http => 80,
+        }
+    }
+
+    /// The trace layer of its dialogue.
+    pub fn layer(self) -> Layer {
+        match self {
+            Service::Smtp | Service::Submission => Layer::Smtp,
+            Service::Pop3 => Layer::Pop3,
+            Service::Imap => Layer::Imap,
+            Service::Ftp => Layer::Ftp,
+            Service::Http => Layer::Http,
+        }
+    }
+}
+
+/// Where a live server's trace goes.
+pub struct TraceSink {
+    /// Each line is written here as it happens (stdout, a file), if set.
+    pub out: Option<Box<dyn std::io::Write + Send>>,
+    pub format: LiveFormat,
+    /// Also keep the lines in memory, for [`LiveServer::trace_lines`].
+    pub keep_lines: bool,
+}
+
+/// A bound service.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub host: String,
+    pub service: Service,
+    pub addr: SocketAddr,
+}
+
+/// A scenario host served live.
+pub(crate) struct LiveHost {
+    pub name: String,
+    pub node: NodeId,
+    pub mail: Option<Mutex<MailHost>>,
+    pub files: Option<Mutex<ftp::FilesHost>>,
+}
+
+/// What every session thread shares.
+pub(crate) struct Shared {
+    pub opts: LiveOptions,
+    pub trace: Mutex<LiveTrace>,
+    pub hosts: Vec<LiveHost>,
+    pub sessions: AtomicUsize,
+    pub shutdown: AtomicBool,
+}
+
+/// Locks a mutex even if a session thread panicked while holding it: the
+/// state is plain data and stays usable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub fn trace(&self, event: Event) {
+        lock(&self.trace).push(event);
+    }
+
+    pub fn emit(
+        &self,
+        layer: Layer,
+        host: NodeId,
+        event: &'static str,
+        fields: Vec<(&'static str, Value)>,
+    ) {
+        self.trace(Event::App {
+            layer,
+            host,
+            event,
+            fields,
+        });
+    }
+
+    /// The current date for headers: the live mode uses real time.
+    pub fn now_unix(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
+/// A running live server.
+pub struct LiveServer {
+    bound: Vec<Bound>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl LiveServer {
+    /// Builds the scenario, binds its services and starts serving.
+    pub fn start(
+        loaded: &Loaded,
+        opts: LiveOptions,
+        sink: TraceSink,
+    ) -> Result<LiveServer, LiveError> {
+        let s = &loaded.scenario;
+        let run =
+            crate::scenario::build(s, s.seed).map_err(|e| LiveError::Build(format!("{e:?}")))?;
+        if let Some(h) = &opts.host
+            && !run.nodes.contains_key(h)
+        {
+            return Err(LiveError::NoSuchHost(h.clone()));
+        }
+        let mut hosts = Vec::new();
+        let mut wanted: Vec<(usize, Service)> = Vec::new();
+        for (name, &node) in &run.nodes {
+            if opts.host.as_ref().is_some_and(|h| h != name) {
+                continue;
+            }
+            let mail = run.app::<MailServer>(name).map(|m| {
+                Mutex::new(MailHost::new(
+                    m.store().clone(),
+                    m.config().hostname.clone(),
+                    m.config().max_message_size,
+                ))
+            });
+            let files = ftp::files_of(&run, name);
+            if mail.is_none() && files.is_none() {
+                continue;
+            }
+            let k = hosts.len();
+            if mail.is_some() {
+                wanted.extend(
+                    [
+                        Service::Smtp,
+                        Service::Submission,
+                        Service::Pop3,
+                        Service::Imap,
+                    ]
+                    .map(|s| (k, s)),
+                );
+            }
+            if let Some(f) = &files {
+                if f.ftp {
+                    wanted.push((k, Service::Ftp));
+                }
+                if f.http {
+                    wanted.push((k, Service::Http));
+                }
+            }
+            hosts.push(LiveHost {
+                name: name.clone(),
+                node,
+                mail,
+                files: files.map(Mutex::new),
+            });
+        }
+        if hosts.is_empty() {
+            return Err(match &opts.host {
+                Some(h) => LiveError::NotAServer(h.clone()),
+                None => LiveError::NoServers,
+            });
+        }
+        // Bind everything first, so a port in use fails before anything
+        // is served.
+        let mut listeners = Vec::new();
+        for (k, service) in wanted {
+            let host = hosts[k].name.clone();
+            let port = if opts.port_base == 0 {
+                0
+            } else {
+                u32::from(opts.port_base) + 1000 * k as u32 + u32::from(service.port())
+            };
+            let port = u16::try_from(port).map_err(|_| LiveError::PortTooHigh {
+                host: host.clone(),
+                service: service.name(),
+                port,
+            })?;
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let listener = TcpListener::bind(addr).map_err(|error| LiveError::Bind {
+                host: host.clone(),
+                service: service.name(),
+                addr,
+                error,
+            })?;
+            let addr = listener.local_addr().unwrap_or(addr);
+            listeners.push((
+                k,
+                service,
+                listener,
+                Bound {
+                    host,
+                    service,
+                    addr,
+                },
+            ));
+        }
+        let names = crate::trace::Trace {
+            records: Vec::new(),
+            packets: Vec::new(),
+            ..run.world.trace().clone()
+        };
+        let mut trace = LiveTrace::new(names, sink.out, sink.format);
+        if sink.keep_lines {
+            trace.keep_lines();
+        }
+        let shared = Arc::new(Shared {
+            opts,
+            trace: Mutex::new(trace),
+            hosts,
+            sessions: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+        });
+        let mut bound = Vec::new();
+        let mut threads = Vec::new();
+        for (k, service, listener, b) in listeners {
+            let shared = shared.clone();
+            let _ = listener.set_nonblocking(true);
+            threads.push(std::thread::spawn(move || {
+                accept_loop(listener, shared, k, service)
+            }));
+            bound.push(b);
+        }
+        Ok(LiveServer {
+            bound,
+            shared,
+            threads,
+        })
+    }
+
+    /// The services and where they listen.
+    pub fn bound(&self) -> &[Bound] {
+        &self.bound
+    }
+
+    /// The address of a host's service.
+    pub fn addr(&self, host: &str, service: Service) -> Option<SocketAddr> {
+        self.bound
+            .iter()
+            .find(|b| b.host == host && b.service == service)
+            .map(|b| b.addr)
+    }
+
+    /// A copy of a mail host's mailboxes, as they are now.
+    pub fn mail_store(&self, host: &str) -> Option<crate::apps::mail::store::MailStore> {
+        let h = self.shared.hosts.iter().find(|h| h.name == host)?;
+        Some(lock(h.mail.as_ref()?).store.clone())
+    }
+
+    /// A copy of a file server's files, as they are now.
+    pub fn files(&self, host: &str) -> Option<Vfs> {
+        let h = self.shared.hosts.iter().find(|h| h.name == host)?;
+        Some(lock(h.files.as_ref()?).vfs.clone())
+    }
+
+    /// Sessions open now.
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.load(Ordering::SeqCst)
+    }
+
+    /// The trace lines kept so far (see [`LiveTrace::keep_lines`]).
+    pub fn trace_lines(&self) -> Vec<String> {
+        lock(&self.shared.trace).kept().to_vec()
+    }
+
+    /// Stops accepting, lets every session end, and waits for them.
+    pub fn shutdown(self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        // Sessions notice the flag within one read timeout.
+        for _ in 0..200 {
+            if self.shared.sessions.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+/// How often blocked threads look at the shutdown flag.
+pub(crate) const POLL: Duration = Duration::from_millis(50);
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, host: usize, service: Service) {
+    while !shared.shutdown.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nonblocking(false);
+                let SocketAddr::V4(peer) = peer else { continue };
+                let open = shared.sessions.fetch_add(1, Ordering::SeqCst) + 1;
+                if open > shared.opts.max_sessions {
+                    shared.sessions.fetch_sub(1, Ordering::SeqCst);
+                    conn::turn_away(stream, service);
+                    let node = shared.hosts[host].node;
+                    shared.emit(
+                        service.layer(),
+                        node,
+                        "session_refused",
+                        vec![
+                            ("client", peer.to_string().into()),
+                            ("reason", "too many sessions".into()),
+                        ],
+                    );
+                    continue;
+                }
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    conn::serve(stream, peer, &shared, host, service);
+                    shared.sessions.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
+            Err(_) => std::thread::sleep(POLL),
+        }
+    }
+}
+
+/// The IPv4 address of a socket (the live mode listens on IPv4 only).
+pub(crate) fn v4(addr: SocketAddr) -> SocketAddrV4 {
+    match addr {
+        SocketAddr::V4(a) => a,
+        SocketAddr::V6(a) => SocketAddrV4::new(Ipv4Addr::LOCALHOST, a.port()),
+    }
+}
+
+/// Keeps a stream usable from another thread for shutting it down.
+pub(crate) fn set_timeouts(stream: &TcpStream) {
+    let _ = stream.set_read_timeout(Some(POLL));
+    // A client that stops reading must not hold a session thread forever.
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
+    let _ = stream.set_nodelay(true);
+}

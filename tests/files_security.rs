@@ -1,0 +1,126 @@
+//! SCP versus FTP on a tapped link: the eavesdropper recovers FTP's
+//! password and files, and nothing of SCP's; no packet of the SCP
+//! connections carries the password or a file in plain text.
+
+mod files_support;
+
+use files_support::*;
+use wiretale::apps::eavesdropper::{FindingKind, Protocol};
+use wiretale::apps::tap::Eavesdropper;
+use wiretale::net::packet::{Packet, Payload};
+
+const FTP_PASSWORD: &str = "wonderland";
+const SCP_PASSWORD: &str = "correct-horse-battery-staple";
+const REPORT: &str = "Quarterly report: the merger with Initech closes on Friday.";
+const NOTES: &str = "Buy Initech shares before Friday.";
+const PAYROLL: &str = "Payroll: Alice 5100, Bob 4900, Carol 6200";
+const PLANS: &str = "Ask for a raise after the merger.";
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn tcp_ports(p: &Packet) -> Option<(u16, u16)> {
+    match &p.payload {
+        Payload::Tcp(s) => Some((s.src_port, s.dst_port)),
+        Payload::Udp(_) => None,
+    }
+}
+
+#[test]
+fn trudy_reads_ftp_and_not_scp() {
+    let run = run_bundled("scp_vs_ftp");
+    let trudy = run.app::<Eavesdropper>("trudy").unwrap();
+    assert!(!trudy.captured().is_empty());
+
+    // FTP: the password, the commands and both files.
+    assert!(trudy.can_read(&format!("PASS {FTP_PASSWORD}")));
+    assert!(trudy.can_read(REPORT));
+    assert!(trudy.can_read(NOTES));
+    let report = trudy.report();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::Credential
+                && f.text == format!("FTP PASS {FTP_PASSWORD}"))
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::File && f.text.contains(REPORT))
+    );
+
+    // SCP: neither the password nor a file, only ciphertext.
+    for secret in [SCP_PASSWORD, PAYROLL, PLANS] {
+        assert!(!trudy.can_read(secret), "{secret}");
+    }
+    let scp: Vec<_> = report
+        .connections
+        .iter()
+        .filter(|c| c.connection.server.port() == 22)
+        .collect();
+    assert_eq!(scp.len(), 2);
+    assert!(scp.iter().all(|c| c.protocol == Protocol::Scp));
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.connection.server.port() == 22)
+    {
+        assert!(
+            matches!(f.kind, FindingKind::Banner | FindingKind::Ciphertext),
+            "{f:?}"
+        );
+    }
+
+    // The findings were reported in the trace as they were made.
+    let events = events(&run);
+    let reported = select(&events, "app", "eavesdropped");
+    assert!(
+        reported
+            .iter()
+            .any(|f| f["text"] == format!("FTP PASS {FTP_PASSWORD}"))
+    );
+    assert!(reported.iter().any(|f| f["kind"] == "ciphertext"));
+}
+
+#[test]
+fn no_scp_packet_carries_the_password_or_a_file() {
+    let run = run_bundled("scp_vs_ftp");
+    let packets = &run.world.trace().packets;
+    let on_port = |port: u16| -> Vec<&Packet> {
+        packets
+            .iter()
+            .filter(|p| tcp_ports(p).is_some_and(|(s, d)| s == port || d == port))
+            .collect()
+    };
+    let scp = on_port(22);
+    assert!(scp.iter().any(|p| !p.app_payload().is_empty()));
+    for p in &scp {
+        for secret in [SCP_PASSWORD, PAYROLL, PLANS, "bob"] {
+            assert!(
+                !contains(p.app_payload(), secret),
+                "{secret} in an SCP packet"
+            );
+        }
+    }
+    // Not even across segment boundaries: each direction's bytes joined.
+    for to_server in [true, false] {
+        let joined: Vec<u8> = scp
+            .iter()
+            .filter(|p| tcp_ports(p).is_some_and(|(_, d)| (d == 22) == to_server))
+            .flat_map(|p| p.app_payload().iter().copied())
+            .collect();
+        for secret in [SCP_PASSWORD, PAYROLL, PLANS] {
+            assert!(!contains(&joined, secret));
+        }
+    }
+    // FTP, by contrast, carries both in the clear.
+    assert!(
+        on_port(21)
+            .iter()
+            .any(|p| contains(p.app_payload(), &format!("PASS {FTP_PASSWORD}")))
+    );
+    assert!(packets.iter().any(|p| contains(p.app_payload(), REPORT)));
+}

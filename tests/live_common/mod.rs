@@ -1,0 +1,94 @@
+//! Shared helpers of the live-mode tests: starting a server on free ports
+//! and running real clients.
+
+#![allow(dead_code)]
+
+use std::process::Command;
+use wiretale::live::{LiveFormat, LiveOptions, LiveServer, TraceSink};
+
+/// True if curl and python3 are installed. When they are not, the tests
+/// skip, unless `WIRETALE_REQUIRE_CLIENTS=1` asks for a failure.
+pub fn clients() -> bool {
+    let has = |cmd: &str| {
+        Command::new(cmd)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ok = has("curl") && has("python3");
+    if !ok {
+        assert!(
+            std::env::var("WIRETALE_REQUIRE_CLIENTS").map_or(true, |v| v != "1"),
+            "curl and python3 are required (WIRETALE_REQUIRE_CLIENTS=1) but missing"
+        );
+        eprintln!("skipping: curl or python3 is not installed");
+    }
+    ok
+}
+
+/// Serves a bundled scenario on ports the system chooses, keeping the
+/// trace lines in memory.
+pub fn start(name: &str, opts: LiveOptions) -> LiveServer {
+    let loaded = wiretale::scenario::load(name).expect("bundled scenario");
+    let sink = TraceSink {
+        out: None,
+        format: LiveFormat::Text,
+        keep_lines: true,
+    };
+    LiveServer::start(
+        &loaded,
+        LiveOptions {
+            port_base: 0,
+            ..opts
+        },
+        sink,
+    )
+    .expect("the live server starts")
+}
+
+/// Runs a Python script; returns its standard output, failing the test
+/// if it fails.
+pub fn python(script: &str) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs curl (quiet, failing on errors, with a time limit); returns its
+/// output.
+pub fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "curl {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs curl and returns its exit code and standard error.
+pub fn curl_status(args: &[&str]) -> (i32, String) {
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,168 @@
+//! The live FTP and HTTP servers with real clients: curl (passive and
+//! active FTP, HTTP) and Python's ftplib.
+//!
+//! These tests skip when curl or python3 is missing, unless
+//! `WIRETALE_REQUIRE_CLIENTS=1` (set by `.ci/run`) makes that a failure.
+
+mod live_common;
+
+use live_common::{clients, curl, curl_status, python, start};
+use wiretale::apps::files::sha256_hex;
+use wiretale::apps::vfs::VPath;
+use wiretale::live::{LiveOptions, Service};
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wiretale-live-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn curl_lists_downloads_and_uploads_in_passive_and_active_mode() {
+    if !clients() {
+        return;
+    }
+    let server = start("ftp_session", LiveOptions::default());
+    let ftp = server.addr("files", Service::Ftp).unwrap();
+    let user = ["--user", "alice:wonderland"];
+    // Passive (curl tries EPSV first).
+    let list = curl(&[&format!("ftp://{ftp}/"), user[0], user[1]]);
+    assert!(
+        list.contains("report.txt") && list.contains("photo.jpg"),
+        "{list}"
+    );
+    let report = curl(&[&format!("ftp://{ftp}/report.txt"), user[0], user[1]]);
+    assert_eq!(report, "Quarterly report\nSales are up.\nCosts are down.\n");
+    // Active: curl listens and the server connects back (-P -).
+    let list = curl(&["-P", "-", &format!("ftp://{ftp}/"), user[0], user[1]]);
+    assert!(list.contains("report.txt"), "{list}");
+    let dir = temp_dir("curl-ftp");
+    let up = dir.join("notes.txt");
+    std::fs::write(&up, "notes uploaded by curl\n").unwrap();
+    curl(&[
+        "-T",
+        up.to_str().unwrap(),
+        &format!("ftp://{ftp}/notes.txt"),
+        user[0],
+        user[1],
+    ]);
+    curl(&[
+        "-P",
+        "-",
+        "-T",
+        up.to_str().unwrap(),
+        &format!("ftp://{ftp}/notes2.txt"),
+        user[0],
+        user[1],
+    ]);
+    let vfs = server.files("files").unwrap();
+    for name in ["/alice/notes.txt", "/alice/notes2.txt"] {
+        let got = vfs.get_file(&VPath::parse(name).unwrap()).unwrap();
+        assert_eq!(&got[..], b"notes uploaded by curl\n", "{name}");
+    }
+    // A wrong password: curl's "login denied" (67).
+    let (code, _) = curl_status(&[&format!("ftp://{ftp}/"), "--user", "alice:nope"]);
+    assert_eq!(code, 67);
+    let lines = server.trace_lines();
+    assert!(
+        lines.iter().any(|l| l.contains("C: PASS wonderland")),
+        "the session is traced"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("data_connection") && l.contains("mode=\"active\""))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("data_connection") && l.contains("mode=\"passive\""))
+    );
+    server.shutdown();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn ftplib_round_trips_five_megabytes_byte_identical() {
+    if !clients() {
+        return;
+    }
+    let server = start("ftp_session", LiveOptions::default());
+    let ftp = server.addr("files", Service::Ftp).unwrap();
+    let dir = temp_dir("ftplib");
+    let src = dir.join("big.bin");
+    // Five megabytes that are not text: every byte value, no pattern.
+    let mut data = Vec::with_capacity(5 << 20);
+    let mut x: u32 = 1;
+    while data.len() < 5 << 20 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(&src, &data).unwrap();
+    let out = python(&format!(
+        r#"
+import ftplib, hashlib, io
+for passive in (True, False):
+    f = ftplib.FTP()
+    f.connect("127.0.0.1", {port}, timeout=30)
+    f.login("alice", "wonderland")
+    f.set_pasv(passive)
+    name = "big-%s.bin" % ("passive" if passive else "active")
+    with open({src:?}, "rb") as fh:
+        f.storbinary("STOR " + name, fh)
+    back = io.BytesIO()
+    f.retrbinary("RETR " + name, back.write)
+    print(name, hashlib.sha256(back.getvalue()).hexdigest(), f.size(name))
+    try:
+        f.retrbinary("RETR ../../etc/passwd", back.write)
+    except ftplib.error_perm as e:
+        print("TRAVERSAL", str(e)[:3])
+    f.cwd("../../..")
+    print("PWD", f.pwd())
+    f.quit()
+f = ftplib.FTP()
+f.connect("127.0.0.1", {port}, timeout=30)
+try:
+    f.login("alice", "wrong")
+except ftplib.error_perm as e:
+    print("LOGIN", str(e)[:3])
+"#,
+        port = ftp.port(),
+        src = src.to_str().unwrap()
+    ));
+    let want = sha256_hex(&data);
+    for mode in ["passive", "active"] {
+        let line = format!("big-{mode}.bin {want} {}", data.len());
+        assert!(out.contains(&line), "{mode}: expected {line:?} in\n{out}");
+    }
+    assert_eq!(out.matches("TRAVERSAL 550").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("PWD /").count(),
+        2,
+        "the root stays the root: {out}"
+    );
+    assert!(out.contains("LOGIN 530"), "{out}");
+    let vfs = server.files("files").unwrap();
+    let stored = vfs
+        .get_file(&VPath::parse("/alice/big-active.bin").unwrap())
+        .unwrap();
+    assert_eq!(sha256_hex(&stored), want);
+    server.shutdown();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn curl_fetches_over_http_from_the_same_files() {
+    if !clients() {
+        return;
+    }
+    let server = start("ftp_vs_http", LiveOptions::default());
+    let http = server.addr("files", Service::Http).unwrap();
+    let got = curl(&[&format!("http://{http}/alice/report.txt")]);
+    assert_eq!(got, "Quarterly report\nSales are up.\nCosts are down.\n");
+    let (code, _) = curl_status(&["--fail", &format!("http://{http}/alice/missing.txt")]);
+    assert_eq!(code, 22, "404 makes curl --fail exit 22");
+    server.shutdown();
+}

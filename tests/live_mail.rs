@@ -1,0 +1,423 @@
+//! The live mail servers with real clients no one here wrote: curl and
+//! Python's smtplib and poplib, on loopback.
+//!
+//! These tests skip when curl or python3 is missing, unless
+//! `WIRETALE_REQUIRE_CLIENTS=1` (set by `.ci/run`) makes that a failure.
+
+mod live_common;
+
+use live_common::{clients, curl, python, start};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+use wiretale::live::{LiveOptions, Service};
+
+fn line(r: &mut BufReader<TcpStream>) -> String {
+    let mut s = String::new();
+    r.read_line(&mut s).unwrap();
+    s
+}
+
+#[test]
+fn smtplib_submits_and_poplib_fetches_the_message_intact() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let submit = server.addr("alice-mail", Service::Submission).unwrap();
+    let pop = server.addr("bob-mail", Service::Pop3).unwrap();
+    let body = "Hi Bob,\n.a line that starts with a dot\n..and two\n\nAlice\n";
+    let out = python(&format!(
+        r#"
+import smtplib, poplib
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "alice@crepes.fr"
+m["To"] = "bob@hamburger.edu"
+m["Subject"] = "Searching for the meaning of life."
+m.set_content({body:?})
+s = smtplib.SMTP("127.0.0.1", {sp}, timeout=10)
+s.login("alice", "croissant")
+s.send_message(m)
+s.quit()
+p = poplib.POP3("127.0.0.1", {pp}, timeout=10)
+p.user("bob")
+p.pass_("hungry")
+count, size = p.stat()
+print("COUNT", count)
+lines = p.retr(1)[1]
+p.dele(1)
+p.quit()
+text = b"\n".join(lines).decode()
+print(text)
+"#,
+        sp = submit.port(),
+        pp = pop.port()
+    ));
+    assert!(out.contains("COUNT 1"), "{out}");
+    assert!(
+        out.contains("Subject: Searching for the meaning of life."),
+        "{out}"
+    );
+    assert!(
+        out.contains(".a line that starts with a dot\n..and two\n"),
+        "dot-stuffing lost: {out}"
+    );
+    // Each server on the way added its Received: line, newest first.
+    let received: Vec<&str> = out.lines().filter(|l| l.starts_with("Received:")).collect();
+    assert_eq!(received.len(), 2, "{out}");
+    assert!(received[0].contains("by bob-mail.hamburger.edu"), "{out}");
+    assert!(received[1].contains("by alice-mail.crepes.fr"), "{out}");
+    // POP3 DELE took effect at QUIT.
+    let store = server.mail_store("bob-mail").unwrap();
+    assert_eq!(store.folder("bob", "INBOX").unwrap().len(), 0);
+    let lines = server.trace_lines();
+    assert!(
+        lines.iter().any(|l| l.contains("C: AUTH PLAIN")),
+        "the live session is traced"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("S: 250 2.0.0 Ok: queued as"))
+    );
+    server.shutdown();
+}
+
+#[test]
+fn curl_sends_with_smtp_and_lists_and_retrieves_with_pop3() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let pop = server.addr("bob-mail", Service::Pop3).unwrap();
+    let dir = std::env::temp_dir().join(format!("wiretale-live-curl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = dir.join("msg.txt");
+    std::fs::write(&msg, "From: carol@example.org\r\nTo: bob@hamburger.edu\r\nSubject: from curl\r\n\r\nSent by curl.\r\n").unwrap();
+    curl(&[
+        &format!("smtp://{smtp}/tester"),
+        "--mail-from",
+        "carol@example.org",
+        "--mail-rcpt",
+        "bob@hamburger.edu",
+        "--upload-file",
+        msg.to_str().unwrap(),
+    ]);
+    let list = curl(&[&format!("pop3://{pop}/"), "--user", "bob:hungry"]);
+    assert!(list.trim().starts_with("1 "), "LIST: {list}");
+    let got = curl(&[&format!("pop3://{pop}/1"), "--user", "bob:hungry"]);
+    assert!(got.contains("Subject: from curl"), "{got}");
+    assert!(got.contains("Sent by curl."), "{got}");
+    server.shutdown();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn refusals_over_real_sockets() {
+    if !clients() {
+        return;
+    }
+    let server = start(
+        "alice_to_bob",
+        LiveOptions {
+            idle_timeout: Duration::from_secs(1),
+            ..LiveOptions::default()
+        },
+    );
+    let submit = server.addr("alice-mail", Service::Submission).unwrap();
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let pop = server.addr("bob-mail", Service::Pop3).unwrap();
+    let out = python(&format!(
+        r#"
+import smtplib, poplib
+s = smtplib.SMTP("127.0.0.1", {sub}, timeout=10)
+try:
+    s.login("alice", "wrong")
+except smtplib.SMTPAuthenticationError as e:
+    print("AUTH", e.smtp_code)
+s.quit()
+s = smtplib.SMTP("127.0.0.1", {smtp}, timeout=10)
+try:
+    s.sendmail("a@b.c", ["someone@elsewhere.org"], "Subject: relay?\r\n\r\nno\r\n")
+except smtplib.SMTPRecipientsRefused as e:
+    print("RELAY", e.recipients["someone@elsewhere.org"][0])
+s.quit()
+p = poplib.POP3("127.0.0.1", {pop}, timeout=10)
+p.user("bob")
+try:
+    p.pass_("nope")
+except poplib.error_proto as e:
+    print("POP", e)
+"#,
+        sub = submit.port(),
+        smtp = smtp.port(),
+        pop = pop.port()
+    ));
+    assert!(out.contains("AUTH 535"), "{out}");
+    assert!(out.contains("RELAY 550"), "{out}");
+    assert!(out.contains("POP b'-ERR [AUTH]"), "{out}");
+
+    // A 2 MB line: refused with 500, and the session goes on.
+    let mut s = TcpStream::connect(smtp).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    assert!(line(&mut r).starts_with("220"));
+    s.write_all(b"EHLO ").unwrap();
+    s.write_all(&vec![b'x'; 2 << 20]).unwrap();
+    s.write_all(b"\r\nNOOP\r\n").unwrap();
+    let reply = line(&mut r);
+    assert!(reply.starts_with("500"), "{reply}");
+    assert!(line(&mut r).starts_with("250"), "NOOP still answered");
+    drop(s);
+
+    // A client that connects and says nothing is closed after the idle
+    // timeout, with a 421.
+    let started = Instant::now();
+    let s = TcpStream::connect(smtp).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s);
+    assert!(line(&mut r).starts_with("220"));
+    let bye = line(&mut r);
+    assert!(bye.starts_with("421"), "{bye}");
+    let mut rest = Vec::new();
+    assert_eq!(r.read_to_end(&mut rest).unwrap(), 0, "closed after the 421");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    server.shutdown();
+}
+
+#[test]
+fn too_many_sessions_are_turned_away() {
+    let server = start(
+        "alice_to_bob",
+        LiveOptions {
+            max_sessions: 2,
+            ..LiveOptions::default()
+        },
+    );
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let s = TcpStream::connect(smtp).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert!(line(&mut r).starts_with("220"));
+        held.push(s);
+    }
+    let s = TcpStream::connect(smtp).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut r = BufReader::new(s);
+    assert!(
+        line(&mut r).starts_with("421"),
+        "the third session is refused"
+    );
+    drop(held);
+    server.shutdown();
+}
+
+/// Sends `n` messages on one SMTP connection; returns the subjects the
+/// server accepted with 250.
+fn smtp_client(addr: SocketAddr, client: usize, n: usize) -> Vec<String> {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    let mut expect = |code: &str| {
+        // Multi-line replies end with "NNN " (RFC 5321 §4.2.1).
+        loop {
+            let l = line(&mut r);
+            assert!(l.starts_with(code), "expected {code}, got {l:?}");
+            if l.as_bytes().get(3) == Some(&b' ') {
+                return;
+            }
+        }
+    };
+    expect("220");
+    w.write_all(format!("EHLO load{client}\r\n").as_bytes())
+        .unwrap();
+    expect("250");
+    let mut accepted = Vec::new();
+    for i in 0..n {
+        let subject = format!("load {client}-{i}");
+        w.write_all(b"MAIL FROM:<load@example.org>\r\n").unwrap();
+        expect("250");
+        w.write_all(b"RCPT TO:<bob@hamburger.edu>\r\n").unwrap();
+        expect("250");
+        w.write_all(b"DATA\r\n").unwrap();
+        expect("354");
+        w.write_all(
+            format!("Subject: {subject}\r\n\r\nmessage {i} of client {client}\r\n.\r\n").as_bytes(),
+        )
+        .unwrap();
+        expect("250");
+        accepted.push(subject);
+    }
+    w.write_all(b"QUIT\r\n").unwrap();
+    expect("221");
+    accepted
+}
+
+/// 50 concurrent SMTP clients each send 20 messages: every accepted
+/// message is in Bob's mailbox afterwards, and none twice.
+#[test]
+fn fifty_concurrent_clients_lose_and_duplicate_nothing() {
+    const CLIENTS: usize = 50;
+    const EACH: usize = 20;
+    let server = start(
+        "alice_to_bob",
+        LiveOptions {
+            max_sessions: 64,
+            ..LiveOptions::default()
+        },
+    );
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let started = Instant::now();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|c| std::thread::spawn(move || smtp_client(smtp, c, EACH)))
+        .collect();
+    let mut accepted: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let secs = started.elapsed().as_secs_f64();
+    let store = server.mail_store("bob-mail").unwrap();
+    let mut stored: Vec<String> = store
+        .folder("bob", "INBOX")
+        .unwrap()
+        .messages()
+        .iter()
+        .map(|m| m.subject())
+        .collect();
+    accepted.sort();
+    stored.sort();
+    assert_eq!(accepted.len(), CLIENTS * EACH);
+    assert_eq!(
+        stored, accepted,
+        "every accepted message stored exactly once"
+    );
+    eprintln!(
+        "live SMTP load: {} messages from {CLIENTS} concurrent clients in {secs:.2} s = {:.0} messages/s",
+        accepted.len(),
+        accepted.len() as f64 / secs
+    );
+    server.shutdown();
+}
+
+#[test]
+fn a_message_sent_with_smtp_comes_back_intact_over_pop3_and_imap() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let pop = server.addr("bob-mail", Service::Pop3).unwrap();
+    let imap = server.addr("bob-mail", Service::Imap).unwrap();
+    let out = python(&format!(
+        r#"
+import smtplib, poplib, imaplib, hashlib
+body = "Line one\r\n.dot line\r\n" + "x" * 900 + "\r\nlast line\r\n"
+msg = "From: carol@example.org\r\nTo: bob@hamburger.edu\r\nSubject: round trip\r\n\r\n" + body
+s = smtplib.SMTP("127.0.0.1", {smtp}, timeout=10)
+s.sendmail("carol@example.org", ["bob@hamburger.edu"], msg)
+s.quit()
+def tail(raw):
+    # The message as sent: drop the Received: line the server added.
+    return raw.split(b"\r\n", 1)[1]
+p = poplib.POP3("127.0.0.1", {pop}, timeout=10)
+p.user("bob"); p.pass_("hungry")
+pop_raw = b"\r\n".join(p.retr(1)[1]) + b"\r\n"
+p.quit()
+m = imaplib.IMAP4("127.0.0.1", {imap})
+m.login("bob", "hungry")
+typ, boxes = m.list()
+print("LIST", typ, boxes)
+m.select("INBOX")
+typ, data = m.search(None, "UNSEEN")
+print("UNSEEN", data)
+typ, data = m.fetch("1", "(BODY[] FLAGS)")
+imap_raw = data[0][1]
+typ, data = m.fetch("1", "(FLAGS)")
+print("FLAGS", data)
+m.store("1", "+FLAGS", "\\Flagged")
+m.logout()
+want = hashlib.sha256(msg.encode()).hexdigest()
+print("POP", hashlib.sha256(tail(pop_raw)).hexdigest() == want)
+print("IMAP", hashlib.sha256(tail(imap_raw)).hexdigest() == want)
+"#,
+        smtp = smtp.port(),
+        pop = pop.port(),
+        imap = imap.port()
+    ));
+    assert!(out.contains("POP True"), "{out}");
+    assert!(out.contains("IMAP True"), "{out}");
+    assert!(out.contains("LIST OK"), "{out}");
+    assert!(out.contains("UNSEEN [b'1']"), "{out}");
+    assert!(
+        out.contains("\\\\Seen"),
+        "reading BODY[] sets \\Seen: {out}"
+    );
+    let store = server.mail_store("bob-mail").unwrap();
+    let m = &store.folder("bob", "INBOX").unwrap().messages()[0];
+    let flags: Vec<String> = m.flags.iter().map(|f| f.name()).collect();
+    assert!(flags.contains(&"\\Flagged".to_string()), "{flags:?}");
+    server.shutdown();
+}
+
+#[test]
+fn curl_lists_mailboxes_and_fetches_with_imap() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let imap = server.addr("bob-mail", Service::Imap).unwrap();
+    smtp_client(smtp, 0, 1);
+    let boxes = curl(&[&format!("imap://{imap}/"), "--user", "bob:hungry"]);
+    assert!(boxes.contains("INBOX"), "{boxes}");
+    let msg = curl(&[
+        &format!("imap://{imap}/INBOX;UID=1"),
+        "--user",
+        "bob:hungry",
+    ]);
+    assert!(msg.contains("Subject: load 0-0"), "{msg}");
+    let (code, _) = live_common::curl_status(&[&format!("imap://{imap}/"), "--user", "bob:wrong"]);
+    assert_eq!(code, 67, "login denied");
+    server.shutdown();
+}
+
+/// A session in IDLE hears of mail delivered over SMTP at once.
+#[test]
+fn an_idling_imap_session_sees_new_mail() {
+    let server = start("alice_to_bob", LiveOptions::default());
+    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let imap = server.addr("bob-mail", Service::Imap).unwrap();
+    let s = TcpStream::connect(imap).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    assert!(line(&mut r).starts_with("* OK"));
+    let mut until = |tag: &str| loop {
+        let l = line(&mut r);
+        assert!(!l.is_empty(), "connection closed");
+        if l.starts_with(tag) {
+            return l;
+        }
+    };
+    w.write_all(b"a LOGIN bob hungry\r\n").unwrap();
+    assert!(until("a ").starts_with("a OK"));
+    w.write_all(b"b SELECT INBOX\r\n").unwrap();
+    assert!(until("b ").starts_with("b OK"));
+    w.write_all(b"c IDLE\r\n").unwrap();
+    until("+");
+    let sent = Instant::now();
+    smtp_client(smtp, 7, 1);
+    let exists = until("* 1 EXISTS");
+    assert!(exists.starts_with("* 1 EXISTS"));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "seen within the poll interval"
+    );
+    w.write_all(b"DONE\r\n").unwrap();
+    assert!(until("c ").starts_with("c OK"));
+    server.shutdown();
+}
