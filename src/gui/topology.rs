@@ -140,14 +140,15 @@ fn link_transforms(sim: &Sim, layout: &SceneLayout, link: LinkId) -> (Transform,
         rotation: Quat::from_rotation_z(angle),
         scale: Vec3::new(d.length().max(1.0), 1.0, 1.0),
     };
-    // The label sits beside the middle, on the side away from the lanes'
-    // crowd: above a horizontal link, left of a vertical one.
+    // The label sits beside the middle, beyond the packets' lanes: below a
+    // horizontal link (hosts' friendly labels are above their icons),
+    // right of a vertical one.
     let mut normal = Vec2::new(-d.y, d.x).normalize_or_zero();
-    if normal.y < 0.0 || (normal.y == 0.0 && normal.x > 0.0) {
+    if normal.y > 0.0 || (normal.y == 0.0 && normal.x < 0.0) {
         normal = -normal;
     }
     let label =
-        Transform::from_translation((mid + normal * 30.0 * layout.scale).extend(z::LINK_LABEL));
+        Transform::from_translation((mid + normal * 36.0 * layout.scale).extend(z::LINK_LABEL));
     (line, label)
 }
 

@@ -45,6 +45,9 @@ pub struct LadderCache {
     pub arrows: Vec<Arrow>,
     /// The longest arrow, in axis units.
     max_span: f64,
+    /// Pixels per axis unit: the median arrow is about 48 px tall, so that
+    /// arrows slant the same whatever the links' latencies.
+    pub scale: f64,
 }
 
 impl LadderCache {
@@ -125,11 +128,23 @@ impl LadderCache {
             }
         }
         let max_span = arrows.iter().map(|a| a.y1 - a.y0).fold(0.0, f64::max);
+        let mut spans: Vec<f64> = arrows
+            .iter()
+            .map(|a| a.y1 - a.y0)
+            .filter(|&s| s > 0.0)
+            .collect();
+        spans.sort_by(f64::total_cmp);
+        let median = spans
+            .get(spans.len() / 2)
+            .copied()
+            .unwrap_or(t.typical_flight.as_nanos() as f64)
+            .max(1.0);
         LadderCache {
             generation: None,
             columns,
             arrows,
             max_span,
+            scale: 48.0 / median,
         }
     }
 }
@@ -179,8 +194,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             );
         }
     }
-    // Pixels per axis unit: a typical link crossing is about 44 px tall.
-    let scale = 44.0 / t.typical_flight.as_nanos().max(1) as f64;
+    let scale = lad.scale;
     let y_of_axis = |y: f64| (y * scale) as f32;
     let now_y = y_of_axis(t.to_axis(v.sim.player.time));
     let mut area = egui::ScrollArea::vertical()
