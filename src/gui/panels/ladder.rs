@@ -232,6 +232,15 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             .partition_point(|a| y_of_axis(a.y0 + lad.max_span) < first);
         let mut last_time_label = f32::NEG_INFINITY;
         let mut label_boxes: Vec<egui::Rect> = Vec::new();
+        // With hundreds of arrows on screen, draw lines only: labels and
+        // arrowheads would be an unreadable smear (and cost the frame).
+        let visible = lad.arrows[start..]
+            .iter()
+            .take_while(|a| y_of_axis(a.y0) <= last)
+            .filter(|a| y_of_axis(a.y1) >= first)
+            .take(MAX_DETAILED + 1)
+            .count();
+        let detailed = visible <= MAX_DETAILED;
         for a in &lad.arrows[start..] {
             let (y0, y1) = (top + y_of_axis(a.y0), top + y_of_axis(a.y1));
             if y0 - top > last {
@@ -261,7 +270,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
                 let s = egui::Stroke::new(2.5, red);
                 painter.line_segment([p1 + egui::vec2(-d, -d), p1 + egui::vec2(d, d)], s);
                 painter.line_segment([p1 + egui::vec2(-d, d), p1 + egui::vec2(d, -d)], s);
-            } else {
+            } else if detailed {
                 arrow_head(&painter, p0, p1, color);
             }
             // The send time on the left, when there is room.
@@ -277,24 +286,19 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
                 );
             }
             // The label over the middle, unless it would cover another.
-            if !a.label.is_empty() {
+            if detailed && !a.label.is_empty() {
                 let mid = egui::pos2((x0 + x_end) / 2.0, (y0 + y_end) / 2.0);
-                let galley = painter.layout_no_wrap(
-                    a.label.clone(),
-                    egui::FontId::proportional(10.5),
-                    egui::Color32::from_gray(if past { 25 } else { 175 }),
-                );
-                let r = egui::Align2::CENTER_CENTER
-                    .anchor_size(mid, galley.size())
-                    .expand(1.5);
-                if label_boxes.iter().rev().take(12).all(|b| !b.intersects(r)) {
-                    label_boxes.push(r);
-                    painter.rect_filled(
-                        r,
-                        2,
-                        egui::Color32::from_rgba_unmultiplied(255, 255, 255, 225),
-                    );
-                    painter.galley(r.min + egui::vec2(1.5, 1.5), galley, egui::Color32::BLACK);
+                // A cheap estimate first: skip the text layout when the
+                // label would land on another one anyway.
+                let guess =
+                    egui::Rect::from_center_size(mid, egui::vec2(a.label.len() as f32 * 5.5, 13.0));
+                let free = label_boxes
+                    .iter()
+                    .rev()
+                    .take(12)
+                    .all(|b| !b.intersects(guess));
+                if free {
+                    draw_label(&painter, &mut label_boxes, mid, &a.label, past);
                 }
             }
             if let Some(p) = pointer
@@ -309,6 +313,38 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
         v.out.push(Control::JumpTo(r));
     }
 }
+
+/// Draws an arrow's label at `mid` on a white box, unless it would cover
+/// one of the last labels drawn.
+fn draw_label(
+    painter: &egui::Painter,
+    boxes: &mut Vec<egui::Rect>,
+    mid: egui::Pos2,
+    label: &str,
+    past: bool,
+) {
+    let galley = painter.layout_no_wrap(
+        label.to_owned(),
+        egui::FontId::proportional(10.5),
+        egui::Color32::from_gray(if past { 25 } else { 175 }),
+    );
+    let r = egui::Align2::CENTER_CENTER
+        .anchor_size(mid, galley.size())
+        .expand(1.5);
+    if boxes.iter().rev().take(12).any(|b| b.intersects(r)) {
+        return;
+    }
+    boxes.push(r);
+    painter.rect_filled(
+        r,
+        2,
+        egui::Color32::from_rgba_unmultiplied(255, 255, 255, 225),
+    );
+    painter.galley(r.min + egui::vec2(1.5, 1.5), galley, egui::Color32::BLACK);
+}
+
+/// Above this many arrows on screen the ladder draws lines only.
+const MAX_DETAILED: usize = 150;
 
 /// A small arrowhead of a fixed size at `to`.
 fn arrow_head(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, color: egui::Color32) {
