@@ -14,7 +14,8 @@
 //!   queues and mailboxes, user agents, file servers, an eavesdropper.
 //! - [`trace`] is the one stream of typed events every layer emits; the CLI,
 //!   the checks and the visualizer read only this and read-only world state.
-//!
+//! - `gui` (feature `gui`, on by default) is the visualizer: a Bevy app
+//!   with egui panels that animates a run; nothing else depends on it.
 //! - [`live`] serves a scenario's servers on real loopback sockets, so
 //!   real clients (curl, Python's smtplib, ...) talk to the same machines.
 //!
@@ -23,6 +24,8 @@
 //! (and batch checks time their runs for the report).
 
 pub mod apps;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod live;
 pub mod net;
 pub mod proto;

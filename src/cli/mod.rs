@@ -5,6 +5,7 @@
 //! names the file, line and column.
 
 mod check;
+mod gui;
 mod run;
 mod serve;
 
@@ -33,10 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Open the visualizer on a scenario (the default: alice_to_bob).
-    Gui {
-        /// A scenario file or the name of a bundled scenario.
-        scenario: Option<String>,
-    },
+    Gui(gui::GuiArgs),
     /// Run a scenario headless and print its trace.
     Run(run::RunArgs),
     /// Check scenarios' expectations headless, in parallel (exit 0 all
@@ -53,7 +51,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         None => gui(None),
-        Some(Command::Gui { scenario }) => gui(scenario),
+        Some(Command::Gui(args)) => gui(Some(args)),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Check(args)) => check::check(args),
         Some(Command::Serve(args)) => serve::serve(args),
@@ -62,11 +60,8 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn gui(_scenario: Option<String>) -> u8 {
-    eprintln!(
-        "wiretale: this build has no visualizer; use `wiretale run SCENARIO` to run a scenario headless"
-    );
-    BAD_INPUT
+fn gui(args: Option<gui::GuiArgs>) -> u8 {
+    gui::gui(args)
 }
 
 fn scenarios() -> u8 {

@@ -18,6 +18,7 @@
 //!
 //! This module does not decide what happens; it only records and formats.
 
+pub mod caption;
 mod format;
 pub mod ladder;
 pub mod pcap;

@@ -1,0 +1,99 @@
+//! `wiretale gui` (and `wiretale` alone): the visualizer. Without the
+//! `gui` feature it says so in one line and exits 2.
+
+use super::BAD_INPUT;
+use clap::Args;
+use std::path::PathBuf;
+use wiretale::scenario::units;
+use wiretale::sim::SimTime;
+
+#[derive(Args, Debug, Default)]
+#[cfg_attr(not(feature = "gui"), allow(dead_code))]
+pub struct GuiArgs {
+    /// A scenario file or the name of a bundled scenario (default:
+    /// alice_to_bob).
+    pub scenario: Option<String>,
+    /// Render the view at `--at` into this PNG file and exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Start at this simulated time, e.g. "52ms".
+    #[arg(long, value_parser = parse_time)]
+    pub at: Option<SimTime>,
+    /// Large fonts and high contrast, for a projector.
+    #[arg(long)]
+    pub lecture: bool,
+    /// Seed of the run's random numbers (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Window size, e.g. "1600x900".
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<(u32, u32)>,
+    /// Start playing at once.
+    #[arg(long)]
+    pub play: bool,
+    /// The inspector tab to open on: ladder, transcripts, packet, state,
+    /// hosts.
+    #[arg(long)]
+    pub tab: Option<String>,
+    /// Time this many frames of a generated 200-host network and print
+    /// the figures (no window).
+    #[arg(long, hide = true)]
+    pub bench_frames: Option<usize>,
+}
+
+fn parse_time(s: &str) -> Result<SimTime, String> {
+    units::parse_duration(s).map(|d| SimTime::ZERO + d)
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {s:?}"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| (200..=8192).contains(&n))
+            .ok_or_else(|| format!("bad window size {s:?}"))
+    };
+    Ok((n(w)?, n(h)?))
+}
+
+#[cfg(feature = "gui")]
+pub fn gui(args: Option<GuiArgs>) -> u8 {
+    use wiretale::gui;
+    let args = args.unwrap_or_default();
+    if let Some(frames) = args.bench_frames {
+        println!("{}", gui::bench::describe(frames));
+        return super::OK;
+    }
+    // Check the scenario before opening a window, so that a typo in a
+    // command line is an error in the terminal with the usual exit code.
+    let scenario = args
+        .scenario
+        .unwrap_or_else(|| gui::default_scenario().to_owned());
+    if let Err(e) = wiretale::scenario::load(&scenario)
+        && (args.screenshot.is_some() || !std::path::Path::new(&scenario).exists())
+    {
+        eprintln!("{e}");
+        return BAD_INPUT;
+    }
+    gui::run(gui::GuiOptions {
+        scenario,
+        seed: args.seed,
+        at: args.at,
+        lecture: args.lecture,
+        screenshot: args.screenshot,
+        size: args.size.unwrap_or((1600, 900)),
+        play: args.play,
+        tab: args.tab,
+    })
+}
+
+#[cfg(not(feature = "gui"))]
+pub fn gui(_args: Option<GuiArgs>) -> u8 {
+    eprintln!(
+        "wiretale: this build has no visualizer; use `wiretale run SCENARIO` to run a scenario headless"
+    );
+    BAD_INPUT
+}

@@ -1,0 +1,197 @@
+//! The visualizer (feature `gui`): a Bevy app that animates a scenario's
+//! run, with egui panels around it.
+//!
+//! The GUI is a view (DESIGN.md): it reads the trace and the world's
+//! state and never changes what the engine does. Its model
+//! ([`model`]: the whole run, the cursor, packets in flight) has no Bevy
+//! in it; the plugins, one per file, turn that model into entities and
+//! panels:
+//!
+//! - [`sim::SimPlugin`]: the player, playback and the [`sim::Control`]
+//!   messages everything else sends.
+//! - [`topology::TopologyPlugin`] and [`packets::PacketsPlugin`]: host,
+//!   link, packet and drop entities placed for the view time.
+//! - [`visuals::VisualsPlugin`]: how those entities look (shapes, colours,
+//!   labels) and the camera.
+//! - [`ui::UiPlugin`]: the toolbar, caption, event list, ladder,
+//!   transcripts, packet inspector, state machines and host inspectors.
+//! - [`controls::ControlsPlugin`]: keyboard shortcuts and clicking on the
+//!   scene.
+//! - [`files::FilesPlugin`]: opening files, drag and drop, reloading a
+//!   file when it changes on disk.
+//! - [`screenshot::ScreenshotPlugin`]: `--screenshot`, render and exit.
+//! - [`theme::ThemePlugin`]: the light theme and the high-contrast
+//!   lecture theme.
+//!
+//! [`headless_app`] builds the model plugins alone (no window, no
+//! renderer) for tests and the frame-time benchmark.
+
+// Bevy systems get their parameters by injection: long parameter lists
+// and query types are how they say what they touch.
+#![allow(clippy::too_many_arguments, clippy::type_complexity)]
+
+pub mod bench;
+pub mod controls;
+pub mod files;
+pub mod layout;
+pub mod model;
+pub mod packets;
+pub mod panels;
+pub mod screenshot;
+pub mod sim;
+pub mod theme;
+pub mod topology;
+pub mod ui;
+pub mod visuals;
+
+use crate::scenario::bundled;
+use crate::sim::SimTime;
+use bevy::prelude::*;
+use std::path::PathBuf;
+
+/// The scenario `wiretale` opens with no arguments: the textbook's mail
+/// from Alice to Bob.
+pub const DEFAULT_SCENARIO: &str = "alice_to_bob";
+
+/// What opens when [`DEFAULT_SCENARIO`] is not bundled in this build.
+pub const FALLBACK_SCENARIO: &str = "tcp_handshake";
+
+/// The bundled scenario to open by default.
+pub fn default_scenario() -> &'static str {
+    if bundled::find(DEFAULT_SCENARIO).is_some() {
+        DEFAULT_SCENARIO
+    } else {
+        FALLBACK_SCENARIO
+    }
+}
+
+/// The scenario shown when the requested one cannot be loaded (its error
+/// is shown over it).
+pub fn fallback_scenario() -> &'static str {
+    default_scenario()
+}
+
+/// How to open the visualizer.
+#[derive(Debug, Clone)]
+pub struct GuiOptions {
+    /// A scenario file or bundled name.
+    pub scenario: String,
+    pub seed: Option<u64>,
+    /// Start at this simulated time.
+    pub at: Option<SimTime>,
+    /// Large fonts and high contrast.
+    pub lecture: bool,
+    /// Render once at `at` into this PNG file and exit.
+    pub screenshot: Option<PathBuf>,
+    /// Window size in logical pixels.
+    pub size: (u32, u32),
+    /// Start playing at once.
+    pub play: bool,
+    /// The inspector tab to show first ("ladder", "transcripts", "packet",
+    /// "state", "hosts").
+    pub tab: Option<String>,
+}
+
+impl Default for GuiOptions {
+    fn default() -> Self {
+        GuiOptions {
+            scenario: default_scenario().to_owned(),
+            seed: None,
+            at: None,
+            lecture: false,
+            screenshot: None,
+            size: (1600, 900),
+            play: false,
+            tab: None,
+        }
+    }
+}
+
+/// Why the window cannot open.
+pub fn display_problem() -> Option<String> {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+            return Some(
+                "no display found (DISPLAY/WAYLAND_DISPLAY unset); run headless with `wiretale run alice_to_bob`"
+                    .to_owned(),
+            );
+        }
+    }
+    None
+}
+
+/// The model plugins and their start-up resource, with no window: what
+/// tests and the benchmark drive with `app.update()`.
+pub fn headless_app(start: sim::StartUp) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(start)
+        .add_plugins((
+            sim::SimPlugin,
+            topology::TopologyPlugin,
+            packets::PacketsPlugin,
+        ));
+    app
+}
+
+/// Opens the window and runs until it closes; returns the exit code.
+pub fn run(opts: GuiOptions) -> u8 {
+    if let Some(problem) = display_problem() {
+        eprintln!("wiretale: {problem}");
+        return 2;
+    }
+    let title = format!("wiretale: {}", opts.scenario);
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title,
+                    resolution: bevy::window::WindowResolution::new(opts.size.0, opts.size.1)
+                        .with_scale_factor_override(1.0),
+                    ..default()
+                }),
+                ..default()
+            })
+            .set(bevy::log::LogPlugin {
+                filter: "warn,wgpu=error,naga=warn".into(),
+                ..default()
+            }),
+    )
+    .insert_resource(sim::StartUp {
+        source: opts.scenario.clone(),
+        seed: opts.seed,
+        at: opts.at,
+        play: opts.play && opts.screenshot.is_none(),
+    })
+    .insert_resource(theme::Theme {
+        lecture: opts.lecture,
+    })
+    .add_plugins(bevy_egui::EguiPlugin::default())
+    .add_plugins((
+        sim::SimPlugin,
+        topology::TopologyPlugin,
+        packets::PacketsPlugin,
+        visuals::VisualsPlugin,
+        theme::ThemePlugin,
+        ui::UiPlugin,
+        controls::ControlsPlugin,
+        files::FilesPlugin,
+    ));
+    if let Some(tab) = opts.tab.as_deref().and_then(panels::Tab::from_name) {
+        app.insert_resource(ui::UiState {
+            tab,
+            ..Default::default()
+        });
+    }
+    if let Some(path) = &opts.screenshot {
+        app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
+    }
+    let code = app.run();
+    match code {
+        AppExit::Success => 0,
+        AppExit::Error(n) => n.get(),
+    }
+}

@@ -1,0 +1,115 @@
+//! `UiPlugin`: the egui panels around the scene. The toolbar and caption
+//! on top, the event list on the left, the inspectors on the right
+//! (ladder, transcripts, packet, state machines, hosts), a legend over the
+//! scene, and scenario errors in a window. The panels only read the model
+//! and send [`Control`] messages; the free rectangle they leave becomes
+//! the scene's [`SceneLayout`].
+
+use super::files::FileBrowser;
+use super::layout::SceneLayout;
+use super::packets::OnScreen;
+use super::panels::{self, Tab};
+use super::sim::{Control, Playback, Selection, Sim, ViewFilter};
+use super::theme::Theme;
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+
+/// What the panels remember between frames.
+#[derive(Resource, Debug, Default)]
+pub struct UiState {
+    pub tab: Tab,
+    /// The "go to time" field.
+    pub goto: String,
+    /// The error text the user dismissed.
+    pub dismissed_error: Option<String>,
+    /// The cursor the event list last scrolled to.
+    pub followed_cursor: Option<(u64, usize)>,
+    /// The cursor the ladder last scrolled to.
+    pub ladder_followed: Option<(u64, usize)>,
+    /// Cached list rows for the current filter.
+    pub rows: panels::events::Rows,
+    /// Cached ladder for the current run.
+    pub ladder: panels::ladder::LadderCache,
+    /// Transcripts: show lines after the cursor too.
+    pub transcript_all: bool,
+    /// The connection whose state machine is shown (a TCP conn id or a
+    /// session's conn).
+    pub machine: Option<(bool, u32)>,
+}
+
+/// The panels' system set (the theme is applied before it).
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UiSet;
+
+pub struct UiPlugin;
+
+impl Plugin for UiPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<UiState>()
+            .add_systems(EguiPrimaryContextPass, draw.in_set(UiSet));
+    }
+}
+
+/// Everything the panels read or change, bundled for the draw functions.
+pub struct View<'a> {
+    pub sim: &'a Sim,
+    pub playback: &'a Playback,
+    pub filter: &'a mut ViewFilter,
+    pub selection: &'a mut Selection,
+    pub theme: &'a mut Theme,
+    pub state: &'a mut UiState,
+    pub browser: &'a mut FileBrowser,
+    pub on_screen: &'a OnScreen,
+    pub out: Vec<Control>,
+}
+
+fn draw(
+    mut contexts: EguiContexts,
+    sim: NonSend<Sim>,
+    playback: Res<Playback>,
+    mut filter: ResMut<ViewFilter>,
+    mut selection: ResMut<Selection>,
+    mut theme: ResMut<Theme>,
+    mut state: ResMut<UiState>,
+    mut browser: ResMut<FileBrowser>,
+    mut layout: ResMut<SceneLayout>,
+    on_screen: Res<OnScreen>,
+    mut controls: MessageWriter<Control>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let mut theme_now = *theme;
+    let mut view = View {
+        sim: &sim,
+        playback: &playback,
+        filter: &mut filter,
+        selection: &mut selection,
+        theme: &mut theme_now,
+        state: &mut state,
+        browser: &mut browser,
+        on_screen: &on_screen,
+        out: Vec::new(),
+    };
+    let central = panels::draw_all(&ctx, &mut view);
+    let out = std::mem::take(&mut view.out);
+    // egui works in points; with a zoom factor (lecture mode) a point is
+    // larger than a window pixel.
+    let zoom = ctx.zoom_factor();
+    let size = Vec2::new(central.width(), central.height()) * zoom;
+    let center = Vec2::new(central.center().x, central.center().y) * zoom;
+    let want = SceneLayout {
+        size,
+        center,
+        scale: SceneLayout::scale_for(size, layout.zoom),
+        zoom: layout.zoom,
+    };
+    if *layout != want && size.x > 10.0 && size.y > 10.0 {
+        *layout = want;
+    }
+    if theme_now != *theme {
+        *theme = theme_now;
+    }
+    for c in out {
+        controls.write(c);
+    }
+    Ok(())
+}

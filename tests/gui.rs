@@ -1,0 +1,390 @@
+//! The visualizer: its model driven headless (no window, no renderer), and
+//! one real screenshot under X checked pixel by pixel.
+//!
+//! The screenshot test needs a display. It uses `DISPLAY` when set, else
+//! starts `Xvfb` if it is installed; with neither it is skipped, unless
+//! `WIRETALE_REQUIRE_DISPLAY=1` (CI), which makes it fail instead.
+#![cfg(feature = "gui")]
+
+use bevy::prelude::*;
+use std::collections::BTreeMap;
+use wiretale::gui::model::{self, Timeline};
+use wiretale::gui::packets::PacketSprite;
+use wiretale::gui::sim::{Control, Sim, StartUp};
+use wiretale::gui::topology::HostMarker;
+use wiretale::sim::{SimDuration, SimTime};
+
+/// The scenario the GUI tests run mid-flow.
+const SCENARIO: &str = "tcp_handshake";
+
+fn app(source: &str) -> App {
+    let mut app = wiretale::gui::headless_app(StartUp {
+        source: source.into(),
+        seed: None,
+        at: None,
+        play: false,
+    });
+    app.update();
+    app
+}
+
+fn control(app: &mut App, c: Control) {
+    app.world_mut().write_message(c);
+    app.update();
+}
+
+/// Packet entities by flight, with their positions.
+fn packets(app: &mut App) -> BTreeMap<usize, Vec2> {
+    let mut q = app.world_mut().query::<(&PacketSprite, &Transform)>();
+    q.iter(app.world())
+        .map(|(p, t)| (p.flight, t.translation.truncate()))
+        .collect()
+}
+
+fn hosts(app: &mut App) -> BTreeMap<u32, Vec2> {
+    let mut q = app.world_mut().query::<(&HostMarker, &Transform)>();
+    q.iter(app.world())
+        .map(|(h, t)| (h.node, t.translation.truncate()))
+        .collect()
+}
+
+#[test]
+fn packet_entities_sit_where_the_simulated_time_puts_them() {
+    let mut app = app(SCENARIO);
+    let (first, a_node, b_node) = {
+        let sim = app.world().non_send::<Sim>();
+        let f = &sim.player.timeline.flights[0];
+        (f.clone(), f.from, f.to)
+    };
+    for (num, den) in [(1u64, 4u64), (1, 2), (9, 10)] {
+        let span = (first.arrive - first.depart).as_nanos();
+        let t = first.depart + SimDuration::from_nanos(span * num / den);
+        control(&mut app, Control::Seek(t));
+        let on = packets(&mut app);
+        let pos = *on.get(&0).expect("the first packet is on the wire");
+        let hs = hosts(&mut app);
+        let (a, b) = (hs[&a_node], hs[&b_node]);
+        // Along the link from icon edge to icon edge, on the right-hand
+        // lane of the direction of travel.
+        let dir = (b - a).normalize();
+        let trim = wiretale::gui::layout::HOST_RADIUS;
+        let (a2, b2) = (a + dir * trim, b - dir * trim);
+        let along = (pos - a2).dot(dir) / (b2 - a2).length();
+        let expected = num as f32 / den as f32;
+        assert!(
+            (along - expected).abs() < 0.01,
+            "at {num}/{den} of the flight the packet is {along} of the way"
+        );
+        let side = (pos - a2).perp_dot(dir);
+        assert!((side - 7.0).abs() < 0.5, "lane offset {side}");
+    }
+    // After it arrived, it is gone.
+    control(&mut app, Control::Seek(first.arrive));
+    assert!(!packets(&mut app).contains_key(&0));
+}
+
+/// What the view and the live world look like at the cursor.
+fn snapshot(app: &mut App) -> String {
+    let on = packets(app);
+    let sim = app.world().non_send::<Sim>();
+    let p = &sim.player;
+    let w = p.world();
+    let mut s = format!(
+        "cursor {} time {} steps {}\n",
+        p.cursor,
+        p.time,
+        p.live_steps()
+    );
+    for (c, h, tcp) in w.connections() {
+        s += &format!(
+            "conn {c} on {h}: {} {} cwnd {} flight {}\n",
+            tcp.state(),
+            tcp.local(),
+            tcp.cwnd(),
+            tcp.flight_size()
+        );
+    }
+    for n in w.nodes() {
+        for &a in &n.apps {
+            if let Some(app) = w.app(a) {
+                s += &format!("{:?}\n", app.inspect());
+            }
+        }
+    }
+    for (f, pos) in on {
+        s += &format!("packet {f} at {:.2},{:.2}\n", pos.x, pos.y);
+    }
+    s
+}
+
+#[test]
+fn stepping_back_restores_the_previous_events_state_exactly() {
+    let mut app = app("tcp_lossy_transfer");
+    for _ in 0..40 {
+        control(&mut app, Control::StepForward);
+    }
+    let at_40 = snapshot(&mut app);
+    control(&mut app, Control::StepForward);
+    let at_41 = snapshot(&mut app);
+    for _ in 0..25 {
+        control(&mut app, Control::StepForward);
+    }
+    assert_ne!(snapshot(&mut app), at_41);
+    for _ in 0..25 {
+        control(&mut app, Control::StepBack);
+    }
+    assert_eq!(snapshot(&mut app), at_41);
+    control(&mut app, Control::StepBack);
+    assert_eq!(snapshot(&mut app), at_40);
+    // A jump far ahead and back by time gives the same state too.
+    let t = app.world().non_send::<Sim>().player.time;
+    control(&mut app, Control::Seek(SimTime::from_secs(2)));
+    control(&mut app, Control::JumpTo(39));
+    assert_eq!(app.world().non_send::<Sim>().player.time, t);
+    assert_eq!(snapshot(&mut app), at_40);
+}
+
+#[test]
+fn a_reloaded_scenario_replaces_the_world() {
+    let dir = std::env::temp_dir().join(format!("wiretale-gui-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("two.ron");
+    let handshake = wiretale::scenario::bundled::find(SCENARIO)
+        .expect("bundled")
+        .text;
+    std::fs::write(&file, handshake).expect("write");
+    let mut app = app(SCENARIO);
+    control(&mut app, Control::Seek(SimTime::from_millis(15)));
+    assert_eq!(hosts(&mut app).len(), 2);
+    assert_eq!(packets(&mut app).len(), 1);
+
+    // Another scenario: three nodes now, a router in the middle.
+    control(&mut app, Control::Load("tcp_lossy_transfer".into()));
+    app.update();
+    assert_eq!(hosts(&mut app).len(), 3);
+    let sim = app.world().non_send::<Sim>();
+    assert_eq!(sim.player.timeline.hosts[1].name, "router");
+    assert!(sim.error.is_none());
+
+    // A file, then the file changes on disk: the reload shows the change.
+    control(&mut app, Control::Load(file.display().to_string()));
+    app.update();
+    assert_eq!(hosts(&mut app).len(), 2);
+    let changed = handshake.replace(
+        "title: \"TCP: handshake, 10 KB, teardown\"",
+        "title: \"Changed\"",
+    );
+    std::fs::write(&file, changed).expect("write");
+    control(&mut app, Control::Reload);
+    app.update();
+    let sim = app.world().non_send::<Sim>();
+    assert_eq!(sim.player.timeline.scenario.title, "Changed");
+    let generation = sim.player.generation;
+
+    // A broken file keeps the last good run and reports file:line:col.
+    std::fs::write(
+        &file,
+        "Scenario(version: 1, title: \"x\", hosts: [Host(nam: \"a\")])",
+    )
+    .expect("write");
+    control(&mut app, Control::Reload);
+    let sim = app.world().non_send::<Sim>();
+    let err = sim.error.clone().expect("an error");
+    assert!(err.contains("two.ron:1:"), "{err}");
+    assert_eq!(sim.player.generation, generation);
+    assert_eq!(hosts(&mut app).len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_default_scenario_is_bundled() {
+    let name = wiretale::gui::default_scenario();
+    assert!(wiretale::scenario::bundled::find(name).is_some());
+    let t: Timeline = model::load(name, None).expect("loads");
+    assert!(!t.flights.is_empty());
+}
+
+// ---------------------------------------------------------------------
+// The screenshot under X.
+
+/// A display for the screenshot, starting Xvfb when needed.
+struct Display {
+    name: String,
+    xvfb: Option<std::process::Child>,
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.xvfb {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn display() -> Option<Display> {
+    use std::io::BufRead;
+    if let Ok(d) = std::env::var("DISPLAY")
+        && !d.is_empty()
+    {
+        return Some(Display {
+            name: d,
+            xvfb: None,
+        });
+    }
+    // Xvfb picks a free display number and writes it to the pipe.
+    let mut child = std::process::Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1600x1000x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    let read = child
+        .stdout
+        .take()
+        .map(|out| std::io::BufReader::new(out).read_line(&mut line));
+    match (read, line.trim().parse::<u32>()) {
+        (Some(Ok(_)), Ok(n)) => Some(Display {
+            name: format!(":{n}"),
+            xvfb: Some(child),
+        }),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
+}
+
+fn close(a: [u8; 3], b: [u8; 3], tol: i32) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(&x, y)| (i32::from(x) - i32::from(y)).abs() <= tol)
+}
+
+/// Centroid and count of the pixels matching `c`, in a region.
+fn blob(
+    img: &[[u8; 3]],
+    w: usize,
+    region: (usize, usize, usize, usize),
+    c: [u8; 3],
+    tol: i32,
+) -> Option<(f32, f32, usize)> {
+    let (x0, y0, x1, y1) = region;
+    let (mut sx, mut sy, mut n) = (0f64, 0f64, 0usize);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if close(img[y * w + x], c, tol) {
+                sx += x as f64;
+                sy += y as f64;
+                n += 1;
+            }
+        }
+    }
+    (n > 0).then(|| ((sx / n as f64) as f32, (sy / n as f64) as f32, n))
+}
+
+#[test]
+fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
+    let required = std::env::var("WIRETALE_REQUIRE_DISPLAY").is_ok_and(|v| v == "1");
+    let Some(d) = display() else {
+        assert!(
+            !required,
+            "WIRETALE_REQUIRE_DISPLAY=1 but no display (set DISPLAY or install Xvfb)"
+        );
+        eprintln!("skipped: no display and no Xvfb");
+        return;
+    };
+    let out = std::env::temp_dir().join(format!("wiretale-shot-{}.png", std::process::id()));
+    let at_ms = 15;
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_wiretale"))
+        .args([
+            "gui",
+            SCENARIO,
+            "--at",
+            &format!("{at_ms}ms"),
+            "--size",
+            "1400x900",
+            "--screenshot",
+        ])
+        .arg(&out)
+        .env("DISPLAY", &d.name)
+        .env_remove("WAYLAND_DISPLAY")
+        .status()
+        .expect("runs");
+    assert!(
+        status.success(),
+        "wiretale gui --screenshot failed: {status}"
+    );
+    let file = std::fs::File::open(&out).expect("the PNG exists");
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("decodes");
+    let (w, h) = (info.width as usize, info.height as usize);
+    assert_eq!((w, h), (1400, 900));
+    let channels = info.line_size / w;
+    let img: Vec<[u8; 3]> = buf[..info.line_size * h]
+        .chunks(channels)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let _ = std::fs::remove_file(&out);
+
+    // The two hosts: the dark icon bodies, left and right halves.
+    let body = [61, 74, 94];
+    let left = blob(&img, w, (0, 0, w / 2, h), body, 10).expect("a host on the left");
+    let right = blob(&img, w, (w / 2, 0, w, h), body, 10).expect("a host on the right");
+    assert!(
+        left.2 > 300 && right.2 > 300,
+        "host icons too small: {left:?} {right:?}"
+    );
+    assert!(
+        (left.1 - right.1).abs() < 12.0,
+        "hosts not level: {left:?} {right:?}"
+    );
+
+    // The SYN, in the TCP colour, between them at the fraction its flight
+    // has reached at 15 ms.
+    let t = model::load(SCENARIO, None).expect("loads");
+    let f = &t.flights[0];
+    let frac = f.fraction(SimTime::from_millis(at_ms));
+    let band = (
+        left.0 as usize + 30,
+        (left.1 - 50.0) as usize,
+        right.0 as usize - 30,
+        (left.1 + 50.0) as usize,
+    );
+    let tcp = wiretale::gui::model::Proto::Tcp.rgb();
+    let pkt = blob(&img, w, band, tcp, 12).expect("a packet between the hosts");
+    assert!(pkt.2 > 60, "packet too small: {pkt:?}");
+    // The computer's body is centred on its host; the server's tower sits
+    // 4 px (times the scene's scale) left of centre. The flight runs from
+    // icon edge to icon edge; icons grow with the window (scale 0.85 to
+    // 1.6), so the packet must be where some such scale puts it.
+    let fits = |s: f32| {
+        let trim = wiretale::gui::layout::HOST_RADIUS * s;
+        let (ax, bx) = (left.0 + trim, right.0 + 4.0 * s - trim);
+        (pkt.0 - (ax + (bx - ax) * frac)).abs() < 6.0
+    };
+    assert!(
+        (85..=160).any(|s| fits(s as f32 / 100.0)),
+        "packet at x={} is not {frac} of the way from {} to {}",
+        pkt.0,
+        left.0,
+        right.0
+    );
+    assert!(
+        (pkt.1 - left.1).abs() < 30.0,
+        "packet off the link: {pkt:?} vs {left:?}"
+    );
+}
