@@ -12,9 +12,10 @@ use wiretale::gui::model::{self, Timeline};
 use wiretale::gui::packets::PacketSprite;
 use wiretale::gui::sim::{Control, Sim, StartUp};
 use wiretale::gui::topology::HostMarker;
+use wiretale::net::packet::Payload;
 use wiretale::sim::{SimDuration, SimTime};
 
-/// The scenario the GUI tests run mid-flow.
+/// The scenario most GUI tests run mid-flow.
 const SCENARIO: &str = "tcp_handshake";
 
 fn app(source: &str) -> App {
@@ -293,8 +294,9 @@ fn blob(
     (n > 0).then(|| ((sx / n as f64) as f32, (sy / n as f64) as f32, n))
 }
 
-#[test]
-fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
+/// Runs `wiretale gui SCENARIO --at T --screenshot` at 1400x900 and
+/// decodes the PNG; `None` when there is no display (and none is required).
+fn screenshot(scenario: &str, at: SimTime) -> Option<(usize, usize, Vec<[u8; 3]>)> {
     let required = std::env::var("WIRETALE_REQUIRE_DISPLAY").is_ok_and(|v| v == "1");
     let Some(d) = display() else {
         assert!(
@@ -302,16 +304,18 @@ fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
             "WIRETALE_REQUIRE_DISPLAY=1 but no display (set DISPLAY or install Xvfb)"
         );
         eprintln!("skipped: no display and no Xvfb");
-        return;
+        return None;
     };
-    let out = std::env::temp_dir().join(format!("wiretale-shot-{}.png", std::process::id()));
-    let at_ms = 15;
+    let out = std::env::temp_dir().join(format!(
+        "wiretale-shot-{scenario}-{}.png",
+        std::process::id()
+    ));
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_wiretale"))
         .args([
             "gui",
-            SCENARIO,
+            scenario,
             "--at",
-            &format!("{at_ms}ms"),
+            &format!("{}ns", at.as_nanos()),
             "--size",
             "1400x900",
             "--screenshot",
@@ -339,6 +343,15 @@ fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
         .map(|p| [p[0], p[1], p[2]])
         .collect();
     let _ = std::fs::remove_file(&out);
+    Some((w, h, img))
+}
+
+#[test]
+fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
+    let at = SimTime::from_millis(15);
+    let Some((w, h, img)) = screenshot(SCENARIO, at) else {
+        return;
+    };
 
     // The two hosts: the dark icon bodies, left and right halves.
     let body = [61, 74, 94];
@@ -357,7 +370,7 @@ fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
     // has reached at 15 ms.
     let t = model::load(SCENARIO, None).expect("loads");
     let f = &t.flights[0];
-    let frac = f.fraction(SimTime::from_millis(at_ms));
+    let frac = f.fraction(at);
     let band = (
         left.0 as usize + 30,
         (left.1 - 50.0) as usize,
@@ -386,5 +399,100 @@ fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
     assert!(
         (pkt.1 - left.1).abs() < 30.0,
         "packet off the link: {pkt:?} vs {left:?}"
+    );
+}
+
+/// The mail flow mid-way: Alice's server speaks SMTP to Bob's across the
+/// long link between the two routers. The routers are drawn level in the
+/// router colour, and the segment carrying MAIL FROM is between them, in
+/// the SMTP colour, as far along as its flight has got.
+#[test]
+fn a_screenshot_of_the_mail_flow_shows_smtp_between_the_routers() {
+    const MAIL: &str = "alice_to_bob";
+    let t = model::load(MAIL, None).expect("loads");
+    let node = |name: &str| {
+        t.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("{name} in {MAIL}"))
+            .node
+    };
+    let (west, east) = (node("crepes-gw"), node("hamburger-gw"));
+    // The segment carrying MAIL FROM, going west to east, caught 40% of
+    // the way, alone in its colour on that link at that moment.
+    let mail_from = |f: &model::Flight| {
+        t.trace.packet(f.packet).is_some_and(|p| match &p.payload {
+            Payload::Tcp(seg) => seg.payload.starts_with(b"MAIL FROM:"),
+            Payload::Udp(_) => false,
+        })
+    };
+    let (flight, at) = t
+        .flights
+        .iter()
+        .filter(|f| f.proto == model::Proto::Smtp && f.from == west && f.to == east)
+        .filter(|f| f.lost.is_none() && mail_from(f))
+        .map(|f| {
+            (
+                f,
+                f.depart + SimDuration::from_nanos((f.arrive - f.depart).as_nanos() * 2 / 5),
+            )
+        })
+        .find(|(f, at)| {
+            t.flights.iter().all(|g| {
+                std::ptr::eq(*f, g)
+                    || g.link != f.link
+                    || g.proto != model::Proto::Smtp
+                    || !(g.queued <= *at && *at < g.end())
+            })
+        })
+        .expect("MAIL FROM between the gateways");
+    let frac = flight.fraction(at);
+    let Some((w, h, img)) = screenshot(MAIL, at) else {
+        return;
+    };
+
+    // The routers: discs in the router colour, one in each half of the
+    // topology canvas (the middle of the window; the panels are at the
+    // sides).
+    let router = [41, 107, 158];
+    let (x0, x1) = (w * 3 / 10, w * 7 / 10);
+    let mid = w / 2;
+    let a = blob(&img, w, (x0, 0, mid, h), router, 8).expect("crepes-gw on the left");
+    let b = blob(&img, w, (mid, 0, x1, h), router, 8).expect("hamburger-gw on the right");
+    assert!(
+        a.2 > 300 && b.2 > 300,
+        "router discs too small: {a:?} {b:?}"
+    );
+    assert!((a.1 - b.1).abs() < 4.0, "routers not level: {a:?} {b:?}");
+    assert!(b.0 - a.0 > 80.0, "routers too close: {a:?} {b:?}");
+
+    // The SMTP packet, on the link between them.
+    let band = (
+        a.0 as usize + 20,
+        (a.1 - 25.0) as usize,
+        b.0 as usize - 20,
+        (a.1 + 25.0) as usize,
+    );
+    let smtp = model::Proto::Smtp.rgb();
+    let pkt = blob(&img, w, band, smtp, 12).expect("an SMTP packet between the routers");
+    assert!(pkt.2 > 60, "packet too small: {pkt:?}");
+    assert!(
+        (pkt.1 - a.1).abs() < 15.0,
+        "packet off the link: {pkt:?} vs {a:?}"
+    );
+    // Routers are drawn the same size, so trimming both ends by one icon
+    // radius (times some scale the window gives them) must put the packet
+    // at its fraction of the way.
+    let fits = |s: f32| {
+        let trim = wiretale::gui::layout::HOST_RADIUS * s;
+        let (ax, bx) = (a.0 + trim, b.0 - trim);
+        (pkt.0 - (ax + (bx - ax) * frac)).abs() < 6.0
+    };
+    assert!(
+        (85..=160).any(|s| fits(s as f32 / 100.0)),
+        "packet at x={} is not {frac} of the way from {} to {}",
+        pkt.0,
+        a.0,
+        b.0
     );
 }

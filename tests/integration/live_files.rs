@@ -4,7 +4,7 @@
 //! These tests skip when curl or python3 is missing, unless
 //! `WIRETALE_REQUIRE_CLIENTS=1` (set by `.ci/run`) makes that a failure.
 
-mod live_common;
+use crate::live_common;
 
 use live_common::{clients, curl, curl_status, python, start};
 use wiretale::apps::files::sha256_hex;

@@ -3,7 +3,7 @@
 //! users kept inside their roots, the error paths (425, 452, 530, 550),
 //! commands split across segments, and determinism.
 
-mod files_support;
+use crate::files_support;
 
 use files_support::*;
 use std::collections::BTreeSet;

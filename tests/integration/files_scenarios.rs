@@ -2,7 +2,7 @@
 //! mistakes in the file transfer parts of a scenario are reported at
 //! their line and column with a hint.
 
-mod files_support;
+use crate::files_support;
 
 use files_support::run_bundled;
 use wiretale::scenario;

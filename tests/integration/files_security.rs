@@ -2,7 +2,7 @@
 //! password and files, and nothing of SCP's; no packet of the SCP
 //! connections carries the password or a file in plain text.
 
-mod files_support;
+use crate::files_support;
 
 use files_support::*;
 use wiretale::apps::eavesdropper::{FindingKind, Protocol};

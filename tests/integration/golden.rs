@@ -1,7 +1,7 @@
 //! Golden traces: every bundled scenario's trace, with its own seed, is
 //! compared byte for byte with `tests/golden/NAME.jsonl`. When a change to
 //! the engine or a protocol changes a trace on purpose, review the diff and
-//! rewrite them with `WIRETALE_BLESS=1 cargo test --test golden` (or
+//! rewrite them with `WIRETALE_BLESS=1 cargo test --test integration golden::` (or
 //! `wiretale check --bless scenarios/`).
 
 use wiretale::scenario::{self, batch};

@@ -1,0 +1,26 @@
+//! wiretale's integration tests, one test binary for all of them: each
+//! test binary links the whole library (with the visualizer, Bevy), so one
+//! binary instead of seventeen saves minutes of linking and gigabytes of
+//! disk. Run one group with a filter, e.g. `cargo test --test integration
+//! live_mail::`. The visualizer's tests are in `tests/gui.rs`.
+
+mod files_support;
+mod live_common;
+
+mod captures;
+mod cli_run;
+mod files_ftp;
+mod files_scenarios;
+mod files_security;
+mod golden;
+mod live_files;
+mod live_mail;
+mod mail_imap;
+mod mail_imap_validation;
+mod mail_scenarios;
+mod mail_validation;
+mod mail_world;
+mod scenario_errors;
+mod scenario_triggers;
+mod smoltcp_interop;
+mod tcp_world;
