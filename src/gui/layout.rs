@@ -59,9 +59,10 @@ impl SceneLayout {
     }
 
     /// The sideways offset of a lane: each direction on its own side, FTP
-    /// data further out.
+    /// data further out, far enough that a diamond and its ring clear a
+    /// control packet's ring beside it (9.5 and 11.5 px from their centres).
     pub fn lane(&self, proto: Proto) -> f32 {
-        let base = if proto == Proto::FtpData { 17.0 } else { 7.0 };
+        let base = if proto == Proto::FtpData { 28.0 } else { 7.0 };
         base * self.scale
     }
 
@@ -100,6 +101,29 @@ impl SceneLayout {
                 Some(h) => self.host(h) + Vec2::new(0.0, (HOST_RADIUS + 14.0) * self.scale),
                 None => Vec2::ZERO,
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An FTP data diamond (ring half-diagonal 11.5) beside a control
+    /// packet (ring radius 9.5) on the same link never overlaps it, at any
+    /// scale.
+    #[test]
+    fn ftp_data_lane_clears_the_control_lane() {
+        for scale in [0.85, 1.0, 1.6, 2.4] {
+            let l = SceneLayout {
+                scale,
+                ..SceneLayout::default()
+            };
+            let gap = l.lane(Proto::FtpData) - l.lane(Proto::FtpControl);
+            assert!(
+                gap + 1e-3 >= (9.5 + 11.5) * scale,
+                "gap {gap} at scale {scale}"
+            );
         }
     }
 }
