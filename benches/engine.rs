@@ -6,7 +6,8 @@
 //! 20 million queue events per second and 2 million TCP segments
 //! processed per second (a segment is processed when a host sends it and
 //! again when a host receives it). Set `WIRETALE_BENCH_STRICT=1` to exit
-//! with an error when a target is missed.
+//! with an error when a target is missed, and `WIRETALE_BENCH_ONLY=queue`
+//! or `=tcp` to run one part (for a profiler).
 
 use bytes::Bytes;
 use std::hint::black_box;
@@ -140,11 +141,16 @@ fn main() {
     };
     let strict = std::env::var("WIRETALE_BENCH_STRICT").is_ok_and(|v| v == "1");
     let mut missed = false;
+    let only = std::env::var("WIRETALE_BENCH_ONLY").unwrap_or_default();
+    let (queue_on, tcp_on) = (only != "tcp", only != "queue");
 
     // A run keeps tens to a few thousand events pending (packets in
     // flight plus timers); the target applies to those sizes. The largest
     // size shows how it degrades far beyond them.
-    for size in [100, 1_000, 10_000, 100_000] {
+    for size in [100, 1_000, 10_000, 100_000]
+        .into_iter()
+        .filter(|_| queue_on)
+    {
         let rate = best_of(runs, || queue_hold(size, steps), |r| *r);
         let ok = rate >= QUEUE_TARGET || size > 10_000;
         missed |= !ok;
@@ -162,6 +168,9 @@ fn main() {
         );
     }
 
+    if !tcp_on {
+        return;
+    }
     let (rate, segs, records) = best_of(runs, || tcp_bulk(bytes), |r| r.0);
     let ok = rate >= SEGMENT_TARGET;
     missed |= !ok;

@@ -1195,7 +1195,7 @@ impl World {
                     self.pending.push_back((owner, event));
                 }
                 TcpEvent::Readable => {
-                    let data = Bytes::from(e.tcp.recv_all());
+                    let data = e.tcp.recv_bytes();
                     if !data.is_empty() && e.announced {
                         self.pending
                             .push_back((owner, AppEvent::Data { conn: id, data }));

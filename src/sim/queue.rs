@@ -33,11 +33,20 @@ const SAMPLE: usize = 25;
 /// The end of a day's list.
 const NIL: u32 = u32::MAX;
 
-/// An event and the link to the next one of its day.
+/// An event and the link to the next one of its day. The key is two
+/// `u64`s rather than one `u128` so that a node is 8-aligned: 40 bytes with
+/// a `u64` event instead of 48, less memory to walk when many are pending.
 struct Node<E> {
-    key: u128,
+    key: Key,
     next: u32,
     event: Option<E>,
+}
+
+/// `(time, sequence)`: the order events fire in.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    time: u64,
+    seq: u64,
 }
 
 /// A queue of events of type `E`, popped in `(time, insertion)` order.
@@ -67,12 +76,12 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
-fn key(time: u64, seq: u64) -> u128 {
-    (u128::from(time) << 64) | u128::from(seq)
+fn key(time: u64, seq: u64) -> Key {
+    Key { time, seq }
 }
 
-fn time_of(key: u128) -> u64 {
-    (key >> 64) as u64
+fn time_of(key: Key) -> u64 {
+    key.time
 }
 
 impl<E> EventQueue<E> {
@@ -109,7 +118,7 @@ impl<E> EventQueue<E> {
     }
 
     /// A node holding `event`, reusing a free one if there is one.
-    fn alloc(&mut self, key: u128, event: E) -> u32 {
+    fn alloc(&mut self, key: Key, event: E) -> u32 {
         let node = Node {
             key,
             next: NIL,

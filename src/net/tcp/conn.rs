@@ -546,6 +546,15 @@ impl TcpConnection {
         Some(chunk)
     }
 
+    /// Takes all in-order received data at once, without copying when it
+    /// arrived as one piece (the usual case: one segment per event).
+    pub fn recv_bytes(&mut self) -> Bytes {
+        if self.recv_buf.len() == 1 {
+            return self.recv().unwrap_or_default();
+        }
+        Bytes::from(self.recv_all())
+    }
+
     /// Takes all in-order received data at once.
     pub fn recv_all(&mut self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.recv_len);
