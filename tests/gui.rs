@@ -294,6 +294,20 @@ fn blob(
     (n > 0).then(|| ((sx / n as f64) as f32, (sy / n as f64) as f32, n))
 }
 
+/// True if a packet drawn at `x` is `frac` of the way between icons
+/// centred at `from` and `to + to_shift` (`to_shift` scales with the
+/// scene), for some scale of the scene: the flight runs from icon edge to
+/// icon edge, and icons grow with the window (scale 0.85 to 1.6), so the
+/// packet must be where some such scale puts it.
+fn at_fraction(x: f32, from: f32, to: f32, to_shift: f32, frac: f32) -> bool {
+    (85..=160).any(|s| {
+        let s = s as f32 / 100.0;
+        let trim = wiretale::gui::layout::HOST_RADIUS * s;
+        let (ax, bx) = (from + trim, to + to_shift * s - trim);
+        (x - (ax + (bx - ax) * frac)).abs() < 6.0
+    })
+}
+
 /// Runs `wiretale gui SCENARIO --at T --screenshot` at 1400x900 and
 /// decodes the PNG; `None` when there is no display (and none is required).
 fn screenshot(scenario: &str, at: SimTime) -> Option<(usize, usize, Vec<[u8; 3]>)> {
@@ -381,16 +395,9 @@ fn a_screenshot_shows_hosts_and_a_packet_where_they_belong() {
     let pkt = blob(&img, w, band, tcp, 12).expect("a packet between the hosts");
     assert!(pkt.2 > 60, "packet too small: {pkt:?}");
     // The computer's body is centred on its host; the server's tower sits
-    // 4 px (times the scene's scale) left of centre. The flight runs from
-    // icon edge to icon edge; icons grow with the window (scale 0.85 to
-    // 1.6), so the packet must be where some such scale puts it.
-    let fits = |s: f32| {
-        let trim = wiretale::gui::layout::HOST_RADIUS * s;
-        let (ax, bx) = (left.0 + trim, right.0 + 4.0 * s - trim);
-        (pkt.0 - (ax + (bx - ax) * frac)).abs() < 6.0
-    };
+    // 4 px (times the scene's scale) left of centre.
     assert!(
-        (85..=160).any(|s| fits(s as f32 / 100.0)),
+        at_fraction(pkt.0, left.0, right.0, 4.0, frac),
         "packet at x={} is not {frac} of the way from {} to {}",
         pkt.0,
         left.0,
@@ -480,16 +487,9 @@ fn a_screenshot_of_the_mail_flow_shows_smtp_between_the_routers() {
         (pkt.1 - a.1).abs() < 15.0,
         "packet off the link: {pkt:?} vs {a:?}"
     );
-    // Routers are drawn the same size, so trimming both ends by one icon
-    // radius (times some scale the window gives them) must put the packet
-    // at its fraction of the way.
-    let fits = |s: f32| {
-        let trim = wiretale::gui::layout::HOST_RADIUS * s;
-        let (ax, bx) = (a.0 + trim, b.0 - trim);
-        (pkt.0 - (ax + (bx - ax) * frac)).abs() < 6.0
-    };
+    // A router's disc is centred on it.
     assert!(
-        (85..=160).any(|s| fits(s as f32 / 100.0)),
+        at_fraction(pkt.0, a.0, b.0, 0.0, frac),
         "packet at x={} is not {frac} of the way from {} to {}",
         pkt.0,
         a.0,

@@ -9,33 +9,8 @@ use wiretale::apps::mail::store::{Flag, INBOX};
 use wiretale::apps::mail::{MailServer, UpdateKind, UserAgent};
 use wiretale::net::Application;
 use wiretale::scenario::{self, Run, bundled, check};
-use wiretale::trace::Trace;
 
-fn run_bundled(name: &str, seed: Option<u64>) -> (scenario::Scenario, Run) {
-    let b = bundled::find(name).expect("bundled scenario");
-    let s = scenario::parse(name, b.text).unwrap_or_else(|e| panic!("{e}"));
-    let mut run = scenario::build(&s, seed.unwrap_or(s.seed)).expect("builds");
-    run.run();
-    (s, run)
-}
-
-/// Every event as `(time_us, text)`.
-fn lines(trace: &Trace) -> Vec<(u64, String)> {
-    trace
-        .records
-        .iter()
-        .map(|r| (r.time.as_micros(), trace.to_text(r)))
-        .collect()
-}
-
-/// The index of the first line at or after `from` containing every part.
-fn find_after(lines: &[(u64, String)], from: usize, parts: &[&str]) -> usize {
-    lines[from..]
-        .iter()
-        .position(|(_, l)| parts.iter().all(|p| l.contains(p)))
-        .map(|i| from + i)
-        .unwrap_or_else(|| panic!("no line with {parts:?} after line {from}"))
-}
+use crate::mail_support::{find_after, lines, run_bundled};
 
 fn count(lines: &[(u64, String)], parts: &[&str]) -> usize {
     lines

@@ -6,6 +6,7 @@
 
 mod files_support;
 mod live_common;
+mod mail_support;
 
 mod captures;
 mod cli_run;
