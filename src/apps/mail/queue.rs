@@ -7,7 +7,11 @@
 //! message for the recipients of one domain (they share a mail exchanger),
 //! with the times it was queued and is next due.
 //!
-//! The queue is "on disk": a crash of the host keeps it. It is plain data:
+//! The queue is "on disk": a crash of the host keeps it. A message leaves
+//! the queue when the receiver's 250 after DATA arrives; if the sending
+//! host crashes after the receiver sent that 250 but before it arrived, the
+//! message is sent again later and arrives twice (RFC 5321 §6.1 accepts
+//! duplicates over losses). It is plain data:
 //! the [`MailServer`](super::server::MailServer) decides when to try and
 //! what to do with the outcome; [`RetryPolicy`] decides the intervals.
 
