@@ -368,40 +368,11 @@ impl<'a> Captioner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::packet::{TcpFlags, TcpSegment};
+    use crate::net::packet::TcpFlags;
     use crate::sim::SimTime;
-    use bytes::Bytes;
-    use std::net::Ipv4Addr;
 
     fn trace_with(flags: TcpFlags, payload: &'static [u8]) -> Trace {
-        let mut t = Trace::new();
-        t.nodes = vec!["alice-mail".into(), "bob-mail".into()];
-        t.addresses.insert(Ipv4Addr::new(10, 0, 1, 2), 0);
-        t.addresses.insert(Ipv4Addr::new(10, 0, 2, 2), 1);
-        let id = t.add_packet(Packet {
-            id: 0,
-            src: Ipv4Addr::new(10, 0, 1, 2),
-            dst: Ipv4Addr::new(10, 0, 2, 2),
-            ttl: 64,
-            payload: Payload::Tcp(TcpSegment {
-                src_port: 49152,
-                dst_port: 25,
-                seq: 1000,
-                ack: 0,
-                flags,
-                window: 65535,
-                mss: None,
-                payload: Bytes::from_static(payload),
-            }),
-        });
-        t.push(
-            SimTime::from_micros(1),
-            Event::SegmentSent {
-                host: 0,
-                packet: id,
-            },
-        );
-        t
+        crate::trace::tests::one_segment(flags, None, payload, SimTime::from_micros(1))
     }
 
     #[test]

@@ -508,7 +508,15 @@ mod tests {
     use crate::net::packet::{TcpFlags, TcpSegment};
     use bytes::Bytes;
 
-    fn sample_trace() -> Trace {
+    /// A trace of one TCP segment from alice-mail (10.0.1.2:49152) to
+    /// bob-mail (10.0.2.2:25), sent at `at`: the fixture of the trace's
+    /// and the captions' tests.
+    pub(crate) fn one_segment(
+        flags: TcpFlags,
+        mss: Option<u16>,
+        payload: &'static [u8],
+        at: SimTime,
+    ) -> Trace {
         let mut t = Trace::new();
         t.nodes = vec!["alice-mail".into(), "bob-mail".into()];
         t.addresses.insert(Ipv4Addr::new(10, 0, 1, 2), 0);
@@ -523,19 +531,24 @@ mod tests {
                 dst_port: 25,
                 seq: 1000,
                 ack: 0,
-                flags: TcpFlags::SYN,
+                flags,
                 window: 65535,
-                mss: Some(1460),
-                payload: Bytes::new(),
+                mss,
+                payload: Bytes::from_static(payload),
             }),
         });
         t.push(
-            SimTime::from_micros(1200),
+            at,
             Event::SegmentSent {
                 host: 0,
                 packet: id,
             },
         );
+        t
+    }
+
+    fn sample_trace() -> Trace {
+        let mut t = one_segment(TcpFlags::SYN, Some(1460), b"", SimTime::from_micros(1200));
         t.push(
             SimTime::from_micros(2100),
             Event::Dialogue {
