@@ -15,6 +15,7 @@ use std::net::SocketAddrV4;
 use std::time::Instant;
 use wiretale::net::{AppCx, AppEvent, Application, LinkConfig, NodeKind, World};
 use wiretale::sim::{EventQueue, SimDuration, SimRng, SimTime};
+use wiretale::trace::Protocol;
 
 const QUEUE_TARGET: f64 = 20e6;
 const SEGMENT_TARGET: f64 = 2e6;
@@ -51,7 +52,7 @@ impl Application for Blast {
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
         match event {
             AppEvent::Start => {
-                let _ = cx.connect(self.to);
+                let _ = cx.connect(self.to, Protocol::Tcp);
             }
             AppEvent::Connected { conn } | AppEvent::Writable { conn }
                 if self.queued < self.total =>
@@ -79,7 +80,7 @@ impl Application for Sink {
     }
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
         match event {
-            AppEvent::Start => cx.listen(9).expect("port 9 is free"),
+            AppEvent::Start => cx.listen(9, Protocol::Tcp).expect("port 9 is free"),
             AppEvent::Data { data, .. } => self.received += data.len() as u64,
             AppEvent::PeerClosed { conn } => cx.close(conn),
             _ => {}

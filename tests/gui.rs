@@ -8,7 +8,7 @@
 
 use bevy::prelude::*;
 use std::collections::BTreeMap;
-use wiretale::gui::model::{self, Timeline};
+use wiretale::gui::model::{self, ProtoColour, Timeline};
 use wiretale::gui::packets::PacketSprite;
 use wiretale::gui::sim::{Control, Sim, StartUp};
 use wiretale::gui::topology::HostMarker;

@@ -13,12 +13,13 @@
 //!
 //! Not here: recursion, caching, DNS over TCP.
 
+use super::events;
 use std::net::SocketAddrV4;
 
 use crate::net::{AppCx, AppEvent, Application};
 use crate::proto::Transcript;
 use crate::proto::dns::{self, DnsServer, Zone};
-use crate::trace::{Layer, Party};
+use crate::trace::{Layer, Party, Protocol};
 
 /// An authoritative name server on a host.
 #[derive(Debug, Clone)]
@@ -96,10 +97,9 @@ impl Application for NameServer {
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
         match event {
             AppEvent::Start => {
-                if let Err(e) = cx.udp_bind(self.port) {
+                if let Err(e) = cx.udp_bind(self.port, Protocol::Dns) {
                     cx.emit(
-                        Layer::App,
-                        "listen_failed",
+                        &events::LISTEN_FAILED,
                         vec![("port", self.port.into()), ("error", e.to_string().into())],
                     );
                 }

@@ -24,6 +24,7 @@
 
 use crate::net::packet::{Packet, Payload, TcpSegment};
 use crate::net::tcp::seq;
+use crate::proto::{ftp, http, imap, pop3, scp, smtp};
 use crate::sim::SimTime;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -625,13 +626,15 @@ fn detect_protocol(id: ConnectionId, c2s: &Stream, s2c: &Stream) -> Protocol {
             return Protocol::FtpControl;
         }
     }
+    // Last, the well-known port: an eavesdropper cannot ask the
+    // applications what they speak, so it guesses as Wireshark does.
     match id.server.port() {
-        21 => Protocol::FtpControl,
-        22 => Protocol::Scp,
-        25 | 587 | 2525 => Protocol::Smtp,
-        110 => Protocol::Pop3,
-        143 => Protocol::Imap,
-        80 | 8080 => Protocol::Http,
+        ftp::CONTROL_PORT => Protocol::FtpControl,
+        scp::PORT => Protocol::Scp,
+        smtp::PORT | smtp::SUBMISSION_PORT => Protocol::Smtp,
+        pop3::PORT => Protocol::Pop3,
+        imap::PORT => Protocol::Imap,
+        http::PORT | http::ALT_PORT => Protocol::Http,
         _ => Protocol::Data,
     }
 }

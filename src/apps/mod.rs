@@ -11,8 +11,27 @@
 
 pub mod dns;
 pub mod eavesdropper;
+pub mod events;
 pub mod files;
 pub mod mail;
 pub mod tap;
 pub mod tcp;
 pub mod vfs;
+
+use crate::trace::EventKind;
+
+/// Every event an application of wiretale records: what a scenario's
+/// patterns may name besides the engine's own events
+/// ([`crate::trace::vocab::engine_events`]).
+pub fn events() -> impl Iterator<Item = &'static EventKind> + Clone {
+    events::ALL
+        .iter()
+        .chain(mail::events::ALL)
+        .chain(files::events::ALL)
+}
+
+/// The whole vocabulary of a run's trace: the engine's events and every
+/// application's.
+pub fn vocabulary() -> impl Iterator<Item = &'static EventKind> + Clone {
+    crate::trace::vocab::engine_events().chain(events())
+}

@@ -16,10 +16,10 @@
 //! It never sends anything and changes nothing on the link.
 
 use super::eavesdropper::{self, Finding, FindingKind, Protocol, Report, StreamBytes};
+use super::events;
 use crate::net::packet::{Packet, Payload};
 use crate::net::{AppCx, AppEvent, Application, Inspect};
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::Layer;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddrV4;
 
@@ -154,8 +154,7 @@ impl Eavesdropper {
                     continue;
                 }
                 cx.emit(
-                    Layer::App,
-                    "eavesdropped",
+                    &events::EAVESDROPPED,
                     vec![
                         ("kind", finding.kind.to_string().into()),
                         ("text", finding.text.clone().into()),

@@ -9,8 +9,9 @@
 //! ([`pattern_byte`]), so that any reordering or duplication changes the
 //! digest.
 
+use super::events;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect};
-use crate::trace::{Layer, Value};
+use crate::trace::{Protocol, Value};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddrV4;
@@ -90,11 +91,10 @@ impl BulkSender {
             outcome: SendOutcome::Pending,
         });
         cx.emit(
-            Layer::App,
-            "transfer_started",
+            &events::TRANSFER_STARTED,
             vec![("to", to.to_string().into()), ("bytes", total.into())],
         );
-        match cx.connect(to) {
+        match cx.connect(to, Protocol::Tcp) {
             Ok(conn) => self.transfers[index].conn = Some(conn),
             Err(e) => self.transfers[index].outcome = SendOutcome::Failed(e.to_string()),
         }
@@ -167,12 +167,15 @@ impl Application for BulkSender {
             AppEvent::Closed { conn, error } => {
                 let Some(t) = self.by_conn(conn) else { return };
                 let (event, outcome) = match error {
-                    None if t.queued == t.total => ("transfer_done", SendOutcome::Done),
+                    None if t.queued == t.total => (&events::TRANSFER_DONE, SendOutcome::Done),
                     None => (
-                        "transfer_failed",
+                        &events::TRANSFER_FAILED,
                         SendOutcome::Failed("closed early".into()),
                     ),
-                    Some(e) => ("transfer_failed", SendOutcome::Failed(e.name().into())),
+                    Some(e) => (
+                        &events::TRANSFER_FAILED,
+                        SendOutcome::Failed(e.name().into()),
+                    ),
                 };
                 let mut fields = vec![
                     ("to", Value::from(t.to.to_string())),
@@ -182,7 +185,7 @@ impl Application for BulkSender {
                     fields.push(("error", why.as_str().into()));
                 }
                 t.outcome = outcome;
-                cx.emit(Layer::App, event, fields);
+                cx.emit(event, fields);
             }
             AppEvent::Crashed => {
                 for t in &mut self.transfers {
@@ -265,10 +268,9 @@ impl Application for Discard {
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
         match event {
             AppEvent::Start => {
-                if let Err(e) = cx.listen(self.port) {
+                if let Err(e) = cx.listen(self.port, Protocol::Tcp) {
                     cx.emit(
-                        Layer::App,
-                        "listen_failed",
+                        &events::LISTEN_FAILED,
                         vec![("error", e.to_string().into())],
                     );
                 }
@@ -314,7 +316,7 @@ impl Application for Discard {
                     r.sha256 = Some(digest);
                 }
                 self.done.push(r);
-                cx.emit(Layer::App, "received", fields);
+                cx.emit(&events::RECEIVED, fields);
             }
             AppEvent::Crashed => self.conns.clear(),
             _ => {}

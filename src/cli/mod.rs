@@ -1,6 +1,6 @@
 //! Command-line parsing and the subcommands.
 //!
-//! Exit codes (DESIGN.md): 0 success, 1 an expectation failed, 2 bad input
+//! Exit codes (README): 0 success, 1 an expectation failed, 2 bad input
 //! (an unreadable or invalid scenario, bad arguments), with a message that
 //! names the file, line and column.
 

@@ -12,7 +12,7 @@ use wiretale::trace::{Layer, Trace, ladder, pcap};
 pub enum Format {
     /// One readable line per event, like a textbook ladder.
     Text,
-    /// One JSON object per line (the trace format of DESIGN.md).
+    /// One JSON object per line (the trace format of docs/architecture.md).
     Jsonl,
 }
 

@@ -1,7 +1,7 @@
 //! The visualizer (feature `gui`): a Bevy app that animates a scenario's
 //! run, with egui panels around it.
 //!
-//! The GUI is a view (DESIGN.md): it reads the trace and the world's
+//! The GUI is a view (docs/architecture.md): it reads the trace and the world's
 //! state and never changes what the engine does. Its model
 //! ([`model`]: the whole run, the cursor, packets in flight) has no Bevy
 //! in it; the plugins, one per file, turn that model into entities and

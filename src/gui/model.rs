@@ -13,10 +13,11 @@
 //! Nothing here draws; the Bevy plugins and egui panels read this model.
 
 use crate::net::packet::{PacketId, Payload};
+use crate::scenario::spec::Role;
 use crate::scenario::{self, Loaded, Scenario};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::caption::Captioner;
-use crate::trace::{Event, Layer, LinkId, NodeId, Trace};
+use crate::trace::{Event, LinkId, NodeId, Trace, socket_pair as conn_key};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -24,55 +25,19 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 /// there (the view says so) so that a runaway file cannot hang the window.
 pub const MAX_RECORDS: usize = 2_000_000;
 
-/// What a packet carries, for its colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Proto {
-    Smtp,
-    Pop3,
-    Imap,
-    Dns,
-    FtpControl,
-    FtpData,
-    Http,
-    Scp,
-    Tcp,
-    Udp,
-}
+/// What a packet carries, for its colour: the protocol the engine
+/// recorded for its connection.
+pub use crate::trace::Protocol as Proto;
 
-impl Proto {
-    /// Every protocol, in legend order.
-    pub const ALL: [Proto; 10] = [
-        Proto::Smtp,
-        Proto::Pop3,
-        Proto::Imap,
-        Proto::Dns,
-        Proto::FtpControl,
-        Proto::FtpData,
-        Proto::Http,
-        Proto::Scp,
-        Proto::Tcp,
-        Proto::Udp,
-    ];
-
-    /// The legend's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Proto::Smtp => "SMTP",
-            Proto::Pop3 => "POP3",
-            Proto::Imap => "IMAP",
-            Proto::Dns => "DNS",
-            Proto::FtpControl => "FTP control",
-            Proto::FtpData => "FTP data",
-            Proto::Http => "HTTP",
-            Proto::Scp => "SCP",
-            Proto::Tcp => "TCP",
-            Proto::Udp => "UDP",
-        }
-    }
-
+/// The colours of the protocols.
+pub trait ProtoColour {
     /// The colour of its packets (sRGB), chosen to be told apart on a
     /// light background and by most colour-blind viewers (Okabe-Ito based).
-    pub fn rgb(self) -> [u8; 3] {
+    fn rgb(self) -> [u8; 3];
+}
+
+impl ProtoColour for Proto {
+    fn rgb(self) -> [u8; 3] {
         match self {
             Proto::Smtp => [0, 114, 178],       // blue
             Proto::Pop3 => [204, 121, 167],     // purple-pink
@@ -85,35 +50,6 @@ impl Proto {
             Proto::Tcp => [86, 140, 200],       // sky blue
             Proto::Udp => [170, 150, 60],       // olive
         }
-    }
-
-    /// The protocol a trace layer stands for.
-    pub fn from_layer(l: Layer) -> Option<Proto> {
-        Some(match l {
-            Layer::Smtp => Proto::Smtp,
-            Layer::Pop3 => Proto::Pop3,
-            Layer::Imap => Proto::Imap,
-            Layer::Dns => Proto::Dns,
-            Layer::Ftp => Proto::FtpControl,
-            Layer::Http => Proto::Http,
-            Layer::Scp => Proto::Scp,
-            _ => return None,
-        })
-    }
-
-    /// The protocol of a well-known port.
-    pub fn from_port(port: u16, tcp: bool) -> Option<Proto> {
-        Some(match (port, tcp) {
-            (25 | 465 | 587, true) => Proto::Smtp,
-            (110 | 995, true) => Proto::Pop3,
-            (143 | 993, true) => Proto::Imap,
-            (53, _) => Proto::Dns,
-            (21, true) => Proto::FtpControl,
-            (20, true) => Proto::FtpData,
-            (80 | 8080, true) => Proto::Http,
-            (22, true) => Proto::Scp,
-            _ => return None,
-        })
     }
 }
 
@@ -131,52 +67,18 @@ pub enum HostKind {
 }
 
 impl HostKind {
-    /// Reads a role name (and the services a host runs) as an icon. Role
-    /// names are matched by keyword so that new roles get a sensible icon.
-    pub fn classify(role: &str, services: &[&str]) -> HostKind {
-        let r = role.to_ascii_lowercase();
-        let has = |k: &str| r.contains(k);
-        if has("router") || has("gateway") {
-            return HostKind::Router;
+    /// What the scenario says a host is.
+    pub fn of_role(role: &Role) -> HostKind {
+        match role {
+            Role::Client => HostKind::Pc,
+            Role::Router => HostKind::Router,
+            Role::Server => HostKind::Server,
+            Role::MailServer { .. } => HostKind::MailServer,
+            Role::DnsServer { .. } => HostKind::DnsServer,
+            Role::FileServer { .. } => HostKind::FileServer,
+            Role::WebServer { .. } => HostKind::WebServer,
+            Role::Eavesdropper { .. } => HostKind::Eavesdropper,
         }
-        if has("eaves") || has("sniff") || has("tap") || has("spy") {
-            return HostKind::Eavesdropper;
-        }
-        if has("mail") || has("smtp") || has("imap") || has("pop") {
-            return HostKind::MailServer;
-        }
-        if has("file") || has("ftp") || has("scp") {
-            return HostKind::FileServer;
-        }
-        if has("dns") || has("resolver") || has("name") {
-            return HostKind::DnsServer;
-        }
-        if has("web") || has("http") {
-            return HostKind::WebServer;
-        }
-        if has("server") {
-            for s in services {
-                let s = s.to_ascii_lowercase();
-                if s.contains("smtp")
-                    || s.contains("mail")
-                    || s.contains("imap")
-                    || s.contains("pop")
-                {
-                    return HostKind::MailServer;
-                }
-                if s.contains("ftp") || s.contains("scp") || s.contains("file") {
-                    return HostKind::FileServer;
-                }
-                if s.contains("dns") {
-                    return HostKind::DnsServer;
-                }
-                if s.contains("http") || s.contains("web") {
-                    return HostKind::WebServer;
-                }
-            }
-            return HostKind::Server;
-        }
-        HostKind::Pc
     }
 
     /// A word for the host inspector.
@@ -342,10 +244,6 @@ pub fn load(name: &str, seed: Option<u64>) -> Result<Timeline, LoadError> {
     Timeline::new(loaded, seed)
 }
 
-fn conn_key(a: SocketAddrV4, b: SocketAddrV4) -> (SocketAddrV4, SocketAddrV4) {
-    if a <= b { (a, b) } else { (b, a) }
-}
-
 impl Timeline {
     /// Runs a loaded scenario to its end and indexes the run.
     pub fn new(loaded: Loaded, seed: Option<u64>) -> Result<Timeline, LoadError> {
@@ -449,7 +347,7 @@ impl Timeline {
                     depart,
                     arrive,
                 } => {
-                    let (proto, conn) = self.classify(*packet);
+                    let (proto, conn) = self.classify(*packet, r.time);
                     open.entry((*packet, *link))
                         .or_default()
                         .push_back(self.flights.len());
@@ -584,8 +482,9 @@ impl Timeline {
     }
 
     /// The protocol and connection of a packet, creating the connection
-    /// entry on first sight.
-    fn classify(&mut self, packet: PacketId) -> (Proto, usize) {
+    /// entry on first sight. The protocol is the one the engine recorded
+    /// for the connection when the packet was sent (`time`).
+    fn classify(&mut self, packet: PacketId, time: SimTime) -> (Proto, usize) {
         let Some(p) = self.trace.packet(packet) else {
             return (Proto::Tcp, 0);
         };
@@ -594,29 +493,11 @@ impl Timeline {
         if let Some(&i) = self.conn_index.get(&key) {
             return (self.conns[i].proto, i);
         }
-        let (tcp, syn_only) = match &p.payload {
-            Payload::Tcp(s) => (true, s.flags.syn() && !s.flags.ack()),
-            Payload::Udp(_) => (false, false),
+        let syn_only = match &p.payload {
+            Payload::Tcp(s) => s.flags.syn() && !s.flags.ack(),
+            Payload::Udp(_) => false,
         };
-        let by_port =
-            Proto::from_port(dst.port(), tcp).or_else(|| Proto::from_port(src.port(), tcp));
-        let proto = by_port.unwrap_or_else(|| {
-            // A connection between two hosts that already have an FTP
-            // control connection, on ports that are not well known, is an
-            // FTP data connection (passive or active mode).
-            let ftp_between = self.conns.iter().any(|c| {
-                c.proto == Proto::FtpControl
-                    && ((c.key.0.ip() == src.ip() && c.key.1.ip() == dst.ip())
-                        || (c.key.0.ip() == dst.ip() && c.key.1.ip() == src.ip()))
-            });
-            if tcp && ftp_between {
-                Proto::FtpData
-            } else if tcp {
-                Proto::Tcp
-            } else {
-                Proto::Udp
-            }
-        });
+        let proto = self.trace.packet_protocol(p, time);
         let i = self.conns.len();
         self.conn_index.insert(key, i);
         self.conns.push(ConnView {
@@ -756,14 +637,10 @@ fn host_views(s: &Scenario, w: &crate::net::World) -> Vec<HostView> {
         .iter()
         .map(|n| {
             let spec = s.hosts.iter().find(|h| h.name == n.name);
-            let services: Vec<&str> = spec
-                .map(|h| h.services.iter().map(|x| x.name()).collect())
-                .unwrap_or_default();
-            let role = spec.map_or("Client", |h| h.role.name());
             let kind = if n.kind == crate::net::NodeKind::Router {
                 HostKind::Router
             } else {
-                HostKind::classify(role, &services)
+                spec.map_or(HostKind::Pc, |h| HostKind::of_role(&h.role))
             };
             HostView {
                 node: n.id,
@@ -1116,15 +993,39 @@ mod tests {
     }
 
     #[test]
-    fn roles_become_icons_by_keyword() {
-        assert_eq!(HostKind::classify("MailServer", &[]), HostKind::MailServer);
-        assert_eq!(HostKind::classify("Server", &["Ftp"]), HostKind::FileServer);
-        assert_eq!(HostKind::classify("Server", &["Discard"]), HostKind::Server);
-        assert_eq!(
-            HostKind::classify("Eavesdropper", &[]),
-            HostKind::Eavesdropper
-        );
-        assert_eq!(HostKind::classify("Client", &[]), HostKind::Pc);
+    fn hosts_are_drawn_as_their_roles_say() {
+        let t = load("scp_vs_ftp", None).expect("loads");
+        let kind = |name: &str| t.hosts.iter().find(|h| h.name == name).map(|h| h.kind);
+        for h in &t.scenario.hosts {
+            assert_eq!(
+                kind(&h.name),
+                Some(HostKind::of_role(&h.role)),
+                "{}",
+                h.name
+            );
+        }
+        assert!(t.hosts.iter().any(|h| h.kind == HostKind::Eavesdropper));
+        assert!(t.hosts.iter().any(|h| h.kind == HostKind::FileServer));
+        // A name says nothing: a client called "mail-router" is a computer.
+        assert_eq!(HostKind::of_role(&Role::Client), HostKind::Pc);
+    }
+
+    #[test]
+    fn ftp_data_connections_are_known_from_the_engine_not_the_port() {
+        let t = load("ftp_passive", None).expect("loads");
+        let data: Vec<&ConnView> = t
+            .conns
+            .iter()
+            .filter(|c| c.proto == Proto::FtpData)
+            .collect();
+        // The passive data connections go to high ports of the server's
+        // (40000, 40001): no well-known port says what they are.
+        let passive = data
+            .iter()
+            .filter(|c| c.key.0.port() > 1023 && c.key.1.port() > 1023)
+            .count();
+        assert_eq!(passive, 2, "{data:?}");
+        assert!(t.conns.iter().any(|c| c.proto == Proto::FtpControl));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! on the wire, spawns entities for new ones, despawns those that
 //! arrived, and moves every sprite to where the view time puts it: the
 //! fraction of the way between the packet's departure and its arrival
-//! (DESIGN.md: sim time advances in steps, sprites interpolate).
+//! (docs/architecture.md: sim time advances in steps, sprites interpolate).
 //!
 //! Like the topology, these entities carry no look of their own, so tests
 //! can check positions with no renderer.

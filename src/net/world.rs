@@ -22,7 +22,8 @@ use super::tcp::{self, TcpConfig, TcpConnection, TcpEvent, TcpState};
 use crate::proto::Transcript;
 use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
 use crate::trace::{
-    ConnName, Dir, DropReason, Event, Layer, LinkId, LinkName, NodeId, Party, Record, Trace, Value,
+    ConnName, Dir, DropReason, Event, EventKind, Layer, LinkId, LinkName, NodeId, Party, Protocol,
+    Record, Trace, Value,
 };
 use bytes::Bytes;
 use petgraph::graph::{NodeIndex, UnGraph};
@@ -72,8 +73,10 @@ pub struct Node {
     /// An application that replaces this host's TCP/UDP stack: it gets
     /// every IP packet for the host and sends raw packets.
     raw_stack: Option<AppId>,
-    listeners: BTreeMap<u16, AppId>,
-    udp: BTreeMap<u16, AppId>,
+    /// Listening ports: the application, and what it serves there.
+    listeners: BTreeMap<u16, (AppId, Protocol)>,
+    /// Bound UDP ports: the application, and what it speaks there.
+    udp: BTreeMap<u16, (AppId, Protocol)>,
     conns: BTreeMap<(SocketAddrV4, SocketAddrV4), ConnId>,
     next_port: u16,
 }
@@ -993,7 +996,7 @@ impl World {
     // ------------------------------------------------------------------
 
     fn udp_input(&mut self, node: NodeId, packet: PacketId, src: Ipv4Addr, d: UdpDatagram) {
-        let Some(&app) = self.nodes[node as usize].udp.get(&d.dst_port) else {
+        let Some(&(app, _)) = self.nodes[node as usize].udp.get(&d.dst_port) else {
             self.drop_packet(node, None, packet, DropReason::PortClosed);
             return;
         };
@@ -1051,11 +1054,11 @@ impl World {
             .get(&seg.dst_port)
             .copied();
         match listener {
-            Some(app) if is_syn => {
+            Some((app, protocol)) if is_syn => {
                 let iss = self.rng.next_u32();
                 let tcp =
                     TcpConnection::accept(self.tcp_config.clone(), local, remote, &seg, iss, now);
-                let id = self.register_conn(node, app, tcp, Some(seg.dst_port));
+                let id = self.register_conn(node, app, tcp, Some(seg.dst_port), protocol);
                 self.flush_conn(id);
             }
             _ => {
@@ -1073,8 +1076,11 @@ impl World {
         owner: AppId,
         tcp: TcpConnection,
         accepted_on: Option<u16>,
+        protocol: Protocol,
     ) -> ConnId {
         let id = self.conns.len() as ConnId;
+        self.trace
+            .set_protocol(self.now, tcp.local(), tcp.remote(), protocol);
         self.nodes[node as usize]
             .conns
             .insert((tcp.local(), tcp.remote()), id);
@@ -1434,33 +1440,42 @@ impl AppCx<'_> {
         &mut self.world.rng
     }
 
-    /// Accepts connections on `port`.
-    pub fn listen(&mut self, port: u16) -> Result<(), SocketError> {
+    /// Accepts connections on `port`, which carry `protocol`.
+    pub fn listen(&mut self, port: u16, protocol: Protocol) -> Result<(), SocketError> {
         let n = &mut self.world.nodes[self.host as usize];
         if n.listeners.contains_key(&port) {
             return Err(SocketError::PortInUse(port));
         }
-        n.listeners.insert(port, self.app);
+        n.listeners.insert(port, (self.app, protocol));
         Ok(())
     }
 
     /// Stops accepting connections on `port`.
     pub fn unlisten(&mut self, port: u16) {
         let n = &mut self.world.nodes[self.host as usize];
-        if n.listeners.get(&port) == Some(&self.app) {
+        if n.listeners.get(&port).map(|&(app, _)| app) == Some(self.app) {
             n.listeners.remove(&port);
         }
     }
 
-    /// Opens a connection from an ephemeral port.
-    pub fn connect(&mut self, remote: SocketAddrV4) -> Result<ConnId, SocketError> {
+    /// Opens a connection from an ephemeral port, to carry `protocol`.
+    pub fn connect(
+        &mut self,
+        remote: SocketAddrV4,
+        protocol: Protocol,
+    ) -> Result<ConnId, SocketError> {
         let port = self.world.ephemeral_port(self.host)?;
-        self.connect_from(port, remote)
+        self.connect_from(port, remote, protocol)
     }
 
     /// Opens a connection from a given local port (an FTP server's active
     /// data connections come from port 20).
-    pub fn connect_from(&mut self, port: u16, remote: SocketAddrV4) -> Result<ConnId, SocketError> {
+    pub fn connect_from(
+        &mut self,
+        port: u16,
+        remote: SocketAddrV4,
+        protocol: Protocol,
+    ) -> Result<ConnId, SocketError> {
         let w = &mut *self.world;
         let src = w.source_addr(self.host, *remote.ip());
         let local = SocketAddrV4::new(src, port);
@@ -1472,7 +1487,7 @@ impl AppCx<'_> {
         }
         let iss = w.rng.next_u32();
         let tcp = TcpConnection::connect(w.tcp_config.clone(), local, remote, iss, w.now);
-        let id = w.register_conn(self.host, self.app, tcp, None);
+        let id = w.register_conn(self.host, self.app, tcp, None, protocol);
         w.flush_conn(id);
         Ok(id)
     }
@@ -1538,21 +1553,21 @@ impl AppCx<'_> {
             .map(|e| &e.tcp)
     }
 
-    /// Receives datagrams on `port`.
-    pub fn udp_bind(&mut self, port: u16) -> Result<(), SocketError> {
+    /// Receives datagrams on `port`, which carry `protocol`.
+    pub fn udp_bind(&mut self, port: u16, protocol: Protocol) -> Result<(), SocketError> {
         let n = &mut self.world.nodes[self.host as usize];
         if n.udp.contains_key(&port) {
             return Err(SocketError::PortInUse(port));
         }
-        n.udp.insert(port, self.app);
+        n.udp.insert(port, (self.app, protocol));
         Ok(())
     }
 
-    /// Binds an ephemeral UDP port.
-    pub fn udp_bind_ephemeral(&mut self) -> Result<u16, SocketError> {
+    /// Binds an ephemeral UDP port for `protocol`.
+    pub fn udp_bind_ephemeral(&mut self, protocol: Protocol) -> Result<u16, SocketError> {
         loop {
             let port = self.world.ephemeral_port(self.host)?;
-            if self.udp_bind(port).is_ok() {
+            if self.udp_bind(port, protocol).is_ok() {
                 return Ok(port);
             }
         }
@@ -1561,7 +1576,7 @@ impl AppCx<'_> {
     /// Stops receiving datagrams on `port`.
     pub fn udp_unbind(&mut self, port: u16) {
         let n = &mut self.world.nodes[self.host as usize];
-        if n.udp.get(&port) == Some(&self.app) {
+        if n.udp.get(&port).map(|&(app, _)| app) == Some(self.app) {
             n.udp.remove(&port);
         }
     }
@@ -1570,6 +1585,11 @@ impl AppCx<'_> {
     pub fn udp_send(&mut self, src_port: u16, dst: SocketAddrV4, data: impl Into<Bytes>) {
         let w = &mut *self.world;
         let src = w.source_addr(self.host, *dst.ip());
+        // The flow carries what the sending port was bound for.
+        let bound = w.nodes[self.host as usize].udp.get(&src_port);
+        let protocol = bound.map_or(Protocol::Udp, |&(_, p)| p);
+        w.trace
+            .set_protocol(w.now, SocketAddrV4::new(src, src_port), dst, protocol);
         let d = UdpDatagram {
             src_port,
             dst_port: dst.port(),
@@ -1612,8 +1632,19 @@ impl AppCx<'_> {
         }
     }
 
-    /// Records an application event on this host.
-    pub fn emit(&mut self, layer: Layer, event: &'static str, fields: Vec<(&'static str, Value)>) {
+    /// Records an application event of `kind` on this host. Its fields
+    /// must be among those the kind declares (checked in debug builds), so
+    /// that the vocabulary scenarios are checked against stays true.
+    pub fn emit(&mut self, kind: &'static EventKind, fields: Vec<(&'static str, Value)>) {
+        debug_assert!(
+            fields.iter().all(|(k, _)| kind.fields.contains(k)),
+            "{}/{} records fields {:?} but declares only {:?}",
+            kind.layer.name(),
+            kind.name,
+            fields.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            kind.fields
+        );
+        let (layer, event) = (kind.layer, kind.name);
         let host = self.host;
         self.world.trace.push(
             self.world.now,

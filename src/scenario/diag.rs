@@ -230,6 +230,38 @@ impl Source<'_> {
         }
     }
 
+    /// A diagnostic at the `nth` (0-based) `"needle"` after the start of
+    /// `section:`, falling back to its first appearance anywhere.
+    pub fn at_quoted_in_section(
+        &self,
+        section: &str,
+        needle: &str,
+        nth: usize,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        let quoted = format!("\"{needle}\"");
+        let found = self.find_nth(&format!("{section}:"), 0).and_then(|start| {
+            let mut from = start;
+            let mut seen = 0;
+            while let Some(i) = self.text[from..].find(&quoted) {
+                let off = from + i;
+                if !self.in_comment(off) {
+                    if seen == nth {
+                        return Some(off);
+                    }
+                    seen += 1;
+                }
+                from = off + quoted.len();
+            }
+            None
+        });
+        match found {
+            Some(off) => self.at_offset(off, quoted.chars().count(), message, help),
+            None => self.at_quoted(needle, 0, message, help),
+        }
+    }
+
     /// Byte offset of the `index`-th `tag(` after `section:`.
     fn item_offset(&self, section: &str, tag: &str, index: usize) -> Option<usize> {
         let sec = self.find_nth(&format!("{section}:"), 0)?;

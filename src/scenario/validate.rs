@@ -17,6 +17,7 @@ use super::units::parse_duration;
 use crate::apps::mail::store::{Flag, INBOX};
 use crate::proto::imap::store::valid_folder_name;
 use crate::trace::Layer;
+use crate::trace::vocab::{self, PatternProblem};
 use std::collections::BTreeMap;
 
 struct Checker<'a, 'b> {
@@ -24,6 +25,9 @@ struct Checker<'a, 'b> {
     s: &'a Scenario,
     hosts: BTreeMap<&'a str, &'a HostSpec>,
     out: Vec<Diagnostic>,
+    /// How often each text was written in the patterns of each section so
+    /// far: `(section, text) -> count`.
+    pattern_texts: BTreeMap<(String, String), usize>,
 }
 
 /// Every semantic problem of `s`, in file order as far as possible.
@@ -33,6 +37,7 @@ pub fn validate(src: &Source<'_>, s: &Scenario) -> Vec<Diagnostic> {
         s,
         hosts: BTreeMap::new(),
         out: Vec::new(),
+        pattern_texts: BTreeMap::new(),
     };
     c.header();
     c.hosts();
@@ -360,42 +365,147 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
+    /// An error at the place a pattern of `section` writes `"needle"`:
+    /// patterns are checked in file order, so the earlier patterns of the
+    /// section that wrote the same text tell which appearance it is.
+    fn err_in_pattern(
+        &mut self,
+        section: &str,
+        needle: &str,
+        message: String,
+        help: Option<String>,
+    ) {
+        let nth = self
+            .pattern_texts
+            .get(&(section.to_owned(), needle.to_owned()))
+            .copied()
+            .unwrap_or(0);
+        let d = self
+            .src
+            .at_quoted_in_section(section, needle, nth, message, help);
+        self.out.push(d);
+    }
+
     fn pattern(&mut self, p: &Pattern, section: &str) {
+        let mut layer = None;
+        let mut event = None;
+        let mut fields = Vec::new();
         for (key, value) in p {
             match key.as_str() {
                 "layer" => {
                     let name = value.as_str().unwrap_or_default();
-                    if Layer::from_name(name).is_none() {
+                    layer = Layer::from_name(name);
+                    if layer.is_none() {
                         let names = Layer::ALL.map(Layer::name);
                         let help = did_you_mean(name, names)
                             .or_else(|| Some(format!("layers: {}", names.join(", "))));
-                        self.err_quoted(
+                        self.err_in_pattern(
+                            section,
                             name,
-                            0,
                             format!("unknown layer {value} in `{section}`"),
                             help,
                         );
                     }
                 }
+                "event" => event = Some(value),
                 "after" | "before" => match value.as_str().map(parse_duration) {
                     Some(Ok(_)) => {}
-                    Some(Err(e)) => self.err_text(&format!("\"{key}\""), 0, e, None),
-                    None => self.err_text(
-                        &format!("\"{key}\""),
-                        0,
+                    Some(Err(e)) => self.err_in_pattern(section, key, e, None),
+                    None => self.err_in_pattern(
+                        section,
+                        key,
                         format!("`{key}` must be a duration like \"2s\""),
                         None,
                     ),
                 },
                 _ => {
                     if value.is_object() || value.is_array() {
-                        self.err_text(
-                            &format!("\"{key}\""),
-                            0,
+                        self.err_in_pattern(
+                            section,
+                            key,
                             format!("pattern field `{key}` must be a string, number or boolean"),
                             None,
                         );
                     }
+                    fields.push(key.as_str());
+                }
+            }
+        }
+        self.vocabulary(p, section, layer, event, &fields);
+        // What this pattern wrote, for placing errors in later ones.
+        for (key, value) in p {
+            for text in [Some(key.as_str()), value.as_str()].into_iter().flatten() {
+                *self
+                    .pattern_texts
+                    .entry((section.to_owned(), text.to_owned()))
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// A pattern's event and field names must be ones a run can record:
+    /// a misspelt name would never match, and the run would fail (an
+    /// expectation) or silently do nothing (a caption, a trigger).
+    fn vocabulary(
+        &mut self,
+        p: &Pattern,
+        section: &str,
+        layer: Option<Layer>,
+        event: Option<&serde_json::Value>,
+        keys: &[&str],
+    ) {
+        if p.get("layer").is_some() && layer.is_none() {
+            return; // already reported: an unknown layer
+        }
+        let event_name = match event {
+            None => None,
+            Some(v) => match v.as_str() {
+                Some(name) => Some(name),
+                None => {
+                    self.err_in_pattern(
+                        section,
+                        "event",
+                        format!("`event` must be an event name, not {v}"),
+                        None,
+                    );
+                    return;
+                }
+            },
+        };
+        let fields: Vec<&str> = keys
+            .iter()
+            .map(|k| k.strip_suffix('~').unwrap_or(k))
+            .collect();
+        let problems = vocab::check_pattern(crate::apps::vocabulary(), layer, event_name, &fields);
+        let in_layer = layer.map_or(String::new(), |l| format!(" in layer `{}`", l.name()));
+        for problem in problems {
+            match problem {
+                PatternProblem::UnknownEvent { name, known } => {
+                    let help = did_you_mean(&name, known.iter().copied());
+                    self.err_in_pattern(
+                        section,
+                        &name,
+                        format!("no event `{name}`{in_layer} is ever recorded (in `{section}`)"),
+                        help,
+                    );
+                }
+                PatternProblem::UnknownField { field, known } => {
+                    let key = keys
+                        .iter()
+                        .find(|k| k.strip_suffix('~').unwrap_or(k) == field)
+                        .copied()
+                        .unwrap_or(field.as_str());
+                    let what = event_name.map_or(String::from("the events it can match"), |e| {
+                        format!("`{e}` events")
+                    });
+                    let help = did_you_mean(&field, known.iter().copied())
+                        .or_else(|| Some(format!("fields: {}", known.join(", "))));
+                    self.err_in_pattern(
+                        section,
+                        key,
+                        format!("{what}{in_layer} have no field `{field}` (in `{section}`)"),
+                        help,
+                    );
                 }
             }
         }

@@ -8,8 +8,9 @@
 //! name. This module explains; it does not decide anything, and the
 //! sentences are not a stable format to parse (use the JSON trace).
 
-use super::{Dir, DropReason, Event, Party, Record, Trace, Value};
+use super::{Dir, DropReason, Event, Party, Protocol, Record, Trace, Value};
 use crate::net::packet::{Packet, Payload};
+use crate::sim::SimTime;
 use std::net::SocketAddrV4;
 
 /// How to call the hosts of a run: the trace's names, replaced by friendly
@@ -17,22 +18,6 @@ use std::net::SocketAddrV4;
 pub struct Captioner<'a> {
     trace: &'a Trace,
     labels: Vec<Option<String>>,
-}
-
-/// The well-known service on a port, for "on port 25 (SMTP)".
-pub fn service_name(port: u16) -> Option<&'static str> {
-    Some(match port {
-        20 => "FTP data",
-        21 => "FTP",
-        22 => "SCP",
-        25 | 587 => "SMTP",
-        53 => "DNS",
-        80 | 8080 => "HTTP",
-        110 => "POP3",
-        143 => "IMAP",
-        9 => "discard",
-        _ => return None,
-    })
 }
 
 /// The first line of a payload, when it is printable text (an SMTP
@@ -96,7 +81,7 @@ impl<'a> Captioner<'a> {
         match &r.event {
             Event::SegmentSent { packet, .. } | Event::DatagramSent { packet, .. } => {
                 match pkt(*packet) {
-                    Some(p) => self.sent(p),
+                    Some(p) => self.sent(p, r.time),
                     None => "A packet is sent.".into(),
                 }
             }
@@ -105,7 +90,7 @@ impl<'a> Captioner<'a> {
                     Some(p) => format!(
                         "{} receives {} from {}.",
                         self.addr(p.dst),
-                        self.what(p),
+                        self.what(p, r.time),
                         self.addr(p.src)
                     ),
                     None => "A packet arrives.".into(),
@@ -119,7 +104,7 @@ impl<'a> Captioner<'a> {
                 arrive,
                 ..
             } => {
-                let what = pkt(*packet).map_or_else(|| "a packet".into(), |p| self.what(p));
+                let what = pkt(*packet).map_or_else(|| "a packet".into(), |p| self.what(p, r.time));
                 format!(
                     "{} puts {what} on the link to {}; it takes {} to arrive.",
                     self.node(*from),
@@ -141,7 +126,7 @@ impl<'a> Captioner<'a> {
                 reason,
                 ..
             } => {
-                let what = pkt(*packet).map_or_else(|| "a packet".into(), |p| self.what(p));
+                let what = pkt(*packet).map_or_else(|| "a packet".into(), |p| self.what(p, r.time));
                 let at = self.node(*node);
                 match reason {
                     DropReason::Loss => format!("The link loses {what} on its way to {at}."),
@@ -162,7 +147,7 @@ impl<'a> Captioner<'a> {
                 }
             }
             Event::Forwarded { node, packet } => {
-                let what = pkt(*packet).map_or_else(|| "a packet".into(), |p| self.what(p));
+                let what = pkt(*packet).map_or_else(|| "a packet".into(), |p| self.what(p, r.time));
                 let to = pkt(*packet).map_or_else(String::new, |p| self.addr(p.dst));
                 format!("{} forwards {what} toward {to}.", self.node(*node))
             }
@@ -273,8 +258,19 @@ impl<'a> Captioner<'a> {
         parts.join(", ")
     }
 
-    /// "a SYN", "412 bytes of SMTP", "a DNS query".
-    pub fn what(&self, p: &Packet) -> String {
+    /// The application protocol a packet sent at `time` carries, as the
+    /// engine recorded it for its connection ("SMTP"); none for plain TCP
+    /// or UDP.
+    fn service(&self, p: &Packet, time: SimTime) -> Option<&'static str> {
+        match self.trace.protocol(p.src_addr(), p.dst_addr(), time)? {
+            Protocol::Tcp | Protocol::Udp => None,
+            known => Some(known.name()),
+        }
+    }
+
+    /// "a SYN", "412 bytes of SMTP", "a DNS datagram", for a packet sent
+    /// or seen at `time`.
+    pub fn what(&self, p: &Packet, time: SimTime) -> String {
         match &p.payload {
             Payload::Tcp(s) => {
                 let f = s.flags;
@@ -285,9 +281,8 @@ impl<'a> Captioner<'a> {
                 } else if f.syn() {
                     "a SYN".into()
                 } else if !s.payload.is_empty() {
-                    let svc = service_name(s.src_port)
-                        .or_else(|| service_name(s.dst_port))
-                        .filter(|&n| n != "discard")
+                    let svc = self
+                        .service(p, time)
                         .map_or(String::new(), |n| format!(" of {n}"));
                     let fin = if f.fin() { " with FIN" } else { "" };
                     format!("{} bytes{svc}{fin}", s.payload.len())
@@ -297,22 +292,22 @@ impl<'a> Captioner<'a> {
                     format!("an ACK ({})", s.ack)
                 }
             }
-            Payload::Udp(d) => {
-                match service_name(d.dst_port).or_else(|| service_name(d.src_port)) {
-                    Some(n) => format!("a {n} datagram"),
-                    None => format!("a UDP datagram of {} bytes", d.payload.len()),
-                }
-            }
+            Payload::Udp(d) => match self.service(p, time) {
+                Some(n) => format!("a {n} datagram"),
+                None => format!("a UDP datagram of {} bytes", d.payload.len()),
+            },
         }
     }
 
-    fn sent(&self, p: &Packet) -> String {
+    fn sent(&self, p: &Packet, time: SimTime) -> String {
         let (a, b) = (self.addr(p.src), self.addr(p.dst));
+        let svc = self
+            .service(p, time)
+            .map_or(String::new(), |n| format!(" ({n})"));
         match &p.payload {
             Payload::Tcp(s) => {
                 let f = s.flags;
                 let port = s.dst_port;
-                let svc = service_name(port).map_or(String::new(), |n| format!(" ({n})"));
                 if f.rst() {
                     format!("{a} refuses or abandons the connection with {b}: it sends RST.")
                 } else if f.syn() && !f.ack() {
@@ -354,7 +349,6 @@ impl<'a> Captioner<'a> {
                 }
             }
             Payload::Udp(d) => {
-                let svc = service_name(d.dst_port).map_or(String::new(), |n| format!(" ({n})"));
                 format!(
                     "{a} sends a UDP datagram of {} bytes to {b} port {}{svc}.",
                     d.payload.len(),
@@ -369,7 +363,6 @@ impl<'a> Captioner<'a> {
 mod tests {
     use super::*;
     use crate::net::packet::TcpFlags;
-    use crate::sim::SimTime;
 
     fn trace_with(flags: TcpFlags, payload: &'static [u8]) -> Trace {
         crate::trace::tests::one_segment(flags, None, payload, SimTime::from_micros(1))

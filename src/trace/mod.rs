@@ -9,7 +9,7 @@
 //!
 //! Two formats, both derived from the same field list
 //! ([`Trace::fields`]): JSON lines ([`Trace::to_json`], the contract in
-//! DESIGN.md: `time_us`, `layer`, `event`, then fields), and a readable
+//! docs/architecture.md: `time_us`, `layer`, `event`, then fields), and a readable
 //! line per event ([`Trace::to_text`]) that reads like a textbook ladder:
 //! `2.100 ms  alice-mail -> bob-mail  SMTP  C: MAIL FROM:<alice@crepes.fr>`.
 //!
@@ -22,6 +22,7 @@ pub mod caption;
 mod format;
 pub mod ladder;
 pub mod pcap;
+pub mod vocab;
 
 use crate::net::packet::{Packet, PacketId, Payload};
 use crate::net::tcp::{TcpError, TcpState};
@@ -30,6 +31,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 pub use format::Fields;
+pub use vocab::EventKind;
 
 /// Index of a host or router in a run.
 pub type NodeId = u32;
@@ -55,7 +57,7 @@ pub enum Layer {
 }
 
 impl Layer {
-    /// Every layer, in the order of the list in DESIGN.md.
+    /// Every layer, in the order docs/architecture.md lists them.
     pub const ALL: [Layer; 13] = [
         Layer::Link,
         Layer::Ip,
@@ -113,6 +115,75 @@ impl Layer {
     /// Parses a layer name as the `layer` field spells it.
     pub fn from_name(s: &str) -> Option<Layer> {
         Layer::ALL.into_iter().find(|l| l.name() == s)
+    }
+}
+
+/// What a connection or UDP flow carries, as the application that
+/// listened for it or opened it says: the engine records it when the
+/// connection is made ([`Trace::protocol`]), so nothing downstream has to
+/// guess from port numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Smtp,
+    Pop3,
+    Imap,
+    Dns,
+    /// FTP's control connection (port 21), open for the whole session.
+    FtpControl,
+    /// One of FTP's data connections, one per transfer.
+    FtpData,
+    Http,
+    Scp,
+    /// TCP carrying no application protocol of wiretale's (bulk transfers,
+    /// the discard service), or a connection no application claimed.
+    Tcp,
+    /// A UDP flow of no known application.
+    Udp,
+}
+
+impl Protocol {
+    /// Every protocol, in legend order.
+    pub const ALL: [Protocol; 10] = [
+        Protocol::Smtp,
+        Protocol::Pop3,
+        Protocol::Imap,
+        Protocol::Dns,
+        Protocol::FtpControl,
+        Protocol::FtpData,
+        Protocol::Http,
+        Protocol::Scp,
+        Protocol::Tcp,
+        Protocol::Udp,
+    ];
+
+    /// Its name for people: "SMTP", "FTP control", ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "SMTP",
+            Protocol::Pop3 => "POP3",
+            Protocol::Imap => "IMAP",
+            Protocol::Dns => "DNS",
+            Protocol::FtpControl => "FTP control",
+            Protocol::FtpData => "FTP data",
+            Protocol::Http => "HTTP",
+            Protocol::Scp => "SCP",
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        }
+    }
+
+    /// The protocol whose dialogue lines a trace layer records.
+    pub fn from_layer(l: Layer) -> Option<Protocol> {
+        Some(match l {
+            Layer::Smtp => Protocol::Smtp,
+            Layer::Pop3 => Protocol::Pop3,
+            Layer::Imap => Protocol::Imap,
+            Layer::Dns => Protocol::Dns,
+            Layer::Ftp => Protocol::FtpControl,
+            Layer::Http => Protocol::Http,
+            Layer::Scp => Protocol::Scp,
+            _ => return None,
+        })
     }
 }
 
@@ -228,6 +299,12 @@ impl From<bool> for Value {
 /// A connection as the trace names it: `local-remote` from the point of
 /// view of the host that reports it.
 pub type ConnName = (SocketAddrV4, SocketAddrV4);
+
+/// Two sockets in a fixed order (the smaller first): one key for both
+/// directions of a connection.
+pub fn socket_pair(a: SocketAddrV4, b: SocketAddrV4) -> ConnName {
+    if a <= b { (a, b) } else { (b, a) }
+}
 
 /// Everything that can happen in a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -436,6 +513,10 @@ pub struct Trace {
     pub packets: Vec<Packet>,
     /// The events, in the order they happened.
     pub records: Vec<Record>,
+    /// What each connection or flow carries, keyed by its two sockets
+    /// (smaller first), with when the engine learnt it: a pair of sockets
+    /// used again later may carry something else.
+    pub protocols: BTreeMap<ConnName, Vec<(SimTime, Protocol)>>,
     /// When false, [`push`](Self::push) records nothing (benchmarks of the
     /// engine alone); packets are still kept.
     pub enabled: bool,
@@ -463,6 +544,39 @@ impl Trace {
         packet.id = id;
         self.packets.push(packet);
         id
+    }
+
+    /// Records that the connection or flow between `a` and `b` carries
+    /// `protocol` from `time` on.
+    pub fn set_protocol(
+        &mut self,
+        time: SimTime,
+        a: SocketAddrV4,
+        b: SocketAddrV4,
+        protocol: Protocol,
+    ) {
+        let entries = self.protocols.entry(socket_pair(a, b)).or_default();
+        if entries.last().map(|&(_, p)| p) != Some(protocol) {
+            entries.push((time, protocol));
+        }
+    }
+
+    /// What the connection or flow between `a` and `b` carried at `time`
+    /// (either way round), if an application said so.
+    pub fn protocol(&self, a: SocketAddrV4, b: SocketAddrV4, time: SimTime) -> Option<Protocol> {
+        let entries = self.protocols.get(&socket_pair(a, b))?;
+        let i = entries.partition_point(|&(t, _)| t <= time);
+        entries.get(i.saturating_sub(1)).map(|&(_, p)| p)
+    }
+
+    /// What a packet carries: the protocol of its connection or flow when
+    /// it was sent, else plain TCP or UDP.
+    pub fn packet_protocol(&self, p: &Packet, time: SimTime) -> Protocol {
+        self.protocol(p.src_addr(), p.dst_addr(), time)
+            .unwrap_or(match p.payload {
+                Payload::Tcp(_) => Protocol::Tcp,
+                Payload::Udp(_) => Protocol::Udp,
+            })
     }
 
     /// The packet with this id.
@@ -543,6 +657,13 @@ mod tests {
                 host: 0,
                 packet: id,
             },
+        );
+        // What alice-mail's SMTP client said when it connected.
+        t.set_protocol(
+            at,
+            SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 2), 49152),
+            SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), 25),
+            Protocol::Smtp,
         );
         t
     }

@@ -1,5 +1,5 @@
 //! `wiretale run` as a user runs it: JSON lines in the trace format of
-//! DESIGN.md, byte-identical for a seed, different for another.
+//! docs/architecture.md, byte-identical for a seed, different for another.
 
 use std::process::Command;
 
@@ -33,7 +33,7 @@ fn jsonl_follows_the_trace_format() {
         layers.insert(v["layer"].as_str().unwrap().to_owned());
     }
     assert!(layers.contains("tcp") && layers.contains("link") && layers.contains("app"));
-    // A SYN as DESIGN.md shows it.
+    // A SYN as docs/architecture.md shows it.
     let syn: serde_json::Value = serde_json::from_str(
         out.lines()
             .find(|l| l.contains("\"segment_sent\"") && l.contains("\"flags\":\"SYN\""))

@@ -53,3 +53,36 @@ fn same_seed_same_bytes() {
         assert_eq!(run(), run(), "{} is not deterministic", b.name);
     }
 }
+
+/// The vocabulary scenarios are checked against is the one runs record:
+/// every event of every golden trace, and each of its fields, is declared
+/// (an event missing from the list would make a correct pattern an error
+/// at load).
+#[test]
+fn every_recorded_event_is_in_the_vocabulary() {
+    use wiretale::trace::Layer;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut missing = std::collections::BTreeSet::new();
+    for b in scenario::bundled::ALL {
+        let text = std::fs::read_to_string(dir.join(format!("{}.jsonl", b.name))).unwrap();
+        for line in text.lines() {
+            let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+            let layer = Layer::from_name(v["layer"].as_str().unwrap()).unwrap();
+            let event = v["event"].as_str().unwrap();
+            let kinds: Vec<_> = wiretale::apps::vocabulary()
+                .filter(|k| k.layer == layer && k.name == event)
+                .collect();
+            for field in v.keys() {
+                let known = ["time_us", "layer", "event"].contains(&field.as_str())
+                    || kinds.iter().any(|k| k.has_field(field));
+                if !known {
+                    missing.insert(format!("{}/{event}: {field}", layer.name()));
+                }
+            }
+            if kinds.is_empty() {
+                missing.insert(format!("{}/{event}", layer.name()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in the vocabulary: {missing:?}");
+}

@@ -17,7 +17,7 @@ use wiretale::proto::smtp::{
 };
 use wiretale::scenario::{self, Run};
 use wiretale::sim::{SimDuration, SimTime};
-use wiretale::trace::{Event, Trace};
+use wiretale::trace::{Event, Protocol, Trace};
 
 /// Alice's computer and server, a router, the DNS, Bob's server and
 /// computer; `alice_options` (more fields of Alice's MailServer role),
@@ -449,7 +449,7 @@ impl Scripted {
             return;
         };
         self.client = Some(SmtpClient::new(config, vec![message]));
-        self.conn = cx.connect(self.to).ok();
+        self.conn = cx.connect(self.to, Protocol::Smtp).ok();
     }
 }
 
@@ -663,7 +663,7 @@ impl Application for GreylistServer {
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
         let conn = match event {
             AppEvent::Start => {
-                let _ = cx.listen(25);
+                let _ = cx.listen(25, Protocol::Smtp);
                 return;
             }
             AppEvent::Accepted { conn, .. } => {

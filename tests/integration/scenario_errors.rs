@@ -109,6 +109,39 @@ fn cases() -> Vec<(&'static str, String, usize, usize, &'static str)> {
             "did you mean `app`",
         ),
         (
+            "misspelt event in expect",
+            VALID.replace("\"event\": \"received\"", "\"event\": \"recieved\""),
+            15,
+            35,
+            "did you mean `received`",
+        ),
+        (
+            "field no such event carries",
+            VALID.replace("\"bytes\": 1000}", "\"byts\": 1000}"),
+            15,
+            47,
+            "did you mean `bytes`",
+        ),
+        (
+            // The second caption's pattern is the wrong one: the error
+            // points there, not at the first caption's identical text.
+            "misspelt event in narration after:, second of two",
+            VALID.replace(
+                "    expect: [",
+                "    narration: [\n        (after: {\"layer\": \"app\", \"event\": \"transfer_started\"}, text: \"It starts.\"),\n        (after: {\"layer\": \"app\", \"event\": \"transfer_started\", \"to~\": \"transfer_startd\"}, text: \"Again.\"),\n        (after: {\"layer\": \"app\", \"event\": \"transfer_startd\"}, text: \"Never.\"),\n    ],\n    expect: [",
+            ),
+            17,
+            43,
+            "did you mean `transfer_started`",
+        ),
+        (
+            "a known event in the wrong layer",
+            VALID.replace("\"layer\": \"app\"", "\"layer\": \"tcp\""),
+            15,
+            35,
+            "no event `received` in layer `tcp`",
+        ),
+        (
             "bad version",
             VALID.replace("version: 1", "version: 2"),
             2,

@@ -15,6 +15,7 @@ use wiretale::apps::tcp::pattern;
 use wiretale::net::wire::{decode_ipv4, encode_ipv4};
 use wiretale::net::{AppCx, AppEvent, Application, ConnId, LinkConfig, NodeKind, World};
 use wiretale::sim::{SimDuration, SimTime};
+use wiretale::trace::Protocol;
 
 const TOTAL: usize = 1_000_000;
 
@@ -223,10 +224,10 @@ impl Application for Exchange {
         match event {
             AppEvent::Start => {
                 if let Some(p) = self.listen {
-                    cx.listen(p).unwrap();
+                    cx.listen(p, Protocol::Tcp).unwrap();
                 }
                 if let Some(to) = self.connect_to {
-                    self.conn = Some(cx.connect(to).unwrap());
+                    self.conn = Some(cx.connect(to, Protocol::Tcp).unwrap());
                 }
             }
             AppEvent::Connected { conn } | AppEvent::Accepted { conn, .. } => {

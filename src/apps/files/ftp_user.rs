@@ -15,6 +15,7 @@
 //! which reply it waits for is the [`FtpClient`]'s business, not this
 //! program's.
 
+use super::events;
 use super::{DataConn, Download, Timers, listen_in_range};
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
@@ -23,7 +24,7 @@ use crate::proto::ftp::{
     DataMode, DataPorts, DataRequest, FtpClient, FtpClientConfig, StepOutcome,
 };
 use crate::sim::SimDuration;
-use crate::trace::{Layer, Value};
+use crate::trace::{Protocol, Value};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -108,7 +109,7 @@ impl FtpUser {
         let index = self.sessions.len();
         let (user, mode) = (config.user.clone(), config.mode);
         let machine = FtpClient::new(config);
-        let (control, error) = match cx.connect(server) {
+        let (control, error) = match cx.connect(server, Protocol::FtpControl) {
             Ok(conn) => (conn, None),
             Err(e) => (ConnId::MAX, Some(e.to_string())),
         };
@@ -232,7 +233,7 @@ impl FtpUser {
         match request {
             DataRequest::Connect { to } => {
                 release(cx, side, &mut self.shared);
-                match cx.connect(to) {
+                match cx.connect(to, Protocol::FtpData) {
                     Ok(conn) => {
                         side.data = DataConn::Connecting { conn };
                         side.generation += 1;
@@ -281,7 +282,7 @@ impl FtpUser {
         if let Some(e) = session.error.as_deref().or(session.machine.error()) {
             fields.push(("error", e.into()));
         }
-        cx.emit(Layer::App, "ftp_session_done", fields);
+        cx.emit(&events::FTP_SESSION_DONE, fields);
     }
 
     // ----- events -----
@@ -424,7 +425,7 @@ fn report_progress(cx: &mut AppCx<'_>, session: &mut ClientSession) {
                 fields.push(("code", code.into()));
             }
             fields.push(("text", outcome.text.clone().into()));
-            cx.emit(Layer::App, "ftp_step_failed", fields);
+            cx.emit(&events::FTP_STEP_FAILED, fields);
         }
     }
     session.reported_outcomes = outcomes.len();

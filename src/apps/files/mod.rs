@@ -25,6 +25,7 @@
 //!
 //! [`FtpClient`]: crate::proto::ftp::FtpClient
 
+pub mod events;
 mod ftp_user;
 mod scp_user;
 mod server;
@@ -37,7 +38,7 @@ pub use web::{WebClient, WebResult};
 
 use crate::net::{AppCx, ConnId};
 use crate::sim::SimDuration;
-use crate::trace::Layer;
+use crate::trace::Protocol;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -103,8 +104,7 @@ impl Download {
     /// with how it came, its name, size and SHA-256.
     fn trace(&self, cx: &mut AppCx<'_>) {
         cx.emit(
-            Layer::App,
-            "downloaded",
+            &events::DOWNLOADED,
             vec![
                 ("via", self.via.into()),
                 ("name", self.name.clone().into()),
@@ -149,7 +149,7 @@ fn listen_in_range(cx: &mut AppCx<'_>, range: (u16, u16), next: &mut u16) -> Opt
             low
         };
         *next = if port >= high { low } else { port + 1 };
-        if cx.listen(port).is_ok() {
+        if cx.listen(port, Protocol::FtpData).is_ok() {
             return Some(port);
         }
     }

@@ -7,12 +7,13 @@
 //! contact: there is no `known_hosts` between copies.
 
 use super::Download;
+use super::events;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
 use crate::proto::scp::{
     CLIENT_STATES, CLIENT_TRANSITIONS, ScpClient, ScpClientConfig, ScpOperation,
 };
-use crate::trace::{Layer, Value};
+use crate::trace::{Protocol, Value};
 use std::net::SocketAddrV4;
 
 /// One copy's results.
@@ -67,7 +68,7 @@ impl ScpUser {
     ) {
         let command = operation.command().to_command_line();
         let config = ScpClientConfig::new(user, password, operation, cx.rng());
-        let (conn, error) = match cx.connect(server) {
+        let (conn, error) = match cx.connect(server, Protocol::Scp) {
             Ok(conn) => (Some(conn), None),
             Err(e) => (None, Some(e.to_string())),
         };
@@ -152,7 +153,7 @@ impl ScpUser {
         if let Some(e) = c.error.as_deref().or(c.client.error()) {
             fields.push(("error", e.into()));
         }
-        cx.emit(Layer::App, "scp_done", fields);
+        cx.emit(&events::SCP_DONE, fields);
     }
 }
 

@@ -18,6 +18,7 @@
 //! `data_closed`, `data_failed` in layer `ftp`), with who opened it and
 //! from which port, next to the control dialogue.
 
+use super::events;
 use super::{DataConn, Timers, listen_in_range, sha256_hex};
 use crate::apps::vfs::{EntryKind, VPath, Vfs, VfsError};
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
@@ -29,7 +30,7 @@ use crate::proto::ftp::{
 use crate::proto::http::{self, HttpBackend, HttpServer};
 use crate::proto::scp::{self, ScpBackend, ScpNode, ScpServer};
 use crate::sim::SimDuration;
-use crate::trace::{Layer, Value};
+use crate::trace::{EventKind, Layer, Protocol, Value};
 use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -38,7 +39,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 /// Well-known ports of the services (RFC 959 §3.2; RFC 9110 §4.2.1;
 /// RFC 4253 §4.1).
 const FTP_PORT: u16 = ftp::CONTROL_PORT;
-const HTTP_PORT: u16 = 80;
+const HTTP_PORT: u16 = http::PORT;
 const SCP_PORT: u16 = scp::PORT;
 
 /// What a file server runs and how.
@@ -301,15 +302,14 @@ impl FileServer {
             self.host_secret = Some(secret);
         }
         let services = [
-            (self.config.ftp, FTP_PORT, "ftp"),
-            (self.config.http, HTTP_PORT, "http"),
-            (self.config.scp, SCP_PORT, "scp"),
+            (self.config.ftp, FTP_PORT, "ftp", Protocol::FtpControl),
+            (self.config.http, HTTP_PORT, "http", Protocol::Http),
+            (self.config.scp, SCP_PORT, "scp", Protocol::Scp),
         ];
-        for (on, port, name) in services {
-            if on && let Err(e) = cx.listen(port) {
+        for (on, port, name, protocol) in services {
+            if on && let Err(e) = cx.listen(port, protocol) {
                 cx.emit(
-                    Layer::App,
-                    "listen_failed",
+                    &events::LISTEN_FAILED,
                     vec![
                         ("service", name.into()),
                         ("port", port.into()),
@@ -345,8 +345,7 @@ impl FileServer {
             if client_ip != Some(*remote.ip()) {
                 cx.abort(conn);
                 cx.emit(
-                    Layer::Ftp,
-                    "data_refused",
+                    &events::DATA_REFUSED,
                     vec![("port", port.into()), ("from", remote.to_string().into())],
                 );
                 return;
@@ -359,13 +358,13 @@ impl FileServer {
             FTP_PORT if self.config.ftp => self.ftp_accepted(cx, conn, local, remote),
             HTTP_PORT if self.config.http => {
                 self.http.insert(conn, Conn::new(HttpServer::new(), remote));
-                emit_connection(cx, Layer::Http, "connection_opened", remote, None);
+                emit_connection(cx, &events::HTTP_CONNECTION_OPENED, remote, None);
             }
             SCP_PORT if self.config.scp => {
                 let secret = self.host_secret.unwrap_or([0u8; 32]);
                 let server = ScpServer::from_rng(secret, cx.rng());
                 self.scp.insert(conn, Conn::new(server, remote));
-                emit_connection(cx, Layer::Scp, "connection_opened", remote, None);
+                emit_connection(cx, &events::SCP_CONNECTION_OPENED, remote, None);
                 self.pump_scp(cx, conn);
             }
             _ => cx.abort(conn),
@@ -402,8 +401,7 @@ impl FileServer {
         self.ftp.insert(conn, session);
         self.ftp_sessions_served += 1;
         cx.emit(
-            Layer::Ftp,
-            "control_opened",
+            &events::CONTROL_OPENED,
             vec![
                 ("client", remote.to_string().into()),
                 ("server", local.to_string().into()),
@@ -458,8 +456,7 @@ impl FileServer {
             }
             if let Some(port) = session.side.listened.take() {
                 cx.emit(
-                    Layer::Ftp,
-                    "data_listening",
+                    &events::DATA_LISTENING,
                     vec![
                         ("port", port.into()),
                         ("client", session.side.client.to_string().into()),
@@ -492,7 +489,7 @@ impl FileServer {
             DataRequest::Connect { to } => {
                 release(cx, side, &mut self.shared);
                 // RFC 959 §3.2: active data connections come from port 20.
-                match cx.connect_from(ftp::DATA_PORT, to) {
+                match cx.connect_from(ftp::DATA_PORT, to, Protocol::FtpData) {
                     Ok(conn) => {
                         side.data = DataConn::Connecting { conn };
                         side.generation += 1;
@@ -516,8 +513,7 @@ impl FileServer {
                     }
                     Err(e) => {
                         cx.emit(
-                            Layer::Ftp,
-                            "data_failed",
+                            &events::DATA_FAILED,
                             vec![
                                 ("mode", "active".into()),
                                 ("client", to.to_string().into()),
@@ -649,7 +645,7 @@ impl FileServer {
             if let Some(e) = &error {
                 fields.push(("error", e.as_str().into()));
             }
-            cx.emit(Layer::Ftp, "data_closed", fields);
+            cx.emit(&events::DATA_CLOSED, fields);
         }
         let Some(session) = self.ftp.get_mut(&info.control) else {
             return;
@@ -673,8 +669,7 @@ impl FileServer {
                 self.shared.timers.cancel(cx, timer);
                 if !opened {
                     cx.emit(
-                        Layer::Ftp,
-                        "data_failed",
+                        &events::DATA_FAILED,
                         vec![
                             ("mode", "active".into()),
                             ("client", info.client.to_string().into()),
@@ -713,8 +708,7 @@ impl FileServer {
         };
         session.side.data = DataConn::None;
         cx.emit(
-            Layer::Ftp,
-            "data_failed",
+            &events::DATA_FAILED,
             vec![
                 ("mode", mode.into()),
                 ("client", client.to_string().into()),
@@ -741,8 +735,7 @@ impl FileServer {
         if closed && let Some(mut session) = self.ftp.remove(&control) {
             release(cx, &mut session.side, &mut self.shared);
             cx.emit(
-                Layer::Ftp,
-                "control_closed",
+                &events::CONTROL_CLOSED,
                 vec![("client", session.side.client.to_string().into())],
             );
         }
@@ -829,10 +822,10 @@ impl FileServer {
         } else if let Some(mut c) = self.http.remove(&conn) {
             c.server.handle_close();
             let served = c.server.requests_served();
-            emit_connection(cx, Layer::Http, "connection_closed", c.client, Some(served));
+            emit_connection(cx, &events::HTTP_CONNECTION_CLOSED, c.client, Some(served));
         } else if let Some(mut c) = self.scp.remove(&conn) {
             c.server.handle_close();
-            emit_connection(cx, Layer::Scp, "connection_closed", c.client, None);
+            emit_connection(cx, &events::SCP_CONNECTION_CLOSED, c.client, None);
         }
     }
 }
@@ -842,8 +835,7 @@ impl FileServer {
 fn trace_stored(cx: &mut AppCx<'_>, vfs: &Vfs, via: &'static str, path: &VPath) {
     let data = vfs.get_file(path).unwrap_or_default();
     cx.emit(
-        Layer::App,
-        "file_stored",
+        &events::FILE_STORED,
         vec![
             ("via", via.into()),
             ("path", path.to_string().into()),
@@ -856,8 +848,7 @@ fn trace_stored(cx: &mut AppCx<'_>, vfs: &Vfs, via: &'static str, path: &VPath) 
 /// Announces an HTTP or SCP connection opening or closing.
 fn emit_connection(
     cx: &mut AppCx<'_>,
-    layer: Layer,
-    event: &'static str,
+    event: &'static EventKind,
     client: SocketAddrV4,
     requests: Option<u64>,
 ) {
@@ -865,7 +856,7 @@ fn emit_connection(
     if let Some(n) = requests {
         fields.push(("requests", n.into()));
     }
-    cx.emit(layer, event, fields);
+    cx.emit(event, fields);
 }
 
 /// Announces a data connection that just opened.
@@ -877,8 +868,7 @@ fn emit_opened(
     client: SocketAddrV4,
 ) {
     cx.emit(
-        Layer::Ftp,
-        "data_opened",
+        &events::DATA_OPENED,
         vec![
             ("mode", mode.into()),
             ("opened_by", opened_by.into()),
@@ -902,8 +892,7 @@ fn release(cx: &mut AppCx<'_>, side: &mut DataSide, shared: &mut Shared) {
             cx.abort(conn);
             if let Some(info) = shared.data_conns.remove(&conn) {
                 cx.emit(
-                    Layer::Ftp,
-                    "data_closed",
+                    &events::DATA_CLOSED,
                     vec![
                         ("client", info.client.to_string().into()),
                         ("server_port", info.server_port.into()),

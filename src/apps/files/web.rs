@@ -7,10 +7,11 @@
 //! follows no redirects and keeps the bodies of 200 responses in memory.
 
 use super::Download;
+use super::events;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
 use crate::proto::http::{CLIENT_STATES, CLIENT_TRANSITIONS, ClientRequest, HttpClient};
-use crate::trace::{Layer, Value};
+use crate::trace::{Protocol, Value};
 use std::net::SocketAddrV4;
 
 /// One fetch's results.
@@ -59,7 +60,7 @@ impl WebClient {
         paths: &[String],
     ) {
         let requests = paths.iter().map(|p| ClientRequest::get(p)).collect();
-        let (conn, error) = match cx.connect(server) {
+        let (conn, error) = match cx.connect(server, Protocol::Http) {
             Ok(conn) => (Some(conn), None),
             Err(e) => (None, Some(e.to_string())),
         };
@@ -122,8 +123,7 @@ impl WebClient {
                 f.downloads.push(d);
             } else {
                 cx.emit(
-                    Layer::App,
-                    "http_failed",
+                    &events::HTTP_FAILED,
                     vec![
                         ("path", r.request.path.clone().into()),
                         ("status", r.status.into()),
@@ -157,7 +157,7 @@ impl WebClient {
         if let Some(e) = f.error.as_deref().or(f.client.error()) {
             fields.push(("error", e.into()));
         }
-        cx.emit(Layer::App, "http_done", fields);
+        cx.emit(&events::HTTP_DONE, fields);
     }
 }
 

@@ -41,6 +41,7 @@
 //! renewing a long IDLE every 29 minutes (RFC 2177 §3): an `Idle` step
 //! longer than the server's 30 minute autologout ends the session.
 
+use super::events;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddrV4;
 
@@ -57,7 +58,7 @@ use crate::proto::smtp::{
     SmtpClientConfig,
 };
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::{Layer, Value};
+use crate::trace::{Layer, Protocol, Value};
 
 /// Body lines traced per fetched message before the rest is summarized.
 pub const TRACED_BODY_LINES: usize = 50;
@@ -572,8 +573,7 @@ impl UserAgent {
             .map(|a| addr_spec(a).to_string())
             .collect();
         cx.emit(
-            Layer::App,
-            "compose",
+            &events::COMPOSE,
             vec![
                 ("from", account.address.as_str().into()),
                 ("to", recipients.join(",").into()),
@@ -589,7 +589,7 @@ impl UserAgent {
             data: data.clone(),
             status: SendStatus::Sending,
         });
-        let conn = match connect(cx, &account, account.submission_port) {
+        let conn = match connect(cx, &account, account.submission_port, Protocol::Smtp) {
             Ok(conn) => conn,
             Err(e) => {
                 self.submission_over(cx, index, Err(e.to_string()));
@@ -635,8 +635,7 @@ impl UserAgent {
             RetrievalMode::LeaveOnServer { seen }
         };
         cx.emit(
-            Layer::App,
-            "check_mail",
+            &events::CHECK_MAIL,
             vec![
                 ("account", account.address.as_str().into()),
                 ("protocol", "POP3".into()),
@@ -652,7 +651,7 @@ impl UserAgent {
                 ("server", account.server.as_str().into()),
             ],
         );
-        let conn = match connect(cx, &account, account.pop3_port) {
+        let conn = match connect(cx, &account, account.pop3_port, Protocol::Pop3) {
             Ok(conn) => conn,
             Err(e) => {
                 fetch_failed(cx, &account.address, &e.to_string());
@@ -700,8 +699,7 @@ impl UserAgent {
             }
         }
         cx.emit(
-            Layer::App,
-            "check_mail",
+            &events::CHECK_MAIL,
             vec![
                 ("account", account.address.as_str().into()),
                 ("protocol", "IMAP".into()),
@@ -710,7 +708,7 @@ impl UserAgent {
                 ("server", account.server.as_str().into()),
             ],
         );
-        let conn = match connect(cx, &account, account.imap_port) {
+        let conn = match connect(cx, &account, account.imap_port, Protocol::Imap) {
             Ok(conn) => conn,
             Err(e) => {
                 fetch_failed(cx, &account.address, &e.to_string());
@@ -792,15 +790,15 @@ impl UserAgent {
             Ok(reply) => {
                 fields.push(("reply", reply.as_str().into()));
                 m.status = SendStatus::Submitted(reply);
-                "submitted"
+                &events::SUBMITTED
             }
             Err(error) => {
                 fields.push(("error", error.as_str().into()));
                 m.status = SendStatus::Failed(error);
-                "submit_failed"
+                &events::SUBMIT_FAILED
             }
         };
-        cx.emit(Layer::App, event, fields);
+        cx.emit(event, fields);
     }
 
     /// Keeps and shows what a POP3 session fetched; `error` overrides the
@@ -836,8 +834,7 @@ impl UserAgent {
         match error {
             Some(e) => fetch_failed(cx, account, &e),
             None => cx.emit(
-                Layer::App,
-                "fetch_done",
+                &events::FETCH_DONE,
                 vec![("account", account.into()), ("messages", count.into())],
             ),
         }
@@ -983,7 +980,7 @@ impl UserAgent {
         if let Some(s) = &subject {
             fields.push(("subject", s.as_str().into()));
         }
-        cx.emit(Layer::App, "update", fields);
+        cx.emit(&events::UPDATE, fields);
         self.updates.push(SeenUpdate {
             account: job.account.clone(),
             folder,
@@ -1045,8 +1042,7 @@ impl UserAgent {
                 }
             }
             Some(ImapAction::Flag { .. }) => cx.emit(
-                Layer::App,
-                "flags",
+                &events::APP_FLAGS,
                 vec![
                     ("account", job.account.as_str().into()),
                     ("folder", folder.into()),
@@ -1096,8 +1092,7 @@ impl UserAgent {
                 StepStatus::Skipped => "skipped",
             };
             cx.emit(
-                Layer::App,
-                "step_failed",
+                &events::STEP_FAILED,
                 vec![
                     ("account", job.account.as_str().into()),
                     ("step", action.name().into()),
@@ -1121,11 +1116,10 @@ impl UserAgent {
         let account = job.account.as_str();
         match &action {
             ImapAction::Move { subject, to } | ImapAction::Copy { subject, to } => cx.emit(
-                Layer::App,
                 if matches!(action, ImapAction::Move { .. }) {
-                    "moved"
+                    &events::MOVED
                 } else {
-                    "copied"
+                    &events::COPIED
                 },
                 vec![
                     ("account", account.into()),
@@ -1136,8 +1130,7 @@ impl UserAgent {
                 ],
             ),
             ImapAction::Delete { subject } => cx.emit(
-                Layer::App,
-                "deleted",
+                &events::APP_DELETED,
                 vec![
                     ("account", account.into()),
                     ("folder", folder.into()),
@@ -1166,8 +1159,7 @@ impl UserAgent {
         match error {
             Some(e) => fetch_failed(cx, &job.account, &e),
             None => cx.emit(
-                Layer::App,
-                "fetch_done",
+                &events::FETCH_DONE,
                 vec![
                     ("account", job.account.as_str().into()),
                     ("messages", job.read.into()),
@@ -1204,18 +1196,22 @@ fn submission_result(client: &SmtpClient) -> Result<String, String> {
 }
 
 /// Opens a connection to `port` of the account's mail server.
-fn connect(cx: &mut AppCx<'_>, account: &MailAccount, port: u16) -> Result<ConnId, AgentError> {
+fn connect(
+    cx: &mut AppCx<'_>,
+    account: &MailAccount,
+    port: u16,
+    protocol: Protocol,
+) -> Result<ConnId, AgentError> {
     let ip = cx
         .host_address(&account.server)
         .ok_or_else(|| AgentError::UnknownServer(account.server.clone()))?;
-    cx.connect(SocketAddrV4::new(ip, port))
+    cx.connect(SocketAddrV4::new(ip, port), protocol)
         .map_err(|e| AgentError::Socket(e.to_string()))
 }
 
 fn fetch_failed(cx: &mut AppCx<'_>, account: &str, error: &str) {
     cx.emit(
-        Layer::App,
-        "fetch_failed",
+        &events::FETCH_FAILED,
         vec![("account", account.into()), ("error", error.into())],
     );
 }
@@ -1225,8 +1221,7 @@ fn fetch_failed(cx: &mut AppCx<'_>, account: &str, error: &str) {
 fn show(cx: &mut AppCx<'_>, m: &FetchedMessage) {
     let headers = m.headers();
     cx.emit(
-        Layer::App,
-        "fetched",
+        &events::FETCHED,
         vec![
             ("account", m.account.as_str().into()),
             ("uid", m.uid.clone().unwrap_or_default().into()),
@@ -1249,8 +1244,7 @@ fn show_imap(
 ) {
     let headers = m.headers();
     cx.emit(
-        Layer::App,
-        "fetched",
+        &events::FETCHED,
         vec![
             ("account", m.account.as_str().into()),
             ("folder", folder.into()),
@@ -1269,8 +1263,7 @@ fn show_imap(
 fn show_content(cx: &mut AppCx<'_>, m: &FetchedMessage, headers: &Headers) {
     for (name, value) in headers.fields() {
         cx.emit(
-            Layer::App,
-            "header",
+            &events::HEADER,
             vec![
                 ("name", name.as_str().into()),
                 ("value", value.as_str().into()),
@@ -1280,16 +1273,14 @@ fn show_content(cx: &mut AppCx<'_>, m: &FetchedMessage, headers: &Headers) {
     let lines: Vec<&[u8]> = pop3::lines(body(&m.data)).collect();
     for line in lines.iter().take(TRACED_BODY_LINES) {
         cx.emit(
-            Layer::App,
-            "body_line",
+            &events::BODY_LINE,
             vec![("line", String::from_utf8_lossy(line).into_owned().into())],
         );
     }
     if lines.len() > TRACED_BODY_LINES {
         let more = lines.len() - TRACED_BODY_LINES;
         cx.emit(
-            Layer::App,
-            "body_line",
+            &events::BODY_LINE,
             vec![("line", format!("(... {more} more lines)").into())],
         );
     }

@@ -28,6 +28,7 @@
 
 pub mod agent;
 pub mod bounce;
+pub mod events;
 pub mod queue;
 pub mod server;
 pub mod store;

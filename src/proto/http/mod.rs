@@ -24,6 +24,11 @@ pub mod server;
 pub use client::{ClientRequest, HttpClient, HttpResponse};
 pub use server::{HttpBackend, HttpLimits, HttpServer};
 
+/// The port HTTP servers listen on (RFC 9110 §4.2.1).
+pub const PORT: u16 = 80;
+/// The usual port of an HTTP server that is not the main one.
+pub const ALT_PORT: u16 = 8080;
+
 // Status codes used here (RFC 9110 §15).
 
 /// 200 OK (RFC 9110 §15.3.1).

@@ -53,6 +53,7 @@
 
 mod relay;
 
+use crate::apps::mail::events;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -66,7 +67,7 @@ use crate::proto::smtp::{
 };
 use crate::proto::{Session, Transcript, Transition};
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::{Layer, Value};
+use crate::trace::{Layer, Protocol, Value};
 use relay::Stage;
 
 /// How a mail server is set up.
@@ -326,11 +327,16 @@ impl MailServer {
     // ---- starting and crashing -----------------------------------------
 
     fn start(&mut self, cx: &mut AppCx<'_>) {
-        for port in [smtp::PORT, smtp::SUBMISSION_PORT, pop3::PORT, imap::PORT] {
-            if let Err(e) = cx.listen(port) {
+        let services = [
+            (smtp::PORT, Protocol::Smtp),
+            (smtp::SUBMISSION_PORT, Protocol::Smtp),
+            (pop3::PORT, Protocol::Pop3),
+            (imap::PORT, Protocol::Imap),
+        ];
+        for (port, protocol) in services {
+            if let Err(e) = cx.listen(port, protocol) {
                 cx.emit(
-                    Layer::App,
-                    "listen_failed",
+                    &events::LISTEN_FAILED,
                     vec![("port", port.into()), ("error", e.to_string().into())],
                 );
             }
@@ -343,11 +349,7 @@ impl MailServer {
             .map(|e| (e.id.clone(), e.next_attempt))
             .collect();
         if !due.is_empty() {
-            cx.emit(
-                Layer::Smtp,
-                "queue_resumed",
-                vec![("messages", due.len().into())],
-            );
+            cx.emit(&events::QUEUE_RESUMED, vec![("messages", due.len().into())]);
         }
         for (id, at) in due {
             let delay = at - cx.now();
@@ -364,8 +366,7 @@ impl MailServer {
         self.store.unlock_all();
         if !self.queue.is_empty() {
             cx.emit(
-                Layer::Smtp,
-                "queue_kept",
+                &events::QUEUE_KEPT,
                 vec![("messages", self.queue.len().into())],
             );
         }
@@ -542,8 +543,7 @@ impl MailServer {
             if let super::store::StoreChange::Expunged { user, folder, uids } = change {
                 let uids: Vec<String> = uids.iter().map(u32::to_string).collect();
                 cx.emit(
-                    Layer::Pop3,
-                    "deleted",
+                    &events::POP3_DELETED,
                     vec![
                         ("user", user.into()),
                         ("mailbox", folder.into()),
@@ -566,8 +566,7 @@ impl MailServer {
                     uid,
                     flags,
                 } => cx.emit(
-                    Layer::Imap,
-                    "flags",
+                    &events::IMAP_FLAGS,
                     vec![
                         ("user", user.into()),
                         ("mailbox", folder.into()),
@@ -578,8 +577,7 @@ impl MailServer {
                 StoreChange::Expunged { user, folder, uids } => {
                     let uids: Vec<String> = uids.iter().map(u32::to_string).collect();
                     cx.emit(
-                        Layer::Imap,
-                        "expunged",
+                        &events::EXPUNGED,
                         vec![
                             ("user", user.into()),
                             ("mailbox", folder.into()),
@@ -595,8 +593,7 @@ impl MailServer {
                         .map(|m| m.subject())
                         .unwrap_or_default();
                     cx.emit(
-                        Layer::Imap,
-                        "appended",
+                        &events::APPENDED,
                         vec![
                             ("user", user.into()),
                             ("mailbox", folder.into()),
@@ -714,8 +711,7 @@ impl MailServer {
                     from,
                     subject,
                 } => cx.emit(
-                    Layer::Smtp,
-                    "stored",
+                    &events::STORED,
                     vec![
                         ("queue_id", queue_id.into()),
                         ("user", user.into()),
@@ -734,7 +730,7 @@ impl MailServer {
                             ("domain", e.domain.as_str().into()),
                             ("size", e.data.len().into()),
                         ];
-                        cx.emit(Layer::Smtp, "queued", fields);
+                        cx.emit(&events::QUEUED, fields);
                         self.start_attempt(cx, &id);
                     }
                 }
@@ -743,8 +739,7 @@ impl MailServer {
                     to,
                     reason,
                 } => cx.emit(
-                    Layer::Smtp,
-                    "discarded",
+                    &events::DISCARDED,
                     vec![
                         ("queue_id", queue_id.into()),
                         ("to", to.into()),

@@ -13,6 +13,7 @@
 //! Receiving mail and delivering it to local mailboxes is the other half,
 //! in `mod.rs`; the SMTP dialogue itself is the [`SmtpClient`]'s.
 
+use crate::apps::mail::events;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Intake, MailServer, NO_TIMER, Timer};
@@ -24,7 +25,7 @@ use crate::proto::smtp::{
     self, OutgoingMessage, RecipientStatus, Reply, SmtpClient, SmtpClientConfig,
 };
 use crate::sim::SimTime;
-use crate::trace::{Layer, Value};
+use crate::trace::{Protocol, Value};
 
 /// Where an exchanger can be reached.
 #[derive(Debug, Clone)]
@@ -69,8 +70,7 @@ impl MailServer {
             entry.recipients.join(","),
         );
         cx.emit(
-            Layer::Smtp,
-            "delivery_attempt",
+            &events::DELIVERY_ATTEMPT,
             vec![
                 ("queue_id", id.into()),
                 ("attempt", attempt.into()),
@@ -82,7 +82,7 @@ impl MailServer {
             self.defer(cx, id, "no DNS server configured".into());
             return;
         };
-        let port = match cx.udp_bind_ephemeral() {
+        let port = match cx.udp_bind_ephemeral(Protocol::Dns) {
             Ok(port) => port,
             Err(e) => {
                 self.defer(cx, id, format!("cannot ask the DNS: {e}"));
@@ -174,8 +174,7 @@ impl MailServer {
                 let addresses: Vec<String> =
                     first.addresses.iter().map(Ipv4Addr::to_string).collect();
                 cx.emit(
-                    Layer::Smtp,
-                    "mx_resolved",
+                    &events::MX_RESOLVED,
                     vec![
                         ("queue_id", id.into()),
                         ("domain", domain.into()),
@@ -188,8 +187,7 @@ impl MailServer {
             }
             Err(e) => {
                 cx.emit(
-                    Layer::Smtp,
-                    "mx_failed",
+                    &events::MX_FAILED,
                     vec![
                         ("queue_id", id.into()),
                         ("domain", domain.into()),
@@ -241,8 +239,7 @@ impl MailServer {
             return;
         }
         cx.emit(
-            Layer::Smtp,
-            "connecting",
+            &events::CONNECTING,
             vec![
                 ("queue_id", id.into()),
                 ("exchange", target.exchange.as_str().into()),
@@ -250,7 +247,7 @@ impl MailServer {
                 ("port", smtp::PORT.into()),
             ],
         );
-        match cx.connect(SocketAddrV4::new(target.addr, smtp::PORT)) {
+        match cx.connect(SocketAddrV4::new(target.addr, smtp::PORT), Protocol::Smtp) {
             Ok(conn) => {
                 self.outbound.insert(conn, id.to_string());
                 self.attempts.insert(
@@ -316,8 +313,7 @@ impl MailServer {
         self.outbound.remove(&conn);
         if let Some(t) = targets.get(index) {
             cx.emit(
-                Layer::Smtp,
-                "connect_failed",
+                &events::CONNECT_FAILED,
                 vec![
                     ("queue_id", id.into()),
                     ("exchange", t.exchange.as_str().into()),
@@ -453,8 +449,7 @@ impl MailServer {
                 .map(|r| format!("{} {}", r.code, r.lines.join(" ")))
                 .unwrap_or_default();
             cx.emit(
-                Layer::Smtp,
-                "delivered",
+                &events::DELIVERED,
                 vec![
                     ("queue_id", id.into()),
                     ("to", delivered.join(",").into()),
@@ -519,7 +514,7 @@ impl MailServer {
                     ("retry_in_s", ((at - now).as_nanos() / 1_000_000_000).into()),
                     ("next_attempt_us", at.as_micros().into()),
                 ];
-                cx.emit(Layer::Smtp, "deferred", fields);
+                cx.emit(&events::DEFERRED, fields);
                 self.set_timer(cx, at - now, Timer::Retry(id.into()));
             }
             None => {
@@ -579,8 +574,7 @@ impl MailServer {
             // RFC 5321 §4.5.5: a message with a null reverse path gets no
             // notification, or bounces could loop forever.
             cx.emit(
-                Layer::Smtp,
-                "discarded",
+                &events::DISCARDED,
                 vec![
                     ("queue_id", id.into()),
                     ("to", to.join(",").into()),
@@ -603,8 +597,7 @@ impl MailServer {
         }
         .to_bytes();
         cx.emit(
-            Layer::Smtp,
-            "bounced",
+            &events::BOUNCED,
             vec![
                 ("queue_id", id.into()),
                 ("to", to.join(",").into()),
