@@ -22,6 +22,7 @@ pub mod caption;
 mod format;
 pub mod ladder;
 pub mod pcap;
+pub mod story;
 pub mod vocab;
 
 use crate::net::packet::{Packet, PacketId, Payload};

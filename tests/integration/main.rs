@@ -24,4 +24,5 @@ mod mail_world;
 mod scenario_errors;
 mod scenario_triggers;
 mod smoltcp_interop;
+mod story;
 mod tcp_world;
