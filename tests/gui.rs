@@ -308,9 +308,37 @@ fn at_fraction(x: f32, from: f32, to: f32, to_shift: f32, frac: f32) -> bool {
     })
 }
 
-/// Runs `wiretale gui SCENARIO --at T --screenshot` at 1400x900 and
-/// decodes the PNG; `None` when there is no display (and none is required).
+/// Runs `wiretale gui SCENARIO --at T --screenshot` in the network view at
+/// 1400x900 and decodes the PNG; `None` when there is no display (and none
+/// is required).
 fn screenshot(scenario: &str, at: SimTime) -> Option<(usize, usize, Vec<[u8; 3]>)> {
+    screenshot_with(scenario, at, &["--view", "network"])
+}
+
+/// A screenshot of the textbook view, with the figure's layout as the
+/// view reports it (`--figure-json`).
+fn textbook_shot(scenario: &str, at: SimTime) -> Option<(usize, Vec<[u8; 3]>, serde_json::Value)> {
+    let json = std::env::temp_dir().join(format!(
+        "wiretale-figure-{scenario}-{}-{}.json",
+        at.as_nanos(),
+        std::process::id()
+    ));
+    let path = json.to_str().unwrap().to_owned();
+    let (w, _, img) = screenshot_with(
+        scenario,
+        at,
+        &["--view", "textbook", "--figure-json", &path],
+    )?;
+    let text = std::fs::read_to_string(&json).expect("the figure's JSON");
+    let _ = std::fs::remove_file(&json);
+    Some((w, img, serde_json::from_str(&text).expect("JSON")))
+}
+
+fn screenshot_with(
+    scenario: &str,
+    at: SimTime,
+    extra: &[&str],
+) -> Option<(usize, usize, Vec<[u8; 3]>)> {
     let required = std::env::var("WIRETALE_REQUIRE_DISPLAY").is_ok_and(|v| v == "1");
     let Some(d) = display() else {
         assert!(
@@ -320,8 +348,11 @@ fn screenshot(scenario: &str, at: SimTime) -> Option<(usize, usize, Vec<[u8; 3]>
         eprintln!("skipped: no display and no Xvfb");
         return None;
     };
+    // Tests run in parallel: each picture its own file.
+    static SHOTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SHOTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = std::env::temp_dir().join(format!(
-        "wiretale-shot-{scenario}-{}.png",
+        "wiretale-shot-{scenario}-{}-{n}.png",
         std::process::id()
     ));
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_wiretale"))
@@ -332,8 +363,9 @@ fn screenshot(scenario: &str, at: SimTime) -> Option<(usize, usize, Vec<[u8; 3]>
             &format!("{}ns", at.as_nanos()),
             "--size",
             "1400x900",
-            "--screenshot",
         ])
+        .args(extra)
+        .arg("--screenshot")
         .arg(&out)
         .env("DISPLAY", &d.name)
         .env_remove("WAYLAND_DISPLAY")
@@ -494,5 +526,194 @@ fn a_screenshot_of_the_mail_flow_shows_smtp_between_the_routers() {
         pkt.0,
         a.0,
         b.0
+    );
+}
+
+// ---------------------------------------------------------------------
+// The textbook view.
+
+fn rect_of(v: &serde_json::Value) -> [f32; 4] {
+    let a: Vec<f32> = v
+        .as_array()
+        .expect("a rect")
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
+    [a[0], a[1], a[2], a[3]]
+}
+
+fn inside(p: (f32, f32), r: [f32; 4]) -> bool {
+    r[0] <= p.0 && p.0 <= r[2] && r[1] <= p.1 && p.1 <= r[3]
+}
+
+/// The pixels around `p` that have colour `c`.
+fn near(img: &[[u8; 3]], w: usize, p: (f32, f32), c: [u8; 3]) -> usize {
+    let (x, y) = (p.0 as usize, p.1 as usize);
+    blob(img, w, (x - 6, y - 4, x + 6, y + 4), c, 14).map_or(0, |b| b.2)
+}
+
+fn object(fig: &serde_json::Value, label: &str) -> (f32, f32) {
+    let o = fig["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["label"] == label)
+        .unwrap_or_else(|| panic!("no {label} in {fig}"));
+    let p = rect_of(&serde_json::json!([o["pos"][0], o["pos"][1], 0, 0]));
+    (p[0], p[1])
+}
+
+fn host_box<'a>(fig: &'a serde_json::Value, host: &str) -> &'a serde_json::Value {
+    fig["boxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["host"] == host)
+        .unwrap_or_else(|| panic!("no box of {host}"))
+}
+
+/// Steps 3 and 5 of Fig. 2.16: the envelope in the queue box of Alice's
+/// server, then in Bob's mailbox, drawn in the envelope's colour where the
+/// figure says it is.
+#[test]
+fn the_textbook_view_shows_the_envelope_in_the_queue_then_in_bobs_mailbox() {
+    use wiretale::gui::textbook::ENVELOPE;
+    const SUBJECT: &str = "Searching for the meaning of life.";
+    let t = model::load("alice_to_bob", None).expect("loads");
+    let time_of = |event: &str| {
+        t.trace
+            .records
+            .iter()
+            .find(|r| t.trace.event_name(r) == event)
+            .unwrap()
+            .time
+    };
+    // Step 3: queued, DNS asked, the connection not yet open.
+    let step3 = time_of("queued") + SimDuration::from_millis(5);
+    let Some((w, img, fig)) = textbook_shot("alice_to_bob", step3) else {
+        return;
+    };
+    let env = object(&fig, SUBJECT);
+    let queue = rect_of(&host_box(&fig, "alice-mail")["queue"]);
+    assert!(
+        inside(env, queue),
+        "envelope {env:?} not in the queue {queue:?}"
+    );
+    assert!(
+        near(&img, w, env, ENVELOPE) > 30,
+        "no envelope drawn at {env:?}"
+    );
+
+    // Step 5: stored in Bob's mailbox.
+    let step5 = time_of("stored") + SimDuration::from_millis(5);
+    let Some((w, img, fig)) = textbook_shot("alice_to_bob", step5) else {
+        return;
+    };
+    let env = object(&fig, SUBJECT);
+    let bob = host_box(&fig, "bob-mail")["mailboxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"] == "bob")
+        .map(|m| rect_of(&m["rect"]))
+        .unwrap();
+    assert!(
+        inside(env, bob),
+        "envelope {env:?} not in Bob's mailbox {bob:?}"
+    );
+    assert!(
+        near(&img, w, env, ENVELOPE) > 30,
+        "no envelope drawn at {env:?}"
+    );
+    // And no longer in the queue.
+    let queue = rect_of(&host_box(&fig, "alice-mail")["queue"]);
+    let (qx, qy) = (queue[0] as usize, queue[1] as usize);
+    let in_queue = blob(
+        &img,
+        w,
+        (qx, qy, queue[2] as usize, queue[3] as usize),
+        ENVELOPE,
+        14,
+    );
+    assert!(
+        in_queue.is_none(),
+        "an envelope is still drawn in the queue: {in_queue:?} at {qx},{qy}"
+    );
+}
+
+/// Fig. 2.14 during RETR: two pipes between the client and the server,
+/// the data connection in its own colour, and the file on it.
+#[test]
+fn the_textbook_view_shows_ftps_two_pipes_during_a_transfer() {
+    use wiretale::gui::textbook::FILE;
+    let at = SimTime::from_millis(500);
+    let Some((w, img, fig)) = textbook_shot("ftp_session", at) else {
+        return;
+    };
+    let lanes = fig["lanes"].as_array().unwrap();
+    let lane = |name: &str| {
+        lanes
+            .iter()
+            .find(|l| l["protocol"] == name)
+            .unwrap_or_else(|| panic!("no {name} lane in {fig}"))
+    };
+    let (control, data) = (lane("FTP control"), lane("FTP data"));
+    assert_eq!(control["open"], true);
+    assert_eq!(data["open"], true);
+    let colour = |l: &serde_json::Value| -> [u8; 3] {
+        let c = l["colour"].as_array().unwrap();
+        [0, 1, 2].map(|i| c[i].as_u64().unwrap() as u8)
+    };
+    assert_ne!(colour(control), colour(data));
+    // Each pipe is drawn in its colour, a quarter of the way along.
+    for l in [control, data] {
+        let (a, b) = (
+            rect_of(&serde_json::json!([l["from"][0], l["from"][1], 0, 0])),
+            rect_of(&serde_json::json!([l["to"][0], l["to"][1], 0, 0])),
+        );
+        let p = (a[0] + (b[0] - a[0]) * 0.25, a[1] + (b[1] - a[1]) * 0.25);
+        assert!(
+            near(&img, w, p, colour(l)) > 20,
+            "{} not drawn at {p:?}",
+            l["protocol"]
+        );
+    }
+    // The photo travels on the data pipe.
+    let photo = object(&fig, "photo.jpg");
+    assert!(
+        near(&img, w, photo, FILE) > 30,
+        "no file drawn at {photo:?}"
+    );
+    let (a, b) = (
+        data["from"][1].as_f64().unwrap() as f32,
+        data["to"][1].as_f64().unwrap() as f32,
+    );
+    assert!(
+        (photo.1 - a).abs() < 2.0 && (photo.1 - b).abs() < 2.0,
+        "the file is not on the data pipe"
+    );
+
+    // Between transfers there is no data pipe.
+    let between = SimTime::from_millis(280);
+    let Some((w, img, fig)) = textbook_shot("ftp_session", between) else {
+        return;
+    };
+    let data = fig["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["protocol"] == "FTP data")
+        .unwrap();
+    assert_eq!(data["open"], false);
+    let (a, b) = (
+        rect_of(&serde_json::json!([data["from"][0], data["from"][1], 0, 0])),
+        rect_of(&serde_json::json!([data["to"][0], data["to"][1], 0, 0])),
+    );
+    let p = (a[0] + (b[0] - a[0]) * 0.25, a[1] + (b[1] - a[1]) * 0.25);
+    let [r, g, bl] = colour(data);
+    assert_eq!(
+        near(&img, w, p, [r, g, bl]),
+        0,
+        "a closed data pipe is drawn"
     );
 }

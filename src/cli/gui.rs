@@ -35,6 +35,15 @@ pub struct GuiArgs {
     /// hosts.
     #[arg(long)]
     pub tab: Option<String>,
+    /// The view to open on: "textbook" (the figures' boxes, queues,
+    /// mailboxes, file systems and pipes; the default for scenarios with
+    /// mail or file servers) or "network" (hosts, links and packets).
+    #[arg(long, value_parser = parse_view)]
+    pub view: Option<bool>,
+    /// With --screenshot: also write where the textbook view drew its
+    /// boxes, pipes and objects to this JSON file.
+    #[arg(long)]
+    pub figure_json: Option<PathBuf>,
     /// Time this many frames of a generated 200-host network and print
     /// the figures (no window).
     #[arg(long, hide = true)]
@@ -43,6 +52,15 @@ pub struct GuiArgs {
 
 fn parse_time(s: &str) -> Result<SimTime, String> {
     units::parse_duration(s).map(|d| SimTime::ZERO + d)
+}
+
+/// `textbook` is true, `network` false.
+fn parse_view(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "textbook" => Ok(true),
+        "network" => Ok(false),
+        _ => Err(format!("expected textbook or network, got {s:?}")),
+    }
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -87,6 +105,8 @@ pub fn gui(args: Option<GuiArgs>) -> u8 {
         size: args.size.unwrap_or((1600, 900)),
         play: args.play,
         tab: args.tab,
+        textbook: args.view,
+        figure_json: args.figure_json,
     })
 }
 

@@ -27,6 +27,8 @@ fn keyboard(
     egui_input: Option<Res<EguiWantsInput>>,
     mut controls: MessageWriter<Control>,
     mut theme: ResMut<Theme>,
+    mut ui: ResMut<UiState>,
+    sim: NonSend<Sim>,
 ) {
     if egui_input.is_some_and(|e| e.wants_keyboard_input()) {
         return;
@@ -47,6 +49,10 @@ fn keyboard(
     }
     if keys.just_pressed(KeyCode::KeyL) {
         theme.lecture = !theme.lecture;
+    }
+    if keys.just_pressed(KeyCode::KeyT) {
+        let on = ui.textbook_on(&sim.player.timeline);
+        ui.textbook = Some(!on);
     }
 }
 

@@ -39,6 +39,7 @@ pub mod packets;
 pub mod panels;
 pub mod screenshot;
 pub mod sim;
+pub mod textbook;
 pub mod theme;
 pub mod topology;
 pub mod ui;
@@ -90,6 +91,13 @@ pub struct GuiOptions {
     /// The inspector tab to show first ("ladder", "transcripts", "packet",
     /// "state", "hosts").
     pub tab: Option<String>,
+    /// Start in the textbook view (`Some(true)`) or the network view
+    /// (`Some(false)`); by default the textbook view for scenarios with
+    /// mail or file servers.
+    pub textbook: Option<bool>,
+    /// Write where the textbook view drew its boxes, pipes and objects to
+    /// this JSON file (with `--screenshot`, for checking pictures).
+    pub figure_json: Option<PathBuf>,
 }
 
 impl Default for GuiOptions {
@@ -103,6 +111,8 @@ impl Default for GuiOptions {
             size: (1600, 900),
             play: false,
             tab: None,
+            textbook: None,
+            figure_json: None,
         }
     }
 }
@@ -180,12 +190,16 @@ pub fn run(opts: GuiOptions) -> u8 {
         controls::ControlsPlugin,
         files::FilesPlugin,
     ));
-    if let Some(tab) = opts.tab.as_deref().and_then(panels::Tab::from_name) {
-        app.insert_resource(ui::UiState {
-            tab,
-            ..Default::default()
-        });
-    }
+    app.insert_resource(ui::UiState {
+        tab: opts
+            .tab
+            .as_deref()
+            .and_then(panels::Tab::from_name)
+            .unwrap_or_default(),
+        textbook: opts.textbook,
+        figure_json: opts.figure_json.clone(),
+        ..Default::default()
+    });
     if let Some(path) = &opts.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
     }

@@ -17,6 +17,7 @@ use crate::scenario::spec::Role;
 use crate::scenario::{self, Loaded, Scenario};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::caption::Captioner;
+use crate::trace::story::Story;
 use crate::trace::{Event, LinkId, NodeId, Trace, socket_pair as conn_key};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -226,6 +227,8 @@ pub struct Timeline {
     axis: Vec<(SimTime, f64)>,
     /// `(record, link, up)` for every link-state change, in order.
     link_changes: Vec<(usize, LinkId, bool)>,
+    /// The messages and files of the run, for the textbook view.
+    pub story: Story,
 }
 
 /// Why a scenario cannot be shown.
@@ -236,6 +239,11 @@ impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// True if `needle` occurs in `hay`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Loads a scenario file or bundled name into a timeline.
@@ -287,6 +295,7 @@ impl Timeline {
             .collect();
         let trace = run.world.take_trace();
         let end = trace.records.last().map_or(SimTime::ZERO, |r| r.time);
+        let story = Story::new(&trace);
         let mut t = Timeline {
             file,
             scenario,
@@ -306,6 +315,7 @@ impl Timeline {
             narrations: Vec::new(),
             axis: Vec::new(),
             link_changes: Vec::new(),
+            story,
         };
         t.index();
         Ok(t)
@@ -506,6 +516,72 @@ impl Timeline {
             client: syn_only.then_some(src),
         });
         (proto, i)
+    }
+
+    /// The flight that carried the event of record `i`, on the hop where
+    /// it happened: the packet itself for a packet event; for a dialogue
+    /// line, the segment that brought a command into the server or took a
+    /// reply out of it.
+    pub fn carrier_flight(&self, i: usize) -> Option<usize> {
+        let r = self.trace.records.get(i)?;
+        if let Some(id) = r.event.packet() {
+            return self.flights.iter().position(|f| f.packet == id);
+        }
+        let Event::Dialogue {
+            server: crate::trace::Party::Node(server),
+            dir,
+            line,
+            conn: Some((c, s)),
+            ..
+        } = &r.event
+        else {
+            return None;
+        };
+        let key = conn_key(*c, *s);
+        let carries = |packet: PacketId| {
+            self.trace.packet(packet).is_some_and(|p| {
+                conn_key(p.src_addr(), p.dst_addr()) == key
+                    && match &p.payload {
+                        Payload::Tcp(seg) => contains(&seg.payload, line.as_bytes()),
+                        Payload::Udp(_) => false,
+                    }
+            })
+        };
+        // A command arrived just before the server recorded it; a reply
+        // leaves just after (both within a bounded look-around).
+        const LOOK: usize = 5_000;
+        let packet = match dir {
+            crate::trace::Dir::Command => self.trace.records[i.saturating_sub(LOOK)..=i]
+                .iter()
+                .rev()
+                .find_map(|r| match r.event {
+                    Event::SegmentReceived { host, packet }
+                        if host == *server && carries(packet) =>
+                    {
+                        Some(packet)
+                    }
+                    _ => None,
+                }),
+            _ => self.trace.records[i..(i + LOOK).min(self.trace.records.len())]
+                .iter()
+                .find_map(|r| match r.event {
+                    Event::SegmentSent { host, packet } if host == *server && carries(packet) => {
+                        Some(packet)
+                    }
+                    _ => None,
+                }),
+        }?;
+        let hops = || {
+            self.flights
+                .iter()
+                .enumerate()
+                .filter(move |(_, f)| f.packet == packet)
+        };
+        match dir {
+            crate::trace::Dir::Command => hops().rfind(|(_, f)| f.to == *server),
+            _ => hops().find(|(_, f)| f.from == *server),
+        }
+        .map(|(i, _)| i)
     }
 
     /// The connection a packet belongs to.
@@ -1026,6 +1102,43 @@ mod tests {
             .count();
         assert_eq!(passive, 2, "{data:?}");
         assert!(t.conns.iter().any(|c| c.proto == Proto::FtpControl));
+    }
+
+    #[test]
+    fn clicking_an_smtp_line_shows_the_segment_that_carried_it() {
+        let t = load("alice_to_bob", None).expect("loads");
+        let bob = t.hosts.iter().find(|h| h.name == "bob-mail").unwrap().node;
+        let line = |dir: crate::trace::Dir, text: &str| {
+            t.trace
+                .records
+                .iter()
+                .position(|r| {
+                    matches!(&r.event, Event::Dialogue { dir: d, line, server: crate::trace::Party::Node(s), .. }
+                        if *d == dir && line == text && *s == bob)
+                })
+                .unwrap()
+        };
+        // The event list's click jumps the player to the record; the
+        // packet tab shows the carrier of the current record.
+        let mut p = Player::new(load("alice_to_bob", None).unwrap()).unwrap();
+        let data = line(crate::trace::Dir::Command, "DATA");
+        p.jump_to(data);
+        let f = &t.flights[t.carrier_flight(p.current().unwrap()).expect("a carrier")];
+        let payload = |f: &Flight| match &t.trace.packet(f.packet).unwrap().payload {
+            Payload::Tcp(s) => s.payload.clone(),
+            Payload::Udp(_) => panic!("UDP"),
+        };
+        assert!(payload(f).starts_with(b"DATA"), "{:?}", payload(f));
+        assert_eq!(f.to, bob, "the hop into Bob's server");
+        assert!(f.arrive <= t.trace.records[data].time);
+        // A reply: the segment leaving the server.
+        let reply = line(
+            crate::trace::Dir::Reply,
+            "354 End data with <CR><LF>.<CR><LF>",
+        );
+        let f = &t.flights[t.carrier_flight(reply).expect("a carrier")];
+        assert!(payload(f).starts_with(b"354"));
+        assert_eq!(f.from, bob);
     }
 
     #[test]

@@ -178,6 +178,9 @@ pub struct Selection {
     pub flight: Option<usize>,
     pub host: Option<NodeId>,
     pub conn: Option<usize>,
+    /// A message or file clicked in the textbook view (a journey of the
+    /// run's story).
+    pub object: Option<usize>,
 }
 
 /// The run to open at start-up.

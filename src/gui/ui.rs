@@ -35,6 +35,20 @@ pub struct UiState {
     /// The connection whose state machine is shown (a TCP conn id or a
     /// session's conn).
     pub machine: Option<(bool, u32)>,
+    /// The textbook view (true) or the network view (false), as the user
+    /// chose; `None` picks by scenario ([`super::textbook::suits`]).
+    pub textbook: Option<bool>,
+    /// Where to write the textbook figure's JSON each frame it changes.
+    pub figure_json: Option<std::path::PathBuf>,
+    /// The JSON last written there.
+    pub figure_written: String,
+}
+
+impl UiState {
+    /// True if the textbook view is shown for this run.
+    pub fn textbook_on(&self, t: &super::model::Timeline) -> bool {
+        self.textbook.unwrap_or_else(|| super::textbook::suits(t))
+    }
 }
 
 /// The panels' system set (the theme is applied before it).

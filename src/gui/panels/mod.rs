@@ -101,11 +101,59 @@ pub fn draw_all(ctx: &egui::Context, v: &mut View) -> egui::Rect {
         .frame(panel_frame(ctx, 6.0))
         .show(&mut root, |ui| inspectors(ui, v));
     let central = root.available_rect_before_wrap();
-    legend(ctx, central, v);
+    if v.state.textbook_on(&v.sim.player.timeline) {
+        textbook_view(ctx, central, v);
+    } else {
+        legend(ctx, central, v);
+    }
     status(ctx, central, v);
     error_window(ctx, v);
     super::files::browser_window(ctx, v);
     central
+}
+
+/// The textbook view over the scene's area: it hides the network drawn
+/// beneath, and takes the area's clicks.
+fn textbook_view(ctx: &egui::Context, central: egui::Rect, v: &mut View) {
+    use super::textbook;
+    let t = &v.sim.player.timeline;
+    let at = v.sim.player.time;
+    let fig = textbook::Figure::new(t, central);
+    egui::Area::new(egui::Id::new("textbook"))
+        .fixed_pos(central.min)
+        .order(egui::Order::Background)
+        .show(ctx, |ui| {
+            ui.set_min_size(central.size());
+            let (response, painter) = ui.allocate_painter(central.size(), egui::Sense::click());
+            textbook::draw(&painter, &fig, t, at, v.theme.lecture);
+            if response.clicked()
+                && let Some(pos) = response.interact_pointer_pos()
+            {
+                let hit = fig
+                    .objects(t, at)
+                    .into_iter()
+                    .filter(|(_, p)| p.distance(pos) < 18.0)
+                    .min_by(|a, b| a.1.distance(pos).total_cmp(&b.1.distance(pos)));
+                v.selection.object = hit.map(|(j, _)| j);
+                if let Some(j) = v.selection.object {
+                    let (conn, flight) = textbook::carriers(t, j);
+                    v.selection.conn = conn;
+                    v.selection.flight = flight;
+                }
+            }
+            if let Some(j) = v.selection.object {
+                textbook::details(ui, central, t, j);
+            }
+        });
+    if let Some(path) = &v.state.figure_json {
+        let json = textbook::to_json(&fig, t, at, ctx.zoom_factor());
+        if json != v.state.figure_written {
+            if let Err(e) = std::fs::write(path, &json) {
+                eprintln!("wiretale: cannot write {}: {e}", path.display());
+            }
+            v.state.figure_written = json;
+        }
+    }
 }
 
 fn panel_frame(ctx: &egui::Context, margin: f32) -> egui::Frame {

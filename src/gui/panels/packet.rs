@@ -12,10 +12,9 @@ use bevy_egui::egui;
 pub fn inspector(ui: &mut egui::Ui, v: &mut View) {
     let p = &v.sim.player;
     let t = &p.timeline;
-    let from_current = p
-        .current()
-        .and_then(|i| t.trace.records[i].event.packet())
-        .and_then(|id| t.flights.iter().position(|f| f.packet == id));
+    // The current event's packet; for a dialogue line, the segment that
+    // carried it.
+    let from_current = p.current().and_then(|i| t.carrier_flight(i));
     let Some(fi) = v.selection.flight.or(from_current) else {
         ui.add_space(8.0);
         ui.label("Click a packet in the network view, or step to a packet event, to see its headers and bytes.");

@@ -115,6 +115,17 @@ pub fn toolbar(ui: &mut egui::Ui, v: &mut View) {
         {
             v.theme.lecture = lecture;
         }
+        let mut textbook = v.state.textbook_on(&p.timeline);
+        if ui
+            .toggle_value(&mut textbook, "📖 Textbook")
+            .on_hover_text(
+                "The textbook's figure: user agents, mail servers with their queues and \
+                 mailboxes, file systems and the connections as pipes (T); off: the network",
+            )
+            .changed()
+        {
+            v.state.textbook = Some(textbook);
+        }
     });
     ui.horizontal(|ui| {
         let end = p.timeline.end.max(SimTime::from_micros(1));

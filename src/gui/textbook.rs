@@ -1,0 +1,920 @@
+//! The textbook view: the run drawn as the textbook's figures draw it,
+//! beside the network view.
+//!
+//! For mail (Fig. 2.16 and 5.8): user agents at the edges, each mail
+//! server a box holding its outgoing message queue and one mailbox per
+//! user, the DNS server above them, SMTP between the servers and POP3 or
+//! IMAP between a server and a user agent. For files (Fig. 2.14): the
+//! user's side with its local file system, the server's side with its
+//! remote file system, and the connections between them as pipes: FTP's
+//! control connection for the whole session and a data connection that
+//! appears for each transfer and closes after it; HTTP one pipe, SCP one
+//! encrypted pipe. Routers and links fold away; each message or file is
+//! drawn where [`Story`](crate::trace::story::Story) says it is, moving
+//! along a pipe as its bytes are acknowledged.
+//!
+//! The layout is derived from the scenario's roles, with no positions to
+//! write. [`Figure::new`] is pure (tests check it without a window);
+//! [`draw`] paints it with egui. Nothing here changes the run.
+
+use super::model::{Proto, ProtoColour, Timeline};
+use crate::scenario::spec::Role;
+use crate::sim::SimTime;
+use crate::trace::story::{Journey, Place, Thing};
+use crate::trace::{Event, NodeId};
+use bevy_egui::egui::{self, Align2, Color32, FontId, Pos2, Rect, Stroke, pos2, vec2};
+use std::collections::BTreeMap;
+
+/// The fill of a message's envelope.
+pub const ENVELOPE: [u8; 3] = [250, 204, 60];
+/// The fill of a returned message (a bounce).
+pub const BOUNCE: [u8; 3] = [235, 110, 90];
+/// The fill of a file's icon.
+pub const FILE: [u8; 3] = [120, 200, 235];
+
+/// What a box of the figure stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoxKind {
+    UserAgent,
+    MailServer,
+    DnsServer,
+    /// The user's side of a file transfer: the user interface, the client
+    /// and the local file system.
+    FileClient,
+    /// A file or web server and its remote file system.
+    FileServer,
+    Eavesdropper,
+}
+
+/// One host of the figure.
+#[derive(Debug, Clone)]
+pub struct HostBox {
+    pub node: NodeId,
+    pub kind: BoxKind,
+    pub title: String,
+    pub rect: Rect,
+    /// A mail server's outgoing message queue.
+    pub queue: Option<Rect>,
+    /// A mail server's mailboxes, by user.
+    pub mailboxes: Vec<(String, Rect)>,
+    /// A file client's local or a file server's remote file system.
+    pub files: Option<Rect>,
+}
+
+/// A pipe between two boxes for one protocol, drawn as a lane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lane {
+    pub protocol: Proto,
+    /// The two hosts, in the order `from`/`to` are given.
+    pub ends: [NodeId; 2],
+    pub from: Pos2,
+    pub to: Pos2,
+}
+
+/// The figure: boxes and lanes, for a drawing area.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub area: Rect,
+    pub boxes: Vec<HostBox>,
+    pub lanes: Vec<Lane>,
+}
+
+/// True if the scenario has something the textbook view is about: a mail
+/// server or a file server.
+pub fn suits(t: &Timeline) -> bool {
+    t.scenario.hosts.iter().any(|h| {
+        matches!(
+            h.role,
+            Role::MailServer { .. } | Role::FileServer { .. } | Role::WebServer { .. }
+        )
+    })
+}
+
+/// Where an object on a lane is, `fraction` of the way from `sender` to
+/// `receiver`.
+fn along(lane: &Lane, sender: NodeId, fraction: f32) -> Pos2 {
+    let (a, b) = if lane.ends[0] == sender {
+        (lane.from, lane.to)
+    } else {
+        (lane.to, lane.from)
+    };
+    a + (b - a) * fraction.clamp(0.0, 1.0)
+}
+
+impl Figure {
+    /// Lays the scenario's hosts out in `area` by their roles.
+    pub fn new(t: &Timeline, area: Rect) -> Figure {
+        let node = |name: &str| t.hosts.iter().find(|h| h.name == name).map(|h| h.node);
+        let title = |n: NodeId| {
+            let h = &t.hosts[n as usize];
+            h.label.clone().unwrap_or_else(|| h.name.clone())
+        };
+        let mut servers = Vec::new();
+        let mut file_servers = Vec::new();
+        let mut dns = Vec::new();
+        let mut spies = Vec::new();
+        let mut agents: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+        for h in &t.scenario.hosts {
+            let Some(n) = node(&h.name) else { continue };
+            match &h.role {
+                Role::MailServer { users, .. } => {
+                    servers.push((n, users.iter().map(|u| u.name.clone()).collect::<Vec<_>>()))
+                }
+                Role::FileServer { .. } | Role::WebServer { .. } => file_servers.push(n),
+                Role::DnsServer { .. } => dns.push(n),
+                Role::Eavesdropper { .. } => spies.push(n),
+                _ => {}
+            }
+            if let Some(server) = h.accounts.first().and_then(|a| node(&a.server)) {
+                agents.entry(server).or_default().push(n);
+            }
+        }
+        // The user's side of the file transfers: hosts with a connection
+        // to a file server.
+        let mut file_clients: Vec<NodeId> = Vec::new();
+        for p in &t.story.pipes {
+            let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
+            if let [Some(a), Some(b)] = ends {
+                for (c, s) in [(a, b), (b, a)] {
+                    if file_servers.contains(&s)
+                        && !file_servers.contains(&c)
+                        && !file_clients.contains(&c)
+                    {
+                        file_clients.push(c);
+                    }
+                }
+            }
+        }
+        file_clients.sort_unstable();
+
+        let mut f = Figure {
+            area,
+            boxes: Vec::new(),
+            lanes: Vec::new(),
+        };
+        let m = area.shrink2(vec2(area.width() * 0.04, area.height() * 0.06));
+        let both = !servers.is_empty() && !file_servers.is_empty();
+        // Mail in the upper part (or all of it), files in the lower.
+        let (mail_area, file_area) = if both {
+            let (a, b) = m.split_top_bottom_at_fraction(0.55);
+            (a, b)
+        } else {
+            (m, m)
+        };
+        if !servers.is_empty() {
+            f.mail(&servers, &agents, &dns, mail_area, &title);
+        }
+        if !file_servers.is_empty() {
+            f.files(&file_clients, &file_servers, file_area, &title);
+        }
+        for (i, &n) in spies.iter().enumerate() {
+            let c = pos2(m.center().x + i as f32 * 170.0, m.bottom() - 24.0);
+            f.boxes.push(HostBox {
+                node: n,
+                kind: BoxKind::Eavesdropper,
+                title: title(n),
+                rect: Rect::from_center_size(c, vec2(150.0, 44.0)),
+                queue: None,
+                mailboxes: Vec::new(),
+                files: None,
+            });
+        }
+        f.lanes(t);
+        f
+    }
+
+    /// Fig. 2.16: agents of the first server on the left, of the last on
+    /// the right, the servers between them, the DNS above.
+    fn mail(
+        &mut self,
+        servers: &[(NodeId, Vec<String>)],
+        agents: &BTreeMap<NodeId, Vec<NodeId>>,
+        dns: &[NodeId],
+        area: Rect,
+        title: &dyn Fn(NodeId) -> String,
+    ) {
+        let n = servers.len();
+        // Columns: the first server's agents, the servers, the last
+        // server's agents.
+        let colw = area.width() / (n + 2) as f32;
+        let (left_x, right_x) = (
+            area.left() + colw * 0.5,
+            area.left() + colw * (n as f32 + 1.5),
+        );
+        let server_w = (colw * 0.92).min(200.0);
+        let agent_w = (colw * 0.86).min(140.0);
+        let mid = area.center().x;
+        let row = area.center().y + area.height() * 0.08;
+        let xs: Vec<f32> = (0..n)
+            .map(|i| area.left() + colw * (i as f32 + 1.5))
+            .collect();
+        for (i, (s, users)) in servers.iter().enumerate() {
+            let h = 64.0 + 34.0 * users.len().max(1) as f32;
+            let rect = Rect::from_center_size(pos2(xs[i], row), vec2(server_w, h));
+            let inner = server_w - 16.0;
+            let queue = Rect::from_min_size(rect.min + vec2(8.0, 26.0), vec2(inner, 30.0));
+            let mailboxes = users
+                .iter()
+                .enumerate()
+                .map(|(k, u)| {
+                    let r = Rect::from_min_size(
+                        rect.min + vec2(8.0, 62.0 + 34.0 * k as f32),
+                        vec2(inner, 28.0),
+                    );
+                    (u.clone(), r)
+                })
+                .collect();
+            self.boxes.push(HostBox {
+                node: *s,
+                kind: BoxKind::MailServer,
+                title: title(*s),
+                rect,
+                queue: Some(queue),
+                mailboxes,
+                files: None,
+            });
+        }
+        let mut place_agents = |list: &[NodeId], x: f32| {
+            let k = list.len();
+            for (j, &a) in list.iter().enumerate() {
+                let y = row + (j as f32 - (k as f32 - 1.0) / 2.0) * 90.0;
+                self.boxes.push(HostBox {
+                    node: a,
+                    kind: BoxKind::UserAgent,
+                    title: title(a),
+                    rect: Rect::from_center_size(pos2(x, y), vec2(agent_w, 60.0)),
+                    queue: None,
+                    mailboxes: Vec::new(),
+                    files: None,
+                });
+            }
+        };
+        let of = |s: NodeId| agents.get(&s).cloned().unwrap_or_default();
+        if n == 1 {
+            let all = of(servers[0].0);
+            let (l, r) = all.split_at(all.len().min(1));
+            place_agents(l, left_x);
+            place_agents(r, right_x);
+        } else {
+            place_agents(&of(servers[0].0), left_x);
+            place_agents(&of(servers[n - 1].0), right_x);
+            for (i, (s, _)) in servers.iter().enumerate().take(n - 1).skip(1) {
+                place_agents(&of(*s), xs[i]);
+            }
+        }
+        for (i, &d) in dns.iter().enumerate() {
+            let c = pos2(mid + i as f32 * 150.0, area.top() + 30.0);
+            self.boxes.push(HostBox {
+                node: d,
+                kind: BoxKind::DnsServer,
+                title: title(d),
+                rect: Rect::from_center_size(c, vec2(130.0, 44.0)),
+                queue: None,
+                mailboxes: Vec::new(),
+                files: None,
+            });
+        }
+    }
+
+    /// Fig. 2.14: the user's side on the left, the servers on the right.
+    fn files(
+        &mut self,
+        clients: &[NodeId],
+        servers: &[NodeId],
+        area: Rect,
+        title: &dyn Fn(NodeId) -> String,
+    ) {
+        let w = (area.width() * 0.34).min(210.0);
+        let column = |list: &[NodeId], x: f32, kind: BoxKind, boxes: &mut Vec<HostBox>| {
+            let k = list.len();
+            let gap = (area.height() / k.max(1) as f32).min(200.0);
+            for (j, &n) in list.iter().enumerate() {
+                let y = area.center().y + (j as f32 - (k as f32 - 1.0) / 2.0) * gap;
+                let rect = Rect::from_center_size(pos2(x, y), vec2(w, 150.0));
+                let files = Rect::from_min_size(rect.min + vec2(8.0, 48.0), vec2(w - 16.0, 92.0));
+                boxes.push(HostBox {
+                    node: n,
+                    kind,
+                    title: title(n),
+                    rect,
+                    queue: None,
+                    mailboxes: Vec::new(),
+                    files: Some(files),
+                });
+            }
+        };
+        let (lx, rx) = (area.left() + w / 2.0, area.right() - w / 2.0);
+        column(clients, lx, BoxKind::FileClient, &mut self.boxes);
+        column(servers, rx, BoxKind::FileServer, &mut self.boxes);
+    }
+
+    /// One lane per protocol between each pair of boxes that ever had a
+    /// connection, side by side.
+    fn lanes(&mut self, t: &Timeline) {
+        let mut pairs: BTreeMap<(NodeId, NodeId), Vec<Proto>> = BTreeMap::new();
+        for p in &t.story.pipes {
+            let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
+            let [Some(a), Some(b)] = ends else { continue };
+            if self.host_box(a).is_none() || self.host_box(b).is_none() || a == b {
+                continue;
+            }
+            let key = (a.min(b), a.max(b));
+            let v = pairs.entry(key).or_default();
+            if !v.contains(&p.protocol) {
+                v.push(p.protocol);
+            }
+        }
+        for ((a, b), mut protos) in pairs {
+            protos.sort_unstable();
+            let (ra, rb) = (
+                self.host_box(a).unwrap().rect,
+                self.host_box(b).unwrap().rect,
+            );
+            // From the facing edges of the two boxes.
+            let (pa, pb, across) = if (ra.center().x - rb.center().x).abs() > 60.0 {
+                let (l, r) = if ra.center().x < rb.center().x {
+                    (ra.right(), rb.left())
+                } else {
+                    (ra.left(), rb.right())
+                };
+                (
+                    pos2(l, ra.center().y),
+                    pos2(r, rb.center().y),
+                    vec2(0.0, 1.0),
+                )
+            } else {
+                let (ta, tb) = if ra.center().y < rb.center().y {
+                    (ra.bottom(), rb.top())
+                } else {
+                    (ra.top(), rb.bottom())
+                };
+                (
+                    pos2(ra.center().x, ta),
+                    pos2(rb.center().x, tb),
+                    vec2(1.0, 0.0),
+                )
+            };
+            let k = protos.len() as f32;
+            for (i, p) in protos.into_iter().enumerate() {
+                let off = across * ((i as f32 - (k - 1.0) / 2.0) * 26.0);
+                self.lanes.push(Lane {
+                    protocol: p,
+                    ends: [a, b],
+                    from: pa + off,
+                    to: pb + off,
+                });
+            }
+        }
+    }
+
+    /// The box of a host.
+    pub fn host_box(&self, node: NodeId) -> Option<&HostBox> {
+        self.boxes.iter().find(|b| b.node == node)
+    }
+
+    /// The lane of `protocol` between `a` and `b`.
+    pub fn lane(&self, a: NodeId, b: NodeId, protocol: Proto) -> Option<&Lane> {
+        self.lanes
+            .iter()
+            .find(|l| l.protocol == protocol && (l.ends == [a, b] || l.ends == [b, a]))
+    }
+
+    /// Where each object is at `t`: `(journey, centre)`. Objects at the
+    /// same place are set side by side.
+    pub fn objects(&self, t: &Timeline, at: SimTime) -> Vec<(usize, Pos2)> {
+        let mut out = Vec::new();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, j) in t.story.journeys.iter().enumerate() {
+            let Some(leg) = j.leg_at(at) else { continue };
+            let key = format!("{:?}", place_key(&leg.place));
+            let nth = {
+                let n = seen.entry(key).or_default();
+                *n += 1;
+                *n - 1
+            };
+            let step = vec2(26.0 * nth as f32, 0.0);
+            let pos = match &leg.place {
+                Place::Agent { host } => self
+                    .host_box(*host)
+                    .map(|b| b.rect.center() + vec2(-20.0, 10.0) + step),
+                Place::Queue { host, .. } => self
+                    .host_box(*host)
+                    .and_then(|b| b.queue)
+                    .map(|q| q.left_center() + vec2(70.0, 0.0) + step),
+                Place::Mailbox { host, user, .. } => self.host_box(*host).and_then(|b| {
+                    b.mailboxes
+                        .iter()
+                        .find(|(u, _)| u == user)
+                        .map(|(_, r)| r.left_center() + vec2(70.0, 0.0) + step)
+                }),
+                Place::Files { host, .. } => self
+                    .host_box(*host)
+                    .and_then(|b| b.files)
+                    .map(|r| r.left_top() + vec2(16.0, 16.0 + 24.0 * nth as f32)),
+                Place::Pipe {
+                    conn,
+                    sender,
+                    receiver,
+                } => {
+                    let protocol = t
+                        .story
+                        .pipes
+                        .iter()
+                        .find(|p| p.conn == *conn)
+                        .map_or(Proto::Tcp, |p| p.protocol);
+                    self.lane(*sender, *receiver, protocol)
+                        .map(|l| along(l, *sender, t.story.progress(leg, at)))
+                }
+                Place::Stopped { host, .. } => self
+                    .host_box(*host)
+                    .map(|b| b.rect.center_bottom() + vec2(-40.0 + 26.0 * nth as f32, -14.0)),
+            };
+            if let Some(p) = pos {
+                out.push((i, p));
+            }
+        }
+        out
+    }
+}
+
+/// Places that hold several objects side by side.
+fn place_key(p: &Place) -> (u8, NodeId, String) {
+    match p {
+        Place::Agent { host } => (0, *host, String::new()),
+        Place::Queue { host, .. } => (1, *host, String::new()),
+        Place::Mailbox { host, user, .. } => (2, *host, user.clone()),
+        Place::Files { host, .. } => (3, *host, String::new()),
+        Place::Stopped { host, .. } => (4, *host, String::new()),
+        Place::Pipe { conn, .. } => (5, 0, format!("{conn:?}")),
+    }
+}
+
+fn rgb(c: [u8; 3]) -> Color32 {
+    Color32::from_rgb(c[0], c[1], c[2])
+}
+
+/// The fill of an object's icon.
+pub fn object_colour(j: &Journey) -> [u8; 3] {
+    match j.thing {
+        Thing::Message => ENVELOPE,
+        Thing::Bounce => BOUNCE,
+        Thing::File => FILE,
+    }
+}
+
+/// Hosts down at `t` (a crash fault not yet undone).
+fn down_at(t: &Timeline, at: SimTime) -> Vec<String> {
+    let mut down = Vec::new();
+    for r in &t.trace.records[..t.records_until(at)] {
+        if let Event::Fault { event, fields } = &r.event {
+            let host = fields.iter().find_map(|(k, v)| match v {
+                crate::trace::Value::Node(n) if *k == "host" => Some(t.trace.node_name(*n)),
+                _ => None,
+            });
+            if let Some(h) = host {
+                match *event {
+                    "host_down" => down.push(h.to_owned()),
+                    "host_up" => down.retain(|d| d != h),
+                    _ => {}
+                }
+            }
+        }
+    }
+    down
+}
+
+/// The name of a pipe for its label.
+fn lane_name(p: Proto) -> &'static str {
+    match p {
+        Proto::FtpControl => "control connection (port 21)",
+        Proto::FtpData => "data connection",
+        Proto::Scp => "SCP (encrypted)",
+        other => other.name(),
+    }
+}
+
+/// Paints the figure at time `at`.
+pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, big: bool) {
+    let text = Color32::from_gray(30);
+    let muted = Color32::from_gray(120);
+    let font = |s: f32| FontId::proportional(if big { s * 1.25 } else { s });
+    painter.rect_filled(fig.area, 0, Color32::from_rgb(250, 250, 246));
+    // Pipes: open ones in their protocol's colour, closed ones as a faint
+    // guide (a data connection is drawn only while it exists).
+    let open: Vec<_> = t.story.pipes_at(at).collect();
+    for l in &fig.lanes {
+        let is_open = open.iter().any(|p| {
+            p.protocol == l.protocol && {
+                let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
+                ends == [Some(l.ends[0]), Some(l.ends[1])]
+                    || ends == [Some(l.ends[1]), Some(l.ends[0])]
+            }
+        });
+        let colour = rgb(l.protocol.rgb());
+        if is_open {
+            painter.line_segment([l.from, l.to], Stroke::new(7.0, colour));
+            if l.protocol == Proto::Scp {
+                painter.line_segment([l.from, l.to], Stroke::new(2.0, Color32::WHITE));
+            }
+        } else if l.protocol != Proto::FtpData {
+            painter.line_segment([l.from, l.to], Stroke::new(1.5, Color32::from_gray(200)));
+        } else {
+            continue;
+        }
+        // A label only where the pipe is long enough to carry it.
+        if (l.to - l.from).length() < 110.0 {
+            continue;
+        }
+        let mid = l.from + (l.to - l.from) * 0.5 + vec2(0.0, -6.0);
+        painter.text(
+            mid,
+            Align2::CENTER_BOTTOM,
+            lane_name(l.protocol),
+            font(12.0),
+            if is_open { colour } else { muted },
+        );
+    }
+    // Boxes.
+    let down = down_at(t, at);
+    for b in &fig.boxes {
+        let name = &t.hosts[b.node as usize].name;
+        let is_down = down.contains(name);
+        let fill = if is_down {
+            Color32::from_gray(215)
+        } else {
+            Color32::WHITE
+        };
+        painter.rect_filled(b.rect, 6, fill);
+        painter.rect_stroke(
+            b.rect,
+            6,
+            Stroke::new(1.5, Color32::from_gray(90)),
+            egui::StrokeKind::Inside,
+        );
+        let role = match b.kind {
+            BoxKind::UserAgent => "user agent",
+            BoxKind::MailServer => "mail server",
+            BoxKind::DnsServer => "DNS server",
+            BoxKind::FileClient => "user interface · client",
+            BoxKind::FileServer => "server",
+            BoxKind::Eavesdropper => "eavesdropper",
+        };
+        painter.text(
+            b.rect.center_top() + vec2(0.0, 4.0),
+            Align2::CENTER_TOP,
+            &b.title,
+            font(13.0),
+            text,
+        );
+        let below = b.rect.center_bottom() + vec2(0.0, 4.0);
+        let mark = if is_down { " — DOWN" } else { "" };
+        painter.text(
+            below,
+            Align2::CENTER_TOP,
+            format!("{role}{mark}"),
+            font(11.0),
+            if is_down {
+                Color32::from_rgb(190, 30, 30)
+            } else {
+                muted
+            },
+        );
+        if let Some(q) = b.queue {
+            painter.rect_stroke(q, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
+            let n = t.story.queue_at(b.node, at).count();
+            painter.text(
+                q.left_center() + vec2(4.0, 0.0),
+                Align2::LEFT_CENTER,
+                format!("queue {n}"),
+                font(11.0),
+                muted,
+            );
+            if let Some(e) = t.story.queue_at(b.node, at).next() {
+                let attempts = e.attempts.iter().filter(|a| a.0 <= at).count();
+                let next = e.retries.iter().rev().find(|r| r.0 <= at).map(|r| r.1);
+                let note = match next {
+                    Some(n) if n > at => format!(
+                        "attempt {attempts}, retry at {}",
+                        super::panels::fmt_time(n)
+                    ),
+                    _ if attempts > 0 => format!("attempt {attempts}"),
+                    _ => String::new(),
+                };
+                painter.text(
+                    b.rect.center_bottom() + vec2(0.0, 20.0),
+                    Align2::CENTER_TOP,
+                    note,
+                    font(10.0),
+                    muted,
+                );
+            }
+        }
+        for (user, r) in &b.mailboxes {
+            painter.rect_stroke(*r, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
+            let n = t.story.mailbox_count(b.node, user, "INBOX", at);
+            painter.text(
+                r.left_center() + vec2(4.0, 0.0),
+                Align2::LEFT_CENTER,
+                format!("{user}: {n}"),
+                font(11.0),
+                muted,
+            );
+        }
+        if let Some(r) = b.files {
+            painter.rect_stroke(r, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
+            let what = if b.kind == BoxKind::FileClient {
+                "local file system"
+            } else {
+                "remote file system"
+            };
+            painter.text(
+                r.center_bottom() + vec2(0.0, -3.0),
+                Align2::CENTER_BOTTOM,
+                what,
+                font(10.0),
+                muted,
+            );
+        }
+    }
+    // The objects.
+    for (i, p) in fig.objects(t, at) {
+        let j = &t.story.journeys[i];
+        let fill = rgb(object_colour(j));
+        let r = Rect::from_center_size(p, vec2(22.0, 15.0));
+        painter.rect_filled(r, 2, fill);
+        painter.rect_stroke(r, 2, Stroke::new(1.2, text), egui::StrokeKind::Outside);
+        if j.thing == Thing::File {
+            painter.text(
+                r.right_center() + vec2(4.0, 0.0),
+                Align2::LEFT_CENTER,
+                &j.label,
+                font(10.0),
+                text,
+            );
+        } else {
+            // The flap of the envelope.
+            painter.line_segment([r.left_top(), r.center()], Stroke::new(1.0, text));
+            painter.line_segment([r.center(), r.right_top()], Stroke::new(1.0, text));
+        }
+        if let Some(leg) = j.leg_at(at)
+            && let Place::Stopped { reason, .. } = &leg.place
+        {
+            painter.line_segment(
+                [r.left_top(), r.right_bottom()],
+                Stroke::new(2.0, Color32::RED),
+            );
+            painter.line_segment(
+                [r.left_bottom(), r.right_top()],
+                Stroke::new(2.0, Color32::RED),
+            );
+            let short: String = reason.chars().take(40).collect();
+            painter.text(
+                r.center_bottom() + vec2(0.0, 3.0),
+                Align2::CENTER_TOP,
+                short,
+                font(10.0),
+                Color32::from_rgb(190, 30, 30),
+            );
+        }
+    }
+}
+
+/// The figure and where it drew each object, as JSON: for checking
+/// pictures (`wiretale gui --figure-json`).
+pub fn to_json(fig: &Figure, t: &Timeline, at: SimTime, zoom: f32) -> String {
+    use serde_json::{Value, json};
+    let r = |r: Rect| {
+        json!([
+            r.min.x * zoom,
+            r.min.y * zoom,
+            r.max.x * zoom,
+            r.max.y * zoom
+        ])
+    };
+    let p = |p: Pos2| json!([p.x * zoom, p.y * zoom]);
+    let boxes: Vec<Value> = fig
+        .boxes
+        .iter()
+        .map(|b| {
+            json!({
+                "host": t.hosts[b.node as usize].name,
+                "rect": r(b.rect),
+                "queue": b.queue.map(r),
+                "mailboxes": b.mailboxes.iter().map(|(u, m)| json!({"user": u, "rect": r(*m)})).collect::<Vec<_>>(),
+                "files": b.files.map(r),
+            })
+        })
+        .collect();
+    let open: Vec<_> = t.story.pipes_at(at).collect();
+    let lanes: Vec<Value> = fig
+        .lanes
+        .iter()
+        .map(|l| {
+            let is_open = open.iter().any(|q| {
+                q.protocol == l.protocol
+                    && [q.conn.0, q.conn.1].iter().all(|s| {
+                        t.trace
+                            .addresses
+                            .get(s.ip())
+                            .is_some_and(|n| l.ends.contains(n))
+                    })
+            });
+            json!({
+                "protocol": l.protocol.name(),
+                "from": p(l.from),
+                "to": p(l.to),
+                "open": is_open,
+                "colour": l.protocol.rgb(),
+            })
+        })
+        .collect();
+    let objects: Vec<Value> = fig
+        .objects(t, at)
+        .into_iter()
+        .map(|(i, pos)| {
+            let j = &t.story.journeys[i];
+            json!({
+                "label": j.label,
+                "pos": p(pos),
+                "colour": object_colour(j),
+                "place": format!("{:?}", j.place_at(at)),
+            })
+        })
+        .collect();
+    json!({"boxes": boxes, "lanes": lanes, "objects": objects}).to_string()
+}
+
+/// The connection and first packet that carried journey `j`: what a
+/// click on it selects (the connection's transcript and ladder, the packet
+/// in the inspector).
+pub fn carriers(t: &Timeline, j: usize) -> (Option<usize>, Option<usize>) {
+    let Some(journey) = t.story.journeys.get(j) else {
+        return (None, None);
+    };
+    for (k, leg) in journey.legs.iter().enumerate() {
+        let Place::Pipe { conn, sender, .. } = &leg.place else {
+            continue;
+        };
+        let c = t.conn_by_sockets(conn.0, conn.1);
+        let until = journey.legs.get(k + 1).map_or(t.end, |l| l.start);
+        let flight = t.flights.iter().position(|f| {
+            c == Some(f.conn) && f.from == *sender && f.queued >= leg.start && f.queued <= until
+        });
+        return (c, flight);
+    }
+    (None, None)
+}
+
+/// A box over the figure that tells a clicked object's story: each
+/// place it went, when, and over which connection.
+pub fn details(ui: &mut egui::Ui, area: Rect, t: &Timeline, j: usize) {
+    let Some(journey) = t.story.journeys.get(j) else {
+        return;
+    };
+    let name = |n: NodeId| {
+        let h = &t.hosts[n as usize];
+        h.label.clone().unwrap_or_else(|| h.name.clone())
+    };
+    let mut lines = vec![journey.label.clone()];
+    for leg in &journey.legs {
+        let place = match &leg.place {
+            Place::Agent { host } => format!("with {}", name(*host)),
+            Place::Queue { host, queue_id } => {
+                format!("in the queue of {} ({queue_id})", name(*host))
+            }
+            Place::Pipe {
+                conn,
+                sender,
+                receiver,
+            } => {
+                let protocol = t
+                    .story
+                    .pipes
+                    .iter()
+                    .find(|p| p.conn == *conn)
+                    .map_or("TCP", |p| p.protocol.name());
+                format!(
+                    "{protocol} from {} to {} ({}-{})",
+                    name(*sender),
+                    name(*receiver),
+                    conn.0,
+                    conn.1
+                )
+            }
+            Place::Mailbox { host, user, folder } => {
+                format!("in {user}'s {folder} on {}", name(*host))
+            }
+            Place::Files { host, path, local } => format!(
+                "{path} in the {} file system of {}",
+                if *local { "local" } else { "remote" },
+                name(*host)
+            ),
+            Place::Stopped { host, reason } => format!("stopped at {}: {reason}", name(*host)),
+        };
+        lines.push(format!(
+            "{:>12}  {place}",
+            super::panels::fmt_time(leg.start)
+        ));
+    }
+    let painter = ui.painter();
+    let font = FontId::monospace(11.0);
+    let text = lines.join("\n");
+    let galley = painter.layout_no_wrap(text, font, Color32::from_gray(20));
+    let r = Rect::from_min_size(
+        area.left_top() + vec2(8.0, 8.0),
+        galley.size() + vec2(12.0, 10.0),
+    );
+    painter.rect_filled(r, 4, Color32::from_rgba_unmultiplied(255, 255, 255, 235));
+    painter.rect_stroke(
+        r,
+        4,
+        Stroke::new(1.0, Color32::from_gray(120)),
+        egui::StrokeKind::Inside,
+    );
+    painter.galley(r.min + vec2(6.0, 5.0), galley, Color32::from_gray(20));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gui::model::load;
+
+    fn area() -> Rect {
+        Rect::from_min_size(pos2(400.0, 100.0), vec2(700.0, 600.0))
+    }
+
+    #[test]
+    fn mail_is_laid_out_as_figure_2_16() {
+        let t = load("alice_to_bob", None).unwrap();
+        let f = Figure::new(&t, area());
+        let x = |name: &str| {
+            let n = t.hosts.iter().find(|h| h.name == name).unwrap().node;
+            f.host_box(n)
+                .unwrap_or_else(|| panic!("{name}"))
+                .rect
+                .center()
+                .x
+        };
+        assert!(x("alice-pc") < x("alice-mail"));
+        assert!(x("alice-mail") < x("bob-mail"));
+        assert!(x("bob-mail") < x("bob-pc"));
+        // Routers fold away.
+        assert!(
+            t.hosts
+                .iter()
+                .filter(|h| h.name.ends_with("-gw"))
+                .all(|h| f.host_box(h.node).is_none())
+        );
+        // Boxes stay in the area and do not overlap.
+        for (i, a) in f.boxes.iter().enumerate() {
+            assert!(area().contains_rect(a.rect), "{} outside", a.title);
+            for b in &f.boxes[i + 1..] {
+                assert!(
+                    !a.rect.intersects(b.rect),
+                    "{} overlaps {}",
+                    a.title,
+                    b.title
+                );
+            }
+        }
+        assert!(f.lanes.iter().any(|l| l.protocol == Proto::Smtp));
+        assert!(f.lanes.iter().any(|l| l.protocol == Proto::Pop3));
+    }
+
+    #[test]
+    fn clicking_the_envelope_selects_the_connection_that_carried_it() {
+        let t = load("alice_to_bob", None).unwrap();
+        let j = t
+            .story
+            .journeys
+            .iter()
+            .position(|j| j.thing == Thing::Message)
+            .unwrap();
+        let (conn, flight) = carriers(&t, j);
+        let c = &t.conns[conn.expect("a connection")];
+        // The first connection it travelled on: submission to port 587.
+        assert!(c.key.0.port() == 587 || c.key.1.port() == 587, "{c:?}");
+        let f = &t.flights[flight.expect("a packet")];
+        assert_eq!(f.conn, conn.unwrap());
+        assert_eq!(t.hosts[f.from as usize].name, "alice-pc");
+    }
+
+    #[test]
+    fn ftp_has_two_lanes_between_client_and_server() {
+        let t = load("ftp_session", None).unwrap();
+        let f = Figure::new(&t, area());
+        let control = f
+            .lanes
+            .iter()
+            .find(|l| l.protocol == Proto::FtpControl)
+            .unwrap();
+        let data = f
+            .lanes
+            .iter()
+            .find(|l| l.protocol == Proto::FtpData)
+            .unwrap();
+        assert_eq!(control.ends, data.ends);
+        assert!((control.from.y - data.from.y).abs() >= 20.0);
+        assert!(f.boxes.iter().all(|b| b.files.is_some()));
+    }
+}
