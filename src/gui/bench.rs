@@ -18,6 +18,17 @@ use std::time::{Duration, Instant};
 /// A scenario of `routers` routers in a ring, each with `per_router`
 /// hosts around it; every host sends `bytes` to the host across the ring.
 pub fn generate_scenario(routers: usize, per_router: usize, bytes: &str) -> String {
+    generate(routers, per_router, bytes, false)
+}
+
+/// The same ring for the textbook view: the first host of each router is
+/// a file server holding a file of `bytes`, and every other host fetches
+/// it with FTP (passive mode) from the server across the ring.
+pub fn generate_ftp_scenario(routers: usize, per_router: usize, bytes: &str) -> String {
+    generate(routers, per_router, bytes, true)
+}
+
+fn generate(routers: usize, per_router: usize, bytes: &str, ftp: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -36,10 +47,19 @@ pub fn generate_scenario(routers: usize, per_router: usize, bytes: &str) -> Stri
             let b = a + (h as f32 - per_router as f32 / 2.0) * 0.6 / per_router as f32;
             let rad = 36.0 + 10.0 * (h % 2) as f32;
             let (x, y) = (50.0 + rad * b.cos(), 50.0 + rad * b.sin());
-            let _ = writeln!(
-                s,
-                "  Host(name: \"h{r}_{h}\", role: Server, services: [Discard(port: 9)], position: ({x:.1}, {y:.1})),"
-            );
+            if !ftp {
+                let _ = writeln!(
+                    s,
+                    "  Host(name: \"h{r}_{h}\", role: Server, services: [Discard(port: 9)], position: ({x:.1}, {y:.1})),"
+                );
+            } else if h == 0 {
+                let _ = writeln!(
+                    s,
+                    "  Host(name: \"h{r}_{h}\", role: FileServer(users: [User(name: \"u\", password: \"p\")], files: [File(path: \"/u/f.bin\", size: \"{bytes}\")]), position: ({x:.1}, {y:.1})),"
+                );
+            } else {
+                let _ = writeln!(s, "  Host(name: \"h{r}_{h}\", position: ({x:.1}, {y:.1})),");
+            }
         }
     }
     s.push_str("], links: [\n");
@@ -61,6 +81,16 @@ pub fn generate_scenario(routers: usize, per_router: usize, bytes: &str) -> Stri
         let (r, h) = (i / per_router, i % per_router);
         let j = (i + n / 2) % n;
         let (r2, h2) = (j / per_router, j % per_router);
+        if ftp {
+            if h != 0 {
+                let _ = writeln!(
+                    s,
+                    "  Action(at: \"{}ms\", host: \"h{r}_{h}\", do: Ftp(server: \"h{r2}_0\", user: \"u\", password: \"p\", mode: Passive, steps: [Type(Binary), Retr(\"f.bin\")])),",
+                    10 + (i % 20)
+                );
+            }
+            continue;
+        }
         let _ = writeln!(
             s,
             "  Action(at: \"{}ms\", host: \"h{r}_{h}\", do: TcpSend(to: \"h{r2}_{h2}\", port: 9, bytes: \"{bytes}\")),",
@@ -71,9 +101,13 @@ pub fn generate_scenario(routers: usize, per_router: usize, bytes: &str) -> Stri
     s
 }
 
-/// The benchmark's timeline: 10 routers and 190 hosts.
+/// The benchmark's timeline: 10 routers and 190 hosts (sending to each
+/// other, or fetching files with FTP for the textbook view).
 pub fn bench_timeline() -> Timeline {
-    let text = generate_scenario(10, 19, "20KB");
+    timeline_of(generate_scenario(10, 19, "20KB"))
+}
+
+fn timeline_of(text: String) -> Timeline {
     let scenario = match crate::scenario::parse("bench.ron", &text) {
         Ok(s) => s,
         Err(e) => panic!("the generated scenario is invalid: {e}"),
@@ -154,7 +188,11 @@ pub fn measure(frames: usize) -> FrameStats {
 
 /// [`measure`] in the network view or (`textbook`) the textbook view.
 pub fn measure_view(frames: usize, textbook: bool) -> FrameStats {
-    let timeline = bench_timeline();
+    let timeline = if textbook {
+        timeline_of(generate_ftp_scenario(10, 19, "20KB"))
+    } else {
+        bench_timeline()
+    };
     let (busy, _) = busiest_time(&timeline);
     let hosts = timeline.hosts.len();
     let mut app = super::headless_app(StartUp {

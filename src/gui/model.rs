@@ -227,6 +227,8 @@ pub struct Timeline {
     axis: Vec<(SimTime, f64)>,
     /// `(record, link, up)` for every link-state change, in order.
     link_changes: Vec<(usize, LinkId, bool)>,
+    /// `(record, host, down)` for every crash and restart, in order.
+    host_changes: Vec<(usize, NodeId, bool)>,
     /// The messages and files of the run, for the textbook view.
     pub story: Story,
 }
@@ -315,6 +317,7 @@ impl Timeline {
             narrations: Vec::new(),
             axis: Vec::new(),
             link_changes: Vec::new(),
+            host_changes: Vec::new(),
             story,
         };
         t.index();
@@ -413,6 +416,13 @@ impl Timeline {
                 }
                 Event::Narration { .. } => self.narrations.push(i),
                 Event::LinkState { link, up } => self.link_changes.push((i, *link, *up)),
+                Event::Fault { event, fields } if matches!(*event, "host_down" | "host_up") => {
+                    for (k, v) in fields {
+                        if let (&"host", crate::trace::Value::Node(n)) = (k, v) {
+                            self.host_changes.push((i, *n, *event == "host_down"));
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -677,6 +687,38 @@ impl Timeline {
             .rev()
             .find(|&&(_, l, _)| l == link)
             .is_none_or(|&(_, _, up)| up)
+    }
+
+    /// True if host `node` is down (crashed by a fault and not yet back)
+    /// after the first `cursor` records.
+    pub fn host_down(&self, node: NodeId, cursor: usize) -> bool {
+        let upto = self.host_changes.partition_point(|&(r, _, _)| r < cursor);
+        self.host_changes[..upto]
+            .iter()
+            .rev()
+            .find(|&&(_, n, _)| n == node)
+            .is_some_and(|&(_, _, down)| down)
+    }
+
+    /// What a host holds now, in a few words for the network view: a mail
+    /// server's queue and mailbox counts; empty for other hosts.
+    pub fn host_status(&self, node: NodeId, at: SimTime) -> String {
+        let Some(spec) = self
+            .hosts
+            .get(node as usize)
+            .and_then(|h| self.scenario.hosts.iter().find(|s| s.name == h.name))
+        else {
+            return String::new();
+        };
+        let Role::MailServer { users, .. } = &spec.role else {
+            return String::new();
+        };
+        let mut parts = vec![format!("queue {}", self.story.queue_at(node, at).count())];
+        for u in users {
+            let n = self.story.mailbox_count(node, &u.name, "INBOX", at);
+            parts.push(format!("{}: {n}", u.name));
+        }
+        parts.join(", ")
     }
 
     /// The host a record is about, for the host filter.
@@ -1139,6 +1181,22 @@ mod tests {
         let f = &t.flights[t.carrier_flight(reply).expect("a carrier")];
         assert!(payload(f).starts_with(b"354"));
         assert_eq!(f.from, bob);
+    }
+
+    #[test]
+    fn the_network_view_knows_a_down_host_and_a_servers_queue() {
+        let t = load("mail_retry", None).expect("loads");
+        let node = |n: &str| t.hosts.iter().find(|h| h.name == n).unwrap().node;
+        let (alice, bob) = (node("alice-mail"), node("bob-mail"));
+        let at = SimTime::from_secs(100);
+        let cursor = t.records_until(at);
+        assert!(t.host_down(bob, cursor));
+        assert!(!t.host_down(alice, cursor));
+        assert!(!t.host_down(bob, t.records_until(SimTime::from_secs(151))));
+        assert_eq!(t.host_status(alice, at), "queue 2, alice: 0");
+        let end = t.end;
+        assert_eq!(t.host_status(alice, end), "queue 0, alice: 1");
+        assert_eq!(t.host_status(node("alice-pc"), at), "");
     }
 
     #[test]

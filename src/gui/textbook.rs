@@ -21,7 +21,7 @@ use super::model::{Proto, ProtoColour, Timeline};
 use crate::scenario::spec::Role;
 use crate::sim::SimTime;
 use crate::trace::story::{Journey, Place, Thing};
-use crate::trace::{Event, NodeId};
+use crate::trace::{ConnName, NodeId};
 use bevy_egui::egui::{self, Align2, Color32, FontId, Pos2, Rect, Stroke, pos2, vec2};
 use std::collections::BTreeMap;
 
@@ -379,14 +379,35 @@ impl Figure {
             .find(|l| l.protocol == protocol && (l.ends == [a, b] || l.ends == [b, a]))
     }
 
+    /// The part of the figure the current step is about: where the object
+    /// that moved last (at or before `at`) is now, if it is in a box.
+    pub fn focus(&self, t: &Timeline, at: SimTime) -> Option<Rect> {
+        let leg = t
+            .story
+            .journeys
+            .iter()
+            .filter_map(|j| j.leg_at(at))
+            .max_by_key(|l| (l.start, l.record))?;
+        let of = |host: &NodeId| self.host_box(*host);
+        match &leg.place {
+            Place::Agent { host } | Place::Stopped { host, .. } => of(host).map(|b| b.rect),
+            Place::Queue { host, .. } => of(host).and_then(|b| b.queue),
+            Place::Mailbox { host, user, .. } => {
+                of(host).and_then(|b| b.mailboxes.iter().find(|(u, _)| u == user).map(|(_, r)| *r))
+            }
+            Place::Files { host, .. } => of(host).and_then(|b| b.files),
+            Place::Pipe { .. } => None,
+        }
+    }
+
     /// Where each object is at `t`: `(journey, centre)`. Objects at the
     /// same place are set side by side.
     pub fn objects(&self, t: &Timeline, at: SimTime) -> Vec<(usize, Pos2)> {
         let mut out = Vec::new();
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut seen: BTreeMap<(u8, NodeId, &str, Option<ConnName>), usize> = BTreeMap::new();
         for (i, j) in t.story.journeys.iter().enumerate() {
             let Some(leg) = j.leg_at(at) else { continue };
-            let key = format!("{:?}", place_key(&leg.place));
+            let key = place_key(&leg.place);
             let nth = {
                 let n = seen.entry(key).or_default();
                 *n += 1;
@@ -416,12 +437,7 @@ impl Figure {
                     sender,
                     receiver,
                 } => {
-                    let protocol = t
-                        .story
-                        .pipes
-                        .iter()
-                        .find(|p| p.conn == *conn)
-                        .map_or(Proto::Tcp, |p| p.protocol);
+                    let protocol = t.story.pipe_protocol(conn).unwrap_or(Proto::Tcp);
                     self.lane(*sender, *receiver, protocol)
                         .map(|l| along(l, *sender, t.story.progress(leg, at)))
                 }
@@ -438,15 +454,28 @@ impl Figure {
 }
 
 /// Places that hold several objects side by side.
-fn place_key(p: &Place) -> (u8, NodeId, String) {
+fn place_key(p: &Place) -> (u8, NodeId, &str, Option<ConnName>) {
     match p {
-        Place::Agent { host } => (0, *host, String::new()),
-        Place::Queue { host, .. } => (1, *host, String::new()),
-        Place::Mailbox { host, user, .. } => (2, *host, user.clone()),
-        Place::Files { host, .. } => (3, *host, String::new()),
-        Place::Stopped { host, .. } => (4, *host, String::new()),
-        Place::Pipe { conn, .. } => (5, 0, format!("{conn:?}")),
+        Place::Agent { host } => (0, *host, "", None),
+        Place::Queue { host, .. } => (1, *host, "", None),
+        Place::Mailbox { host, user, .. } => (2, *host, user, None),
+        Place::Files { host, .. } => (3, *host, "", None),
+        Place::Stopped { host, .. } => (4, *host, "", None),
+        Place::Pipe { conn, .. } => (5, 0, "", Some(*conn)),
     }
+}
+
+/// The `(host, host, protocol)` of every pipe open at `at`, both ways.
+fn open_lanes(t: &Timeline, at: SimTime) -> std::collections::BTreeSet<(NodeId, NodeId, Proto)> {
+    let mut open = std::collections::BTreeSet::new();
+    for p in t.story.pipes_at(at) {
+        let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
+        if let [Some(a), Some(b)] = ends {
+            open.insert((a, b, p.protocol));
+            open.insert((b, a, p.protocol));
+        }
+    }
+    open
 }
 
 fn rgb(c: [u8; 3]) -> Color32 {
@@ -460,27 +489,6 @@ pub fn object_colour(j: &Journey) -> [u8; 3] {
         Thing::Bounce => BOUNCE,
         Thing::File => FILE,
     }
-}
-
-/// Hosts down at `t` (a crash fault not yet undone).
-fn down_at(t: &Timeline, at: SimTime) -> Vec<String> {
-    let mut down = Vec::new();
-    for r in &t.trace.records[..t.records_until(at)] {
-        if let Event::Fault { event, fields } = &r.event {
-            let host = fields.iter().find_map(|(k, v)| match v {
-                crate::trace::Value::Node(n) if *k == "host" => Some(t.trace.node_name(*n)),
-                _ => None,
-            });
-            if let Some(h) = host {
-                match *event {
-                    "host_down" => down.push(h.to_owned()),
-                    "host_up" => down.retain(|d| d != h),
-                    _ => {}
-                }
-            }
-        }
-    }
-    down
 }
 
 /// The name of a pipe for its label.
@@ -501,15 +509,9 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
     painter.rect_filled(fig.area, 0, Color32::from_rgb(250, 250, 246));
     // Pipes: open ones in their protocol's colour, closed ones as a faint
     // guide (a data connection is drawn only while it exists).
-    let open: Vec<_> = t.story.pipes_at(at).collect();
+    let open = open_lanes(t, at);
     for l in &fig.lanes {
-        let is_open = open.iter().any(|p| {
-            p.protocol == l.protocol && {
-                let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
-                ends == [Some(l.ends[0]), Some(l.ends[1])]
-                    || ends == [Some(l.ends[1]), Some(l.ends[0])]
-            }
-        });
+        let is_open = open.contains(&(l.ends[0], l.ends[1], l.protocol));
         let colour = rgb(l.protocol.rgb());
         if is_open {
             painter.line_segment([l.from, l.to], Stroke::new(7.0, colour));
@@ -535,10 +537,9 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         );
     }
     // Boxes.
-    let down = down_at(t, at);
+    let cursor = t.records_until(at);
     for b in &fig.boxes {
-        let name = &t.hosts[b.node as usize].name;
-        let is_down = down.contains(name);
+        let is_down = t.host_down(b.node, cursor);
         let fill = if is_down {
             Color32::from_gray(215)
         } else {
@@ -636,6 +637,17 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             );
         }
     }
+    // What the current step is about: the place the last object to move
+    // went to, outlined (step 3 of Fig. 2.16 the queue, step 5 Bob's
+    // mailbox).
+    if let Some(r) = fig.focus(t, at) {
+        painter.rect_stroke(
+            r.expand(3.0),
+            5,
+            Stroke::new(3.0, Color32::from_rgb(250, 170, 20)),
+            egui::StrokeKind::Outside,
+        );
+    }
     // The objects.
     for (i, p) in fig.objects(t, at) {
         let j = &t.story.journeys[i];
@@ -705,20 +717,12 @@ pub fn to_json(fig: &Figure, t: &Timeline, at: SimTime, zoom: f32) -> String {
             })
         })
         .collect();
-    let open: Vec<_> = t.story.pipes_at(at).collect();
+    let open = open_lanes(t, at);
     let lanes: Vec<Value> = fig
         .lanes
         .iter()
         .map(|l| {
-            let is_open = open.iter().any(|q| {
-                q.protocol == l.protocol
-                    && [q.conn.0, q.conn.1].iter().all(|s| {
-                        t.trace
-                            .addresses
-                            .get(s.ip())
-                            .is_some_and(|n| l.ends.contains(n))
-                    })
-            });
+            let is_open = open.contains(&(l.ends[0], l.ends[1], l.protocol));
             json!({
                 "protocol": l.protocol.name(),
                 "from": p(l.from),
@@ -787,12 +791,7 @@ pub fn details(ui: &mut egui::Ui, area: Rect, t: &Timeline, j: usize) {
                 sender,
                 receiver,
             } => {
-                let protocol = t
-                    .story
-                    .pipes
-                    .iter()
-                    .find(|p| p.conn == *conn)
-                    .map_or("TCP", |p| p.protocol.name());
+                let protocol = t.story.pipe_protocol(conn).map_or("TCP", Proto::name);
                 format!(
                     "{protocol} from {} to {} ({}-{})",
                     name(*sender),
@@ -897,6 +896,25 @@ mod tests {
         let f = &t.flights[flight.expect("a packet")];
         assert_eq!(f.conn, conn.unwrap());
         assert_eq!(t.hosts[f.from as usize].name, "alice-pc");
+    }
+
+    #[test]
+    fn the_step_in_focus_is_the_queue_then_the_mailbox() {
+        let t = load("alice_to_bob", None).unwrap();
+        let f = Figure::new(&t, area());
+        let node = |n: &str| t.hosts.iter().find(|h| h.name == n).unwrap().node;
+        let time_of = |event: &str| {
+            t.trace
+                .records
+                .iter()
+                .find(|r| t.trace.event_name(r) == event)
+                .unwrap()
+                .time
+        };
+        let alice = f.host_box(node("alice-mail")).unwrap();
+        assert_eq!(f.focus(&t, time_of("queued")), alice.queue);
+        let bob = f.host_box(node("bob-mail")).unwrap();
+        assert_eq!(f.focus(&t, time_of("stored")), Some(bob.mailboxes[0].1));
     }
 
     #[test]

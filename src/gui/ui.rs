@@ -42,6 +42,9 @@ pub struct UiState {
     pub figure_json: Option<std::path::PathBuf>,
     /// The JSON last written there.
     pub figure_written: String,
+    /// The textbook figure, for the run (its generation) and the area it
+    /// was laid out in.
+    pub figure: Option<(u64, bevy_egui::egui::Rect, super::textbook::Figure)>,
 }
 
 impl UiState {

@@ -58,6 +58,15 @@ impl Shapes {
 #[derive(Component)]
 struct Highlight;
 
+/// A host's line of state under its address (a mail server's queue and
+/// mailboxes).
+#[derive(Component)]
+struct HostStatus(u32);
+
+/// The grey cover and mark of a host that is down.
+#[derive(Component)]
+struct DownMark(u32);
+
 /// A drop mark's own material, whose alpha fades.
 #[derive(Component)]
 struct FadeMaterial(Handle<ColorMaterial>);
@@ -78,6 +87,7 @@ impl Plugin for VisualsPlugin {
                 highlight,
                 follow_layout,
                 declutter_labels,
+                host_states,
             )
                 .after(SceneSet),
         );
@@ -168,6 +178,13 @@ fn dress_hosts(
             [a, rest @ ..] => format!("{a} +{} more", rest.len()),
             [] => String::new(),
         };
+        // What the host is, in words, beside its address (a router's
+        // icon says it already). The scene's font has no middle dot.
+        let addr = match (kind, addr.is_empty()) {
+            (HostKind::Router, _) => addr,
+            (_, true) => kind.name().to_owned(),
+            (_, false) => format!("{}, {addr}", kind.name()),
+        };
         let label = v.label.clone();
         let mut m = |c: Color| shapes.material(&mut materials, c);
         let bg = m(Color::WHITE);
@@ -179,6 +196,7 @@ fn dress_hosts(
         let green = m(Color::srgb(0.20, 0.75, 0.35));
         let red = m(Color::srgb(0.62, 0.08, 0.12));
         let black = m(Color::BLACK);
+        let grey = m(Color::srgba(0.55, 0.55, 0.55, 0.75));
         let (badge, badge_fg) = match kind {
             HostKind::MailServer => (Some(m(Color::srgb_u8(0, 114, 178))), m(Color::WHITE)),
             HostKind::FileServer => (
@@ -191,6 +209,7 @@ fn dress_hosts(
         };
         let mut mesh = |shape: Mesh| meshes.add(shape);
         let disc = mesh(Circle::new(30.0 * s).into());
+        let disc_cover = mesh(Circle::new(31.0 * s).into());
         let disc_rim = mesh(Circle::new(32.0 * s).into());
         let r = |w: f32, h: f32| Rectangle::new(w * s, h * s);
         let meshes_for = (
@@ -337,7 +356,64 @@ fn dress_hosts(
                     Anchor::BOTTOM_CENTER,
                 );
             }
+            p.spawn((
+                HostStatus(h.node),
+                Text2d::new(""),
+                TextFont::from_font_size(11.5 * s),
+                TextColor(pal.text),
+                Anchor::TOP_CENTER,
+                Transform::from_translation(k(0.0, -69.0, 0.5)),
+            ));
+            p.spawn((
+                DownMark(h.node),
+                Mesh2d(disc_cover),
+                MeshMaterial2d(grey),
+                Transform::from_translation(k(0.0, 0.0, 0.45)),
+                Visibility::Hidden,
+            ))
+            .with_children(|c| {
+                text(
+                    c,
+                    "DOWN".into(),
+                    12.0 * s,
+                    Color::srgb(0.70, 0.05, 0.05),
+                    k(0.0, 0.0, 0.1),
+                    Anchor::CENTER,
+                );
+            });
         });
+    }
+}
+
+/// Keeps each host's state line and down mark true to the current event.
+fn host_states(
+    sim: NonSend<Sim>,
+    mut texts: Query<(&HostStatus, &mut Text2d)>,
+    mut marks: Query<(&DownMark, &mut Visibility)>,
+    mut seen: Local<Option<(u64, usize, usize)>>,
+) {
+    let p = &sim.player;
+    let key = (p.generation, p.cursor, texts.iter().len());
+    if *seen == Some(key) {
+        return;
+    }
+    *seen = Some(key);
+    let t = &p.timeline;
+    for (h, mut text) in &mut texts {
+        let want = t.host_status(h.0, p.time);
+        if text.0 != want {
+            text.0 = want;
+        }
+    }
+    for (m, mut vis) in &mut marks {
+        let want = if t.host_down(m.0, p.cursor) {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        };
+        if *vis != want {
+            *vis = want;
+        }
     }
 }
 

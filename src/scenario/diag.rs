@@ -178,17 +178,9 @@ impl Source<'_> {
         help: Option<String>,
     ) -> Diagnostic {
         let quoted = format!("\"{needle}\"");
-        let found = self.item_offset(section, tag, index).and_then(|start| {
-            let mut from = start;
-            while let Some(i) = self.text[from..].find(&quoted) {
-                let off = from + i;
-                if !self.in_comment(off) {
-                    return Some(off);
-                }
-                from = off + quoted.len();
-            }
-            None
-        });
+        let found = self
+            .item_offset(section, tag, index)
+            .and_then(|start| self.find_nth_after(start, &quoted, 0));
         match found {
             Some(off) => self.at_offset(off, quoted.chars().count(), message, help),
             None => self.at_quoted(needle, 0, message, help),
@@ -209,21 +201,9 @@ impl Source<'_> {
         message: String,
         help: Option<String>,
     ) -> Diagnostic {
-        let found = self.item_offset(section, tag, index).and_then(|start| {
-            let mut from = start;
-            let mut seen = 0;
-            while let Some(i) = self.text[from..].find(needle) {
-                let off = from + i;
-                if !self.in_comment(off) {
-                    if seen == nth {
-                        return Some(off);
-                    }
-                    seen += 1;
-                }
-                from = off + needle.len().max(1);
-            }
-            None
-        });
+        let found = self
+            .item_offset(section, tag, index)
+            .and_then(|start| self.find_nth_after(start, needle, nth));
         match found {
             Some(off) => self.at_offset(off, needle.chars().count(), message, help),
             None => self.at_text(needle, 0, message, help),
@@ -241,21 +221,9 @@ impl Source<'_> {
         help: Option<String>,
     ) -> Diagnostic {
         let quoted = format!("\"{needle}\"");
-        let found = self.find_nth(&format!("{section}:"), 0).and_then(|start| {
-            let mut from = start;
-            let mut seen = 0;
-            while let Some(i) = self.text[from..].find(&quoted) {
-                let off = from + i;
-                if !self.in_comment(off) {
-                    if seen == nth {
-                        return Some(off);
-                    }
-                    seen += 1;
-                }
-                from = off + quoted.len();
-            }
-            None
-        });
+        let found = self
+            .find_nth(&format!("{section}:"), 0)
+            .and_then(|start| self.find_nth_after(start, &quoted, nth));
         match found {
             Some(off) => self.at_offset(off, quoted.chars().count(), message, help),
             None => self.at_quoted(needle, 0, message, help),
@@ -265,20 +233,7 @@ impl Source<'_> {
     /// Byte offset of the `index`-th `tag(` after `section:`.
     fn item_offset(&self, section: &str, tag: &str, index: usize) -> Option<usize> {
         let sec = self.find_nth(&format!("{section}:"), 0)?;
-        let open = format!("{tag}(");
-        let mut from = sec;
-        let mut seen = 0;
-        while let Some(i) = self.text[from..].find(&open) {
-            let off = from + i;
-            if !self.in_comment(off) {
-                if seen == index {
-                    return Some(off);
-                }
-                seen += 1;
-            }
-            from = off + open.len();
-        }
-        None
+        self.find_nth_after(sec, &format!("{tag}("), index)
     }
 
     /// A diagnostic at the `nth` appearance of `needle` as written (not
@@ -298,8 +253,13 @@ impl Source<'_> {
 
     /// Byte offset of the `nth` appearance of `needle` outside comments.
     fn find_nth(&self, needle: &str, nth: usize) -> Option<usize> {
+        self.find_nth_after(0, needle, nth)
+    }
+
+    /// Byte offset of the `nth` appearance of `needle` outside comments,
+    /// at or after byte `from`.
+    fn find_nth_after(&self, mut from: usize, needle: &str, nth: usize) -> Option<usize> {
         let mut seen = 0;
-        let mut from = 0;
         while let Some(i) = self.text[from..].find(needle) {
             let off = from + i;
             if !self.in_comment(off) {

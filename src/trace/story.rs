@@ -253,12 +253,10 @@ impl Story {
         let Some(acks) = self.acks.get(&(*conn, sock)) else {
             return 0.0;
         };
-        let upto = acks.partition_point(|&(at, _)| at <= t);
+        let from = acks.partition_point(|&(at, _)| at < leg.start);
+        let upto = acks.partition_point(|&(at, _)| at <= t).max(from);
         let mut best = 0u32;
-        for &(at, ack) in &acks[..upto] {
-            if at < leg.start {
-                continue;
-            }
+        for &(_, ack) in &acks[from..upto] {
             // An ACK one past the end also acknowledges a FIN; one that
             // is "below" `first` (wrapped) is from before the object.
             let done = ack.wrapping_sub(first);
@@ -267,6 +265,14 @@ impl Story {
             }
         }
         best as f32 / span as f32
+    }
+
+    /// What the connection `conn` carried.
+    pub fn pipe_protocol(&self, conn: &ConnName) -> Option<Protocol> {
+        self.pipes
+            .iter()
+            .find(|p| p.conn == *conn)
+            .map(|p| p.protocol)
     }
 
     /// The pipes open at `t`.

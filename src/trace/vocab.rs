@@ -34,10 +34,8 @@ impl EventKind {
         fields: &'static [&'static str],
     ) -> EventKind {
         EventKind {
-            layer,
-            name,
-            fields,
             on_host: true,
+            ..EventKind::engine(layer, name, fields)
         }
     }
 

@@ -118,7 +118,16 @@ fn textbook_view(ctx: &egui::Context, central: egui::Rect, v: &mut View) {
     use super::textbook;
     let t = &v.sim.player.timeline;
     let at = v.sim.player.time;
-    let fig = textbook::Figure::new(t, central);
+    let generation = v.sim.player.generation;
+    let fresh = matches!(&v.state.figure, Some((g, r, _)) if *g == generation && *r == central);
+    if !fresh {
+        v.state.figure = Some((generation, central, textbook::Figure::new(t, central)));
+    }
+    // Out of the state while it is drawn (the state is borrowed mutably
+    // below), back in at the end.
+    let Some((generation, area, fig)) = v.state.figure.take() else {
+        return;
+    };
     egui::Area::new(egui::Id::new("textbook"))
         .fixed_pos(central.min)
         .order(egui::Order::Background)
@@ -154,6 +163,7 @@ fn textbook_view(ctx: &egui::Context, central: egui::Rect, v: &mut View) {
             v.state.figure_written = json;
         }
     }
+    v.state.figure = Some((generation, area, fig));
 }
 
 fn panel_frame(ctx: &egui::Context, margin: f32) -> egui::Frame {
