@@ -108,6 +108,10 @@ pub struct HostView {
     pub addresses: Vec<Ipv4Addr>,
     /// Where to draw it, in the scenario's 0..100 square (y down).
     pub pos: (f32, f32),
+    /// An inbound firewall protects it.
+    pub firewall: bool,
+    /// An eavesdropper: the link it taps.
+    pub taps: Option<LinkId>,
 }
 
 /// A link as the view draws it.
@@ -750,11 +754,22 @@ impl Timeline {
 
 /// The hosts of a built world with their icons and positions.
 fn host_views(s: &Scenario, w: &crate::net::World) -> Vec<HostView> {
+    let link_between = |a: &str, b: &str| {
+        let (a, b) = (w.node_by_name(a)?, w.node_by_name(b)?);
+        w.links()
+            .iter()
+            .find(|l| l.ends == [a, b] || l.ends == [b, a])
+            .map(|l| l.id)
+    };
     let mut views: Vec<HostView> = w
         .nodes()
         .iter()
         .map(|n| {
             let spec = s.hosts.iter().find(|h| h.name == n.name);
+            let taps = match spec.map(|h| &h.role) {
+                Some(Role::Eavesdropper { link: (a, b) }) => link_between(a, b),
+                _ => None,
+            };
             let kind = if n.kind == crate::net::NodeKind::Router {
                 HostKind::Router
             } else {
@@ -771,6 +786,8 @@ fn host_views(s: &Scenario, w: &crate::net::World) -> Vec<HostView> {
                     .map_or((f32::NAN, f32::NAN), |(x, y)| {
                         (x.clamp(0.0, 100.0), y.clamp(0.0, 100.0))
                     }),
+                firewall: spec.is_some_and(|h| h.firewall.is_some()),
+                taps,
             }
         })
         .collect();
@@ -1101,6 +1118,8 @@ mod tests {
                 kind: HostKind::Pc,
                 addresses: vec![],
                 pos: (f32::NAN, f32::NAN),
+                firewall: false,
+                taps: None,
             })
             .collect();
         auto_layout(&mut hosts, &[[0, 1], [1, 2], [1, 3]]);

@@ -237,7 +237,7 @@ impl Figure {
         let mut place_agents = |list: &[NodeId], x: f32| {
             let k = list.len();
             for (j, &a) in list.iter().enumerate() {
-                let y = row + (j as f32 - (k as f32 - 1.0) / 2.0) * 90.0;
+                let y = row + (j as f32 - (k as f32 - 1.0) / 2.0) * 120.0;
                 self.boxes.push(HostBox {
                     node: a,
                     kind: BoxKind::UserAgent,
@@ -379,6 +379,32 @@ impl Figure {
             .find(|l| l.protocol == protocol && (l.ends == [a, b] || l.ends == [b, a]))
     }
 
+    /// Where eavesdropper `spy`'s tap meets the figure: the middle of the
+    /// pipes of a host at an end of the tapped link, or of all pipes when
+    /// both ends are routers (folded away here).
+    pub fn tap_point(&self, t: &Timeline, spy: NodeId) -> Option<Pos2> {
+        let link = t.hosts.get(spy as usize)?.taps?;
+        let ends = t.links.get(link as usize)?.ends;
+        let at_end: Vec<&Lane> = self
+            .lanes
+            .iter()
+            .filter(|l| l.ends.iter().any(|e| ends.contains(e)))
+            .collect();
+        let lanes: Vec<&Lane> = if at_end.is_empty() {
+            self.lanes.iter().collect()
+        } else {
+            at_end
+        };
+        if lanes.is_empty() {
+            return None;
+        }
+        let n = lanes.len() as f32;
+        let sum = lanes.iter().fold(vec2(0.0, 0.0), |s, l| {
+            s + (l.from.to_vec2() + l.to.to_vec2()) / 2.0
+        });
+        Some((sum / n).to_pos2())
+    }
+
     /// The part of the figure the current step is about: where the object
     /// that moved last (at or before `at`) is now, if it is in a box.
     pub fn focus(&self, t: &Timeline, at: SimTime) -> Option<Rect> {
@@ -465,14 +491,30 @@ fn place_key(p: &Place) -> (u8, NodeId, &str, Option<ConnName>) {
     }
 }
 
-/// The `(host, host, protocol)` of every pipe open at `at`, both ways.
-fn open_lanes(t: &Timeline, at: SimTime) -> std::collections::BTreeSet<(NodeId, NodeId, Proto)> {
-    let mut open = std::collections::BTreeSet::new();
+/// The state of a pipe at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PipeState {
+    /// SYNs sent, no answer yet (or never: a firewall drops them).
+    Trying,
+    Open,
+}
+
+/// Every pipe that exists at `at`, by `(host, host, protocol)` both ways,
+/// with whether the handshake has been answered.
+fn open_lanes(t: &Timeline, at: SimTime) -> BTreeMap<(NodeId, NodeId, Proto), PipeState> {
+    let mut open = BTreeMap::new();
     for p in t.story.pipes_at(at) {
         let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
         if let [Some(a), Some(b)] = ends {
-            open.insert((a, b, p.protocol));
-            open.insert((b, a, p.protocol));
+            let state = if p.accepted.is_some_and(|s| s <= at) {
+                PipeState::Open
+            } else {
+                PipeState::Trying
+            };
+            for key in [(a, b, p.protocol), (b, a, p.protocol)] {
+                let e = open.entry(key).or_insert(state);
+                *e = (*e).max(state);
+            }
         }
     }
     open
@@ -511,9 +553,18 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
     // guide (a data connection is drawn only while it exists).
     let open = open_lanes(t, at);
     for l in &fig.lanes {
-        let is_open = open.contains(&(l.ends[0], l.ends[1], l.protocol));
+        let state = open.get(&(l.ends[0], l.ends[1], l.protocol)).copied();
+        let is_open = state == Some(PipeState::Open);
         let colour = rgb(l.protocol.rgb());
-        if is_open {
+        if state == Some(PipeState::Trying) {
+            // Asked for, not answered: dashed.
+            painter.add(egui::Shape::dashed_line(
+                &[l.from, l.to],
+                Stroke::new(3.0, colour),
+                8.0,
+                6.0,
+            ));
+        } else if is_open {
             painter.line_segment([l.from, l.to], Stroke::new(7.0, colour));
             if l.protocol == Proto::Scp {
                 painter.line_segment([l.from, l.to], Stroke::new(2.0, Color32::WHITE));
@@ -535,6 +586,20 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             font(12.0),
             if is_open { colour } else { muted },
         );
+    }
+    // An eavesdropper listens where its link's traffic flows: a dashed
+    // line to the middle of the pipes that cross it.
+    for b in fig.boxes.iter().filter(|b| b.kind == BoxKind::Eavesdropper) {
+        if let Some(target) = fig.tap_point(t, b.node) {
+            let red = Color32::from_rgb(160, 20, 30);
+            painter.add(egui::Shape::dashed_line(
+                &[b.rect.center_top(), target],
+                Stroke::new(2.0, red),
+                6.0,
+                4.0,
+            ));
+            painter.circle_filled(target, 4.0, red);
+        }
     }
     // Boxes.
     let cursor = t.records_until(at);
@@ -580,6 +645,31 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
                 muted
             },
         );
+        if t.hosts[b.node as usize].firewall {
+            // A wall on the side its connections come from.
+            let left = fig
+                .lanes
+                .iter()
+                .filter(|l| l.ends.contains(&b.node))
+                .any(|l| l.from.x.min(l.to.x) < b.rect.center().x);
+            let x = if left {
+                b.rect.left() - 6.0
+            } else {
+                b.rect.right() + 6.0
+            };
+            let wall = Rect::from_center_size(
+                pos2(x, b.rect.center().y),
+                vec2(7.0, b.rect.height() * 0.8),
+            );
+            painter.rect_filled(wall, 1, Color32::from_rgb(178, 64, 38));
+            painter.text(
+                wall.center_bottom() + vec2(0.0, 2.0),
+                Align2::CENTER_TOP,
+                "firewall",
+                font(10.0),
+                Color32::from_rgb(178, 64, 38),
+            );
+        }
         if let Some(q) = b.queue {
             painter.rect_stroke(q, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
             let n = t.story.queue_at(b.node, at).count();
@@ -619,6 +709,18 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
                 format!("{user}: {n}"),
                 font(11.0),
                 muted,
+            );
+        }
+        // IMAP flags the host holds or saw, under its box.
+        let flags = t.story.flags_at(b.node, at);
+        for (k, (subject, f)) in flags.iter().take(3).enumerate() {
+            let short: String = subject.chars().take(18).collect();
+            painter.text(
+                b.rect.center_bottom() + vec2(0.0, 34.0 + 13.0 * k as f32),
+                Align2::CENTER_TOP,
+                format!("{short}: {f}"),
+                font(10.0),
+                Color32::from_rgb(110, 60, 160),
             );
         }
         if let Some(r) = b.files {
@@ -722,7 +824,7 @@ pub fn to_json(fig: &Figure, t: &Timeline, at: SimTime, zoom: f32) -> String {
         .lanes
         .iter()
         .map(|l| {
-            let is_open = open.contains(&(l.ends[0], l.ends[1], l.protocol));
+            let is_open = open.get(&(l.ends[0], l.ends[1], l.protocol)) == Some(&PipeState::Open);
             json!({
                 "protocol": l.protocol.name(),
                 "from": p(l.from),
@@ -915,6 +1017,43 @@ mod tests {
         assert_eq!(f.focus(&t, time_of("queued")), alice.queue);
         let bob = f.host_box(node("bob-mail")).unwrap();
         assert_eq!(f.focus(&t, time_of("stored")), Some(bob.mailboxes[0].1));
+    }
+
+    #[test]
+    fn trudy_is_joined_to_the_link_she_taps_and_the_firewall_to_its_host() {
+        let t = load("scp_vs_ftp", None).unwrap();
+        let trudy = t
+            .hosts
+            .iter()
+            .find(|h| h.kind == crate::gui::model::HostKind::Eavesdropper)
+            .unwrap();
+        let link = trudy.taps.expect("Trudy taps a link");
+        assert!(
+            t.links[link as usize]
+                .ends
+                .iter()
+                .any(|&e| t.hosts[e as usize].name == "files")
+        );
+        let f = Figure::new(&t, area());
+        let p = f.tap_point(&t, trudy.node).expect("a tap point");
+        assert!(area().contains(p));
+        let t = load("ftp_passive", None).unwrap();
+        let walled: Vec<&str> = t
+            .hosts
+            .iter()
+            .filter(|h| h.firewall)
+            .map(|h| h.name.as_str())
+            .collect();
+        assert_eq!(walled, ["alice-pc"]);
+        // The active-mode data connection the firewall refuses is only
+        // ever tried: it never gets a SYN-ACK.
+        let tried = t
+            .story
+            .pipes
+            .iter()
+            .filter(|p| p.protocol == Proto::FtpData && p.accepted.is_none())
+            .count();
+        assert!(tried >= 1);
     }
 
     #[test]

@@ -22,6 +22,13 @@ pub struct LinkMarker {
     pub link: LinkId,
 }
 
+/// The line from an eavesdropper to the middle of the link it taps.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct TapMarker {
+    pub spy: NodeId,
+    pub link: LinkId,
+}
+
 /// The label beside a link (latency, loss).
 #[derive(Component, Debug, Clone, Copy)]
 pub struct LinkLabel {
@@ -102,6 +109,16 @@ fn rebuild(
             Visibility::default(),
         ));
     }
+    for h in &t.hosts {
+        if let Some(link) = h.taps {
+            commands.spawn((
+                SceneItem,
+                TapMarker { spy: h.node, link },
+                tap_transform(&sim, &layout, h.node, link),
+                Visibility::default(),
+            ));
+        }
+    }
     for l in &t.links {
         let (tf, label) = link_transforms(&sim, &layout, l.id);
         commands.spawn((
@@ -119,6 +136,31 @@ fn rebuild(
     }
 }
 
+/// A line from `a` to `b`: a unit rectangle's centre, angle and length.
+fn segment(a: Vec2, b: Vec2, z: f32) -> Transform {
+    let d = b - a;
+    Transform {
+        translation: ((a + b) / 2.0).extend(z),
+        rotation: Quat::from_rotation_z(d.y.atan2(d.x)),
+        scale: Vec3::new(d.length().max(1.0), 1.0, 1.0),
+    }
+}
+
+/// The tap line of eavesdropper `spy`: from its icon to the middle of the
+/// link it listens on.
+fn tap_transform(sim: &Sim, layout: &SceneLayout, spy: NodeId, link: LinkId) -> Transform {
+    let t = &sim.player.timeline;
+    let ends = t.links.get(link as usize).map(|l| l.ends);
+    let (Some(s), Some([a, b])) = (t.hosts.get(spy as usize), ends) else {
+        return Transform::default();
+    };
+    let (Some(a), Some(b)) = (t.hosts.get(a as usize), t.hosts.get(b as usize)) else {
+        return Transform::default();
+    };
+    let mid = (layout.host(a) + layout.host(b)) / 2.0;
+    segment(layout.host(s), mid, z::LINK - 0.1)
+}
+
 /// A link's transform (centre, angle, length as x scale) and its label's.
 fn link_transforms(sim: &Sim, layout: &SceneLayout, link: LinkId) -> (Transform, Transform) {
     let t = &sim.player.timeline;
@@ -134,12 +176,7 @@ fn link_transforms(sim: &Sim, layout: &SceneLayout, link: LinkId) -> (Transform,
     let (a, b) = (layout.host(a), layout.host(b));
     let d = b - a;
     let mid = (a + b) / 2.0;
-    let angle = d.y.atan2(d.x);
-    let line = Transform {
-        translation: mid.extend(z::LINK),
-        rotation: Quat::from_rotation_z(angle),
-        scale: Vec3::new(d.length().max(1.0), 1.0, 1.0),
-    };
+    let line = segment(a, b, z::LINK);
     // The label sits beside the middle, beyond the packets' lanes: below a
     // horizontal link (hosts' friendly labels are above their icons),
     // right of a vertical one.
@@ -159,6 +196,10 @@ fn relayout(
     mut hosts: Query<(&HostMarker, &mut Transform), (Without<LinkMarker>, Without<LinkLabel>)>,
     mut links: Query<(&LinkMarker, &mut Transform), (Without<HostMarker>, Without<LinkLabel>)>,
     mut labels: Query<(&LinkLabel, &mut Transform), (Without<HostMarker>, Without<LinkMarker>)>,
+    mut taps: Query<
+        (&TapMarker, &mut Transform),
+        (Without<HostMarker>, Without<LinkMarker>, Without<LinkLabel>),
+    >,
 ) {
     if !layout.is_changed() {
         return;
@@ -175,5 +216,11 @@ fn relayout(
     }
     for (l, mut tf) in &mut labels {
         *tf = link_transforms(&sim, &layout, l.link).1;
+    }
+    for (tap, mut tf) in &mut taps {
+        let want = tap_transform(&sim, &layout, tap.spy, tap.link);
+        tf.translation = want.translation;
+        tf.rotation = want.rotation;
+        tf.scale.x = want.scale.x;
     }
 }

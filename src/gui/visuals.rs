@@ -88,6 +88,7 @@ impl Plugin for VisualsPlugin {
                 follow_layout,
                 declutter_labels,
                 host_states,
+                dress_taps,
             )
                 .after(SceneSet),
         );
@@ -186,6 +187,19 @@ fn dress_hosts(
             (_, false) => format!("{}, {addr}", kind.name()),
         };
         let label = v.label.clone();
+        let firewall = v.firewall;
+        // The wall stands on the side the host's link comes from.
+        let t = &sim.player.timeline;
+        let toward = t
+            .links
+            .iter()
+            .find_map(|l| match l.ends {
+                [a, b] if a == h.node => Some(b),
+                [a, b] if b == h.node => Some(a),
+                _ => None,
+            })
+            .and_then(|n| t.hosts.get(n as usize))
+            .map_or(-1.0, |n| if n.pos.0 >= v.pos.0 { 1.0 } else { -1.0 });
         let mut m = |c: Color| shapes.material(&mut materials, c);
         let bg = m(Color::WHITE);
         let rim = m(pal.link.with_alpha(0.6));
@@ -197,6 +211,7 @@ fn dress_hosts(
         let red = m(Color::srgb(0.62, 0.08, 0.12));
         let black = m(Color::BLACK);
         let grey = m(Color::srgba(0.55, 0.55, 0.55, 0.75));
+        let brick = m(Color::srgb(0.70, 0.25, 0.15));
         let (badge, badge_fg) = match kind {
             HostKind::MailServer => (Some(m(Color::srgb_u8(0, 114, 178))), m(Color::WHITE)),
             HostKind::FileServer => (
@@ -356,6 +371,19 @@ fn dress_hosts(
                     Anchor::BOTTOM_CENTER,
                 );
             }
+            if firewall {
+                // A wall in front of the host, with its name.
+                let wall = Rectangle::new(7.0 * s, 40.0 * s);
+                shape(p, meshes.add(wall), brick, k(40.0 * toward, 0.0, 0.3), 0.0);
+                text(
+                    p,
+                    "firewall".into(),
+                    10.0 * s,
+                    Color::srgb(0.70, 0.25, 0.15),
+                    k(40.0 * toward, 24.0, 0.5),
+                    Anchor::BOTTOM_CENTER,
+                );
+            }
             p.spawn((
                 HostStatus(h.node),
                 Text2d::new(""),
@@ -452,6 +480,24 @@ fn dress_links(
             TextColor(pal.text_weak),
             Anchor::CENTER,
         ));
+    }
+}
+
+/// An eavesdropper's tap: a thin red line to the link it listens on.
+fn dress_taps(
+    mut commands: Commands,
+    mut taps: Query<(Entity, &mut Transform), Added<super::topology::TapMarker>>,
+    shapes: Res<Shapes>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+) {
+    for (e, mut tf) in &mut taps {
+        let mat = materials.add(ColorMaterial::from_color(Color::srgba(
+            0.62, 0.08, 0.12, 0.7,
+        )));
+        tf.scale.y = 2.0;
+        commands
+            .entity(e)
+            .insert((Mesh2d(shapes.unit_rect.clone()), MeshMaterial2d(mat)));
     }
 }
 

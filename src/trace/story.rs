@@ -118,6 +118,9 @@ pub struct Pipe {
     pub protocol: Protocol,
     /// When its first segment (the SYN) was sent.
     pub opened: SimTime,
+    /// When the handshake's SYN-ACK was sent: a connection whose SYNs are
+    /// dropped (a firewall) never gets one.
+    pub accepted: Option<SimTime>,
     /// When its last segment arrived.
     pub closed: SimTime,
 }
@@ -150,6 +153,9 @@ pub struct Story {
     acks: BTreeMap<(ConnName, SocketAddrV4), Vec<(SimTime, u32)>>,
     /// Which host owns each address.
     owners: BTreeMap<std::net::Ipv4Addr, u32>,
+    /// `(time, host, subject, flags)`: the IMAP flags a host holds or saw
+    /// for a message, each time they changed.
+    flag_changes: Vec<(SimTime, u32, String, String)>,
 }
 
 fn str_field<'a>(fields: &'a [(&'static str, Value)], key: &str) -> Option<&'a str> {
@@ -220,6 +226,8 @@ struct Builder {
     fetching: BTreeMap<u32, (SimTime, usize, ConnName, u32)>,
     /// Transfers announced on a connection and not yet done.
     transfers: BTreeMap<ConnName, Transfer>,
+    /// `(server, user, folder, uid)` -> subject of each stored message.
+    subjects: BTreeMap<(u32, String, String, i64), String>,
 }
 
 impl Story {
@@ -287,6 +295,18 @@ impl Story {
         self.queued
             .iter()
             .filter(move |q| q.host == host && q.entered <= t && q.left.is_none_or(|left| t < left))
+    }
+
+    /// The IMAP flags of each message `host` holds (a server) or last saw
+    /// (a user agent) at `t`: `(subject, flags)`, in subject order.
+    pub fn flags_at(&self, host: u32, t: SimTime) -> Vec<(&str, &str)> {
+        let mut last: BTreeMap<&str, &str> = BTreeMap::new();
+        for (at, h, subject, flags) in &self.flag_changes {
+            if *at <= t && *h == host {
+                last.insert(subject, flags);
+            }
+        }
+        last.into_iter().collect()
     }
 
     /// How many messages `user`'s `folder` on `host` holds at `t`, counting
@@ -360,6 +380,7 @@ impl Builder {
     fn pipes_and_acks(&mut self, trace: &Trace) {
         self.story.owners = trace.addresses.clone();
         let mut spans: BTreeMap<ConnName, (SimTime, SimTime)> = BTreeMap::new();
+        let mut accepted: BTreeMap<ConnName, SimTime> = BTreeMap::new();
         for r in &trace.records {
             let (Event::SegmentSent { packet, .. } | Event::SegmentReceived { packet, .. }) =
                 r.event
@@ -375,6 +396,9 @@ impl Builder {
             let key = socket_pair(p.src_addr(), p.dst_addr());
             let span = spans.entry(key).or_insert((r.time, r.time));
             span.1 = span.1.max(r.time);
+            if s.flags.syn() && s.flags.ack() {
+                accepted.entry(key).or_insert(r.time);
+            }
             // The receiver acknowledges what it has: an ACK it sends.
             if matches!(r.event, Event::SegmentSent { .. }) && s.flags.ack() {
                 self.story
@@ -392,6 +416,7 @@ impl Builder {
                 conn,
                 protocol,
                 opened,
+                accepted: accepted.get(&conn).copied(),
                 closed,
             });
         }
@@ -660,6 +685,10 @@ impl Builder {
             | "bounced" | "discarded" => self.queue_event(i, t, host, event, fields),
             "stored" => {
                 let (user, folder) = (s("user"), s("mailbox"));
+                if let Some(uid) = int_field(fields, "uid") {
+                    let key = (host, user.clone(), folder.clone(), uid);
+                    self.subjects.insert(key, s("subject"));
+                }
                 self.story
                     .mailbox_changes
                     .push((t, host, user.clone(), folder.clone(), 1));
@@ -676,6 +705,20 @@ impl Builder {
                 }
             }
             "fetched" => self.fetched(i, t, host, &s("subject")),
+            // IMAP flags: a server's (by mailbox and uid), or what a user
+            // agent set or was told (by subject).
+            "flags" | "update" if event == "flags" || s("kind") == "flags" => {
+                let subject = match str_field(fields, "subject") {
+                    Some(subject) => Some(subject.to_owned()),
+                    None => int_field(fields, "uid").and_then(|uid| {
+                        let key = (host, s("user"), s("mailbox"), uid);
+                        self.subjects.get(&key).cloned()
+                    }),
+                };
+                if let Some(subject) = subject {
+                    self.story.flag_changes.push((t, host, subject, s("flags")));
+                }
+            }
             "data_opened" => {
                 let (Some(client), Some(port)) = (
                     str_field(fields, "client").and_then(|c| c.parse::<SocketAddrV4>().ok()),

@@ -420,3 +420,26 @@ fn scp_vs_ftp_the_file_moves_on_the_one_encrypted_pipe() {
         })
     );
 }
+
+#[test]
+fn pop_vs_imap_flags_show_on_every_device_that_sees_them() {
+    let t = run("pop_vs_imap");
+    let story = Story::new(&t);
+    let end = t.records.last().unwrap().time;
+    let slides = |host: &str| {
+        story
+            .flags_at(node(&t, host), end)
+            .into_iter()
+            .find(|(s, _)| *s == "Slides for Monday")
+            .map(|(_, f)| f.to_owned())
+    };
+    // Set on the laptop, held by the server, told to the phone.
+    assert_eq!(slides("bob-laptop").as_deref(), Some("\\Seen \\Flagged"));
+    assert_eq!(slides("bob-mail").as_deref(), Some("\\Seen \\Flagged"));
+    assert_eq!(slides("bob-phone").as_deref(), Some("\\Seen \\Flagged"));
+    // Before anything was flagged, nobody shows flags for it.
+    assert_eq!(
+        story.flags_at(node(&t, "bob-phone"), SimTime::ZERO).len(),
+        0
+    );
+}
