@@ -443,3 +443,30 @@ fn pop_vs_imap_flags_show_on_every_device_that_sees_them() {
         0
     );
 }
+
+#[test]
+fn ftp_errors_a_refused_transfer_stops_where_it_was() {
+    let t = run("ftp_errors");
+    let story = Story::new(&t);
+    let last = |label: &str| {
+        story
+            .journeys
+            .iter()
+            .find(|j| j.label == label)
+            .and_then(|j| j.legs.last())
+            .map(|l| l.place.clone())
+            .unwrap_or_else(|| panic!("no journey of {label}"))
+    };
+    // A download of a missing file stops at the server with its 550.
+    let Place::Stopped { host, reason } = last("missing.txt") else {
+        panic!("missing.txt did not stop");
+    };
+    assert_eq!(t.nodes[host as usize], "files");
+    assert!(reason.starts_with("550"), "{reason}");
+    // An upload over quota stops where it was sent from, with its 452.
+    let Place::Stopped { host, reason } = last("big.bin") else {
+        panic!("big.bin did not stop");
+    };
+    assert_ne!(t.nodes[host as usize], "files");
+    assert!(reason.starts_with("452"), "{reason}");
+}

@@ -33,6 +33,8 @@ pub struct Arrow {
     pub label: String,
     pub color: egui::Color32,
     pub ring: egui::Color32,
+    /// Index into the timeline's connections.
+    pub conn: usize,
 }
 
 /// The ladder of one run.
@@ -109,6 +111,7 @@ impl LadderCache {
                         label,
                         color: proto_color32(proto),
                         ring: conn_color32(conn),
+                        conn,
                     });
                 }
                 Event::SegmentReceived { packet, .. } | Event::DatagramReceived { packet, .. } => {
@@ -259,10 +262,19 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             } else {
                 (x1, y1)
             };
-            let alpha = if past { 1.0 } else { 0.22 };
+            // The connection selected (a packet or a textbook object
+            // clicked) stands out.
+            let chosen = v.selection.conn == Some(a.conn);
+            let alpha = if past || chosen { 1.0 } else { 0.22 };
             let color = a.color.gamma_multiply(alpha);
-            let width = if past && !done { 2.8 } else { 1.6 };
+            let width = if past && !done { 2.8 } else { 1.6 } + if chosen { 2.0 } else { 0.0 };
             let (p0, p1) = (egui::pos2(x0, y0), egui::pos2(x_end, y_end));
+            if chosen {
+                painter.line_segment(
+                    [egui::pos2(x0, y0), egui::pos2(x_end, y_end)],
+                    egui::Stroke::new(width + 4.0, egui::Color32::from_rgb(250, 200, 60)),
+                );
+            }
             painter.line_segment([p0, p1], egui::Stroke::new(width, color));
             if a.lost {
                 let red = egui::Color32::from_rgb(220, 25, 25).gamma_multiply(alpha);
