@@ -71,6 +71,21 @@ pub struct Lane {
     pub to: Pos2,
 }
 
+impl HostBox {
+    /// A box with no queue, mailboxes or file system.
+    fn new(node: NodeId, kind: BoxKind, title: String, rect: Rect) -> HostBox {
+        HostBox {
+            node,
+            kind,
+            title,
+            rect,
+            queue: None,
+            mailboxes: Vec::new(),
+            files: None,
+        }
+    }
+}
+
 /// The figure: boxes and lanes, for a drawing area.
 #[derive(Debug, Clone)]
 pub struct Figure {
@@ -133,8 +148,7 @@ impl Figure {
         // to a file server.
         let mut file_clients: Vec<NodeId> = Vec::new();
         for p in &t.story.pipes {
-            let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
-            if let [Some(a), Some(b)] = ends {
+            if let Some([a, b]) = t.story.hosts_of(&p.conn) {
                 for (c, s) in [(a, b), (b, a)] {
                     if file_servers.contains(&s)
                         && !file_servers.contains(&c)
@@ -169,15 +183,9 @@ impl Figure {
         }
         for (i, &n) in spies.iter().enumerate() {
             let c = pos2(m.center().x + i as f32 * 170.0, m.bottom() - 24.0);
-            f.boxes.push(HostBox {
-                node: n,
-                kind: BoxKind::Eavesdropper,
-                title: title(n),
-                rect: Rect::from_center_size(c, vec2(150.0, 44.0)),
-                queue: None,
-                mailboxes: Vec::new(),
-                files: None,
-            });
+            let rect = Rect::from_center_size(c, vec2(150.0, 44.0));
+            f.boxes
+                .push(HostBox::new(n, BoxKind::Eavesdropper, title(n), rect));
         }
         f.lanes(t);
         f
@@ -225,28 +233,18 @@ impl Figure {
                 })
                 .collect();
             self.boxes.push(HostBox {
-                node: *s,
-                kind: BoxKind::MailServer,
-                title: title(*s),
-                rect,
                 queue: Some(queue),
                 mailboxes,
-                files: None,
+                ..HostBox::new(*s, BoxKind::MailServer, title(*s), rect)
             });
         }
         let mut place_agents = |list: &[NodeId], x: f32| {
             let k = list.len();
             for (j, &a) in list.iter().enumerate() {
                 let y = row + (j as f32 - (k as f32 - 1.0) / 2.0) * 120.0;
-                self.boxes.push(HostBox {
-                    node: a,
-                    kind: BoxKind::UserAgent,
-                    title: title(a),
-                    rect: Rect::from_center_size(pos2(x, y), vec2(agent_w, 60.0)),
-                    queue: None,
-                    mailboxes: Vec::new(),
-                    files: None,
-                });
+                let rect = Rect::from_center_size(pos2(x, y), vec2(agent_w, 60.0));
+                self.boxes
+                    .push(HostBox::new(a, BoxKind::UserAgent, title(a), rect));
             }
         };
         let of = |s: NodeId| agents.get(&s).cloned().unwrap_or_default();
@@ -264,15 +262,9 @@ impl Figure {
         }
         for (i, &d) in dns.iter().enumerate() {
             let c = pos2(mid + i as f32 * 150.0, area.top() + 30.0);
-            self.boxes.push(HostBox {
-                node: d,
-                kind: BoxKind::DnsServer,
-                title: title(d),
-                rect: Rect::from_center_size(c, vec2(130.0, 44.0)),
-                queue: None,
-                mailboxes: Vec::new(),
-                files: None,
-            });
+            let rect = Rect::from_center_size(c, vec2(130.0, 44.0));
+            self.boxes
+                .push(HostBox::new(d, BoxKind::DnsServer, title(d), rect));
         }
     }
 
@@ -293,13 +285,8 @@ impl Figure {
                 let rect = Rect::from_center_size(pos2(x, y), vec2(w, 150.0));
                 let files = Rect::from_min_size(rect.min + vec2(8.0, 48.0), vec2(w - 16.0, 92.0));
                 boxes.push(HostBox {
-                    node: n,
-                    kind,
-                    title: title(n),
-                    rect,
-                    queue: None,
-                    mailboxes: Vec::new(),
                     files: Some(files),
+                    ..HostBox::new(n, kind, title(n), rect)
                 });
             }
         };
@@ -313,8 +300,9 @@ impl Figure {
     fn lanes(&mut self, t: &Timeline) {
         let mut pairs: BTreeMap<(NodeId, NodeId), Vec<Proto>> = BTreeMap::new();
         for p in &t.story.pipes {
-            let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
-            let [Some(a), Some(b)] = ends else { continue };
+            let Some([a, b]) = t.story.hosts_of(&p.conn) else {
+                continue;
+            };
             if self.host_box(a).is_none() || self.host_box(b).is_none() || a == b {
                 continue;
             }
@@ -504,8 +492,7 @@ enum PipeState {
 fn open_lanes(t: &Timeline, at: SimTime) -> BTreeMap<(NodeId, NodeId, Proto), PipeState> {
     let mut open = BTreeMap::new();
     for p in t.story.pipes_at(at) {
-        let ends = [p.conn.0, p.conn.1].map(|s| t.trace.addresses.get(s.ip()).copied());
-        if let [Some(a), Some(b)] = ends {
+        if let Some([a, b]) = t.story.hosts_of(&p.conn) {
             let state = if p.accepted.is_some_and(|s| s <= at) {
                 PipeState::Open
             } else {

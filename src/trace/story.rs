@@ -234,11 +234,11 @@ impl Story {
     /// Follows every message and file of `trace`.
     pub fn new(trace: &Trace) -> Story {
         let mut b = Builder::default();
-        b.pipes_and_acks(trace);
+        let sent = b.pipes_and_acks(trace);
         for (i, r) in trace.records.iter().enumerate() {
             b.record(i, r);
         }
-        b.story.measure_pipes(trace);
+        b.story.measure_pipes(&sent);
         b.story
     }
 
@@ -320,28 +320,17 @@ impl Story {
             .max(0)
     }
 
+    /// The two hosts a connection joins, when both are simulated.
+    pub fn hosts_of(&self, conn: &ConnName) -> Option<[u32; 2]> {
+        Some([
+            *self.owners.get(conn.0.ip())?,
+            *self.owners.get(conn.1.ip())?,
+        ])
+    }
+
     /// Finds each pipe leg's bytes: the sender's data segments on the
     /// connection between the leg's start and the next leg's.
-    fn measure_pipes(&mut self, trace: &Trace) {
-        let mut sent: BTreeMap<(ConnName, u32), Vec<Segment>> = BTreeMap::new();
-        for r in &trace.records {
-            let Event::SegmentSent { host, packet } = r.event else {
-                continue;
-            };
-            let Some(p) = trace.packet(packet) else {
-                continue;
-            };
-            if let Payload::Tcp(s) = &p.payload
-                && !s.payload.is_empty()
-            {
-                let key = (socket_pair(p.src_addr(), p.dst_addr()), host);
-                sent.entry(key).or_default().push((
-                    r.time,
-                    s.seq,
-                    s.seq.wrapping_add(s.payload.len() as u32),
-                ));
-            }
-        }
+    fn measure_pipes(&mut self, sent: &BTreeMap<(ConnName, u32), Vec<Segment>>) {
         for j in &mut self.journeys {
             for i in 0..j.legs.len() {
                 let Place::Pipe { conn, sender, .. } = &j.legs[i].place else {
@@ -376,13 +365,16 @@ impl Story {
 }
 
 impl Builder {
-    /// Each application connection's lifetime, and every ACK sent.
-    fn pipes_and_acks(&mut self, trace: &Trace) {
+    /// Each application connection's lifetime and every ACK sent, in one
+    /// pass over the segments; returns the data segments each host sent on
+    /// each connection, for [`Story::measure_pipes`].
+    fn pipes_and_acks(&mut self, trace: &Trace) -> BTreeMap<(ConnName, u32), Vec<Segment>> {
         self.story.owners = trace.addresses.clone();
         let mut spans: BTreeMap<ConnName, (SimTime, SimTime)> = BTreeMap::new();
         let mut accepted: BTreeMap<ConnName, SimTime> = BTreeMap::new();
+        let mut sent: BTreeMap<(ConnName, u32), Vec<Segment>> = BTreeMap::new();
         for r in &trace.records {
-            let (Event::SegmentSent { packet, .. } | Event::SegmentReceived { packet, .. }) =
+            let (Event::SegmentSent { packet, host } | Event::SegmentReceived { packet, host }) =
                 r.event
             else {
                 continue;
@@ -399,13 +391,21 @@ impl Builder {
             if s.flags.syn() && s.flags.ack() {
                 accepted.entry(key).or_insert(r.time);
             }
-            // The receiver acknowledges what it has: an ACK it sends.
-            if matches!(r.event, Event::SegmentSent { .. }) && s.flags.ack() {
-                self.story
-                    .acks
-                    .entry((key, p.dst_addr()))
-                    .or_default()
-                    .push((r.time, s.ack));
+            if matches!(r.event, Event::SegmentSent { .. }) {
+                // The receiver acknowledges what it has: an ACK it sends.
+                if s.flags.ack() {
+                    self.story
+                        .acks
+                        .entry((key, p.dst_addr()))
+                        .or_default()
+                        .push((r.time, s.ack));
+                }
+                if !s.payload.is_empty() {
+                    let end = s.seq.wrapping_add(s.payload.len() as u32);
+                    sent.entry((key, host))
+                        .or_default()
+                        .push((r.time, s.seq, end));
+                }
             }
         }
         for (conn, (opened, closed)) in spans {
@@ -421,6 +421,7 @@ impl Builder {
             });
         }
         self.story.pipes.sort_by_key(|p| (p.opened, p.conn));
+        sent
     }
 
     fn new_journey(&mut self, thing: Thing, label: &str) -> usize {
