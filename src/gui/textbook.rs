@@ -435,12 +435,12 @@ impl Figure {
                 Place::Queue { host, .. } => self
                     .host_box(*host)
                     .and_then(|b| b.queue)
-                    .map(|q| q.left_center() + vec2(70.0, 0.0) + step),
+                    .map(|q| slot(q, nth)),
                 Place::Mailbox { host, user, .. } => self.host_box(*host).and_then(|b| {
                     b.mailboxes
                         .iter()
                         .find(|(u, _)| u == user)
-                        .map(|(_, r)| r.left_center() + vec2(70.0, 0.0) + step)
+                        .map(|(_, r)| slot(*r, nth))
                 }),
                 Place::Files { host, .. } => self
                     .host_box(*host)
@@ -465,6 +465,27 @@ impl Figure {
         }
         out
     }
+}
+
+/// Where the `nth` object in a queue or mailbox row goes: after its
+/// label, and never outside the row (a narrow figure squeezes them).
+fn slot(row: Rect, nth: usize) -> Pos2 {
+    let x = row.left() + 70.0 + 26.0 * nth as f32;
+    pos2(
+        x.min(row.right() - 13.0).max(row.left() + 13.0),
+        row.center().y,
+    )
+}
+
+/// `text` cut with an ellipsis to about `width` points at `size`.
+fn fit(text: &str, width: f32, size: f32) -> String {
+    let max = ((width / (size * 0.55)) as usize).max(3);
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut s: String = text.chars().take(max - 1).collect();
+    s.push('…');
+    s
 }
 
 /// Places that hold several objects side by side.
@@ -615,7 +636,7 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         painter.text(
             b.rect.center_top() + vec2(0.0, 4.0),
             Align2::CENTER_TOP,
-            &b.title,
+            fit(&b.title, b.rect.width() - 6.0, font(13.0).size),
             font(13.0),
             text,
         );
