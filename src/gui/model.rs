@@ -30,30 +30,6 @@ pub const MAX_RECORDS: usize = 2_000_000;
 /// recorded for its connection.
 pub use crate::trace::Protocol as Proto;
 
-/// The colours of the protocols.
-pub trait ProtoColour {
-    /// The colour of its packets (sRGB), chosen to be told apart on a
-    /// light background and by most colour-blind viewers (Okabe-Ito based).
-    fn rgb(self) -> [u8; 3];
-}
-
-impl ProtoColour for Proto {
-    fn rgb(self) -> [u8; 3] {
-        match self {
-            Proto::Smtp => [0, 114, 178],       // blue
-            Proto::Pop3 => [204, 121, 167],     // purple-pink
-            Proto::Imap => [120, 80, 190],      // violet
-            Proto::Dns => [230, 159, 0],        // orange
-            Proto::FtpControl => [0, 158, 115], // green
-            Proto::FtpData => [110, 190, 60],   // light green
-            Proto::Http => [213, 94, 0],        // vermilion
-            Proto::Scp => [60, 60, 60],         // near black
-            Proto::Tcp => [86, 140, 200],       // sky blue
-            Proto::Udp => [170, 150, 60],       // olive
-        }
-    }
-}
-
 /// What a host is, for its icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostKind {
@@ -330,15 +306,19 @@ impl Timeline {
 
     /// Builds the connection, flight and drop indexes.
     fn index(&mut self) {
-        // Connections named by the applications' dialogues know their
-        // protocol for sure; the rest are classified by port below.
+        // Connections named by the applications' dialogues, with the
+        // protocol the engine recorded (an FTP data connection's content
+        // is an FTP line); the rest are met packet by packet below.
         for r in &self.trace.records {
             if let Event::Dialogue {
                 layer,
                 conn: Some((c, s)),
                 ..
             } = &r.event
-                && let Some(p) = Proto::from_layer(*layer)
+                && let Some(p) = self
+                    .trace
+                    .protocol(*c, *s, r.time)
+                    .or_else(|| Proto::from_layer(*layer))
             {
                 let key = conn_key(*c, *s);
                 if !self.conn_index.contains_key(&key) {

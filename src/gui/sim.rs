@@ -145,15 +145,19 @@ pub struct ViewFilter {
     pub hidden: BTreeSet<Layer>,
     /// Only events about this host.
     pub host: Option<NodeId>,
+    /// Only events whose text contains this (any case): a word, an
+    /// address or port, a field such as `code=550`.
+    pub text: String,
 }
 
 impl ViewFilter {
-    /// The list hides the engine's bookkeeping (congestion window and RTT
-    /// samples) until asked.
+    /// The list starts without the link and IP events (each hop of each
+    /// packet): what remains reads end to end, as the textbook tells it.
     pub fn initial() -> ViewFilter {
         ViewFilter {
-            hidden: BTreeSet::new(),
+            hidden: [Layer::Link, Layer::Ip].into(),
             host: None,
+            text: String::new(),
         }
     }
 
@@ -165,11 +169,20 @@ impl ViewFilter {
         if self.hidden.contains(&t.trace.layer(r)) {
             return false;
         }
-        match self.host {
-            None => true,
-            Some(h) => t.record_hosts(i).contains(&Some(h)),
+        if let Some(h) = self.host
+            && !t.record_hosts(i).contains(&Some(h))
+        {
+            return false;
         }
+        let query = self.text.trim();
+        query.is_empty() || contains_any_case(&t.trace.to_text(r), query)
     }
+}
+
+/// Whether `hay` contains `needle`, ignoring ASCII case.
+fn contains_any_case(hay: &str, needle: &str) -> bool {
+    let needle = needle.to_ascii_lowercase();
+    hay.to_ascii_lowercase().contains(&needle)
 }
 
 /// What the user selected: a packet (flight), a host, a connection.

@@ -17,7 +17,7 @@
 //! write. [`Figure::new`] is pure (tests check it without a window);
 //! [`draw`] paints it with egui. Nothing here changes the run.
 
-use super::model::{Proto, ProtoColour, Timeline};
+use super::model::{Proto, Timeline};
 use crate::scenario::spec::Role;
 use crate::sim::SimTime;
 use crate::trace::story::{Journey, Place, Thing};

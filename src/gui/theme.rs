@@ -4,7 +4,7 @@
 //! chosen.
 
 use super::layout::SceneLayout;
-use super::model::{Proto, ProtoColour};
+use super::model::Proto;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 

@@ -20,6 +20,8 @@ pub struct UiState {
     pub tab: Tab,
     /// The "go to time" field.
     pub goto: String,
+    /// What was typed there last if it was not a time.
+    pub goto_error: Option<String>,
     /// The error text the user dismissed.
     pub dismissed_error: Option<String>,
     /// The cursor the event list last scrolled to.

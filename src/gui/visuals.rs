@@ -575,7 +575,7 @@ pub fn packet_label(t: &Timeline, flight: usize) -> String {
             if s.payload.is_empty() {
                 let flags = s.flags.to_string();
                 if flags == "ACK" {
-                    return format!("ACK {}", s.ack);
+                    return format!("ACK {}", t.trace.seqs.ack(p));
                 }
                 return flags;
             }

@@ -131,14 +131,14 @@ impl<'a> Captioner<'a> {
                 match reason {
                     DropReason::Loss => format!("The link loses {what} on its way to {at}."),
                     DropReason::QueueFull => {
-                        format!("{at}'s queue on the link is full: {what} is dropped.")
+                        format!("The queue at {at} is full: {what} is dropped.")
                     }
                     DropReason::LinkDown => format!("The link is down: {what} is lost."),
                     DropReason::NoRoute => format!("{at} has no route for {what}: it is dropped."),
                     DropReason::TtlExpired => {
                         format!("{what} has travelled too many hops: {at} drops it.")
                     }
-                    DropReason::Firewall => format!("{at}'s firewall refuses {what}."),
+                    DropReason::Firewall => format!("The firewall at {at} refuses {what}."),
                     DropReason::PortClosed => {
                         format!("Nothing listens for {what} on {at}: it is dropped.")
                     }
@@ -157,7 +157,7 @@ impl<'a> Captioner<'a> {
                 from,
                 to,
             } => format!(
-                "{}'s connection with {} moves from {from} to {to}.",
+                "On {}, the connection with {} moves from {from} to {to}.",
                 self.node(*host),
                 self.peer(conn)
             ),
@@ -169,9 +169,10 @@ impl<'a> Captioner<'a> {
                 self.peer(conn)
             ),
             Event::FastRetransmit { host, conn, seq } => format!(
-                "{} got three duplicate ACKs from {}: it resends seq {seq} at once (fast retransmit).",
+                "{} got three duplicate ACKs from {}: it resends seq {} at once (fast retransmit).",
                 self.node(*host),
-                self.peer(conn)
+                self.peer(conn),
+                t.seqs.of(conn.0, conn.1, *seq)
             ),
             Event::Cwnd {
                 host,
@@ -179,7 +180,7 @@ impl<'a> Captioner<'a> {
                 ssthresh,
                 ..
             } => format!(
-                "{}'s congestion window is now {cwnd} bytes (slow-start threshold {ssthresh}).",
+                "On {}, the congestion window is now {cwnd} bytes (slow-start threshold {ssthresh}).",
                 self.node(*host)
             ),
             Event::Rtt {
@@ -189,7 +190,7 @@ impl<'a> Captioner<'a> {
                 self.node(*host)
             ),
             Event::ConnFailed { host, conn, error } => format!(
-                "{}'s connection to {} fails: {}.",
+                "The connection from {} to {} fails: {}.",
                 self.node(*host),
                 self.peer(conn),
                 error.name()
@@ -289,7 +290,7 @@ impl<'a> Captioner<'a> {
                 } else if f.fin() {
                     "a FIN".into()
                 } else {
-                    format!("an ACK ({})", s.ack)
+                    format!("an ACK ({})", self.trace.seqs.ack(p))
                 }
             }
             Payload::Udp(d) => match self.service(p, time) {
@@ -317,7 +318,7 @@ impl<'a> Captioner<'a> {
                     )
                 } else if f.syn() {
                     format!(
-                        "{a} accepts the connection from {b}: SYN-ACK, acknowledging {b}'s SYN and choosing its own sequence number {}.",
+                        "{a} accepts the connection from {b}: SYN-ACK, acknowledging the SYN of {b} and choosing its own sequence number {}.",
                         s.seq
                     )
                 } else if !s.payload.is_empty() {
@@ -330,21 +331,21 @@ impl<'a> Captioner<'a> {
                         Some(line) => {
                             format!(
                                 "{a} sends \u{201c}{line}\u{201d} to {b} (seq {}){fin}.",
-                                s.seq
+                                self.trace.seqs.seq(p)
                             )
                         }
                         None => format!(
                             "{a} sends {} bytes to {b} (seq {}){fin}.",
                             s.payload.len(),
-                            s.seq
+                            self.trace.seqs.seq(p)
                         ),
                     }
                 } else if f.fin() {
                     format!("{a} has nothing more to send: it sends FIN to {b}.")
                 } else {
                     format!(
-                        "{a} acknowledges to {b} everything up to byte {} (ACK).",
-                        s.ack
+                        "{a} acknowledges to {b} every byte before byte {} (ACK).",
+                        self.trace.seqs.ack(p)
                     )
                 }
             }

@@ -217,8 +217,9 @@ impl Trace {
         Json::Object(self.fields(r)).to_string()
     }
 
-    /// A packet in one line, as Wireshark's "Info" column would put it:
-    /// `49152 > 25 [SYN] seq=1000 ack=0 len=0`.
+    /// A packet in one line, as Wireshark's "Info" column would put it,
+    /// with sequence numbers relative to each side's SYN:
+    /// `49152 > 25 [PSH,ACK] seq=1 ack=33 len=12`.
     pub fn packet_summary(&self, p: &Packet) -> String {
         match &p.payload {
             Payload::Tcp(s) => format!(
@@ -226,8 +227,8 @@ impl Trace {
                 s.src_port,
                 s.dst_port,
                 s.flags,
-                s.seq,
-                s.ack,
+                self.seqs.seq(p),
+                if s.flags.ack() { self.seqs.ack(p) } else { 0 },
                 s.payload.len()
             ),
             Payload::Udp(d) => format!(
@@ -336,9 +337,10 @@ impl Trace {
             ),
             Event::FastRetransmit { host, conn, seq } => write!(
                 out,
-                "{}  {label}  {} 3 duplicate ACKs: fast retransmit of seq={seq}",
+                "{}  {label}  {} 3 duplicate ACKs: fast retransmit of seq={}",
                 self.node_name(*host),
-                conn_str(conn)
+                conn_str(conn),
+                self.seqs.of(conn.0, conn.1, *seq)
             ),
             Event::Cwnd {
                 host,

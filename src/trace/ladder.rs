@@ -8,7 +8,9 @@
 //! client receives later. The arrows therefore slant with the real
 //! latency. A filter keeps a slide to one protocol or one connection.
 
-use super::{Dir, Event, Layer, NodeId, Party, Trace};
+use super::{
+    ConnName, Dir, Event, Layer, NodeId, Party, Protocol, RelativeSeq, Trace, socket_pair,
+};
 use crate::net::packet::{Packet, Payload};
 use crate::sim::SimTime;
 use std::collections::BTreeMap;
@@ -36,8 +38,28 @@ pub struct Arrow {
     /// When it arrived, or when it was lost.
     pub received: SimTime,
     pub lost: bool,
+    /// Where a lost packet's mark goes, in columns from the left (between
+    /// `from` and `to`).
+    pub lost_at: Option<f64>,
+    /// The dialogue layer of its lines, or `tcp`/`udp` for a bare segment.
     pub layer: Layer,
+    /// What its connection carries: the arrow's colour.
+    pub protocol: Protocol,
+    /// Its connection, an index into [`Ladder::conns`].
+    pub conn: Option<usize>,
+    /// The ports it goes from and to, when it belongs to a connection or
+    /// a flow.
+    pub ports: Option<(u16, u16)>,
     pub label: String,
+}
+
+/// A connection with arrows on the ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LadderConn {
+    /// The end that sent the SYN.
+    pub client: SocketAddrV4,
+    pub server: SocketAddrV4,
+    pub protocol: Protocol,
 }
 
 /// A ladder ready to draw.
@@ -47,6 +69,8 @@ pub struct Ladder {
     pub columns: Vec<String>,
     /// Arrows in the order they were sent.
     pub arrows: Vec<Arrow>,
+    /// The connections arrows belong to, in order of their first arrow.
+    pub conns: Vec<LadderConn>,
 }
 
 /// Who a column stands for.
@@ -61,7 +85,8 @@ enum Col {
 struct PacketTimes {
     sent: BTreeMap<u64, SimTime>,
     received: BTreeMap<u64, SimTime>,
-    dropped: BTreeMap<u64, SimTime>,
+    /// When and at which node.
+    dropped: BTreeMap<u64, (SimTime, NodeId)>,
 }
 
 fn packet_times(trace: &Trace) -> PacketTimes {
@@ -74,8 +99,8 @@ fn packet_times(trace: &Trace) -> PacketTimes {
             Event::SegmentReceived { packet, .. } | Event::DatagramReceived { packet, .. } => {
                 t.received.entry(packet).or_insert(r.time);
             }
-            Event::Dropped { packet, .. } => {
-                t.dropped.entry(packet).or_insert(r.time);
+            Event::Dropped { packet, node, .. } => {
+                t.dropped.entry(packet).or_insert((r.time, node));
             }
             _ => {}
         }
@@ -92,61 +117,51 @@ fn conn_matches(filter: &Option<String>, a: SocketAddrV4, b: SocketAddrV4) -> bo
     }
 }
 
-/// Sequence numbers relative to each direction's SYN, as Wireshark shows
+/// A segment's label: flags and relative numbers, as Wireshark shows
 /// them by default and as textbooks write them.
-struct Relative {
-    isn: BTreeMap<(SocketAddrV4, SocketAddrV4), u32>,
-}
-
-impl Relative {
-    fn new(trace: &Trace) -> Relative {
-        let mut isn = BTreeMap::new();
-        for p in &trace.packets {
-            if let Payload::Tcp(s) = &p.payload
-                && s.flags.syn()
-            {
-                isn.entry((p.src_addr(), p.dst_addr())).or_insert(s.seq);
-            }
-        }
-        Relative { isn }
+fn segment_label(rel: &RelativeSeq, p: &Packet) -> String {
+    let Payload::Tcp(s) = &p.payload else {
+        return format!("UDP {} bytes", p.app_payload().len());
+    };
+    let mut out = format!("{} seq={}", s.flags, rel.seq(p));
+    if s.flags.ack() {
+        let _ = write!(out, " ack={}", rel.ack(p));
     }
-
-    fn label(&self, p: &Packet) -> String {
-        let Payload::Tcp(s) = &p.payload else {
-            return format!("UDP {} bytes", p.app_payload().len());
-        };
-        let (src, dst) = (p.src_addr(), p.dst_addr());
-        let seq = match self.isn.get(&(src, dst)) {
-            Some(&i) => s.seq.wrapping_sub(i),
-            None => s.seq,
-        };
-        let mut out = format!("{} seq={seq}", s.flags);
-        if s.flags.ack() {
-            let ack = match self.isn.get(&(dst, src)) {
-                Some(&i) => s.ack.wrapping_sub(i),
-                None => s.ack,
-            };
-            let _ = write!(out, " ack={ack}");
-        }
-        if !s.payload.is_empty() {
-            let _ = write!(out, " len={}", s.payload.len());
-        }
-        out
+    if !s.payload.is_empty() {
+        let _ = write!(out, " len={}", s.payload.len());
     }
+    out
 }
 
 /// The packet that carried a dialogue line: for a command, the one the
 /// server received at that moment from the client; for a reply, the one
-/// the server sent then toward the client.
-fn carrier(trace: &Trace, index: usize, dir: Dir, client: &Party, server: NodeId) -> Option<u64> {
+/// the server sent then toward the client. On the line's connection, when
+/// it names one.
+fn carrier(
+    trace: &Trace,
+    index: usize,
+    dir: Dir,
+    client: &Party,
+    server: NodeId,
+    conn: Option<ConnName>,
+) -> Option<u64> {
     let t = trace.records[index].time;
-    let from_client = |p: &Packet| match client {
-        Party::Node(n) => trace.addresses.get(&p.src) == Some(n),
-        Party::External(a) => p.src == *a.ip(),
+    let on_conn = |p: &Packet| {
+        conn.is_none_or(|(a, b)| socket_pair(p.src_addr(), p.dst_addr()) == socket_pair(a, b))
     };
-    let to_client = |p: &Packet| match client {
-        Party::Node(n) => trace.addresses.get(&p.dst) == Some(n),
-        Party::External(a) => p.dst == *a.ip(),
+    let from_client = |p: &Packet| {
+        on_conn(p)
+            && match client {
+                Party::Node(n) => trace.addresses.get(&p.src) == Some(n),
+                Party::External(a) => p.src == *a.ip(),
+            }
+    };
+    let to_client = |p: &Packet| {
+        on_conn(p)
+            && match client {
+                Party::Node(n) => trace.addresses.get(&p.dst) == Some(n),
+                Party::External(a) => p.dst == *a.ip(),
+            }
     };
     let same_time = |i: &usize| trace.records[*i].time == t;
     match dir {
@@ -184,6 +199,59 @@ fn carrier(trace: &Trace, index: usize, dir: Dir, client: &Party, server: NodeId
     }
 }
 
+/// The first and last payload-carrying segments of each connection (by
+/// socket pair): where a data connection's content starts and ends.
+#[derive(Default)]
+struct Payloads {
+    first: BTreeMap<ConnName, u64>,
+    last_received: BTreeMap<ConnName, SimTime>,
+}
+
+fn payloads(trace: &Trace, times: &PacketTimes) -> Payloads {
+    let mut out = Payloads::default();
+    for p in &trace.packets {
+        if p.app_payload().is_empty() {
+            continue;
+        }
+        let key = socket_pair(p.src_addr(), p.dst_addr());
+        out.first.entry(key).or_insert(p.id);
+        if let Some(&t) = times.received.get(&p.id) {
+            let e = out.last_received.entry(key).or_insert(t);
+            *e = (*e).max(t);
+        }
+    }
+    out
+}
+
+/// A dialogue line placed on the ladder before arrows are made.
+struct Line {
+    from: Col,
+    to: Col,
+    sent: SimTime,
+    received: SimTime,
+    layer: Layer,
+    label: String,
+    conn: Option<ConnName>,
+    /// The segment that carried it, if one is known.
+    packet: Option<u64>,
+    ports: Option<(u16, u16)>,
+}
+
+/// An arrow before its columns are numbered.
+struct Raw {
+    from: Col,
+    to: Col,
+    sent: SimTime,
+    received: SimTime,
+    lost: Option<NodeId>,
+    layer: Layer,
+    protocol: Protocol,
+    conn: Option<ConnName>,
+    packet: Option<u64>,
+    ports: Option<(u16, u16)>,
+    label: String,
+}
+
 /// Builds the ladder of a trace.
 pub fn build(trace: &Trace, filter: &LadderFilter) -> Ladder {
     let has_dialogue = trace
@@ -202,141 +270,312 @@ pub fn build(trace: &Trace, filter: &LadderFilter) -> Ladder {
         }
     };
     let times = packet_times(trace);
-    let rel = Relative::new(trace);
+    let payload = payloads(trace, &times);
+    let rel = &trace.seqs;
     let col_of = |addr: std::net::Ipv4Addr, port: u16| match trace.addresses.get(&addr) {
         Some(&n) => Col::Node(n),
         None => Col::External(SocketAddrV4::new(addr, port)),
     };
-    let mut raw: Vec<(Col, Col, SimTime, SimTime, bool, Layer, String)> = Vec::new();
-    for (i, r) in trace.records.iter().enumerate() {
-        match &r.event {
-            Event::SegmentSent { host, packet } | Event::DatagramSent { host, packet } => {
-                let Some(p) = trace.packet(*packet) else {
-                    continue;
-                };
-                let layer = match p.payload {
-                    Payload::Tcp(_) => Layer::Tcp,
-                    Payload::Udp(_) => Layer::Udp,
-                };
-                if !wants(layer) || !conn_matches(&filter.conn, p.src_addr(), p.dst_addr()) {
-                    continue;
-                }
-                let (end, lost) = match (times.received.get(packet), times.dropped.get(packet)) {
-                    (Some(&t), _) => (t, false),
-                    (None, Some(&t)) => (t, true),
-                    (None, None) => continue,
-                };
-                raw.push((
-                    Col::Node(*host),
-                    col_of(p.dst, p.dst_addr().port()),
-                    r.time,
-                    end,
-                    lost,
-                    layer,
-                    rel.label(p),
-                ));
-            }
-            Event::Dialogue {
-                layer,
-                client,
-                server,
-                dir,
-                line,
-                conn,
-                ..
-            } => {
-                if !wants(*layer) {
-                    continue;
-                }
-                if let Some((a, b)) = conn
-                    && !conn_matches(&filter.conn, *a, *b)
-                {
-                    continue;
-                }
-                if conn.is_none() && filter.conn.is_some() {
-                    continue;
-                }
-                let Party::Node(server_node) = *server else {
-                    continue;
-                };
-                let client_col = match client {
-                    Party::Node(n) => Col::Node(*n),
-                    Party::External(a) => Col::External(*a),
-                };
-                // Content (message lines, listings) goes whichever way its
-                // packet went: from the client in SMTP's DATA, from the
-                // server in POP3's RETR.
-                let (dir, packet) = match dir {
-                    Dir::Data => match carrier(trace, i, Dir::Command, client, server_node) {
-                        Some(p) => (Dir::Command, Some(p)),
-                        None => (
-                            Dir::Reply,
-                            carrier(trace, i, Dir::Reply, client, server_node),
-                        ),
-                    },
-                    d => (*d, carrier(trace, i, *d, client, server_node)),
-                };
-                let content = matches!(&r.event, Event::Dialogue { dir: Dir::Data, .. });
-                let (from, to, sent, received) = match dir {
-                    Dir::Command => {
-                        let sent = packet
-                            .and_then(|p| times.sent.get(&p).copied())
-                            .unwrap_or(r.time);
-                        (client_col, Col::Node(server_node), sent, r.time)
-                    }
-                    _ => {
-                        let received = packet
-                            .and_then(|p| times.received.get(&p).copied())
-                            .unwrap_or(r.time);
-                        (Col::Node(server_node), client_col, r.time, received)
-                    }
-                };
-                let prefix = match (content, dir) {
-                    (true, _) => "",
-                    (false, Dir::Command) => "C: ",
-                    (false, _) => "S: ",
-                };
-                let label = format!("{prefix}{line}");
-                // Lines that travelled together (a multi-line reply, the
-                // lines of a message) make one arrow with several lines.
-                match raw.last_mut() {
-                    Some(last)
-                        if last.0 == from
-                            && last.1 == to
-                            && last.2 == sent
-                            && last.3 == received
-                            && last.5 == *layer =>
-                    {
-                        last.6.push('\n');
-                        last.6.push_str(&label);
-                    }
-                    _ => raw.push((from, to, sent, received, false, *layer, label)),
-                }
-            }
-            _ => {}
+    let lines = dialogue_lines(trace, filter, &wants, &times, &payload, &col_of);
+    // Lines ride on their segment's arrow when segments are drawn.
+    let mut riding: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (k, (_, line)) in lines.iter().enumerate() {
+        if let Some(p) = line.packet
+            && trace.packet(p).is_some_and(|p| match p.payload {
+                Payload::Tcp(_) => wants(Layer::Tcp),
+                Payload::Udp(_) => wants(Layer::Udp),
+            })
+        {
+            riding.entry(p).or_default().push(k);
         }
     }
+    let ridden: std::collections::BTreeSet<usize> = riding.values().flatten().copied().collect();
+    let mut next_line = lines.iter().enumerate().peekable();
+    let mut raw: Vec<Raw> = Vec::new();
+    for (i, r) in trace.records.iter().enumerate() {
+        // Lines recorded before this record come first.
+        while let Some((k, (at, _))) = next_line.peek() {
+            if *at > i {
+                break;
+            }
+            let k = *k;
+            let (_, (_, line)) = next_line.next().expect("peeked");
+            if !ridden.contains(&k) {
+                push_line(&mut raw, trace, line);
+            }
+        }
+        let (Event::SegmentSent { host, packet } | Event::DatagramSent { host, packet }) = &r.event
+        else {
+            continue;
+        };
+        let Some(p) = trace.packet(*packet) else {
+            continue;
+        };
+        let (layer, flags) = match &p.payload {
+            Payload::Tcp(s) => (Layer::Tcp, Some(s.flags)),
+            Payload::Udp(_) => (Layer::Udp, None),
+        };
+        let pair = socket_pair(p.src_addr(), p.dst_addr());
+        let protocol = trace.packet_protocol(p, r.time);
+        // With only application layers asked for, a data connection
+        // still shows its opening and closing segments: each transfer is
+        // a connection of its own (RFC 959 §3.2).
+        let data_edge = protocol == Protocol::FtpData
+            && wants(Layer::Ftp)
+            && flags.is_some_and(|f| f.syn() || f.fin());
+        if !(wants(layer) || data_edge) || !conn_matches(&filter.conn, p.src_addr(), p.dst_addr()) {
+            continue;
+        }
+        let (end, lost) = match (times.received.get(packet), times.dropped.get(packet)) {
+            (Some(&t), _) => (t, None),
+            (None, Some(&(t, node))) => (t, Some(node)),
+            (None, None) => continue,
+        };
+        let carried: Vec<&Line> = riding
+            .get(packet)
+            .map(|ks| ks.iter().map(|&k| &lines[k].1).collect())
+            .unwrap_or_default();
+        let mut label = String::new();
+        for l in &carried {
+            label.push_str(&l.label);
+            label.push('\n');
+        }
+        if wants(layer) {
+            label.push_str(&segment_label(rel, p));
+        } else if let Some(f) = flags {
+            label.push_str(&f.to_string());
+        }
+        raw.push(Raw {
+            from: Col::Node(*host),
+            to: col_of(p.dst, p.dst_addr().port()),
+            sent: r.time,
+            received: end,
+            lost,
+            layer: carried.first().map_or(layer, |l| l.layer),
+            protocol,
+            conn: matches!(p.payload, Payload::Tcp(_)).then_some(pair),
+            packet: Some(*packet),
+            ports: Some((p.src_addr().port(), p.dst_addr().port())),
+            label,
+        });
+    }
+    for (k, (_, line)) in next_line {
+        if !ridden.contains(&k) {
+            push_line(&mut raw, trace, line);
+        }
+    }
+    number(trace, raw)
+}
+
+/// The dialogue lines the filter keeps, each with the index of its record
+/// and where it goes on the ladder.
+fn dialogue_lines(
+    trace: &Trace,
+    filter: &LadderFilter,
+    wants: &dyn Fn(Layer) -> bool,
+    times: &PacketTimes,
+    payload: &Payloads,
+    col_of: &dyn Fn(std::net::Ipv4Addr, u16) -> Col,
+) -> Vec<(usize, Line)> {
+    let mut out = Vec::new();
+    for (i, r) in trace.records.iter().enumerate() {
+        let Event::Dialogue {
+            layer,
+            client,
+            server,
+            dir,
+            line,
+            conn,
+            ..
+        } = &r.event
+        else {
+            continue;
+        };
+        if !wants(*layer) {
+            continue;
+        }
+        match conn {
+            Some((a, b)) if !conn_matches(&filter.conn, *a, *b) => continue,
+            None if filter.conn.is_some() => continue,
+            _ => {}
+        }
+        let Party::Node(server_node) = *server else {
+            continue;
+        };
+        let client_col = match client {
+            Party::Node(n) => Col::Node(*n),
+            Party::External(a) => Col::External(*a),
+        };
+        let content = *dir == Dir::Data;
+        // Content (message lines, listings) goes whichever way its packet
+        // went: from the client in SMTP's DATA, from the server in POP3's
+        // RETR.
+        let (dir, packet) = match dir {
+            Dir::Data => match carrier(trace, i, Dir::Command, client, server_node, *conn) {
+                Some(p) => (Dir::Command, Some(p)),
+                None => (
+                    Dir::Reply,
+                    carrier(trace, i, Dir::Reply, client, server_node, *conn),
+                ),
+            },
+            d => (*d, carrier(trace, i, *d, client, server_node, *conn)),
+        };
+        let prefix = match (content, dir) {
+            (true, _) => "",
+            (false, Dir::Command) => "C: ",
+            (false, _) => "S: ",
+        };
+        let label = format!("{prefix}{line}");
+        // A data connection's content is told when it closes: it spans the
+        // connection's first to last payload segment.
+        let span = match (content, packet, conn) {
+            (true, None, Some(c)) => payload
+                .first
+                .get(&socket_pair(c.0, c.1))
+                .and_then(|&p| trace.packet(p))
+                .map(|p| {
+                    let key = socket_pair(p.src_addr(), p.dst_addr());
+                    let sent = times.sent.get(&p.id).copied().unwrap_or(r.time);
+                    let received = payload.last_received.get(&key).copied().unwrap_or(r.time);
+                    (p, sent, received)
+                }),
+            _ => None,
+        };
+        let placed = if let Some((p, sent, received)) = span {
+            Line {
+                from: col_of(p.src, p.src_addr().port()),
+                to: col_of(p.dst, p.dst_addr().port()),
+                sent,
+                received,
+                layer: *layer,
+                label,
+                conn: *conn,
+                packet: Some(p.id),
+                ports: Some((p.src_addr().port(), p.dst_addr().port())),
+            }
+        } else if dir == Dir::Command {
+            let sent = packet
+                .and_then(|p| times.sent.get(&p).copied())
+                .unwrap_or(r.time);
+            Line {
+                from: client_col,
+                to: Col::Node(server_node),
+                sent,
+                received: r.time,
+                layer: *layer,
+                label,
+                conn: *conn,
+                packet,
+                ports: conn.map(|(c, s)| (c.port(), s.port())),
+            }
+        } else {
+            let received = packet
+                .and_then(|p| times.received.get(&p).copied())
+                .unwrap_or(r.time);
+            Line {
+                from: Col::Node(server_node),
+                to: client_col,
+                sent: r.time,
+                received,
+                layer: *layer,
+                label,
+                conn: *conn,
+                packet,
+                ports: conn.map(|(c, s)| (s.port(), c.port())),
+            }
+        };
+        out.push((i, placed));
+    }
+    out
+}
+
+/// Adds a dialogue line as an arrow of its own; lines that travelled
+/// together (a multi-line reply, the lines of a message) make one arrow
+/// with several lines.
+fn push_line(raw: &mut Vec<Raw>, trace: &Trace, line: &Line) {
+    if let Some(last) = raw.last_mut()
+        && last
+            .packet
+            .is_none_or(|_| last.layer != Layer::Tcp && last.layer != Layer::Udp)
+        && last.from == line.from
+        && last.to == line.to
+        && last.sent == line.sent
+        && last.received == line.received
+        && last.layer == line.layer
+        && last.conn == line.conn
+    {
+        last.label.push('\n');
+        last.label.push_str(&line.label);
+        return;
+    }
+    let protocol = line
+        .conn
+        .and_then(|(a, b)| trace.protocol(a, b, line.sent))
+        .or_else(|| Protocol::from_layer(line.layer))
+        .unwrap_or(Protocol::Tcp);
+    raw.push(Raw {
+        from: line.from.clone(),
+        to: line.to.clone(),
+        sent: line.sent,
+        received: line.received,
+        lost: None,
+        layer: line.layer,
+        protocol,
+        conn: line.conn.map(|(a, b)| socket_pair(a, b)),
+        packet: line.packet,
+        ports: line.ports,
+        label: line.label.clone(),
+    });
+}
+
+/// Numbers the columns and connections and orders the arrows.
+fn number(trace: &Trace, mut raw: Vec<Raw>) -> Ladder {
+    // In order of sending; at one instant in the order the packets were
+    // made (a data connection's content is told when it closes, after its
+    // FIN was sent), and arrows of no packet keep their trace order.
+    raw.sort_by_key(|a| (a.sent, a.packet.unwrap_or(u64::MAX)));
     let mut cols: Vec<Col> = raw
         .iter()
-        .flat_map(|a| [a.0.clone(), a.1.clone()])
+        .flat_map(|a| [a.from.clone(), a.to.clone()])
         .collect();
     cols.sort();
     cols.dedup();
     let index = |c: &Col| cols.iter().position(|x| x == c).unwrap_or(0);
-    let mut arrows: Vec<Arrow> = raw
+    // Connections in order of their first arrow; the client is the end
+    // that sent the first SYN.
+    let mut conns: Vec<LadderConn> = Vec::new();
+    let mut conn_index: BTreeMap<ConnName, usize> = BTreeMap::new();
+    for a in &raw {
+        let Some(pair) = a.conn else { continue };
+        conn_index.entry(pair).or_insert_with(|| {
+            let (client, server) = opener(trace, pair);
+            conns.push(LadderConn {
+                client,
+                server,
+                protocol: a.protocol,
+            });
+            conns.len() - 1
+        });
+    }
+    let arrows: Vec<Arrow> = raw
         .iter()
-        .map(|(f, t, s, e, lost, layer, label)| Arrow {
-            from: index(f),
-            to: index(t),
-            sent: *s,
-            received: *e,
-            lost: *lost,
-            layer: *layer,
-            label: label.clone(),
+        .map(|a| {
+            let (from, to) = (index(&a.from), index(&a.to));
+            Arrow {
+                from,
+                to,
+                sent: a.sent,
+                received: a.received,
+                lost: a.lost.is_some(),
+                lost_at: a.lost.map(|node| lost_at(&cols, from, to, node)),
+                layer: a.layer,
+                protocol: a.protocol,
+                conn: a.conn.and_then(|c| conn_index.get(&c).copied()),
+                ports: a.ports,
+                label: a.label.clone(),
+            }
         })
         .collect();
-    // Stable: arrows sent at the same moment keep their trace order.
-    arrows.sort_by_key(|a| a.sent);
     let columns = cols
         .iter()
         .map(|c| match c {
@@ -344,22 +583,63 @@ pub fn build(trace: &Trace, filter: &LadderFilter) -> Ladder {
             Col::External(a) => a.to_string(),
         })
         .collect();
-    Ladder { columns, arrows }
+    Ladder {
+        columns,
+        arrows,
+        conns,
+    }
 }
 
-/// The colour of a layer's arrows.
-pub fn layer_colour(l: Layer) -> &'static str {
-    match l {
-        Layer::Smtp => "#1f6fb4",
-        Layer::Pop3 => "#2a9d3a",
-        Layer::Imap => "#13a3b5",
-        Layer::Dns => "#8a4fc7",
-        Layer::Ftp => "#d0342c",
-        Layer::Http => "#e8861a",
-        Layer::Scp => "#7a5230",
-        Layer::Udp => "#a07cc5",
-        _ => "#6b6b6b",
+/// The (client, server) ends of a connection: the client sent the SYN.
+fn opener(trace: &Trace, pair: ConnName) -> (SocketAddrV4, SocketAddrV4) {
+    let syn = trace.packets.iter().find(|p| {
+        matches!(&p.payload, Payload::Tcp(s) if s.flags.syn() && !s.flags.ack())
+            && socket_pair(p.src_addr(), p.dst_addr()) == pair
+    });
+    match syn {
+        Some(p) => (p.src_addr(), p.dst_addr()),
+        None => pair,
     }
+}
+
+/// Where on its arrow a packet dropped at `node` was lost, in columns: at
+/// the node's column if it is one (just short of it), else halfway to the
+/// next column, so that the mark never sits on a third host's line.
+fn lost_at(cols: &[Col], from: usize, to: usize, node: NodeId) -> f64 {
+    let (from, to) = (from as f64, to as f64);
+    if from == to {
+        return from;
+    }
+    let step = (to - from).signum();
+    let Some(c) = cols.iter().position(|c| *c == Col::Node(node)) else {
+        return from + step * 0.5;
+    };
+    let c = c as f64;
+    let between = (c - from) * step >= 0.0 && (to - c) * step >= 0.0;
+    if !between || c == from {
+        from + step * 0.25
+    } else {
+        c - step * 0.25
+    }
+}
+
+/// The stroke pattern of a connection's arrows: data connections are
+/// dashed, and connections of one protocol take turns through patterns.
+fn dash(l: &Ladder, conn: Option<usize>) -> &'static str {
+    const SOLID: [&str; 4] = ["", "8 3", "3 3", "10 3 3 3"];
+    const DASHED: [&str; 4] = ["8 3", "3 3", "10 3 3 3", "14 4"];
+    let Some(c) = conn else { return "" };
+    let protocol = l.conns[c].protocol;
+    let nth = l.conns[..c]
+        .iter()
+        .filter(|o| o.protocol == protocol)
+        .count();
+    let set = if protocol == Protocol::FtpData {
+        DASHED
+    } else {
+        SOLID
+    };
+    set[nth % set.len()]
 }
 
 fn xml(s: &str) -> String {
@@ -376,6 +656,8 @@ const COL_WIDTH: f64 = 250.0;
 const MARGIN_LEFT: f64 = 90.0;
 const HEADER: f64 = 70.0;
 const ROW: f64 = 24.0;
+/// Connections listed under the ladder before "... and N more".
+const MAX_LEGEND_CONNS: usize = 12;
 /// Lines of one arrow's label shown before "... (N more lines)".
 const MAX_LABEL_LINES: usize = 6;
 
@@ -397,29 +679,37 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
     let mut y = HEADER + 20.0;
     let shown: Vec<Vec<String>> = l.arrows.iter().map(label_lines).collect();
     for &(_, i, is_end) in &ends {
-        y += ROW;
-        if !is_end {
-            // Room above the arrow for the extra lines of its label.
-            y += 12.0 * (shown[i].len() - 1) as f64;
-        }
+        // Room above the arrow for the extra lines of its label, at both
+        // ends: arrows in flight together run parallel, and the label sits
+        // at the middle.
+        y += ROW + 12.0 * (shown[i].len() - 1) as f64;
         if is_end {
             y_recv[i] = y;
         } else {
             y_sent[i] = y;
         }
     }
-    let height = y + ROW * 2.0 + 20.0;
-    let width = MARGIN_LEFT + COL_WIDTH * l.columns.len().max(1) as f64 + 40.0;
-    let x = |c: usize| MARGIN_LEFT + COL_WIDTH * (c as f64 + 0.5);
+    let legend_rows = l.conns.len().min(MAX_LEGEND_CONNS + 1);
+    let lifeline_end = y + ROW * 2.0;
+    let height = lifeline_end
+        + 20.0
+        + if legend_rows > 0 {
+            30.0 + 18.0 * legend_rows as f64
+        } else {
+            0.0
+        };
+    let width = (MARGIN_LEFT + COL_WIDTH * l.columns.len().max(1) as f64 + 40.0).max(560.0);
+    let x = |c: f64| MARGIN_LEFT + COL_WIDTH * (c + 0.5);
     let mut s = String::new();
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">"#
     );
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+    // Arrowheads of one size whatever the arrow's length or stroke.
     let _ = writeln!(
         s,
-        r##"<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="context-stroke"/></marker></defs>"##
+        r##"<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="context-stroke"/></marker></defs>"##
     );
     let _ = writeln!(
         s,
@@ -428,7 +718,7 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
         xml(title)
     );
     for (c, name) in l.columns.iter().enumerate() {
-        let cx = x(c);
+        let cx = x(c as f64);
         let _ = writeln!(
             s,
             r##"<rect x="{:.0}" y="36" width="180" height="26" rx="5" fill="#eef2f7" stroke="#44546a"/><text x="{cx:.0}" y="54" font-size="13" text-anchor="middle" fill="#1a2533" class="host">{}</text>"##,
@@ -437,14 +727,13 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
         );
         let _ = writeln!(
             s,
-            r##"<line x1="{cx:.0}" y1="62" x2="{cx:.0}" y2="{:.0}" stroke="#9aa5b1" stroke-dasharray="4 3"/>"##,
-            height - 20.0
+            r##"<line x1="{cx:.0}" y1="62" x2="{cx:.0}" y2="{lifeline_end:.0}" stroke="#9aa5b1" stroke-dasharray="4 3"/>"##
         );
     }
     let mut last_time = None;
     for (i, a) in l.arrows.iter().enumerate() {
-        let (x1, y1, x2, mut y2) = (x(a.from), y_sent[i], x(a.to), y_recv[i]);
-        let colour = layer_colour(a.layer);
+        let (x1, y1, x2, y2) = (x(a.from as f64), y_sent[i], x(a.to as f64), y_recv[i]);
+        let colour = a.protocol.hex();
         if last_time != Some(a.sent) {
             last_time = Some(a.sent);
             let ms = a.sent.as_micros() as f64 / 1000.0;
@@ -455,29 +744,72 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
                 y1 + 3.0
             );
         }
-        let mut x2 = x2;
-        if a.lost {
-            // A lost packet stops halfway, under a cross.
-            x2 = (x1 + x2) / 2.0;
-            y2 = (y1 + y2) / 2.0;
+        // A lost packet stops where it was lost, under a cross.
+        let (x2, y2) = match a.lost_at {
+            Some(at) if a.from != a.to => {
+                let f = (at - a.from as f64) / (a.to as f64 - a.from as f64);
+                (x(at), y1 + (y2 - y1) * f)
+            }
+            _ => (x2, y2),
+        };
+        let conn = a.conn.and_then(|c| l.conns.get(c));
+        let _ = write!(
+            s,
+            r#"<g class="arrow" data-protocol="{}""#,
+            a.protocol.name()
+        );
+        if let Some(c) = conn {
+            let _ = write!(s, r#" data-conn="{}-{}""#, c.client, c.server);
         }
+        if let Some((p, q)) = a.ports {
+            let _ = write!(s, r#" data-from-port="{p}" data-to-port="{q}""#);
+        }
+        s.push_str(">\n");
+        let dashes = match dash(l, a.conn) {
+            "" => String::new(),
+            d => format!(r#" stroke-dasharray="{d}""#),
+        };
         if a.from == a.to {
             let _ = writeln!(
                 s,
-                r#"<path d="M {x1:.0} {y1:.1} h 40 V {y2:.1} h -40" fill="none" stroke="{colour}" stroke-width="1.6" marker-end="url(#head)"/>"#
+                r#"<path d="M {x1:.0} {y1:.1} h 40 V {y2:.1} h -40" fill="none" stroke="{colour}" stroke-width="1.6"{dashes} marker-end="url(#head)"/>"#
             );
         } else if a.lost {
             let _ = writeln!(
                 s,
-                r##"<line x1="{x1:.0}" y1="{y1:.1}" x2="{x2:.0}" y2="{y2:.1}" stroke="{colour}" stroke-width="1.6" stroke-dasharray="5 3"/><path d="M {:.0} {:.1} l 10 10 m 0 -10 l -10 10" stroke="#d0021b" stroke-width="2.5"/>"##,
+                r##"<line x1="{x1:.0}" y1="{y1:.1}" x2="{x2:.0}" y2="{y2:.1}" stroke="{colour}" stroke-width="1.6"{dashes}/><path d="M {:.0} {:.1} l 10 10 m 0 -10 l -10 10" stroke="#d0021b" stroke-width="2.5" class="lost"/>"##,
                 x2 - 5.0,
                 y2 - 5.0
             );
         } else {
             let _ = writeln!(
                 s,
-                r#"<line x1="{x1:.0}" y1="{y1:.1}" x2="{x2:.0}" y2="{y2:.1}" stroke="{colour}" stroke-width="1.6" marker-end="url(#head)"/>"#
+                r#"<line x1="{x1:.0}" y1="{y1:.1}" x2="{x2:.0}" y2="{y2:.1}" stroke="{colour}" stroke-width="1.6"{dashes} marker-end="url(#head)"/>"#
             );
+        }
+        // The ports at the arrow's two ends, small and grey: which of the
+        // connections between two hosts this is.
+        if let Some((p, q)) = a.ports
+            && a.from != a.to
+        {
+            let side = if x2 > x1 { 1.0 } else { -1.0 };
+            let anchor = |toward_right: bool| if toward_right { "start" } else { "end" };
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.0}" y="{:.1}" font-size="9" text-anchor="{}" fill="#8a8a8a" class="port">{p}</text>"##,
+                x1 + side * 6.0,
+                y1 + 11.0,
+                anchor(side > 0.0)
+            );
+            if !a.lost {
+                let _ = writeln!(
+                    s,
+                    r##"<text x="{:.0}" y="{:.1}" font-size="9" text-anchor="{}" fill="#8a8a8a" class="port">{q}</text>"##,
+                    x2 - side * 6.0,
+                    y2 + 11.0,
+                    anchor(side < 0.0)
+                );
+            }
         }
         // The label runs along its arrow, just above it, so labels of
         // arrows sent close together do not collide.
@@ -503,7 +835,45 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
                 let _ = write!(s, r#"<tspan x="{mx:.0}" y="{ly:.1}">{}</tspan>"#, xml(line));
             }
         }
-        s.push_str("</text>\n");
+        s.push_str("</text>\n</g>\n");
+    }
+    // The connections: each one's stroke, what it carries and its ends.
+    if legend_rows > 0 {
+        let top = lifeline_end + 30.0;
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.0}" y="{top:.0}" font-size="12" font-weight="bold" fill="#333">Connections</text>"##,
+            MARGIN_LEFT - 70.0
+        );
+        for (c, conn) in l.conns.iter().take(MAX_LEGEND_CONNS).enumerate() {
+            let ly = top + 18.0 * (c + 1) as f64;
+            let lx = MARGIN_LEFT - 70.0;
+            let dashes = match dash(l, Some(c)) {
+                "" => String::new(),
+                d => format!(r#" stroke-dasharray="{d}""#),
+            };
+            let _ = writeln!(
+                s,
+                r##"<line x1="{lx:.0}" y1="{:.1}" x2="{:.0}" y2="{:.1}" stroke="{}" stroke-width="2"{dashes}/><text x="{:.0}" y="{ly:.1}" font-size="11" fill="#333" class="conn">{}: {} to {}</text>"##,
+                ly - 4.0,
+                lx + 40.0,
+                ly - 4.0,
+                conn.protocol.hex(),
+                lx + 50.0,
+                conn.protocol.name(),
+                conn.client,
+                conn.server
+            );
+        }
+        if l.conns.len() > MAX_LEGEND_CONNS {
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.0}" y="{:.1}" font-size="11" fill="#666">... and {} more</text>"##,
+                MARGIN_LEFT - 20.0,
+                top + 18.0 * (MAX_LEGEND_CONNS + 1) as f64,
+                l.conns.len() - MAX_LEGEND_CONNS
+            );
+        }
     }
     s.push_str("</svg>\n");
     s
@@ -567,12 +937,25 @@ pub fn to_mermaid(l: &Ladder, title: &str) -> String {
             mermaid_text(c)
         );
     }
+    // With several connections each arrow names its ports, and FTP's data
+    // connections are dotted: Mermaid has two line styles.
+    let several = l.conns.len() > 1;
     for a in &l.arrows {
         let (f, t) = (mermaid_id(&l.columns[a.from]), mermaid_id(&l.columns[a.to]));
-        let arrow = if a.lost { "-x" } else { "->>" };
+        let dotted = a.protocol == Protocol::FtpData;
+        let arrow = match (a.lost, dotted) {
+            (true, false) => "-x",
+            (true, true) => "--x",
+            (false, false) => "->>",
+            (false, true) => "-->>",
+        };
         let lost = if a.lost { " (lost)" } else { "" };
+        let ports = match a.ports {
+            Some((p, q)) if several => format!("[{p}\u{2192}{q}] "),
+            _ => String::new(),
+        };
         let label: Vec<String> = a.label.lines().map(mermaid_text).collect();
-        let _ = writeln!(s, "    {f}{arrow}{t}: {}{lost}", label.join("<br/>"));
+        let _ = writeln!(s, "    {f}{arrow}{t}: {ports}{}{lost}", label.join("<br/>"));
     }
     s
 }

@@ -19,6 +19,7 @@
 //! This module does not decide what happens; it only records and formats.
 
 pub mod caption;
+pub mod dialogues;
 mod format;
 pub mod ladder;
 pub mod pcap;
@@ -173,6 +174,30 @@ impl Protocol {
         }
     }
 
+    /// The colour of its packets and arrows (sRGB), the same in the
+    /// visualizer and in exported pictures: chosen to be told apart on a
+    /// light background and by most colour-blind viewers (Okabe-Ito based).
+    pub fn rgb(self) -> [u8; 3] {
+        match self {
+            Protocol::Smtp => [0, 114, 178],       // blue
+            Protocol::Pop3 => [204, 121, 167],     // purple-pink
+            Protocol::Imap => [120, 80, 190],      // violet
+            Protocol::Dns => [230, 159, 0],        // orange
+            Protocol::FtpControl => [0, 158, 115], // green
+            Protocol::FtpData => [110, 190, 60],   // light green
+            Protocol::Http => [213, 94, 0],        // vermilion
+            Protocol::Scp => [60, 60, 60],         // near black
+            Protocol::Tcp => [86, 140, 200],       // sky blue
+            Protocol::Udp => [170, 150, 60],       // olive
+        }
+    }
+
+    /// [`Protocol::rgb`] as SVG writes it: `#0072b2`.
+    pub fn hex(self) -> String {
+        let [r, g, b] = self.rgb();
+        format!("#{r:02x}{g:02x}{b:02x}")
+    }
+
     /// The protocol whose dialogue lines a trace layer records.
     pub fn from_layer(l: Layer) -> Option<Protocol> {
         Some(match l {
@@ -300,6 +325,89 @@ impl From<bool> for Value {
 /// A connection as the trace names it: `local-remote` from the point of
 /// view of the host that reports it.
 pub type ConnName = (SocketAddrV4, SocketAddrV4);
+
+/// TCP sequence numbers relative to each direction's SYN, as Wireshark
+/// shows them by default and as textbooks write them: the SYN is 0, the
+/// first data byte 1.
+#[derive(Debug, Clone, Default)]
+pub struct RelativeSeq {
+    isn: BTreeMap<(SocketAddrV4, SocketAddrV4), u32>,
+}
+
+impl RelativeSeq {
+    /// The initial sequence numbers of every connection in these packets.
+    pub fn new<'a>(packets: impl IntoIterator<Item = &'a Packet>) -> RelativeSeq {
+        let mut r = RelativeSeq::default();
+        for p in packets {
+            r.note(p);
+        }
+        r
+    }
+
+    /// Learns a connection's initial sequence number from its SYN.
+    pub fn note(&mut self, p: &Packet) {
+        if let Payload::Tcp(s) = &p.payload
+            && s.flags.syn()
+        {
+            self.isn
+                .entry((p.src_addr(), p.dst_addr()))
+                .or_insert(s.seq);
+        }
+    }
+
+    /// A sequence number `seq` sent from `from` to `to`, from the SYN.
+    pub fn of(&self, from: SocketAddrV4, to: SocketAddrV4, seq: u32) -> u32 {
+        match self.isn.get(&(from, to)) {
+            Some(&i) => seq.wrapping_sub(i),
+            None => seq,
+        }
+    }
+
+    /// A segment's sequence number from its sender's SYN (the raw number
+    /// if the SYN is not in the trace; 0 for UDP).
+    pub fn seq(&self, p: &Packet) -> u32 {
+        let Payload::Tcp(s) = &p.payload else {
+            return 0;
+        };
+        match self.isn.get(&(p.src_addr(), p.dst_addr())) {
+            Some(&i) => s.seq.wrapping_sub(i),
+            None => s.seq,
+        }
+    }
+
+    /// A segment's acknowledgment number from its receiver's SYN.
+    pub fn ack(&self, p: &Packet) -> u32 {
+        let Payload::Tcp(s) = &p.payload else {
+            return 0;
+        };
+        match self.isn.get(&(p.dst_addr(), p.src_addr())) {
+            Some(&i) => s.ack.wrapping_sub(i),
+            None => s.ack,
+        }
+    }
+}
+
+/// The text field `key` of an application event's fields.
+pub fn str_field<'a>(fields: &'a [(&'static str, Value)], key: &str) -> Option<&'a str> {
+    fields.iter().find_map(|(k, v)| match v {
+        Value::Str(s) if *k == key => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+/// The number field `key` of an application event's fields.
+pub fn int_field(fields: &[(&'static str, Value)], key: &str) -> Option<i64> {
+    fields.iter().find_map(|(k, v)| match v {
+        Value::Int(n) if *k == key => Some(*n),
+        _ => None,
+    })
+}
+
+/// A connection's name as the trace writes it, `a:p-b:q`, read back.
+pub fn parse_conn_name(s: &str) -> Option<ConnName> {
+    let (a, b) = s.split_once('-')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
 
 /// Two sockets in a fixed order (the smaller first): one key for both
 /// directions of a connection.
@@ -521,6 +629,8 @@ pub struct Trace {
     /// When false, [`push`](Self::push) records nothing (benchmarks of the
     /// engine alone); packets are still kept.
     pub enabled: bool,
+    /// Each connection's initial sequence numbers, for relative numbers.
+    pub seqs: RelativeSeq,
 }
 
 impl Trace {
@@ -543,6 +653,7 @@ impl Trace {
     pub fn add_packet(&mut self, mut packet: Packet) -> PacketId {
         let id = self.packets.len() as PacketId;
         packet.id = id;
+        self.seqs.note(&packet);
         self.packets.push(packet);
         id
     }
@@ -706,9 +817,11 @@ mod tests {
             t.to_text(&t.records[1]),
             "    2.100 ms  alice-mail -> bob-mail  SMTP  C: MAIL FROM:<alice@crepes.fr>"
         );
+        // Sequence numbers relative to the SYN, as Wireshark shows them;
+        // the JSON line keeps the raw 1000.
         assert!(
             t.to_text(&t.records[0])
-                .contains("alice-mail -> bob-mail  TCP  49152 > 25 [SYN] seq=1000")
+                .contains("alice-mail -> bob-mail  TCP  49152 > 25 [SYN] seq=0 ack=0")
         );
     }
 }

@@ -17,7 +17,9 @@
 //! "queued as" replies, subjects, file names); a trace that lacks them
 //! (a foreign stack, a live session) simply yields fewer journeys.
 
-use super::{ConnName, Dir, Event, Party, Protocol, Record, Trace, Value, socket_pair};
+use super::{
+    ConnName, Dir, Event, Party, Protocol, Record, Trace, Value, int_field, socket_pair, str_field,
+};
 use crate::net::packet::Payload;
 use crate::sim::SimTime;
 use std::collections::BTreeMap;
@@ -156,20 +158,6 @@ pub struct Story {
     /// `(time, host, subject, flags)`: the IMAP flags a host holds or saw
     /// for a message, each time they changed.
     flag_changes: Vec<(SimTime, u32, String, String)>,
-}
-
-fn str_field<'a>(fields: &'a [(&'static str, Value)], key: &str) -> Option<&'a str> {
-    fields.iter().find_map(|(k, v)| match v {
-        Value::Str(s) if *k == key => Some(s.as_str()),
-        _ => None,
-    })
-}
-
-fn int_field(fields: &[(&'static str, Value)], key: &str) -> Option<i64> {
-    fields.iter().find_map(|(k, v)| match v {
-        Value::Int(n) if *k == key => Some(*n),
-        _ => None,
-    })
 }
 
 /// The id in an SMTP "250 ... queued as B1" reply.

@@ -338,3 +338,114 @@ fn smtp_ladder_of_alice_to_bob_shows_the_dialogue_in_order() {
         "{mmd}"
     );
 }
+
+/// The arrows of an SVG ladder: (protocol, from port, to port, label).
+fn arrows(svg: &str) -> Vec<(String, Option<u16>, Option<u16>, String)> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.attribute("class") == Some("arrow"))
+        .map(|g| {
+            let port = |k: &str| g.attribute(k).map(|p| p.parse().unwrap());
+            let label: Vec<&str> = g
+                .descendants()
+                .filter(|n| n.attribute("class") == Some("label"))
+                .flat_map(|n| {
+                    n.descendants()
+                        .filter(|d| d.is_text())
+                        .filter_map(|d| d.text())
+                })
+                .collect();
+            (
+                g.attribute("data-protocol").unwrap_or_default().to_owned(),
+                port("data-from-port"),
+                port("data-to-port"),
+                label.join("\n"),
+            )
+        })
+        .collect()
+}
+
+/// Fig. 2.14 of the textbook: FTP's control connection on port 21 and a
+/// new data connection from port 20 for each transfer, drawn apart.
+#[test]
+fn ftp_ladder_draws_the_data_connections_apart_from_the_control_connection() {
+    let (trace, title) = run("ftp_session");
+    let l = ladder::build(&trace, &ladder::LadderFilter::default());
+    let svg = ladder::to_svg(&l, &title);
+    render(&svg);
+    let got = arrows(&svg);
+    let syn = got
+        .iter()
+        .position(|a| a.0 == "FTP data" && a.1 == Some(20) && a.3 == "SYN")
+        .unwrap_or_else(|| panic!("no data connection SYN from port 20: {got:#?}"));
+    let done = got
+        .iter()
+        .position(|a| a.0 == "FTP control" && a.1 == Some(21) && a.3.starts_with("S: 226 "))
+        .expect("a 226 reply on port 21");
+    assert!(syn < done, "the data connection opens before the 226");
+    // The listing travels on the data connection, as its own arrow between
+    // the SYN and the 226, never inside the control connection's reply.
+    let listing = got
+        .iter()
+        .position(|a| {
+            a.3.starts_with("(data connection: 135 bytes of listing of /)")
+        })
+        .expect("the listing's arrow");
+    assert_eq!(got[listing].0, "FTP data");
+    assert_eq!((got[listing].1, got[listing].2), (Some(20), Some(45000)));
+    assert!(syn < listing && listing < done);
+    assert!(!got[done].3.contains("data connection"), "{:?}", got[done]);
+    // Four transfers, four data connections, each with its own ports.
+    let data_ports: std::collections::BTreeSet<u16> = got
+        .iter()
+        .filter(|a| a.0 == "FTP data" && a.3 == "SYN")
+        .filter_map(|a| a.2)
+        .collect();
+    assert_eq!(data_ports, [45000, 45001, 45002, 45003].into());
+    assert_eq!(l.conns.len(), 5);
+    // With TCP segments drawn too, each FTP line rides on the segment that
+    // carried it instead of being a second arrow beside it.
+    let both = ladder::build(
+        &trace,
+        &ladder::LadderFilter {
+            layers: vec![Layer::Ftp, Layer::Tcp],
+            conn: None,
+        },
+    );
+    let user: Vec<&ladder::Arrow> = both
+        .arrows
+        .iter()
+        .filter(|a| a.label.contains("C: USER alice"))
+        .collect();
+    assert_eq!(user.len(), 1, "{user:#?}");
+    assert!(user[0].label.ends_with("len=12"), "{:?}", user[0].label);
+    assert_eq!(user[0].protocol, wiretale::trace::Protocol::FtpControl);
+    let mmd = ladder::to_mermaid(&l, &title);
+    assert!(
+        mmd.contains("h_files-->>h_alice_pc: [20\u{2192}45000] SYN\n"),
+        "{mmd}"
+    );
+}
+
+/// A lost segment's cross sits on its own arrow, between the two hosts
+/// it was travelling between.
+#[test]
+fn a_lost_segment_is_marked_on_its_arrow() {
+    let (trace, title) = run("tcp_lossy_transfer");
+    let l = ladder::build(
+        &trace,
+        &ladder::LadderFilter {
+            layers: vec![Layer::Tcp],
+            conn: None,
+        },
+    );
+    let lost: Vec<&ladder::Arrow> = l.arrows.iter().filter(|a| a.lost).collect();
+    assert!(!lost.is_empty());
+    for a in lost {
+        let at = a.lost_at.expect("a place");
+        let (lo, hi) = (a.from.min(a.to) as f64, a.from.max(a.to) as f64);
+        assert!(at > lo && at < hi, "{a:?}");
+    }
+    let svg = ladder::to_svg(&l, &title);
+    assert!(svg.contains(r#"class="lost""#));
+}

@@ -470,3 +470,57 @@ fn ftp_errors_a_refused_transfer_stops_where_it_was() {
     assert_ne!(t.nodes[host as usize], "files");
     assert!(reason.starts_with("452"), "{reason}");
 }
+
+/// The Transcripts tab's list: FTP's data connections sit under the
+/// control connection that opened them, between its 150 and 226, each
+/// with its own ports and the bytes it moved.
+#[test]
+fn ftp_data_connections_are_listed_under_their_control_connection() {
+    use wiretale::trace::dialogues::dialogues;
+    use wiretale::trace::{Event, Protocol};
+    let t = run("ftp_session");
+    let all = dialogues(&t, t.records.len());
+    let control: Vec<_> = all
+        .iter()
+        .filter(|d| d.protocol == Protocol::FtpControl)
+        .collect();
+    assert_eq!(control.len(), 1, "{all:#?}");
+    // No data connection is left at the top level.
+    assert!(all.iter().all(|d| d.protocol != Protocol::FtpData));
+    let c = control[0];
+    assert_eq!(c.conn.map(|(_, s)| s.port()), Some(21));
+    let ports: Vec<u16> = c
+        .data
+        .iter()
+        .filter_map(|d| d.conn)
+        .map(|(a, _)| a.port())
+        .collect();
+    assert_eq!(ports, [45000, 45001, 45002, 45003]);
+    assert!(c.data.iter().all(|d| d.protocol == Protocol::FtpData
+        && d.conn.is_some_and(|(_, s)| s.port() == 20)));
+    // Bytes on the wire: the 45-byte notes.txt goes up in ASCII mode, with
+    // its one line end as CRLF.
+    let bytes: Vec<Option<u64>> = c.data.iter().map(|d| d.bytes).collect();
+    assert_eq!(bytes, [Some(135), Some(50), Some(100_000), Some(46)]);
+    let line = |i: usize| match &t.records[i].event {
+        Event::Dialogue { line, .. } => line.clone(),
+        _ => unreachable!(),
+    };
+    // The listing sits between the control connection's 150 and 226.
+    let listing = &c.data[0];
+    assert!(line(listing.lines[0]).starts_with("(data connection: 135 bytes of listing"));
+    let at = c.data_position(listing);
+    assert!(
+        line(c.lines[at - 1]).starts_with("150 "),
+        "{}",
+        line(c.lines[at - 1])
+    );
+    assert!(
+        line(c.lines[at]).starts_with("226 "),
+        "{}",
+        line(c.lines[at])
+    );
+    // Up to a moment before the first transfer closed, it is not there.
+    let early = dialogues(&t, listing.lines[0]);
+    assert!(early.iter().all(|d| d.data.is_empty()));
+}

@@ -58,7 +58,14 @@ pub const FILE_STORED: EventKind = EventKind::new(
 pub const DATA_OPENED: EventKind = EventKind::new(
     Layer::Ftp,
     "data_opened",
-    &["mode", "opened_by", "server_port", "client", "client_port"],
+    &[
+        "mode",
+        "opened_by",
+        "server_port",
+        "client",
+        "client_port",
+        "control",
+    ],
 );
 pub const HTTP_FAILED: EventKind = EventKind::new(Layer::App, "http_failed", &["path", "status"]);
 pub const HTTP_DONE: EventKind = EventKind::new(

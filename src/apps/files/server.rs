@@ -23,6 +23,7 @@ use super::{DataConn, Timers, listen_in_range, sha256_hex};
 use crate::apps::vfs::{EntryKind, VPath, Vfs, VfsError};
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
+use crate::proto::Transcript;
 use crate::proto::ftp::{
     self, DataPorts, DataRequest, FileError, FileInfo, FtpBackend, FtpServer, FtpServerConfig,
     TransferType,
@@ -30,7 +31,7 @@ use crate::proto::ftp::{
 use crate::proto::http::{self, HttpBackend, HttpServer};
 use crate::proto::scp::{self, ScpBackend, ScpNode, ScpServer};
 use crate::sim::SimDuration;
-use crate::trace::{EventKind, Layer, Protocol, Value};
+use crate::trace::{ConnName, EventKind, Layer, Party, Protocol, Value};
 use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -121,6 +122,10 @@ struct DataSide {
     listened: Option<u16>,
     /// Files stored during the last machine call (global paths).
     stored: Vec<VPath>,
+    /// The socket pair (client, server) of the latest data connection:
+    /// the connection the machine's content lines ("135 bytes of
+    /// listing") travelled on.
+    data_name: Option<ConnName>,
 }
 
 struct FtpSession {
@@ -395,6 +400,7 @@ impl FileServer {
                 timer: None,
                 listened: None,
                 stored: Vec::new(),
+                data_name: None,
             },
             closing: false,
         };
@@ -449,7 +455,21 @@ impl FileServer {
             // "C: USER alice", "S: 331 ...", and then the segment that
             // carries the reply.
             while let Some(line) = session.server.poll_transcript() {
-                cx.trace_dialogue(Layer::Ftp, control, line);
+                // Content moved on the data connection is recorded on it,
+                // so that ladders and transcripts show the two pipes.
+                match (&line, session.side.data_name) {
+                    (Transcript::Data(_), Some((client, server))) => {
+                        let party = cx.party(client);
+                        cx.trace_line(
+                            Layer::Ftp,
+                            party,
+                            Party::Node(cx.host()),
+                            Some((client, server)),
+                            line,
+                        );
+                    }
+                    _ => cx.trace_dialogue(Layer::Ftp, control, line),
+                }
             }
             while let Some(bytes) = session.server.poll_output() {
                 cx.send(control, bytes);
@@ -493,6 +513,7 @@ impl FileServer {
                     Ok(conn) => {
                         side.data = DataConn::Connecting { conn };
                         side.generation += 1;
+                        side.data_name = None;
                         self.shared.data_conns.insert(
                             conn,
                             DataInfo {
@@ -570,7 +591,10 @@ impl FileServer {
                 received: 0,
             },
         );
-        emit_opened(cx, "passive", "client", port, client);
+        let name = cx.connection(conn).map(|c| (c.remote(), c.local()));
+        session.side.data_name = name;
+        let control_name = control_name(cx, control);
+        emit_opened(cx, "passive", "client", port, client, control_name);
         self.drive(cx, control, |s, b, p, now| {
             s.handle_data_connected(b, p, now)
         });
@@ -589,7 +613,16 @@ impl FileServer {
         session.side.data = DataConn::Open { conn };
         let timer = session.side.timer.take();
         self.shared.timers.cancel(cx, timer);
-        emit_opened(cx, "active", "server", info.server_port, info.client);
+        session.side.data_name = cx.connection(conn).map(|c| (c.remote(), c.local()));
+        let control_name = control_name(cx, info.control);
+        emit_opened(
+            cx,
+            "active",
+            "server",
+            info.server_port,
+            info.client,
+            control_name,
+        );
         self.drive(cx, info.control, |s, b, p, now| {
             s.handle_data_connected(b, p, now)
         });
@@ -859,24 +892,34 @@ fn emit_connection(
     cx.emit(event, fields);
 }
 
-/// Announces a data connection that just opened.
+/// The control connection's name as the trace writes it
+/// (`client-server`), if it is still open.
+fn control_name(cx: &AppCx<'_>, control: ConnId) -> Option<String> {
+    cx.connection(control)
+        .map(|c| format!("{}-{}", c.remote(), c.local()))
+}
+
+/// Announces a data connection that just opened, with the control
+/// connection it serves.
 fn emit_opened(
     cx: &mut AppCx<'_>,
     mode: &'static str,
     opened_by: &'static str,
     server_port: u16,
     client: SocketAddrV4,
+    control: Option<String>,
 ) {
-    cx.emit(
-        &events::DATA_OPENED,
-        vec![
-            ("mode", mode.into()),
-            ("opened_by", opened_by.into()),
-            ("server_port", server_port.into()),
-            ("client", client.to_string().into()),
-            ("client_port", client.port().into()),
-        ],
-    );
+    let mut fields = vec![
+        ("mode", mode.into()),
+        ("opened_by", opened_by.into()),
+        ("server_port", server_port.into()),
+        ("client", client.to_string().into()),
+        ("client_port", client.port().into()),
+    ];
+    if let Some(c) = control {
+        fields.push(("control", c.into()));
+    }
+    cx.emit(&events::DATA_OPENED, fields);
 }
 
 /// Drops whatever data connection or listener a session has.
@@ -924,6 +967,7 @@ impl DataPorts for ServerPorts<'_, '_> {
         self.shared.listeners.insert(port, self.side.control);
         self.side.data = DataConn::Listening { port };
         self.side.generation += 1;
+        self.side.data_name = None;
         self.side.listened = Some(port);
         let timer = DataTimer {
             control: self.side.control,

@@ -11,7 +11,7 @@ use bevy_egui::egui;
 /// The rows the list shows, cached per run and filter.
 #[derive(Debug, Default)]
 pub struct Rows {
-    key: Option<(u64, Vec<Layer>, Option<u32>)>,
+    key: Option<(u64, Vec<Layer>, Option<u32>, String)>,
     pub rows: Vec<usize>,
     /// The layers that occur in the run.
     present: Option<(u64, Vec<Layer>)>,
@@ -92,13 +92,39 @@ pub fn events(ui: &mut egui::Ui, v: &mut View) {
                 }
             });
         v.filter.host = host;
-        if ui
-            .small_button("Hide LINK and IP")
-            .on_hover_text("Hide the link and IP events: what remains reads end to end")
-            .clicked()
-        {
-            v.filter.hidden.insert(Layer::Link);
-            v.filter.hidden.insert(Layer::Ip);
+        let hops_shown =
+            !v.filter.hidden.contains(&Layer::Link) || !v.filter.hidden.contains(&Layer::Ip);
+        let (label, hover) = if hops_shown {
+            (
+                "Hide LINK and IP",
+                "Hide the link and IP events: what remains reads end to end",
+            )
+        } else {
+            (
+                "Show LINK and IP",
+                "Show every hop of every packet: links and routers",
+            )
+        };
+        if ui.small_button(label).on_hover_text(hover).clicked() {
+            for l in [Layer::Link, Layer::Ip] {
+                if hops_shown {
+                    v.filter.hidden.insert(l);
+                } else {
+                    v.filter.hidden.remove(&l);
+                }
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("Find");
+        ui.add(
+            egui::TextEdit::singleline(&mut v.filter.text)
+                .desired_width(ui.available_width() - 30.0)
+                .hint_text("text, address, port or field (code=550)"),
+        )
+        .on_hover_text("Only events whose line contains this; the arrow keys step between them");
+        if !v.filter.text.is_empty() && ui.small_button("✖").on_hover_text("Clear").clicked() {
+            v.filter.text.clear();
         }
     });
     ui.separator();
@@ -107,6 +133,7 @@ pub fn events(ui: &mut egui::Ui, v: &mut View) {
         v.sim.player.generation,
         v.filter.hidden.iter().copied().collect::<Vec<_>>(),
         v.filter.host,
+        v.filter.text.trim().to_owned(),
     );
     if v.state.rows.key.as_ref() != Some(&key) {
         v.state.rows.rows = (0..t.trace.records.len())

@@ -62,7 +62,7 @@ fn host_body(ui: &mut egui::Ui, v: &View, n: u32) {
         .filter(|(_, h, _)| *h == n)
         .map(|(id, _, c)| {
             format!(
-                "#{id} {} → {}  {}  cwnd {}  rto {}",
+                "#{id} {} -> {}  {}  cwnd {}  rto {}",
                 c.local(),
                 c.remote(),
                 c.state(),

@@ -10,7 +10,7 @@ use crate::gui::model::{HostKind, Timeline};
 use crate::gui::sim::Control;
 use crate::gui::theme::{conn_color32, proto_color32};
 use crate::gui::ui::View;
-use crate::net::packet::PacketId;
+use crate::net::packet::{PacketId, Payload};
 use crate::trace::Event;
 use bevy_egui::egui;
 use std::collections::BTreeMap;
@@ -35,6 +35,11 @@ pub struct Arrow {
     pub ring: egui::Color32,
     /// Index into the timeline's connections.
     pub conn: usize,
+    /// FTP data: drawn dashed.
+    pub dashed: bool,
+    /// Where a lost packet's mark goes, in columns (between `from_col`
+    /// and `to_col`, never on a third host's line).
+    pub lost_at: f32,
 }
 
 /// The ladder of one run.
@@ -73,6 +78,28 @@ impl LadderCache {
         for (i, f) in t.flights.iter().enumerate() {
             first_flight.entry(f.packet).or_insert(i);
         }
+        // Pairs of columns joined by more than one TCP connection (FTP's
+        // control and data connections): their arrows name their ports.
+        let mut conns_between: BTreeMap<(usize, usize), std::collections::BTreeSet<usize>> =
+            BTreeMap::new();
+        for f in &t.flights {
+            let ends = (
+                t.trace.packet(f.packet).and_then(|p| {
+                    let a = t.trace.addresses.get(&p.src).and_then(|n| col_of.get(n))?;
+                    let b = t.trace.addresses.get(&p.dst).and_then(|n| col_of.get(n))?;
+                    matches!(p.payload, Payload::Tcp(_)).then_some((*a.min(b), *a.max(b)))
+                }),
+                f.conn,
+            );
+            if let (Some(pair), c) = ends {
+                conns_between.entry(pair).or_default().insert(c);
+            }
+        }
+        let shared: std::collections::BTreeSet<(usize, usize)> = conns_between
+            .into_iter()
+            .filter(|(_, c)| c.len() > 1)
+            .map(|(k, _)| k)
+            .collect();
         let mut open: BTreeMap<PacketId, usize> = BTreeMap::new();
         let mut arrows: Vec<Arrow> = Vec::new();
         for (i, r) in t.trace.records.iter().enumerate() {
@@ -93,10 +120,16 @@ impl LadderCache {
                         .conns
                         .get(conn)
                         .map_or(crate::gui::model::Proto::Tcp, |c| c.proto);
-                    let label = first_flight
+                    let mut label = first_flight
                         .get(packet)
                         .map(|&f| crate::gui::visuals::packet_label(t, f))
                         .unwrap_or_default();
+                    if let Payload::Tcp(seg) = &p.payload
+                        && shared.contains(&(from_col.min(to_col), from_col.max(to_col)))
+                    {
+                        // Several connections join these hosts: say which.
+                        label = format!("{} > {}  {label}", seg.src_port, seg.dst_port);
+                    }
                     open.insert(*packet, arrows.len());
                     let y = t.to_axis(r.time);
                     arrows.push(Arrow {
@@ -112,6 +145,8 @@ impl LadderCache {
                         color: proto_color32(proto),
                         ring: conn_color32(conn),
                         conn,
+                        dashed: proto == crate::gui::model::Proto::FtpData,
+                        lost_at: from_col as f32 + 0.5 * (to_col as f32 - from_col as f32).signum(),
                     });
                 }
                 Event::SegmentReceived { packet, .. } | Event::DatagramReceived { packet, .. } => {
@@ -121,10 +156,24 @@ impl LadderCache {
                         arrows[a].lost = false;
                     }
                 }
-                Event::Dropped { packet, .. } => {
+                Event::Dropped { packet, node, .. } => {
                     if let Some(a) = open.remove(packet) {
-                        arrows[a].y1 = t.to_axis(r.time);
-                        arrows[a].end_record = i;
+                        let arrow = &mut arrows[a];
+                        arrow.y1 = t.to_axis(r.time);
+                        arrow.end_record = i;
+                        // At the host that dropped it, when it is a
+                        // column between the two ends; else halfway to
+                        // the next column.
+                        let (from, to) = (arrow.from_col as f32, arrow.to_col as f32);
+                        let step = (to - from).signum();
+                        if let Some(&c) = col_of.get(node) {
+                            let c = c as f32;
+                            if (c - from) * step > 0.0 && (to - c) * step >= 0.0 {
+                                arrow.lost_at = c - 0.25 * step;
+                            } else {
+                                arrow.lost_at = from + 0.25 * step;
+                            }
+                        }
                     }
                 }
                 _ => {}
@@ -257,8 +306,10 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             let x0 = rect.left() + col_x(a.from_col);
             let x1 = rect.left() + col_x(a.to_col);
             let y1 = y1.max(y0 + 4.0);
-            let (x_end, y_end) = if a.lost {
-                (x0 + (x1 - x0) * 0.6, y1)
+            let (x_end, y_end) = if a.lost && a.from_col != a.to_col {
+                let f = (a.lost_at - a.from_col as f32) / (a.to_col as f32 - a.from_col as f32);
+                // y1 is already the moment it was lost.
+                (x0 + (x1 - x0) * f, y1)
             } else {
                 (x1, y1)
             };
@@ -275,7 +326,16 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
                     egui::Stroke::new(width + 4.0, egui::Color32::from_rgb(250, 200, 60)),
                 );
             }
-            painter.line_segment([p0, p1], egui::Stroke::new(width, color));
+            if a.dashed {
+                painter.add(egui::Shape::dashed_line(
+                    &[p0, p1],
+                    egui::Stroke::new(width, color),
+                    7.0,
+                    4.0,
+                ));
+            } else {
+                painter.line_segment([p0, p1], egui::Stroke::new(width, color));
+            }
             if a.lost {
                 let red = egui::Color32::from_rgb(220, 25, 25).gamma_multiply(alpha);
                 let d = 5.0;

@@ -158,11 +158,24 @@ pub fn toolbar(ui: &mut egui::Ui, v: &mut View) {
                 .desired_width(80.0)
                 .hint_text("52ms"),
         );
+        if field.changed() {
+            v.state.goto_error = None;
+        }
         if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            // What was typed stays in the field, so it can be corrected.
             match units::parse_duration(v.state.goto.trim()) {
-                Ok(d) => v.out.push(Control::Seek(SimTime::ZERO + d)),
-                Err(_) => v.state.goto = "e.g. 52ms".into(),
+                Ok(d) => {
+                    v.state.goto_error = None;
+                    v.out.push(Control::Seek(SimTime::ZERO + d));
+                }
+                Err(_) => v.state.goto_error = Some(v.state.goto.trim().to_owned()),
             }
+        }
+        if let Some(bad) = &v.state.goto_error {
+            ui.colored_label(
+                egui::Color32::from_rgb(180, 30, 30),
+                format!("\u{201c}{bad}\u{201d} is not a time: write 52ms or 1.5s"),
+            );
         }
         ui.label(
             egui::RichText::new(format!("event {} of {}", p.cursor, p.len()))

@@ -1,18 +1,14 @@
 //! Transcripts: the dialogue of each application connection, "C:" and
 //! "S:" lines as in the RFCs' examples, grouped by connection, up to the
-//! current event (or the whole run, on request).
+//! current event (or the whole run, on request). An FTP control
+//! connection lists its data connections among its lines, each with its
+//! ports and the bytes it moved ([`crate::trace::dialogues`]).
 
+use crate::gui::theme::proto_color32;
 use crate::gui::ui::View;
-use crate::trace::{Dir, Event, Layer, Party};
+use crate::trace::dialogues::{Dialogue, dialogues};
+use crate::trace::{Dir, Event, Layer};
 use bevy_egui::egui;
-use std::net::SocketAddrV4;
-
-/// The key of a dialogue: its connection, or its parties when it has none.
-#[derive(Debug, Clone, PartialEq)]
-enum Key {
-    Conn(Layer, SocketAddrV4, SocketAddrV4),
-    Parties(Layer, Party, Party),
-}
 
 pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
     let p = &v.sim.player;
@@ -26,28 +22,7 @@ pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
     } else {
         p.cursor
     };
-    // Group the dialogue lines by connection, in order of first line.
-    let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
-    for (i, r) in t.trace.records.iter().enumerate().take(upto) {
-        let Event::Dialogue {
-            layer,
-            client,
-            server,
-            conn,
-            ..
-        } = &r.event
-        else {
-            continue;
-        };
-        let key = match conn {
-            Some((c, s)) => Key::Conn(*layer, *c, *s),
-            None => Key::Parties(*layer, client.clone(), server.clone()),
-        };
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, lines)) => lines.push(i),
-            None => groups.push((key, vec![i])),
-        }
-    }
+    let groups = dialogues(&t.trace, upto);
     if groups.is_empty() {
         ui.add_space(8.0);
         ui.label(if p.cursor == 0 {
@@ -57,64 +32,107 @@ pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
         });
         return;
     }
-    let current = p.current();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .id_salt("transcripts")
         .show(ui, |ui| {
-            for (gi, (key, lines)) in groups.iter().enumerate() {
-                let (layer, title) = match key {
-                    Key::Conn(l, c, s) => (
-                        *l,
-                        format!(
-                            "{} {} -> {}   ({c} - {s})",
-                            l.label(),
-                            t.trace.addr_name(*c.ip()),
-                            t.trace.addr_name(*s.ip())
-                        ),
-                    ),
-                    Key::Parties(l, c, s) => (
-                        *l,
-                        format!(
-                            "{} {} -> {}",
-                            l.label(),
-                            t.trace.party_name(c),
-                            t.trace.party_name(s)
-                        ),
-                    ),
-                };
-                let header = egui::RichText::new(title)
+            for (gi, d) in groups.iter().enumerate() {
+                let header = egui::RichText::new(title(v, d))
                     .strong()
-                    .color(super::layer_color(layer));
+                    .color(super::layer_color(d.layer));
                 egui::CollapsingHeader::new(header)
                     .id_salt(("transcript", gi))
                     .default_open(true)
                     .show(ui, |ui| {
-                        for &i in lines {
-                            let Event::Dialogue { dir, line, .. } = &t.trace.records[i].event
-                            else {
-                                continue;
-                            };
-                            let (prefix, color) = match dir {
-                                Dir::Command => ("C: ", egui::Color32::from_rgb(0, 70, 150)),
-                                Dir::Reply => ("S: ", egui::Color32::from_rgb(0, 110, 60)),
-                                Dir::Data => ("   ", egui::Color32::from_gray(95)),
-                            };
-                            let future = i >= p.cursor;
-                            let mut rt = egui::RichText::new(format!("{prefix}{line}"))
-                                .monospace()
-                                .size(12.0)
-                                .color(if future {
-                                    color.gamma_multiply(0.4)
-                                } else {
-                                    color
-                                });
-                            if Some(i) == current {
-                                rt = rt.background_color(egui::Color32::from_rgb(255, 236, 170));
+                        let mut data = d.data.iter().enumerate().peekable();
+                        for (k, &i) in d.lines.iter().enumerate() {
+                            while let Some((di, dd)) =
+                                data.next_if(|(_, dd)| d.data_position(dd) <= k)
+                            {
+                                data_connection(ui, v, dd, (gi, di));
                             }
-                            ui.add(egui::Label::new(rt).wrap());
+                            line(ui, v, i);
+                        }
+                        for (di, dd) in data {
+                            data_connection(ui, v, dd, (gi, di));
                         }
                     });
             }
         });
+}
+
+/// "FTP alice-pc -> files   (10.0.1.2:49152 - 10.0.2.2:21)".
+fn title(v: &View, d: &Dialogue) -> String {
+    let t = &v.sim.player.timeline.trace;
+    let layer = if d.layer == Layer::Ftp {
+        d.protocol.name()
+    } else {
+        d.layer.label()
+    };
+    let mut s = format!(
+        "{layer} {} -> {}",
+        t.party_name(&d.client),
+        t.party_name(&d.server)
+    );
+    if let Some((c, srv)) = d.conn {
+        s.push_str(&format!("   ({c} - {srv})"));
+    }
+    s
+}
+
+/// A data connection, indented inside its control connection's lines.
+fn data_connection(ui: &mut egui::Ui, v: &View, d: &Dialogue, id: (usize, usize)) {
+    let Some((client, server)) = d.conn else {
+        return;
+    };
+    let mut head = format!("data connection {} -> {}", server.port(), client.port());
+    if let Some(n) = d.bytes {
+        head.push_str(&format!(", {n} bytes"));
+    }
+    let colour = proto_color32(d.protocol);
+    egui::Frame::new()
+        .stroke(egui::Stroke::new(1.5, colour))
+        .corner_radius(4)
+        .inner_margin(egui::Margin::symmetric(6, 3))
+        .outer_margin(egui::Margin {
+            left: 14,
+            ..Default::default()
+        })
+        .show(ui, |ui| {
+            egui::CollapsingHeader::new(egui::RichText::new(head).strong().color(colour))
+                .id_salt(("data", id))
+                .default_open(true)
+                .show(ui, |ui| {
+                    for &i in &d.lines {
+                        line(ui, v, i);
+                    }
+                });
+        });
+}
+
+/// One "C:" or "S:" line, faint if it is after the cursor, highlighted
+/// if it is the current event.
+fn line(ui: &mut egui::Ui, v: &View, i: usize) {
+    let p = &v.sim.player;
+    let Event::Dialogue { dir, line, .. } = &p.timeline.trace.records[i].event else {
+        return;
+    };
+    let (prefix, color) = match dir {
+        Dir::Command => ("C: ", egui::Color32::from_rgb(0, 70, 150)),
+        Dir::Reply => ("S: ", egui::Color32::from_rgb(0, 110, 60)),
+        Dir::Data => ("   ", egui::Color32::from_gray(95)),
+    };
+    let future = i >= p.cursor;
+    let mut rt = egui::RichText::new(format!("{prefix}{line}"))
+        .monospace()
+        .size(12.0)
+        .color(if future {
+            color.gamma_multiply(0.4)
+        } else {
+            color
+        });
+    if Some(i) == p.current() {
+        rt = rt.background_color(egui::Color32::from_rgb(255, 236, 170));
+    }
+    ui.add(egui::Label::new(rt).wrap());
 }
