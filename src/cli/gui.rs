@@ -32,7 +32,7 @@ pub struct GuiArgs {
     #[arg(long)]
     pub play: bool,
     /// The inspector tab to open on: ladder, transcripts, packet, state,
-    /// hosts.
+    /// tcp (the TCP plot), hosts.
     #[arg(long)]
     pub tab: Option<String>,
     /// The view to open on: "textbook" (the figures' boxes, queues,

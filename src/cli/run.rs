@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use wiretale::scenario::{self, check, units};
 use wiretale::sim::SimTime;
-use wiretale::trace::{Layer, Trace, ladder, pcap};
+use wiretale::trace::{Layer, Trace, ladder, pcap, tcp_plot};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -50,9 +50,20 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', value_parser = parse_layer)]
     ladder_layers: Vec<Layer>,
     /// Only connections whose name contains this text, e.g. ":25" or
-    /// "49153".
+    /// "49153" (the ladder, and the connection --plot draws).
     #[arg(long, value_name = "TEXT")]
     ladder_conn: Option<String>,
+    /// Plot a TCP sender as SVG: a file named *cwnd*.svg gets the
+    /// congestion window and ssthresh over time, *seq*.svg the
+    /// sequence-number graph (segments, ACK line, retransmissions). The
+    /// connection that carried the most data, or the one --ladder-conn
+    /// names. May be given more than once.
+    #[arg(long, value_name = "FILE")]
+    plot: Vec<PathBuf>,
+    /// Plot only this stretch of time, e.g. "0ms..700ms": a close-up of a
+    /// long transfer.
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_window)]
+    plot_time: Option<(SimTime, SimTime)>,
 }
 
 /// Writes the captures and the ladder a run asked for.
@@ -92,7 +103,75 @@ fn exports(args: &RunArgs, trace: &Trace, title: &str) -> Result<(), String> {
             path.display()
         );
     }
+    for path in &args.plot {
+        plot(args, trace, title, path)?;
+    }
     Ok(())
+}
+
+/// Which plot a file name asks for.
+fn plot_kind(path: &std::path::Path) -> Result<bool, String> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !name.ends_with(".svg") {
+        return Err(format!(
+            "{}: a plot is an SVG file (cwnd.svg or seq.svg)",
+            path.display()
+        ));
+    }
+    match (name.contains("cwnd"), name.contains("seq")) {
+        (true, false) => Ok(true),
+        (false, true) => Ok(false),
+        _ => Err(format!(
+            "{}: name the plot file after what it shows: cwnd.svg (congestion window) or seq.svg (sequence numbers)",
+            path.display()
+        )),
+    }
+}
+
+fn plot(args: &RunArgs, trace: &Trace, title: &str, path: &std::path::Path) -> Result<(), String> {
+    let cwnd = plot_kind(path)?;
+    let Some(mut p) = tcp_plot::TcpPlot::of(trace, args.ladder_conn.as_deref()) else {
+        return Err(match &args.ladder_conn {
+            Some(f) => format!("no TCP connection matching {f:?} carried data: nothing to plot"),
+            None => "no TCP connection carried data in this run: nothing to plot".to_owned(),
+        });
+    };
+    if let Some((from, to)) = args.plot_time {
+        p = p.within(from, to);
+    }
+    let name = format!("{title}: {} to {}", p.conn.0, p.conn.1);
+    let drawn = if cwnd {
+        tcp_plot::to_cwnd_svg(&p, &format!("{name}, congestion window"))?
+    } else {
+        tcp_plot::to_seq_svg(&p, &format!("{name}, sequence numbers"))?
+    };
+    std::fs::write(path, drawn.svg).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!(
+        "wrote the {} plot of {} -> {} ({} segments, {} losses) to {}",
+        if cwnd { "cwnd" } else { "sequence" },
+        p.conn.0,
+        p.conn.1,
+        p.sent.len(),
+        p.losses.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// "0ms..700ms".
+fn parse_window(s: &str) -> Result<(SimTime, SimTime), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("{s:?}: write a stretch of time as FROM..TO, e.g. 0ms..700ms"))?;
+    let (from, to) = (parse_time(a.trim())?, parse_time(b.trim())?);
+    if to <= from {
+        return Err(format!("{s:?}: the end must come after the start"));
+    }
+    Ok((from, to))
 }
 
 fn parse_time(s: &str) -> Result<SimTime, String> {

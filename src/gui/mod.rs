@@ -89,7 +89,7 @@ pub struct GuiOptions {
     /// Start playing at once.
     pub play: bool,
     /// The inspector tab to show first ("ladder", "transcripts", "packet",
-    /// "state", "hosts").
+    /// "state", "tcp", "hosts").
     pub tab: Option<String>,
     /// Start in the textbook view (`Some(true)`) or the network view
     /// (`Some(false)`); by default the textbook view for scenarios with

@@ -24,6 +24,7 @@ mod format;
 pub mod ladder;
 pub mod pcap;
 pub mod story;
+pub mod tcp_plot;
 pub mod vocab;
 
 use crate::net::packet::{Packet, PacketId, Payload};

@@ -21,6 +21,7 @@ mod mail_imap_validation;
 mod mail_scenarios;
 mod mail_validation;
 mod mail_world;
+mod plots;
 mod scenario_errors;
 mod scenario_triggers;
 mod smoltcp_interop;

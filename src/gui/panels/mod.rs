@@ -7,6 +7,7 @@
 //! - transcripts of application connections: [`transcript`]
 //! - the packet inspector: [`packet`]
 //! - TCP and protocol state machines: [`machines`]
+//! - TCP plots (cwnd, sequence numbers): [`plot`]
 //! - host inspectors: [`hosts`]
 
 pub mod events;
@@ -14,6 +15,7 @@ pub mod hosts;
 pub mod ladder;
 pub mod machines;
 pub mod packet;
+pub mod plot;
 pub mod toolbar;
 pub mod transcript;
 
@@ -31,6 +33,7 @@ pub enum Tab {
     Transcript,
     Packet,
     Machines,
+    Plot,
     Hosts,
 }
 
@@ -43,11 +46,12 @@ impl Tab {
             .find(|t| t.title().to_ascii_lowercase().starts_with(&n))
     }
 
-    const ALL: [Tab; 5] = [
+    const ALL: [Tab; 6] = [
         Tab::Ladder,
         Tab::Transcript,
         Tab::Packet,
         Tab::Machines,
+        Tab::Plot,
         Tab::Hosts,
     ];
 
@@ -57,6 +61,7 @@ impl Tab {
             Tab::Transcript => "Transcripts",
             Tab::Packet => "Packet",
             Tab::Machines => "State machines",
+            Tab::Plot => "TCP plot",
             Tab::Hosts => "Hosts",
         }
     }
@@ -195,6 +200,7 @@ fn inspectors(ui: &mut egui::Ui, v: &mut View) {
         Tab::Transcript => transcript::transcripts(ui, v),
         Tab::Packet => packet::inspector(ui, v),
         Tab::Machines => machines::machines(ui, v),
+        Tab::Plot => plot::plot(ui, v),
         Tab::Hosts => hosts::hosts(ui, v),
     }
 }
