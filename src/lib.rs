@@ -24,6 +24,7 @@
 //! (and batch checks time their runs for the report).
 
 pub mod apps;
+pub mod diagram;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod live;

@@ -5,6 +5,7 @@
 //! names the file, line and column.
 
 mod check;
+mod diagram;
 mod gui;
 mod run;
 mod serve;
@@ -43,6 +44,9 @@ enum Command {
     /// Serve a scenario's mail, FTP and web servers on loopback ports for
     /// real clients (curl, Python, a mail program).
     Serve(serve::ServeArgs),
+    /// Draw a protocol's state machine as SVG for slides (tcp, smtp,
+    /// pop3, imap, ftp, and their clients).
+    Diagram(diagram::DiagramArgs),
     /// List the bundled scenarios.
     Scenarios,
 }
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Check(args)) => check::check(args),
         Some(Command::Serve(args)) => serve::serve(args),
+        Some(Command::Diagram(args)) => diagram::diagram(args),
         Some(Command::Scenarios) => scenarios(),
     };
     ExitCode::from(code)

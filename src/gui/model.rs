@@ -1018,6 +1018,73 @@ impl Player {
     pub fn live_steps(&self) -> usize {
         self.live_steps
     }
+
+    /// The states an application session (on `node`, with connection
+    /// `conn`) went through up to the current event, in order: the run
+    /// replayed from the start, the session looked at after every step.
+    /// `None` when the run is too long to replay for this (more than
+    /// [`MAX_PATH_STEPS`] steps).
+    pub fn session_path(
+        &self,
+        node: NodeId,
+        conn: crate::net::ConnId,
+    ) -> Option<Vec<&'static str>> {
+        if self.live_steps > MAX_PATH_STEPS {
+            return None;
+        }
+        let mut run = scenario::build(&self.timeline.scenario, self.timeline.seed).ok()?;
+        let mut path: Vec<&'static str> = Vec::new();
+        let mut look = |w: &crate::net::World| {
+            let Some(n) = w.nodes().get(node as usize) else {
+                return;
+            };
+            for &app in &n.apps {
+                if let Some(a) = w.app(app)
+                    && let Some(s) = a.sessions().into_iter().find(|s| s.conn == conn)
+                    && path.last() != Some(&s.state)
+                {
+                    path.push(s.state);
+                }
+            }
+        };
+        for _ in 0..self.live_steps {
+            if !run.world.step() {
+                break;
+            }
+            look(&run.world);
+        }
+        Some(path)
+    }
+}
+
+/// The longest run [`Player::session_path`] replays.
+pub const MAX_PATH_STEPS: usize = 200_000;
+
+impl Timeline {
+    /// The TCP states a connection (seen from `host`, as `local, remote`)
+    /// went through up to record `upto`: each change as (from, to).
+    pub fn tcp_path(
+        &self,
+        host: NodeId,
+        local: std::net::SocketAddrV4,
+        remote: std::net::SocketAddrV4,
+        upto: usize,
+    ) -> Vec<(&'static str, &'static str)> {
+        self.trace
+            .records
+            .iter()
+            .take(upto)
+            .filter_map(|r| match &r.event {
+                Event::TcpState {
+                    host: h,
+                    conn,
+                    from,
+                    to,
+                } if *h == host && *conn == (local, remote) => Some((from.name(), to.name())),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -1125,6 +1192,57 @@ mod tests {
         assert!(t.hosts.iter().any(|h| h.kind == HostKind::FileServer));
         // A name says nothing: a client called "mail-router" is a computer.
         assert_eq!(HostKind::of_role(&Role::Client), HostKind::Pc);
+    }
+
+    /// The State machines tab's path: a session's states as the run went
+    /// through them, every step of it an edge of the session's table; and
+    /// TCP's from the trace.
+    #[test]
+    fn the_path_taken_follows_the_machines_tables() {
+        let t = load("ftp_session", None).expect("loads");
+        let mut p = Player::new(t).expect("builds");
+        p.seek(SimTime::from_millis(700));
+        let world = p.world();
+        let (node, session) = world
+            .nodes()
+            .iter()
+            .flat_map(|n| {
+                n.apps
+                    .iter()
+                    .filter_map(|&a| world.app(a))
+                    .flat_map(|a| a.sessions())
+                    .map(move |s| (n.id, s))
+            })
+            .find(|(_, s)| s.layer == "ftp" && s.role == "server")
+            .expect("the FTP server's session");
+        let path = p.session_path(node, session.conn).expect("replayed");
+        assert!(path.len() > 4, "{path:?}");
+        assert_eq!(path.last(), Some(&session.state));
+        for w in path.windows(2) {
+            assert!(
+                session
+                    .transitions
+                    .iter()
+                    .any(|(a, b, _)| *a == w[0] && *b == w[1]),
+                "{} -> {} is not in the FTP server's table",
+                w[0],
+                w[1]
+            );
+        }
+        // TCP: the client's control connection opened in two steps.
+        let alice = p
+            .timeline
+            .hosts
+            .iter()
+            .find(|h| h.name == "alice-pc")
+            .unwrap()
+            .node;
+        let (_, _, c) = world
+            .connections()
+            .find(|(_, h, c)| *h == alice && c.remote().port() == 21)
+            .expect("the control connection");
+        let tcp = p.timeline.tcp_path(alice, c.local(), c.remote(), p.cursor);
+        assert_eq!(tcp, [("CLOSED", "SYN-SENT"), ("SYN-SENT", "ESTABLISHED")]);
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct UiState {
     pub rows: panels::events::Rows,
     /// Cached ladder for the current run.
     pub ladder: panels::ladder::LadderCache,
+    /// The State machines tab's diagrams and path.
+    pub machines: panels::machines::MachineCache,
     /// The TCP plot tab's plot.
     pub plot: panels::plot::PlotCache,
     /// Transcripts: show lines after the cursor too.

@@ -10,6 +10,7 @@ mod mail_support;
 
 mod captures;
 mod cli_run;
+mod diagrams;
 mod files_ftp;
 mod files_scenarios;
 mod files_security;

@@ -1,41 +1,37 @@
 //! State machines: the TCP diagram (RFC 9293 Figure 5) for each open
 //! connection, and each application session's protocol diagram (its
-//! module's `STATES` and `TRANSITIONS`), with the current state
-//! highlighted. Read from the live world at the current event.
+//! module's `STATES` and `TRANSITIONS`), laid out by [`crate::diagram`]
+//! as `wiretale diagram` exports them. The current state is filled, the
+//! transitions taken so far are blue, the possible next ones orange and
+//! dashed, with a legend. Read from the live world at the current event.
 
+use crate::diagram::{self, Diagram, EdgeKind, Marks};
 use crate::gui::ui::View;
 use crate::net::tcp::TRANSITIONS as TCP_TRANSITIONS;
 use crate::proto::Transition;
 use bevy_egui::egui;
 
-/// Grid places (column, row) of the TCP states, after the RFC's figure:
-/// opening at the top, ESTABLISHED in the middle, the closing states
-/// below, the active closer on the left.
-const TCP_PLACES: &[(&str, (f32, f32))] = &[
-    ("CLOSED", (1.0, 0.0)),
-    ("LISTEN", (1.0, 1.0)),
-    ("SYN-RECEIVED", (0.0, 2.0)),
-    ("SYN-SENT", (2.0, 2.0)),
-    ("ESTABLISHED", (1.0, 3.0)),
-    ("FIN-WAIT-1", (0.0, 4.0)),
-    ("CLOSE-WAIT", (2.0, 4.0)),
-    ("FIN-WAIT-2", (0.0, 5.0)),
-    ("CLOSING", (1.0, 5.0)),
-    ("LAST-ACK", (2.0, 5.0)),
-    ("TIME-WAIT", (1.0, 6.0)),
-];
+/// What the panel remembers: laid-out diagrams (by table) and the path
+/// of the machine shown.
+#[derive(Debug, Default)]
+pub struct MachineCache {
+    diagrams: Vec<(usize, Diagram)>,
+    /// (generation, cursor, machine) and the edges taken.
+    path: Option<((u64, usize, (bool, u32)), Vec<(&'static str, &'static str)>)>,
+}
 
-/// Every state named by a diagram's transitions, in order of appearance.
-fn states_of(transitions: &[Transition]) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = Vec::new();
-    for (a, b, _) in transitions {
-        for s in [*a, *b] {
-            if !v.contains(&s) {
-                v.push(s);
+impl MachineCache {
+    fn diagram(&mut self, states: &[&'static str], t: &'static [Transition]) -> &Diagram {
+        let key = t.as_ptr() as usize;
+        let i = match self.diagrams.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.diagrams.push((key, diagram::layout(states, t)));
+                self.diagrams.len() - 1
             }
-        }
+        };
+        &self.diagrams[i].1
     }
-    v
 }
 
 /// One machine the panel can show.
@@ -45,7 +41,9 @@ struct Machine {
     current: &'static str,
     states: Vec<&'static str>,
     transitions: &'static [Transition],
-    tcp: bool,
+    /// Where it runs: the host, and for TCP the connection's two ends.
+    host: u32,
+    tcp: Option<(std::net::SocketAddrV4, std::net::SocketAddrV4)>,
 }
 
 pub fn machines(ui: &mut egui::Ui, v: &mut View) {
@@ -63,21 +61,16 @@ pub fn machines(ui: &mut egui::Ui, v: &mut View) {
             ),
             key: (true, id),
             current: c.state().name(),
-            states: states_of(TCP_TRANSITIONS),
+            states: vec!["CLOSED"],
             transitions: TCP_TRANSITIONS,
-            tcp: true,
+            host,
+            tcp: Some((c.local(), c.remote())),
         });
     }
     for node in world.nodes() {
         for &app in &node.apps {
             let Some(a) = world.app(app) else { continue };
             for s in a.sessions() {
-                let mut states: Vec<&'static str> = s.states.to_vec();
-                for st in states_of(s.transitions) {
-                    if !states.contains(&st) {
-                        states.push(st);
-                    }
-                }
                 list.push(Machine {
                     title: format!(
                         "{} {} on {} (conn {})",
@@ -88,9 +81,10 @@ pub fn machines(ui: &mut egui::Ui, v: &mut View) {
                     ),
                     key: (false, s.conn),
                     current: s.state,
-                    states,
+                    states: s.states.to_vec(),
                     transitions: s.transitions,
-                    tcp: false,
+                    host: node.id,
+                    tcp: None,
                 });
             }
         }
@@ -98,13 +92,13 @@ pub fn machines(ui: &mut egui::Ui, v: &mut View) {
     if list.is_empty() {
         ui.add_space(8.0);
         ui.label("No connection is open at this moment. Step or play to see TCP and the application protocols change state.");
-        draw_machine(
-            ui,
-            &states_of(TCP_TRANSITIONS),
-            TCP_TRANSITIONS,
-            "CLOSED",
-            true,
-        );
+        let d = v
+            .state
+            .machines
+            .diagram(&["CLOSED"], TCP_TRANSITIONS)
+            .clone();
+        legend(ui);
+        draw(ui, &d, &Marks::default());
         return;
     }
     let chosen = v
@@ -114,7 +108,7 @@ pub fn machines(ui: &mut egui::Ui, v: &mut View) {
         .unwrap_or(list[0].key);
     egui::ScrollArea::vertical()
         .id_salt("machine-list")
-        .max_height(150.0)
+        .max_height(130.0)
         .show(ui, |ui| {
             for m in &list {
                 let text = format!("{}   [{}]", m.title, m.current);
@@ -124,138 +118,174 @@ pub fn machines(ui: &mut egui::Ui, v: &mut View) {
             }
         });
     ui.separator();
-    if let Some(m) = list.iter().find(|m| m.key == chosen) {
-        ui.label(egui::RichText::new(&m.title).strong());
-        draw_machine(ui, &m.states, m.transitions, m.current, m.tcp);
+    let Some(m) = list.iter().find(|m| m.key == chosen) else {
+        return;
+    };
+    ui.label(egui::RichText::new(&m.title).strong());
+    // The path so far: TCP's from the trace, a session's by replaying the
+    // run and watching its state.
+    let key = (p.generation, p.cursor, m.key);
+    if v.state.machines.path.as_ref().map(|(k, _)| *k) != Some(key) {
+        let path = match m.tcp {
+            Some((local, remote)) => t.tcp_path(m.host, local, remote, p.cursor),
+            None => p
+                .session_path(m.host, m.key.1)
+                .unwrap_or_default()
+                .windows(2)
+                .map(|w| (w[0], w[1]))
+                .collect(),
+        };
+        v.state.machines.path = Some((key, path));
     }
+    let taken = v
+        .state
+        .machines
+        .path
+        .as_ref()
+        .map(|(_, p)| p.clone())
+        .unwrap_or_default();
+    let d = v.state.machines.diagram(&m.states, m.transitions).clone();
+    legend(ui);
+    draw(
+        ui,
+        &d,
+        &Marks {
+            current: Some(m.current),
+            taken: &taken,
+        },
+    );
 }
 
-/// Draws a state diagram with `current` highlighted.
-pub fn draw_machine(
-    ui: &mut egui::Ui,
-    states: &[&'static str],
-    transitions: &[Transition],
-    current: &str,
-    tcp: bool,
-) {
-    let width = ui.available_width().max(260.0);
-    let cols = 3usize;
-    let place = |i: usize, s: &str| -> (f32, f32) {
-        if tcp && let Some((_, p)) = TCP_PLACES.iter().find(|(n, _)| *n == s) {
-            return *p;
-        }
-        ((i % cols) as f32, (i / cols) as f32)
-    };
-    let rows = states
-        .iter()
-        .enumerate()
-        .map(|(i, s)| place(i, s).1)
-        .fold(0.0f32, f32::max)
-        + 1.0;
-    let row_h = 62.0;
-    let (rect, _) =
-        ui.allocate_exact_size(egui::vec2(width, rows * row_h + 10.0), egui::Sense::hover());
-    let painter = ui.painter_at(rect);
-    let box_w = (width / cols as f32 - 18.0).min(150.0);
-    let box_h = 26.0;
-    let center = |i: usize, s: &str| {
-        let (c, r) = place(i, s);
-        egui::pos2(
-            rect.left() + (c + 0.5) * width / cols as f32,
-            rect.top() + 18.0 + r * row_h,
-        )
-    };
-    let pos_of = |name: &str| {
-        states
-            .iter()
-            .position(|s| *s == name)
-            .map(|i| center(i, name))
-    };
-    // Edges first, under the boxes.
-    for (a, b, label) in transitions {
-        if a == b {
-            continue;
-        }
-        let (Some(pa), Some(pb)) = (pos_of(a), pos_of(b)) else {
-            continue;
-        };
-        let d = pb - pa;
-        // Edges both ways apart by a few pixels.
-        let back = transitions.iter().any(|(x, y, _)| x == b && y == a);
-        let n = egui::vec2(-d.y, d.x).normalized() * if back { 5.0 } else { 0.0 };
-        let clip = |from: egui::Pos2, dir: egui::Vec2| {
-            let tx = if dir.x.abs() > 1e-3 {
-                (box_w / 2.0 + 2.0) / dir.x.abs()
+fn colour(c: [u8; 3]) -> egui::Color32 {
+    egui::Color32::from_rgb(c[0], c[1], c[2])
+}
+
+/// What the strokes mean.
+fn legend(ui: &mut egui::Ui) {
+    ui.horizontal_wrapped(|ui| {
+        for (c, dashed, label) in [
+            (diagram::TAKEN_RGB, false, "taken so far"),
+            (diagram::NEXT_RGB, true, "possible next"),
+            (diagram::OTHER_RGB, false, "other"),
+        ] {
+            let (r, _) = ui.allocate_exact_size(egui::vec2(24.0, 12.0), egui::Sense::hover());
+            let (a, b) = (r.left_center(), r.right_center());
+            let stroke = egui::Stroke::new(2.0, colour(c));
+            if dashed {
+                ui.painter()
+                    .add(egui::Shape::dashed_line(&[a, b], stroke, 5.0, 3.0));
             } else {
-                f32::INFINITY
+                ui.painter().line_segment([a, b], stroke);
+            }
+            ui.label(egui::RichText::new(label).small());
+        }
+        let (r, _) = ui.allocate_exact_size(egui::vec2(22.0, 12.0), egui::Sense::hover());
+        ui.painter().rect_filled(r, 3, colour(diagram::CURRENT_RGB));
+        ui.label(egui::RichText::new("current state").small());
+    });
+}
+
+/// Draws a laid-out diagram, scaled to the panel's width (not below
+/// readable; it scrolls then).
+pub fn draw(ui: &mut egui::Ui, d: &Diagram, marks: &Marks<'_>) {
+    let avail = ui.available_width().max(200.0) as f64;
+    let scale = (avail / d.width).clamp(0.6, 1.2);
+    egui::ScrollArea::both()
+        .id_salt("machine-diagram")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let size = egui::vec2((d.width * scale) as f32, (d.height * scale) as f32);
+            let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+            let painter = ui.painter_at(rect);
+            let at = |x: f64, y: f64| {
+                egui::pos2(
+                    rect.left() + (x * scale) as f32,
+                    rect.top() + (y * scale) as f32,
+                )
             };
-            let ty = if dir.y.abs() > 1e-3 {
-                (box_h / 2.0 + 2.0) / dir.y.abs()
-            } else {
-                f32::INFINITY
+            let r2 = |r: &diagram::Rect| {
+                egui::Rect::from_min_size(
+                    at(r.x, r.y),
+                    egui::vec2((r.w * scale) as f32, (r.h * scale) as f32),
+                )
             };
-            from + dir * tx.min(ty)
-        };
-        let start = clip(pa + n, d);
-        let end = clip(pb + n, -d);
-        let active = *a == current;
-        let color = if active {
-            egui::Color32::from_rgb(200, 120, 0)
-        } else {
-            egui::Color32::from_gray(150)
-        };
-        painter.arrow(
-            start,
-            end - start,
-            egui::Stroke::new(if active { 2.0 } else { 1.2 }, color),
-        );
-        if !label.is_empty() {
-            let mid = start + (end - start) * 0.5 + n * 1.5;
-            let galley = painter.layout_no_wrap(
-                label.to_string(),
-                egui::FontId::proportional(9.5),
-                egui::Color32::from_gray(if active { 30 } else { 100 }),
-            );
-            let r = egui::Align2::CENTER_CENTER
-                .anchor_size(mid, galley.size())
-                .expand(1.0);
-            painter.rect_filled(
-                r,
-                2,
-                egui::Color32::from_rgba_unmultiplied(255, 255, 255, 200),
-            );
-            painter.galley(r.min + egui::vec2(1.0, 1.0), galley, egui::Color32::BLACK);
-        }
+            for e in &d.edges {
+                let (c, w, dashed) = match e.kind(marks) {
+                    EdgeKind::Taken => (diagram::TAKEN_RGB, 2.6, false),
+                    EdgeKind::Next => (diagram::NEXT_RGB, 2.0, true),
+                    EdgeKind::Other => (diagram::OTHER_RGB, 1.2, false),
+                };
+                let pts: Vec<egui::Pos2> = e.path.iter().map(|&(x, y)| at(x, y)).collect();
+                let stroke = egui::Stroke::new(w, colour(c));
+                if dashed {
+                    painter.add(egui::Shape::dashed_line(&pts, stroke, 6.0, 3.0));
+                } else {
+                    painter.add(egui::Shape::line(pts.clone(), stroke));
+                }
+                if let [.., a, b] = pts.as_slice() {
+                    head(&painter, *a, *b, colour(c));
+                }
+            }
+            let font = egui::FontId::proportional((diagram::LABEL_FONT * scale * 0.95) as f32);
+            for e in &d.edges {
+                if e.lines.is_empty() {
+                    continue;
+                }
+                let r = r2(&e.label);
+                painter.rect_filled(
+                    r,
+                    3,
+                    egui::Color32::from_rgba_unmultiplied(255, 255, 255, 235),
+                );
+                let line_h = r.height() / e.lines.len() as f32;
+                for (k, line) in e.lines.iter().enumerate() {
+                    painter.text(
+                        egui::pos2(r.center().x, r.top() + line_h * (k as f32 + 0.5)),
+                        egui::Align2::CENTER_CENTER,
+                        line,
+                        font.clone(),
+                        egui::Color32::from_gray(50),
+                    );
+                }
+            }
+            for b in &d.states {
+                let r = r2(&b.rect);
+                let current = marks.current == Some(b.name);
+                let (fill, stroke) = if current {
+                    (
+                        colour(diagram::CURRENT_RGB),
+                        egui::Stroke::new(2.5, egui::Color32::from_rgb(120, 70, 0)),
+                    )
+                } else {
+                    (
+                        egui::Color32::WHITE,
+                        egui::Stroke::new(1.2, egui::Color32::from_rgb(68, 84, 106)),
+                    )
+                };
+                painter.rect_filled(r, 6, fill);
+                painter.rect_stroke(r, 6, stroke, egui::StrokeKind::Inside);
+                painter.text(
+                    r.center(),
+                    egui::Align2::CENTER_CENTER,
+                    b.name,
+                    egui::FontId::proportional((diagram::STATE_FONT * scale) as f32),
+                    egui::Color32::from_gray(if current { 0 } else { 30 }),
+                );
+            }
+        });
+}
+
+/// An arrowhead of a fixed size at `to`, pointing along `from` -> `to`.
+fn head(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, color: egui::Color32) {
+    let d = (to - from).normalized();
+    if !d.x.is_finite() {
+        return;
     }
-    for (i, s) in states.iter().enumerate() {
-        let c = center(i, s);
-        let r = egui::Rect::from_center_size(c, egui::vec2(box_w, box_h));
-        let is_current = *s == current;
-        let (fill, stroke, text) = if is_current {
-            (
-                egui::Color32::from_rgb(255, 205, 60),
-                egui::Stroke::new(2.5, egui::Color32::from_rgb(120, 70, 0)),
-                egui::Color32::BLACK,
-            )
-        } else {
-            (
-                egui::Color32::WHITE,
-                egui::Stroke::new(1.0, egui::Color32::from_gray(150)),
-                egui::Color32::from_gray(60),
-            )
-        };
-        painter.rect_filled(r, 6, fill);
-        painter.rect_stroke(r, 6, stroke, egui::StrokeKind::Inside);
-        painter.text(
-            c,
-            egui::Align2::CENTER_CENTER,
-            *s,
-            if is_current {
-                egui::FontId::proportional(12.5)
-            } else {
-                egui::FontId::proportional(11.5)
-            },
-            text,
-        );
-    }
+    let n = egui::vec2(-d.y, d.x);
+    let back = to - d * 9.0;
+    painter.add(egui::Shape::convex_polygon(
+        vec![to, back + n * 4.0, back - n * 4.0],
+        color,
+        egui::Stroke::NONE,
+    ));
 }
