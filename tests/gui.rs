@@ -148,6 +148,41 @@ fn stepping_back_restores_the_previous_events_state_exactly() {
     assert_eq!(snapshot(&mut app), at_40);
 }
 
+/// PageDown and PageUp, as presentation clickers send them, step from
+/// caption to caption; with no captions, from dialogue line to line.
+#[test]
+fn presenter_keys_step_from_caption_to_caption() {
+    use wiretale::trace::Event;
+    let mut a = app("alice_to_bob");
+    let captions: Vec<usize> = {
+        let sim = a.world().non_send::<Sim>();
+        let t = &sim.player.timeline;
+        t.trace
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.event, Event::Narration { .. }))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    assert!(captions.len() >= 3);
+    let current = |app: &mut App| app.world().non_send::<Sim>().player.current();
+    for &c in &captions[..3] {
+        control(&mut a, Control::NextCaption);
+        assert_eq!(current(&mut a), Some(c));
+    }
+    control(&mut a, Control::PreviousCaption);
+    assert_eq!(current(&mut a), Some(captions[1]));
+    control(&mut a, Control::PreviousCaption);
+    control(&mut a, Control::PreviousCaption);
+    assert_eq!(current(&mut a), None, "back before the first caption");
+    // A run with no captions and no dialogue (a bulk transfer) has
+    // nowhere to go.
+    let mut b = app("tcp_lossy_transfer");
+    control(&mut b, Control::NextCaption);
+    assert_eq!(current(&mut b), None);
+}
+
 #[test]
 fn a_reloaded_scenario_replaces_the_world() {
     let dir = std::env::temp_dir().join(format!("wiretale-gui-test-{}", std::process::id()));
@@ -342,6 +377,15 @@ fn screenshot_with(
     at: SimTime,
     extra: &[&str],
 ) -> Option<(usize, usize, Vec<[u8; 3]>)> {
+    screenshot_sized(scenario, at, (1400, 900), extra)
+}
+
+fn screenshot_sized(
+    scenario: &str,
+    at: SimTime,
+    size: (usize, usize),
+    extra: &[&str],
+) -> Option<(usize, usize, Vec<[u8; 3]>)> {
     let required = std::env::var("WIRETALE_REQUIRE_DISPLAY").is_ok_and(|v| v == "1");
     let Some(d) = display() else {
         assert!(
@@ -365,7 +409,7 @@ fn screenshot_with(
             "--at",
             &format!("{}ns", at.as_nanos()),
             "--size",
-            "1400x900",
+            &format!("{}x{}", size.0, size.1),
         ])
         .args(extra)
         .arg("--screenshot")
@@ -385,7 +429,7 @@ fn screenshot_with(
     let mut buf = vec![0; reader.output_buffer_size().expect("size")];
     let info = reader.next_frame(&mut buf).expect("decodes");
     let (w, h) = (info.width as usize, info.height as usize);
-    assert_eq!((w, h), (1400, 900));
+    assert_eq!((w, h), size);
     let channels = info.line_size / w;
     let img: Vec<[u8; 3]> = buf[..info.line_size * h]
         .chunks(channels)
@@ -718,5 +762,136 @@ fn the_textbook_view_shows_ftps_two_pipes_during_a_transfer() {
         near(&img, w, p, [r, g, bl]),
         0,
         "a closed data pipe is drawn"
+    );
+}
+
+/// Every text on screen, as the layout placed it (`--layout-json`), and
+/// the area the side panels leave.
+fn layout_of(
+    scenario: &str,
+    at: SimTime,
+    size: (usize, usize),
+    extra: &[&str],
+) -> Option<(serde_json::Value, Vec<[u8; 3]>)> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let json = std::env::temp_dir().join(format!(
+        "wiretale-layout-{scenario}-{}-{n}.json",
+        std::process::id()
+    ));
+    let path = json.to_str().unwrap().to_owned();
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["--lecture", "--layout-json", &path]);
+    let (_, _, img) = screenshot_sized(scenario, at, size, &args)?;
+    let text = std::fs::read_to_string(&json).expect("the layout's JSON");
+    let _ = std::fs::remove_file(&json);
+    Some((serde_json::from_str(&text).expect("JSON"), img))
+}
+
+/// The pairs of texts whose rectangles overlap (by more than a pixel
+/// each way).
+fn overlapping(layout: &serde_json::Value) -> Vec<String> {
+    let texts = layout["texts"].as_array().expect("texts");
+    let rect = |t: &serde_json::Value| -> [f64; 4] {
+        let r = t["rect"].as_array().unwrap();
+        [0, 1, 2, 3].map(|i| r[i].as_f64().unwrap())
+    };
+    let mut out = Vec::new();
+    for (i, a) in texts.iter().enumerate() {
+        for b in &texts[i + 1..] {
+            let (ra, rb) = (rect(a), rect(b));
+            let w = ra[2].min(rb[2]) - ra[0].max(rb[0]);
+            let h = ra[3].min(rb[3]) - ra[1].max(rb[1]);
+            if w > 1.0 && h > 1.0 {
+                out.push(format!(
+                    "{} {:?} and {} {:?} overlap by {w:.0}x{h:.0}",
+                    a["source"], a["text"], b["source"], b["text"]
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Lecture mode on a projector: at 1280x720 and at 1024x768, in the
+/// textbook view and the network view, no text on screen covers another,
+/// as the layout reports it; the scene's labels are there to be counted.
+#[test]
+fn lecture_mode_fits_a_projector_without_overlapping_text() {
+    for (scenario, at, size, view, tab) in [
+        ("alice_to_bob", 1360, (1280, 720), "textbook", "ladder"),
+        ("ftp_session", 400, (1280, 720), "textbook", "transcripts"),
+        ("alice_to_bob", 1360, (1280, 720), "network", "transcripts"),
+        ("alice_to_bob", 1360, (1024, 768), "network", "ladder"),
+        ("ftp_session", 400, (1024, 768), "network", "state"),
+    ] {
+        let Some((layout, _)) = layout_of(
+            scenario,
+            SimTime::from_millis(at),
+            size,
+            &["--view", view, "--tab", tab],
+        ) else {
+            return;
+        };
+        let texts = layout["texts"].as_array().unwrap();
+        assert!(texts.len() > 50, "{scenario}: only {} texts", texts.len());
+        if view == "network" {
+            assert!(
+                texts.iter().any(|t| t["source"] == "scene"),
+                "{scenario}: no scene labels counted"
+            );
+        }
+        let clashes = overlapping(&layout);
+        assert!(
+            clashes.is_empty(),
+            "{scenario} {view} {tab} at {size:?}:\n{}",
+            clashes.join("\n")
+        );
+    }
+}
+
+/// With the side panels folded away the network takes the window's width
+/// (at least 80% of it), still with no text over another.
+#[test]
+fn with_the_panels_folded_the_network_fills_the_window() {
+    let Some((layout, _)) = layout_of(
+        "alice_to_bob",
+        SimTime::from_millis(1360),
+        (1280, 720),
+        &["--view", "network", "--hide-panels"],
+    ) else {
+        return;
+    };
+    let w = layout["window"][0].as_f64().unwrap();
+    let c = &layout["central"];
+    let central = c[2].as_f64().unwrap() - c[0].as_f64().unwrap();
+    assert!(
+        central >= 0.8 * w,
+        "the network has {central} of {w} pixels"
+    );
+    assert!(
+        overlapping(&layout).is_empty(),
+        "{:#?}",
+        overlapping(&layout)
+    );
+    // Presentation mode: the toolbar goes too, the caption stays.
+    let Some((layout, _)) = layout_of(
+        "alice_to_bob",
+        SimTime::from_millis(1360),
+        (1280, 720),
+        &["--view", "network", "--present"],
+    ) else {
+        return;
+    };
+    let texts: Vec<&str> = layout["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["text"].as_str())
+        .collect();
+    assert!(!texts.contains(&"Speed"), "the toolbar is hidden");
+    assert!(
+        texts.iter().any(|t| t.contains("Bob's mail server")),
+        "the caption shows: {texts:?}"
     );
 }

@@ -25,7 +25,8 @@ pub struct GuiArgs {
     /// Seed of the run's random numbers (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Window size, e.g. "1600x900".
+    /// Window size, e.g. "1280x720" (default: the screen's; 1600x900 for
+    /// --screenshot).
     #[arg(long, value_parser = parse_size)]
     pub size: Option<(u32, u32)>,
     /// Start playing at once.
@@ -44,6 +45,19 @@ pub struct GuiArgs {
     /// boxes, pipes and objects to this JSON file.
     #[arg(long)]
     pub figure_json: Option<PathBuf>,
+    /// Start in presentation mode: the view and the caption only
+    /// (PageDown/PageUp step between captions, P or Esc leaves).
+    #[arg(long)]
+    pub present: bool,
+    /// Start with the event list and the inspectors folded away ([ and ]
+    /// bring them back).
+    #[arg(long)]
+    pub hide_panels: bool,
+    /// Write the rectangle of every text on screen (panels and the
+    /// network's labels) to this JSON file, e.g. with --screenshot, to
+    /// check that no text covers another.
+    #[arg(long, value_name = "FILE")]
+    pub layout_json: Option<PathBuf>,
     /// Time this many frames of a generated 200-host network and print
     /// the figures (no window).
     #[arg(long, hide = true)]
@@ -102,11 +116,14 @@ pub fn gui(args: Option<GuiArgs>) -> u8 {
         at: args.at,
         lecture: args.lecture,
         screenshot: args.screenshot,
-        size: args.size.unwrap_or((1600, 900)),
+        size: args.size,
         play: args.play,
         tab: args.tab,
         textbook: args.view,
         figure_json: args.figure_json,
+        layout_json: args.layout_json,
+        present: args.present,
+        hide_panels: args.hide_panels,
     })
 }
 

@@ -1,6 +1,10 @@
 //! `ControlsPlugin`: the keyboard and the mouse on the scene. Space plays
 //! and pauses, the arrows step (left/right) and change speed (up/down),
-//! Home and End jump, L toggles lecture mode. A click on a packet opens
+//! Home and End jump, PageDown and PageUp step from caption to caption
+//! (what presentation clickers send), L toggles lecture mode, T the
+//! textbook view, `[` `]` and C fold the event list, the inspectors and
+//! the caption, P (or F5) presentation mode (Esc leaves it), + and -
+//! the text size (0 resets). A click on a packet opens
 //! it in the packet inspector; a click on a host opens its inspector.
 //! Keys typed into a text field and clicks on panels belong to egui.
 
@@ -34,6 +38,8 @@ fn keyboard(
         return;
     }
     let pairs = [
+        (KeyCode::PageDown, Control::NextCaption),
+        (KeyCode::PageUp, Control::PreviousCaption),
         (KeyCode::Space, Control::TogglePlay),
         (KeyCode::ArrowRight, Control::StepForward),
         (KeyCode::ArrowLeft, Control::StepBack),
@@ -53,6 +59,30 @@ fn keyboard(
     if keys.just_pressed(KeyCode::KeyT) {
         let on = ui.textbook_on(&sim.player.timeline);
         ui.textbook = Some(!on);
+    }
+    if keys.just_pressed(KeyCode::BracketLeft) {
+        ui.hide_events = !ui.hide_events;
+    }
+    if keys.just_pressed(KeyCode::BracketRight) {
+        ui.hide_inspectors = !ui.hide_inspectors;
+    }
+    if keys.just_pressed(KeyCode::KeyC) {
+        ui.hide_caption = !ui.hide_caption;
+    }
+    if keys.just_pressed(KeyCode::KeyP) || keys.just_pressed(KeyCode::F5) {
+        ui.presentation = !ui.presentation;
+    }
+    if keys.just_pressed(KeyCode::Escape) {
+        ui.presentation = false;
+    }
+    if keys.any_just_pressed([KeyCode::Equal, KeyCode::NumpadAdd]) {
+        theme.step_font(1);
+    }
+    if keys.any_just_pressed([KeyCode::Minus, KeyCode::NumpadSubtract]) {
+        theme.step_font(-1);
+    }
+    if keys.just_pressed(KeyCode::Digit0) {
+        theme.font_step = 0;
     }
 }
 

@@ -43,6 +43,9 @@ impl SceneLayout {
     /// The scale for a drawing area of `size` at theme zoom `zoom`: shapes
     /// grow on a large window, in steps so that small resizes keep them.
     pub fn scale_for(size: Vec2, zoom: f32) -> f32 {
+        // Not below 0.85, so that icons stay recognisable; on a narrow
+        // area the labels that would collide give way (visuals'
+        // declutter), and folding the panels gives the drawing its room.
         let fit = (size.x / 900.0).min(size.y / 560.0).clamp(0.85, 1.6);
         (zoom * fit * 10.0).round() / 10.0
     }

@@ -21,7 +21,9 @@
 //!   file when it changes on disk.
 //! - [`screenshot::ScreenshotPlugin`]: `--screenshot`, render and exit.
 //! - [`theme::ThemePlugin`]: the light theme and the high-contrast
-//!   lecture theme.
+//!   lecture theme, and the text size.
+//! - [`prefs::PrefsPlugin`]: the layout the window saves between
+//!   sessions.
 //!
 //! [`headless_app`] builds the model plugins alone (no window, no
 //! renderer) for tests and the frame-time benchmark.
@@ -37,9 +39,11 @@ pub mod layout;
 pub mod model;
 pub mod packets;
 pub mod panels;
+pub mod prefs;
 pub mod screenshot;
 pub mod sim;
 pub mod textbook;
+pub mod textrects;
 pub mod theme;
 pub mod topology;
 pub mod ui;
@@ -84,8 +88,9 @@ pub struct GuiOptions {
     pub lecture: bool,
     /// Render once at `at` into this PNG file and exit.
     pub screenshot: Option<PathBuf>,
-    /// Window size in logical pixels.
-    pub size: (u32, u32),
+    /// Window size in logical pixels; `None`: the size of the screen
+    /// (the window opens maximized).
+    pub size: Option<(u32, u32)>,
     /// Start playing at once.
     pub play: bool,
     /// The inspector tab to show first ("ladder", "transcripts", "packet",
@@ -95,9 +100,16 @@ pub struct GuiOptions {
     /// (`Some(false)`); by default the textbook view for scenarios with
     /// mail or file servers.
     pub textbook: Option<bool>,
+    /// Start in presentation mode: the view and the caption only.
+    pub present: bool,
+    /// Start with the event list and the inspectors folded away.
+    pub hide_panels: bool,
     /// Write where the textbook view drew its boxes, pipes and objects to
     /// this JSON file (with `--screenshot`, for checking pictures).
     pub figure_json: Option<PathBuf>,
+    /// Write the rectangle of every text on screen to this JSON file
+    /// (with `--screenshot`: checking that no text covers another).
+    pub layout_json: Option<PathBuf>,
 }
 
 impl Default for GuiOptions {
@@ -108,11 +120,14 @@ impl Default for GuiOptions {
             at: None,
             lecture: false,
             screenshot: None,
-            size: (1600, 900),
+            size: None,
             play: false,
             tab: None,
             textbook: None,
             figure_json: None,
+            layout_json: None,
+            present: false,
+            hide_panels: false,
         }
     }
 }
@@ -153,16 +168,27 @@ pub fn run(opts: GuiOptions) -> u8 {
         return 2;
     }
     let title = format!("wiretale: {}", opts.scenario);
+    // A picture has the size asked for (or a fixed one, so that pictures
+    // compare); a window for people fills the screen it opens on.
+    let size = opts.size.or(opts.screenshot.as_ref().map(|_| (1600, 900)));
+    let mut window = Window {
+        title,
+        resolution: bevy::window::WindowResolution::new(
+            size.map_or(1280, |s| s.0),
+            size.map_or(800, |s| s.1),
+        )
+        .with_scale_factor_override(1.0),
+        position: bevy::window::WindowPosition::Centered(bevy::window::MonitorSelection::Current),
+        ..default()
+    };
+    if size.is_none() {
+        window.set_maximized(true);
+    }
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
             .set(WindowPlugin {
-                primary_window: Some(Window {
-                    title,
-                    resolution: bevy::window::WindowResolution::new(opts.size.0, opts.size.1)
-                        .with_scale_factor_override(1.0),
-                    ..default()
-                }),
+                primary_window: Some(window),
                 ..default()
             })
             .set(bevy::log::LogPlugin {
@@ -178,6 +204,7 @@ pub fn run(opts: GuiOptions) -> u8 {
     })
     .insert_resource(theme::Theme {
         lecture: opts.lecture,
+        ..default()
     })
     .add_plugins(bevy_egui::EguiPlugin::default())
     .add_plugins((
@@ -197,11 +224,24 @@ pub fn run(opts: GuiOptions) -> u8 {
             .and_then(panels::Tab::from_name)
             .unwrap_or_default(),
         textbook: opts.textbook,
+        presentation: opts.present,
+        hide_events: opts.hide_panels,
+        hide_inspectors: opts.hide_panels,
         figure_json: opts.figure_json.clone(),
         ..Default::default()
     });
+    if let Some(path) = &opts.layout_json {
+        app.add_plugins(textrects::TextRectsPlugin { path: path.clone() });
+    }
     if let Some(path) = &opts.screenshot {
         app.add_plugins(screenshot::ScreenshotPlugin { path: path.clone() });
+    } else {
+        app.add_plugins(prefs::PrefsPlugin {
+            start: prefs::load(),
+            lecture_given: opts.lecture,
+            tab_given: opts.tab.is_some(),
+            panels_given: opts.hide_panels || opts.present,
+        });
     }
     let code = app.run();
     match code {

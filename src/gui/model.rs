@@ -993,6 +993,52 @@ impl Player {
         true
     }
 
+    /// The records presenter keys step between: the scenario's captions
+    /// (narration), or, in a scenario without any, every application
+    /// dialogue line.
+    fn caption_stops(&self) -> Vec<usize> {
+        let t = &self.timeline;
+        if !t.narrations.is_empty() {
+            return t.narrations.clone();
+        }
+        t.trace
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.event, Event::Dialogue { .. }))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// To the next caption (PageDown); false at the last one.
+    pub fn next_caption(&mut self) -> bool {
+        let stops = self.caption_stops();
+        match stops.iter().find(|&&i| i >= self.cursor) {
+            Some(&i) => {
+                self.jump_to(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// To the previous caption (PageUp), or to the start before the first.
+    pub fn previous_caption(&mut self) -> bool {
+        let Some(cur) = self.current() else {
+            return false;
+        };
+        let stops = self.caption_stops();
+        match stops.iter().rev().find(|&&i| i < cur) {
+            Some(&i) => self.jump_to(i),
+            None => {
+                self.time = SimTime::ZERO;
+                self.cursor = 0;
+                self.sync();
+            }
+        }
+        true
+    }
+
     /// The live world at the current event, for inspectors.
     pub fn world(&self) -> &crate::net::World {
         &self.live.world

@@ -32,6 +32,10 @@ pub enum Control {
     JumpTo(usize),
     ToStart,
     ToEnd,
+    /// To the next caption (PageDown, as presentation clickers send).
+    NextCaption,
+    /// To the previous caption (PageUp).
+    PreviousCaption,
     Faster,
     Slower,
     /// Load a scenario file or bundled name.
@@ -296,6 +300,14 @@ pub fn apply_controls(
                 playback.playing = false;
                 let end = p.timeline.end;
                 p.seek(end);
+            }
+            Control::NextCaption => {
+                playback.playing = false;
+                p.next_caption();
+            }
+            Control::PreviousCaption => {
+                playback.playing = false;
+                p.previous_caption();
             }
             Control::Faster => playback.speed = next_speed(playback.speed, true),
             Control::Slower => playback.speed = next_speed(playback.speed, false),

@@ -642,10 +642,16 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         );
         let below = b.rect.center_bottom() + vec2(0.0, 4.0);
         let mark = if is_down { " — DOWN" } else { "" };
+        // Within the box's width (and a little more): the captions of
+        // neighbouring boxes never run into each other.
         painter.text(
             below,
             Align2::CENTER_TOP,
-            format!("{role}{mark}"),
+            fit(
+                &format!("{role}{mark}"),
+                b.rect.width() + 8.0,
+                font(11.0).size,
+            ),
             font(11.0),
             if is_down {
                 Color32::from_rgb(190, 30, 30)

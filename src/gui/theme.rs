@@ -8,11 +8,17 @@ use super::model::Proto;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
-/// Lecture mode on or off.
+/// Lecture mode on or off, and the text size.
 #[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Theme {
     pub lecture: bool,
+    /// Text and shapes larger (positive) or smaller (negative) in steps of
+    /// 10% (the A+ and A- buttons, + and -).
+    pub font_step: i8,
 }
+
+/// The smallest and largest text-size steps.
+pub const FONT_STEPS: std::ops::RangeInclusive<i8> = -3..=8;
 
 /// Scene colours for a theme.
 #[derive(Debug, Clone, Copy)]
@@ -64,9 +70,24 @@ impl Theme {
         }
     }
 
+    /// The text-size factor alone.
+    pub fn font_scale(self) -> f32 {
+        1.0 + 0.1 * f32::from(self.font_step)
+    }
+
     /// Size factor of the scene's shapes and labels.
     pub fn scale(self) -> f32 {
-        if self.lecture { 1.3 } else { 1.0 }
+        (if self.lecture { 1.3 } else { 1.0 }) * self.font_scale()
+    }
+
+    /// egui's zoom factor: how large a point of the panels is.
+    pub fn zoom(self) -> f32 {
+        (if self.lecture { 1.35 } else { 1.0 }) * self.font_scale()
+    }
+
+    /// One step larger (`+1`) or smaller (`-1`), within [`FONT_STEPS`].
+    pub fn step_font(&mut self, by: i8) {
+        self.font_step = (self.font_step + by).clamp(*FONT_STEPS.start(), *FONT_STEPS.end());
     }
 }
 
@@ -140,7 +161,7 @@ fn apply_theme(
         visuals.widgets.hovered.fg_stroke = egui::Stroke::new(2.0, egui::Color32::BLACK);
     }
     ctx.set_visuals(visuals);
-    ctx.set_zoom_factor(if theme.lecture { 1.35 } else { 1.0 });
+    ctx.set_zoom_factor(theme.zoom());
     Ok(())
 }
 

@@ -18,6 +18,19 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 #[derive(Resource, Debug, Default)]
 pub struct UiState {
     pub tab: Tab,
+    /// The event list is folded away (`[` or its toolbar button).
+    pub hide_events: bool,
+    /// The inspectors are folded away (`]`).
+    pub hide_inspectors: bool,
+    /// The caption is folded away (C).
+    pub hide_caption: bool,
+    /// Presentation mode (P; Esc leaves): the view and the caption only.
+    pub presentation: bool,
+    /// Heights of the status lines over the scene's top and the legend
+    /// over its bottom, last frame: the network is drawn between them.
+    pub overlays: (bevy_egui::egui::Vec2, bevy_egui::egui::Vec2),
+    /// The area the panels leave, in points (the scene shows there).
+    pub central: Option<bevy_egui::egui::Rect>,
     /// The "go to time" field.
     pub goto: String,
     /// What was typed there last if it was not a time.

@@ -19,6 +19,7 @@ use crate::trace::caption::payload_line;
 use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 use bevy::sprite::Anchor;
+use bevy::text::TextLayoutInfo;
 use bevy::window::PrimaryWindow;
 
 /// Above this many packets on screen, packets get no text label.
@@ -87,6 +88,7 @@ impl Plugin for VisualsPlugin {
                 highlight,
                 follow_layout,
                 declutter_labels,
+                declutter_text.after(declutter_labels),
                 host_states,
                 dress_taps,
             )
@@ -137,6 +139,23 @@ fn shape(
     ));
 }
 
+/// How much a label matters when labels would overlap: the lower number
+/// stays, the other is hidden until there is room (a narrow window, a
+/// large text size).
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Priority(pub u8);
+
+/// Host names and what is inside an icon: always shown.
+pub const NAME: Priority = Priority(0);
+/// A host's state line (queue, mailbox) and its firewall.
+pub const STATE: Priority = Priority(1);
+/// Addresses under the name.
+pub const ADDRESS: Priority = Priority(2);
+/// The scenario's caption over a host ("Alice's computer").
+pub const CAPTION: Priority = Priority(3);
+/// A link's latency and rate.
+pub const LINK: Priority = Priority(4);
+
 fn text(
     parent: &mut ChildSpawnerCommands,
     s: String,
@@ -144,6 +163,7 @@ fn text(
     color: Color,
     at: Vec3,
     anchor: Anchor,
+    priority: Priority,
 ) {
     parent.spawn((
         Text2d::new(s),
@@ -151,6 +171,7 @@ fn text(
         TextColor(color),
         anchor,
         Transform::from_translation(at),
+        priority,
     ));
 }
 
@@ -337,6 +358,7 @@ fn dress_hosts(
                                     Color::WHITE,
                                     k(13.0, -11.0, 0.3),
                                     Anchor::CENTER,
+                                    NAME,
                                 );
                             }
                         }
@@ -350,6 +372,12 @@ fn dress_hosts(
                 pal.text,
                 k(0.0, -35.0, 0.5),
                 Anchor::TOP_CENTER,
+                // Routers' names give way to the hosts' when crowded.
+                if kind == HostKind::Router {
+                    STATE
+                } else {
+                    NAME
+                },
             );
             if !addr.is_empty() {
                 text(
@@ -359,6 +387,7 @@ fn dress_hosts(
                     pal.text_weak,
                     k(0.0, -53.0, 0.5),
                     Anchor::TOP_CENTER,
+                    ADDRESS,
                 );
             }
             if let Some(label) = label {
@@ -369,6 +398,7 @@ fn dress_hosts(
                     pal.text_weak,
                     k(0.0, 35.0, 0.5),
                     Anchor::BOTTOM_CENTER,
+                    CAPTION,
                 );
             }
             if firewall {
@@ -382,6 +412,7 @@ fn dress_hosts(
                     Color::srgb(0.70, 0.25, 0.15),
                     k(40.0 * toward, 24.0, 0.5),
                     Anchor::BOTTOM_CENTER,
+                    STATE,
                 );
             }
             p.spawn((
@@ -391,6 +422,7 @@ fn dress_hosts(
                 TextColor(pal.text),
                 Anchor::TOP_CENTER,
                 Transform::from_translation(k(0.0, -69.0, 0.5)),
+                STATE,
             ));
             p.spawn((
                 DownMark(h.node),
@@ -407,6 +439,7 @@ fn dress_hosts(
                     Color::srgb(0.70, 0.05, 0.05),
                     k(0.0, 0.0, 0.1),
                     Anchor::CENTER,
+                    NAME,
                 );
             });
         });
@@ -479,6 +512,7 @@ fn dress_links(
             TextFont::from_font_size(11.5 * layout.scale),
             TextColor(pal.text_weak),
             Anchor::CENTER,
+            LINK,
         ));
     }
 }
@@ -827,6 +861,83 @@ fn declutter_labels(
                 if *v != want {
                     *v = want;
                 }
+            }
+        }
+    }
+}
+
+/// Hides labels that would overlap a more important one (see
+/// [`Priority`]), and packet labels that would cover any label: from a
+/// 1024-pixel projector up, no text of the scene covers another.
+fn declutter_text(
+    mut labels: Query<(
+        Entity,
+        &TextLayoutInfo,
+        &GlobalTransform,
+        Option<&Anchor>,
+        Option<&Priority>,
+        &mut Visibility,
+        &InheritedVisibility,
+        &Text2d,
+    )>,
+    packet_labels: Query<(), With<PacketLabel>>,
+    hosts: Query<(&super::topology::HostMarker, &GlobalTransform)>,
+    layout: Res<SceneLayout>,
+) {
+    // Placed in the scene's coordinates (y up), most important first; a
+    // label without a priority is a packet's (the lowest).
+    let mut all: Vec<(Priority, Entity, Rect)> = Vec::new();
+    for (e, info, t, anchor, priority, vis, inherited, text) in &labels {
+        let is_packet = packet_labels.contains(e);
+        // A packet label its own system hid, or anything whose parent is
+        // hidden, takes no room.
+        if text.0.trim().is_empty() || (is_packet && *vis == Visibility::Hidden) {
+            continue;
+        }
+        if !is_packet && priority.is_none() {
+            continue;
+        }
+        // A label under a hidden parent (a host's DOWN mark) takes no
+        // room either; one this system hid is looked at again.
+        if !is_packet && !inherited.get() && *vis != Visibility::Hidden {
+            continue;
+        }
+        let size = info.size * t.scale().truncate().abs();
+        let a = anchor.copied().unwrap_or_default().as_vec();
+        let c = t.translation().truncate() - a * size;
+        all.push((
+            priority.copied().unwrap_or(Priority(u8::MAX)),
+            e,
+            Rect::from_center_size(c, size),
+        ));
+    }
+    all.sort_by_key(|(p, e, _)| (*p, *e));
+    // Host icons are in the way too: no label but a name sits on one.
+    let r = super::layout::HOST_RADIUS * layout.scale;
+    let icons: Vec<Rect> = hosts
+        .iter()
+        .map(|(_, t)| Rect::from_center_size(t.translation().truncate(), Vec2::splat(2.0 * r)))
+        .collect();
+    let mut kept: Vec<Rect> = Vec::new();
+    for (p, e, r) in all {
+        // Lines of one block (a name and its address) may touch: only a
+        // real overlap, more than a pixel each way, counts.
+        let clash = |k: &Rect| {
+            let i = k.intersect(r);
+            i.width() > 1.0 && i.height() > 1.0
+        };
+        let free = p == NAME || !(kept.iter().any(clash) || icons.iter().any(clash));
+        if free {
+            kept.push(r);
+        }
+        if let Ok((.., mut vis, _, _)) = labels.get_mut(e) {
+            let want = if free {
+                Visibility::Inherited
+            } else {
+                Visibility::Hidden
+            };
+            if *vis != want {
+                *vis = want;
             }
         }
     }

@@ -224,23 +224,32 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             left + 30.0 + (width - left - 60.0) * c as f32 / (ncol - 1) as f32
         }
     };
-    // Column headers stay on top.
-    let (head, _) = ui.allocate_exact_size(egui::vec2(width, 34.0), egui::Sense::hover());
+    // Column headers stay on top. Each name gets the room to the next
+    // column; when that is too little, every other column's header goes
+    // on a second row and takes twice the room.
+    let space = if ncol > 1 { col_x(1) - col_x(0) } else { width };
+    let staggered = ncol > 1 && space < 90.0;
+    let room = if staggered { 2.0 * space } else { space } - 8.0;
+    let head_h = if staggered { 64.0 } else { 34.0 };
+    let (head, _) = ui.allocate_exact_size(egui::vec2(width, head_h), egui::Sense::hover());
     for (c, &n) in lad.columns.iter().enumerate() {
         let h = &t.hosts[n as usize];
         let x = head.left() + col_x(c);
+        let top = head.top() + if staggered && c % 2 == 1 { 30.0 } else { 2.0 };
+        let name = fit_text(ui, &h.name, egui::FontId::proportional(13.5), room);
         ui.painter().text(
-            egui::pos2(x, head.top() + 2.0),
+            egui::pos2(x, top),
             egui::Align2::CENTER_TOP,
-            &h.name,
+            name,
             egui::FontId::proportional(13.5),
             egui::Color32::from_gray(20),
         );
         if let Some(a) = h.addresses.first() {
+            let addr = fit_text(ui, &a.to_string(), egui::FontId::monospace(10.0), room);
             ui.painter().text(
-                egui::pos2(x, head.top() + 18.0),
+                egui::pos2(x, top + 16.0),
                 egui::Align2::CENTER_TOP,
-                a.to_string(),
+                addr,
                 egui::FontId::monospace(10.0),
                 egui::Color32::from_gray(110),
             );
@@ -413,6 +422,28 @@ fn draw_label(
         egui::Color32::from_rgba_unmultiplied(255, 255, 255, 225),
     );
     painter.galley(r.min + egui::vec2(1.5, 1.5), galley, egui::Color32::BLACK);
+}
+
+/// `text` shortened with an ellipsis until it is at most `width` wide.
+fn fit_text(ui: &egui::Ui, text: &str, font: egui::FontId, width: f32) -> String {
+    let wide = |s: &str| {
+        ui.fonts_mut(|f| {
+            f.layout_no_wrap(s.to_owned(), font.clone(), egui::Color32::BLACK)
+                .size()
+                .x
+        })
+    };
+    if wide(text) <= width {
+        return text.to_owned();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    for n in (1..chars.len()).rev() {
+        let s: String = chars[..n].iter().collect::<String>() + "…";
+        if wide(&s) <= width {
+            return s;
+        }
+    }
+    String::new()
 }
 
 /// Above this many arrows on screen the ladder draws lines only.

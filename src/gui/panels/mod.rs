@@ -55,6 +55,18 @@ impl Tab {
         Tab::Hosts,
     ];
 
+    /// Its name on the command line (`--tab`) and in saved layouts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tab::Ladder => "ladder",
+            Tab::Transcript => "transcripts",
+            Tab::Packet => "packet",
+            Tab::Machines => "state",
+            Tab::Plot => "tcp",
+            Tab::Hosts => "hosts",
+        }
+    }
+
     fn title(self) -> &'static str {
         match self {
             Tab::Ladder => "Ladder",
@@ -81,40 +93,72 @@ pub fn draw_all(ctx: &egui::Context, v: &mut View) -> egui::Rect {
             .layer_id(egui::LayerId::background())
             .max_rect(ctx.viewport_rect()),
     );
-    egui::Panel::top("toolbar")
-        .frame(panel_frame(ctx, 6.0))
-        .show(&mut root, |ui| toolbar::toolbar(ui, v));
-    egui::Panel::top("caption")
-        .frame(panel_frame(ctx, 8.0).fill(caption_fill(v)))
-        .show(&mut root, |ui| toolbar::caption(ui, v));
-    // Lecture mode zooms everything: narrower panels leave the network
-    // view its room (separate ids, so each mode keeps its own widths).
-    let lecture = v.theme.lecture;
-    let (left_id, left_w, right_id, right_w) = if lecture {
-        ("events-lecture", 270.0, "inspectors-lecture", 330.0)
+    let present = v.state.presentation;
+    if !present {
+        egui::Panel::top("toolbar")
+            .frame(panel_frame(ctx, 6.0))
+            .show(&mut root, |ui| toolbar::toolbar(ui, v));
+    }
+    if present || !v.state.hide_caption {
+        egui::Panel::top("caption")
+            .frame(panel_frame(ctx, 8.0).fill(caption_fill(v)))
+            .show(&mut root, |ui| toolbar::caption(ui, v));
+    }
+    // The side panels take at most a quarter of the window each (a
+    // projector's 1280 or 1024 pixels leave the view its room); lecture
+    // mode and each text size keep their own widths (separate ids).
+    let width = ctx.viewport_rect().width();
+    let key = (v.theme.lecture, v.theme.font_step);
+    let (left_w, right_w) = if v.theme.lecture {
+        (270.0, 330.0)
     } else {
-        ("events", 380.0, "inspectors", 460.0)
+        (380.0, 460.0)
     };
-    egui::Panel::left(left_id)
-        .default_size(left_w)
-        .size_range(200.0..=700.0)
-        .frame(panel_frame(ctx, 6.0))
-        .show(&mut root, |ui| events::events(ui, v));
-    egui::Panel::right(right_id)
-        .default_size(right_w)
-        .size_range(240.0..=900.0)
-        .frame(panel_frame(ctx, 6.0))
-        .show(&mut root, |ui| inspectors(ui, v));
+    let cap = (width * 0.26).max(200.0);
+    if !present && !v.state.hide_events {
+        egui::Panel::left(egui::Id::new(("events", key)))
+            .default_size(f32::min(left_w, cap))
+            .size_range(180.0..=cap.max(180.0))
+            .frame(panel_frame(ctx, 6.0))
+            .show(&mut root, |ui| events::events(ui, v));
+    }
+    if !present && !v.state.hide_inspectors {
+        egui::Panel::right(egui::Id::new(("inspectors", key)))
+            .default_size(f32::min(right_w, cap * 1.15))
+            .size_range(220.0..=(cap * 1.4).max(220.0))
+            .frame(panel_frame(ctx, 6.0))
+            .show(&mut root, |ui| inspectors(ui, v));
+    }
     let central = root.available_rect_before_wrap();
+    v.state.central = Some(central);
+    if present {
+        presentation_hint(ctx, central);
+    }
+    // The network is drawn between the status lines at the top and the
+    // legend at the bottom (their sizes from the last frame), so that no
+    // host or label sits under them.
+    let mut scene = central;
+    let top = status(ctx, central, v);
     if v.state.textbook_on(&v.sim.player.timeline) {
         textbook_view(ctx, central, v);
     } else {
-        legend(ctx, central, v);
+        let bottom = legend(ctx, central, v);
+        // The status lines take a strip off the top; the legend a strip
+        // off the bottom, or off the left side when the area is wide
+        // (what a window with its panels folded is).
+        let (t, b) = v.state.overlays;
+        scene.min.y = (scene.min.y + t.y).min(scene.max.y - 40.0);
+        let wide = scene.width() / scene.height().max(1.0) > 2.2;
+        if wide {
+            scene.min.x = (scene.min.x + b.x).min(scene.max.x - 40.0);
+        } else {
+            scene.max.y = (scene.max.y - b.y).max(scene.min.y + 40.0);
+        }
+        v.state.overlays = (top, bottom);
     }
-    status(ctx, central, v);
     error_window(ctx, v);
     super::files::browser_window(ctx, v);
-    central
+    scene
 }
 
 /// The textbook view over the scene's area: it hides the network drawn
@@ -171,6 +215,23 @@ fn textbook_view(ctx: &egui::Context, central: egui::Rect, v: &mut View) {
     v.state.figure = Some((generation, area, fig));
 }
 
+/// How to leave presentation mode, small in the corner.
+fn presentation_hint(ctx: &egui::Context, central: egui::Rect) {
+    egui::Area::new("presentation-hint".into())
+        .fixed_pos(central.right_bottom() + egui::vec2(-10.0, -8.0))
+        .pivot(egui::Align2::RIGHT_BOTTOM)
+        .interactable(false)
+        .show(ctx, |ui| {
+            ui.label(
+                egui::RichText::new(
+                    "PageDown / PageUp: next / previous caption   ·   P or Esc: leave",
+                )
+                .small()
+                .color(egui::Color32::from_gray(140)),
+            );
+        });
+}
+
 fn panel_frame(ctx: &egui::Context, margin: f32) -> egui::Frame {
     egui::Frame::new()
         .fill(ctx.global_style().visuals.panel_fill)
@@ -220,10 +281,11 @@ fn protocols_in_run(v: &View) -> Vec<Proto> {
     seen
 }
 
-/// The colour legend over the scene's bottom-left corner.
-fn legend(ctx: &egui::Context, central: egui::Rect, v: &View) {
+/// The colour legend over the scene's bottom-left corner; returns how
+/// much of the scene's width and height it takes.
+fn legend(ctx: &egui::Context, central: egui::Rect, v: &View) -> egui::Vec2 {
     let present = protocols_in_run(v);
-    egui::Area::new("legend".into())
+    let shown = egui::Area::new("legend".into())
         .fixed_pos(central.left_bottom() + egui::vec2(10.0, -10.0))
         .pivot(egui::Align2::LEFT_BOTTOM)
         .interactable(false)
@@ -288,6 +350,8 @@ fn legend(ctx: &egui::Context, central: egui::Rect, v: &View) {
                     }
                 });
         });
+    let r = shown.response.rect;
+    egui::vec2(r.max.x - central.min.x + 6.0, central.max.y - r.min.y + 6.0)
 }
 
 fn legend_item(ui: &mut egui::Ui, p: Proto) {
@@ -308,14 +372,18 @@ fn legend_item(ui: &mut egui::Ui, p: Proto) {
     ui.label(p.name());
 }
 
-/// Packets on the wire, top right of the scene.
-fn status(ctx: &egui::Context, central: egui::Rect, v: &View) {
+/// Packets on the wire, top right of the scene; returns how much of the
+/// scene's width and height it takes.
+fn status(ctx: &egui::Context, central: egui::Rect, v: &View) -> egui::Vec2 {
     let n = v.on_screen.flights.len();
-    egui::Area::new("status".into())
+    let shown = egui::Area::new("status".into())
         .fixed_pos(central.right_top() + egui::vec2(-10.0, 10.0))
         .pivot(egui::Align2::RIGHT_TOP)
         .interactable(false)
+        .constrain_to(central)
         .show(ctx, |ui| {
+            // Wrapped within the view, never over the panels beside it.
+            ui.set_max_width((central.width() - 20.0).max(80.0));
             let t = &v.sim.player.timeline;
             ui.label(
                 egui::RichText::new(format!(
@@ -338,6 +406,8 @@ fn status(ctx: &egui::Context, central: egui::Rect, v: &View) {
                 );
             }
         });
+    let r = shown.response.rect;
+    egui::vec2(central.max.x - r.min.x + 4.0, r.max.y - central.min.y + 4.0)
 }
 
 /// A scenario error (with file:line:column) in a window over the view.

@@ -19,7 +19,8 @@ pub fn speed_label(speed: f64) -> String {
 
 pub fn toolbar(ui: &mut egui::Ui, v: &mut View) {
     let p = &v.sim.player;
-    ui.horizontal(|ui| {
+    // Wraps onto a second row on a narrow window rather than overlap.
+    ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new("wiretale").strong().size(18.0));
         ui.separator();
         if ui
@@ -125,6 +126,49 @@ pub fn toolbar(ui: &mut egui::Ui, v: &mut View) {
             .changed()
         {
             v.state.textbook = Some(textbook);
+        }
+        ui.separator();
+        let mut events = !v.state.hide_events;
+        if ui
+            .toggle_value(&mut events, "Events")
+            .on_hover_text("Show or fold away the event list ([)")
+            .changed()
+        {
+            v.state.hide_events = !events;
+        }
+        let mut inspectors = !v.state.hide_inspectors;
+        if ui
+            .toggle_value(&mut inspectors, "Inspectors")
+            .on_hover_text("Show or fold away the ladder, transcripts and inspectors (])")
+            .changed()
+        {
+            v.state.hide_inspectors = !inspectors;
+        }
+        let mut caption = !v.state.hide_caption;
+        if ui
+            .toggle_value(&mut caption, "Caption")
+            .on_hover_text("Show or fold away the caption (C)")
+            .changed()
+        {
+            v.state.hide_caption = !caption;
+        }
+        if ui
+            .button("▶ Present")
+            .on_hover_text(
+                "The view and the caption only, for a projector (P); PageDown and PageUp step \
+                 from caption to caption, Esc leaves",
+            )
+            .clicked()
+        {
+            v.state.presentation = true;
+        }
+        ui.separator();
+        if ui.button("A-").on_hover_text("Smaller text (-)").clicked() {
+            v.theme.step_font(-1);
+        }
+        ui.label(format!("{:.0}%", v.theme.font_scale() * 100.0));
+        if ui.button("A+").on_hover_text("Larger text (+)").clicked() {
+            v.theme.step_font(1);
         }
     });
     ui.horizontal(|ui| {

@@ -44,6 +44,16 @@ pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
                     .id_salt(("transcript", gi))
                     .default_open(true)
                     .show(ui, |ui| {
+                        if let Some((c, srv)) = d.conn {
+                            ui.add(
+                                egui::Label::new(
+                                    egui::RichText::new(format!("{c} - {srv}"))
+                                        .small()
+                                        .color(egui::Color32::from_gray(110)),
+                                )
+                                .truncate(),
+                            );
+                        }
                         let mut data = d.data.iter().enumerate().peekable();
                         for (k, &i) in d.lines.iter().enumerate() {
                             while let Some((di, dd)) =
@@ -61,7 +71,7 @@ pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
         });
 }
 
-/// "FTP alice-pc -> files   (10.0.1.2:49152 - 10.0.2.2:21)".
+/// "FTP control alice-pc -> files".
 fn title(v: &View, d: &Dialogue) -> String {
     let t = &v.sim.player.timeline.trace;
     let layer = if d.layer == Layer::Ftp {
@@ -69,15 +79,13 @@ fn title(v: &View, d: &Dialogue) -> String {
     } else {
         d.layer.label()
     };
-    let mut s = format!(
+    // Short enough for a narrow panel: the addresses go on the line
+    // under it.
+    format!(
         "{layer} {} -> {}",
         t.party_name(&d.client),
         t.party_name(&d.server)
-    );
-    if let Some((c, srv)) = d.conn {
-        s.push_str(&format!("   ({c} - {srv})"));
-    }
-    s
+    )
 }
 
 /// A data connection, indented inside its control connection's lines.
