@@ -895,3 +895,40 @@ fn with_the_panels_folded_the_network_fills_the_window() {
         "the caption shows: {texts:?}"
     );
 }
+
+/// The Transcripts tab lists FTP's data connection under its control
+/// connection, between the 150 and the 226, with its ports and bytes: as
+/// drawn, read from the layout.
+#[test]
+fn the_transcripts_tab_shows_the_data_connection_under_its_control_connection() {
+    let Some((layout, _)) = layout_of(
+        "ftp_session",
+        SimTime::from_millis(300),
+        (1600, 900),
+        &["--view", "textbook", "--tab", "transcripts"],
+    ) else {
+        return;
+    };
+    let texts = layout["texts"].as_array().unwrap();
+    let find = |want: &str| -> (f64, f64) {
+        let t = texts
+            .iter()
+            .find(|t| t["text"].as_str().is_some_and(|s| s.starts_with(want)))
+            .unwrap_or_else(|| panic!("no {want:?} on screen"));
+        let r = t["rect"].as_array().unwrap();
+        (r[0].as_f64().unwrap(), r[1].as_f64().unwrap())
+    };
+    let control = find("FTP control alice-pc -> files");
+    // (Long lines wrap: each row is a text of its own; match the start.)
+    let opened = find("S: 150 Opening");
+    let data = find("data connection 20 -> 45000");
+    let listing = find("(data connection: 135");
+    let done = find("S: 226 Transfer");
+    // In order down the tab: the control connection, its 150, the data
+    // connection's box (indented) with the listing in it, then the 226.
+    assert!(control.1 < opened.1 && opened.1 < data.1 && data.1 < listing.1 && listing.1 < done.1);
+    assert!(
+        data.0 > opened.0,
+        "the data connection is indented under the control one"
+    );
+}
