@@ -302,6 +302,9 @@ fn relay(d: &Dialogue<'_>, relays: Vec<Relay>) {
         )
         .into_bytes();
         data.extend_from_slice(&r.data);
+        // Final delivery: the envelope's sender at the top (RFC 5321 §4.4).
+        let reverse = r.reverse_path.as_ref().map(ToString::to_string);
+        let data = crate::proto::smtp::message::with_return_path(reverse.as_deref(), &data);
         for rcpt in &r.recipients {
             let mut fields = vec![
                 ("queue_id", r.queue_id.clone().into()),

@@ -35,6 +35,8 @@ impl MailHost {
 pub struct Relay {
     pub queue_id: String,
     pub domain: String,
+    /// The envelope's reverse path (the `Return-Path:` at delivery).
+    pub reverse_path: Option<Mailbox>,
     pub recipients: Vec<Mailbox>,
     pub data: Vec<u8>,
 }
@@ -92,11 +94,16 @@ impl SmtpBackend for LiveIntake<'_> {
         for rcpt in &message.recipients {
             let domain = rcpt.domain.to_ascii_lowercase();
             if self.is_local(&domain) {
-                match self.host.store.deliver(
-                    &rcpt.local_part,
-                    message.data.clone(),
-                    message.received_at,
-                ) {
+                let reverse = message.reverse_path.as_ref().map(ToString::to_string);
+                let stored = crate::proto::smtp::message::with_return_path(
+                    reverse.as_deref(),
+                    &message.data,
+                );
+                match self
+                    .host
+                    .store
+                    .deliver(&rcpt.local_part, stored, message.received_at)
+                {
                     Ok(_) => self.notes.push(Note::Stored {
                         queue_id: message.queue_id.clone(),
                         user: rcpt.local_part.to_ascii_lowercase(),
@@ -115,6 +122,7 @@ impl SmtpBackend for LiveIntake<'_> {
                 None => foreign.push(Relay {
                     queue_id: message.queue_id.clone(),
                     domain,
+                    reverse_path: message.reverse_path.clone(),
                     recipients: vec![rcpt.clone()],
                     data: message.data.clone(),
                 }),

@@ -59,6 +59,11 @@ print(text)
         out.contains("Subject: Searching for the meaning of life."),
         "{out}"
     );
+    // Final delivery put the envelope's sender on top (RFC 5321 §4.4).
+    assert!(
+        out.contains("COUNT 1\nReturn-Path: <alice@crepes.fr>\nReceived: "),
+        "{out}"
+    );
     assert!(
         out.contains(".a line that starts with a dot\n..and two\n"),
         "dot-stuffing lost: {out}"
@@ -110,6 +115,101 @@ fn curl_sends_with_smtp_and_lists_and_retrieves_with_pop3() {
     let got = curl(&[&format!("pop3://{pop}/1"), "--user", "bob:hungry"]);
     assert!(got.contains("Subject: from curl"), "{got}");
     assert!(got.contains("Sent by curl."), "{got}");
+    assert!(
+        got.starts_with("Return-Path: <carol@example.org>\r\n"),
+        "{got}"
+    );
+    server.shutdown();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// AUTH LOGIN, the username-then-password exchange many mail programs
+/// pick: curl with `--login-options AUTH=LOGIN`, and smtplib with LOGIN
+/// forced; a wrong password gets 535.
+#[test]
+fn curl_and_smtplib_log_in_with_auth_login() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let submit = server.addr("alice-mail", Service::Submission).unwrap();
+    let pop = server.addr("bob-mail", Service::Pop3).unwrap();
+    let dir = std::env::temp_dir().join(format!("wiretale-live-login-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let msg = dir.join("msg.txt");
+    std::fs::write(
+        &msg,
+        "From: alice@crepes.fr\r\nTo: bob@hamburger.edu\r\nSubject: by curl with LOGIN\r\n\r\nHello.\r\n",
+    )
+    .unwrap();
+    curl(&[
+        &format!("smtp://{submit}/pc"),
+        "--login-options",
+        "AUTH=LOGIN",
+        "--user",
+        "alice:croissant",
+        "--mail-from",
+        "alice@crepes.fr",
+        "--mail-rcpt",
+        "bob@hamburger.edu",
+        "--upload-file",
+        msg.to_str().unwrap(),
+    ]);
+    let out = python(&format!(
+        r#"
+import smtplib
+s = smtplib.SMTP("127.0.0.1", {sp}, timeout=10)
+s.ehlo()
+print("ADVERTISED", s.esmtp_features.get("auth"))
+s.user, s.password = "alice", "wrong"
+try:
+    s.auth("LOGIN", s.auth_login, initial_response_ok=False)
+except smtplib.SMTPAuthenticationError as e:
+    print("REFUSED", e.smtp_code)
+s.user, s.password = "alice", "croissant"
+code, _ = s.auth("LOGIN", s.auth_login, initial_response_ok=False)
+print("LOGIN", code)
+s.sendmail("alice@crepes.fr", ["bob@hamburger.edu"], "Subject: by smtplib with LOGIN\r\n\r\nHi.\r\n")
+s.quit()
+"#,
+        sp = submit.port()
+    ));
+    assert!(
+        out.contains("ADVERTISED") && out.contains("PLAIN LOGIN"),
+        "{out}"
+    );
+    assert!(out.contains("REFUSED 535"), "{out}");
+    assert!(out.contains("LOGIN 235"), "{out}");
+    // Both messages reach Bob (relayed to his server).
+    let mut subjects = Vec::new();
+    for _ in 0..100 {
+        let list = curl(&[&format!("pop3://{pop}/"), "--user", "bob:hungry"]);
+        if list.lines().count() >= 2 {
+            for n in 1..=2 {
+                let m = curl(&[&format!("pop3://{pop}/{n}"), "--user", "bob:hungry"]);
+                subjects.extend(
+                    m.lines()
+                        .filter(|l| l.starts_with("Subject:"))
+                        .map(str::to_owned),
+                );
+            }
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            "Subject: by curl with LOGIN",
+            "Subject: by smtplib with LOGIN"
+        ]
+    );
+    let lines = server.trace_lines();
+    assert!(
+        lines.iter().any(|l| l.contains("S: 334 VXNlcm5hbWU6")),
+        "the exchange is traced"
+    );
     server.shutdown();
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -321,8 +421,11 @@ s = smtplib.SMTP("127.0.0.1", {smtp}, timeout=10)
 s.sendmail("carol@example.org", ["bob@hamburger.edu"], msg)
 s.quit()
 def tail(raw):
-    # The message as sent: drop the Received: line the server added.
-    return raw.split(b"\r\n", 1)[1]
+    # The message as sent: drop the Return-Path: and Received: lines the
+    # server added at final delivery.
+    first, rest = raw.split(b"\r\n", 1)
+    assert first == b"Return-Path: <carol@example.org>", first
+    return rest.split(b"\r\n", 1)[1]
 p = poplib.POP3("127.0.0.1", {pop}, timeout=10)
 p.user("bob"); p.pass_("hungry")
 pop_raw = b"\r\n".join(p.retr(1)[1]) + b"\r\n"

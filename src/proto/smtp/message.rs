@@ -169,6 +169,17 @@ impl Headers {
     }
 }
 
+/// The message as final delivery stores it (RFC 5321 §4.4): a
+/// `Return-Path:` field with the envelope's reverse path at the top, so
+/// that a reader knows where bounces go (`<>` for a bounce's null path).
+pub fn with_return_path(reverse_path: Option<&str>, data: &[u8]) -> Vec<u8> {
+    let path = reverse_path.unwrap_or_default();
+    let path = path.trim().trim_start_matches('<').trim_end_matches('>');
+    let mut out = format!("Return-Path: <{path}>\r\n").into_bytes();
+    out.extend_from_slice(data);
+    out
+}
+
 /// Shortcut: the unfolded value of header `name` in `message`.
 pub fn header_value(message: &[u8], name: &str) -> Option<String> {
     Headers::parse(message).get(name).map(str::to_string)

@@ -1,6 +1,8 @@
 //! The SMTP server session (RFC 5321), with the ESMTP extensions SIZE
 //! (RFC 1870), 8BITMIME (RFC 6152), PIPELINING (RFC 2920),
-//! ENHANCEDSTATUSCODES (RFC 2034/3463) and AUTH PLAIN (RFC 4954/4616).
+//! ENHANCEDSTATUSCODES (RFC 2034/3463), and AUTH PLAIN (RFC 4954/4616) and
+//! AUTH LOGIN (the username-then-password exchange of
+//! draft-murchison-sasl-login, which most mail programs offer).
 //!
 //! One [`SmtpServer`] is one TCP connection seen from the receiving side:
 //! it greets, reads commands, answers each with a reply, collects the
@@ -19,7 +21,7 @@ use std::net::IpAddr;
 
 use super::command::{Command, ForwardPath, MailParams, Mailbox, parse_command};
 use super::reply::*;
-use super::sasl::{PlainError, decode_plain};
+use super::sasl::{PlainError, base64_decode, decode_plain};
 use crate::proto::line::{Line, LineReader};
 use crate::proto::{BodyLines, Session, Transcript, Transition, date};
 
@@ -49,6 +51,16 @@ pub const TRANSITIONS: &[Transition] = &[
     ("READY", "READY", "EHLO, RSET, NOOP, VRFY / 250"),
     ("READY", "READY", "AUTH PLAIN <response> / 235"),
     ("READY", "AUTH-CONTINUE", "AUTH PLAIN / 334"),
+    (
+        "READY",
+        "AUTH-CONTINUE",
+        "AUTH LOGIN [user] / 334 Username: or Password:",
+    ),
+    (
+        "AUTH-CONTINUE",
+        "AUTH-CONTINUE",
+        "LOGIN <user> / 334 Password:",
+    ),
     ("AUTH-CONTINUE", "READY", "<response> / 235 or 535"),
     ("READY", "MAIL", "MAIL FROM / 250"),
     ("MAIL", "RCPT", "RCPT TO / 250"),
@@ -154,7 +166,8 @@ enum State {
     Connected,
     /// Greeted, no transaction open.
     Ready,
-    /// AUTH PLAIN without initial response: waiting for the base64 line.
+    /// AUTH in progress: waiting for the client's next base64 line
+    /// (which one: [`AuthStep`]).
     AuthContinue,
     /// MAIL accepted, no recipient yet.
     Mail,
@@ -164,6 +177,21 @@ enum State {
     Data,
     Closed,
 }
+
+/// Where an AUTH exchange is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AuthStep {
+    /// PLAIN: the one response with identity and password.
+    Plain,
+    /// LOGIN: "334 Username:" was sent.
+    LoginUser,
+    /// LOGIN: "334 Password:" was sent for this user.
+    LoginPassword(String),
+}
+
+/// LOGIN's two challenges, base64 as they go on the wire.
+const LOGIN_USERNAME: &str = "VXNlcm5hbWU6";
+const LOGIN_PASSWORD: &str = "UGFzc3dvcmQ6";
 
 /// The mail transaction of RFC 5321 §3.3: MAIL, RCPTs, DATA.
 #[derive(Debug, Clone, Default)]
@@ -262,6 +290,7 @@ pub struct SmtpServer {
     /// The EHLO/HELO name and whether it was EHLO.
     helo: Option<(String, bool)>,
     auth_user: Option<String>,
+    auth_step: AuthStep,
     transaction: Transaction,
     incoming: Incoming,
     data_reader: DataReader,
@@ -282,6 +311,7 @@ impl SmtpServer {
             state: State::Connected,
             helo: None,
             auth_user: None,
+            auth_step: AuthStep::Plain,
             transaction: Transaction::default(),
             incoming: Incoming::default(),
             data_reader: DataReader::default(),
@@ -474,7 +504,7 @@ impl SmtpServer {
             "PIPELINING".to_string(),
         ];
         if self.config.offer_auth {
-            lines.push("AUTH PLAIN".to_string());
+            lines.push("AUTH PLAIN LOGIN".to_string());
         }
         lines.push("ENHANCEDSTATUSCODES".to_string());
         self.send(Reply::multiline(OK, lines));
@@ -590,14 +620,31 @@ impl SmtpServer {
                 "AUTH not allowed during a mail transaction",
             )),
             _ if self.auth_user.is_some() => Some(Self::bad_sequence("Already authenticated")),
-            _ if mechanism != "PLAIN" => Some(Reply::new(
-                PARAMETER_NOT_IMPLEMENTED,
-                "5.5.4 Unrecognized authentication mechanism",
-            )),
+            _ if !mechanism.eq_ignore_ascii_case("PLAIN")
+                && !mechanism.eq_ignore_ascii_case("LOGIN") =>
+            {
+                Some(Reply::new(
+                    PARAMETER_NOT_IMPLEMENTED,
+                    "5.5.4 Unrecognized authentication mechanism",
+                ))
+            }
             _ => None,
         };
         if let Some(reply) = refusal {
             self.send(reply);
+            return;
+        }
+        if mechanism.eq_ignore_ascii_case("LOGIN") {
+            // The username may come with the command (RFC 4954 §4's
+            // initial response); then only the password is asked for.
+            self.state = State::AuthContinue;
+            match initial_response {
+                Some(user) => self.login_user(&user),
+                None => {
+                    self.auth_step = AuthStep::LoginUser;
+                    self.send(Reply::new(AUTH_CONTINUE, LOGIN_USERNAME));
+                }
+            }
             return;
         }
         match initial_response {
@@ -605,18 +652,76 @@ impl SmtpServer {
             None => {
                 // RFC 4954 §4: an empty challenge, "334 ".
                 self.state = State::AuthContinue;
+                self.auth_step = AuthStep::Plain;
                 self.send(Reply::new(AUTH_CONTINUE, ""));
             }
         }
     }
 
+    /// LOGIN: the base64 username arrived; ask for the password.
+    fn login_user(&mut self, response: &str) {
+        let response = response.trim();
+        if response == "*" {
+            self.state = State::Ready;
+            self.send(Reply::new(
+                SYNTAX_ERROR_IN_PARAMETERS,
+                "5.7.0 Authentication cancelled",
+            ));
+            return;
+        }
+        match base64_decode(response).and_then(|b| String::from_utf8(b).ok()) {
+            Some(user) => {
+                self.auth_step = AuthStep::LoginPassword(user);
+                self.send(Reply::new(AUTH_CONTINUE, LOGIN_PASSWORD));
+            }
+            None => {
+                self.state = State::Ready;
+                self.send(Reply::new(
+                    SYNTAX_ERROR_IN_PARAMETERS,
+                    "5.5.2 Cannot decode response",
+                ));
+            }
+        }
+    }
+
+    /// LOGIN: the base64 password arrived for `user`.
+    fn login_password<B: SmtpBackend + ?Sized>(
+        &mut self,
+        user: String,
+        response: &str,
+        backend: &mut B,
+    ) {
+        let response = response.trim();
+        let reply = if response == "*" {
+            Reply::new(SYNTAX_ERROR_IN_PARAMETERS, "5.7.0 Authentication cancelled")
+        } else {
+            match base64_decode(response).and_then(|b| String::from_utf8(b).ok()) {
+                None => Reply::new(SYNTAX_ERROR_IN_PARAMETERS, "5.5.2 Cannot decode response"),
+                Some(password) if backend.check_password(&user, &password) => {
+                    self.auth_user = Some(user);
+                    Reply::new(AUTH_SUCCEEDED, "2.7.0 Authentication successful")
+                }
+                Some(_) => invalid_credentials(),
+            }
+        };
+        self.send(reply);
+    }
+
     fn handle_auth_line<B: SmtpBackend + ?Sized>(&mut self, line: Line, backend: &mut B) {
         self.state = State::Ready;
+        let step = std::mem::replace(&mut self.auth_step, AuthStep::Plain);
         match line {
             Line::Complete(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 self.transcript.push_back(Transcript::Command(text.clone()));
-                self.finish_auth(&text, backend);
+                match step {
+                    AuthStep::Plain => self.finish_auth(&text, backend),
+                    AuthStep::LoginUser => {
+                        self.state = State::AuthContinue;
+                        self.login_user(&text);
+                    }
+                    AuthStep::LoginPassword(user) => self.login_password(user, &text, backend),
+                }
             }
             Line::TooLong => {
                 self.transcript

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::client::*;
 use super::reply::*;
-use super::sasl::encode_plain;
+use super::sasl::{base64_encode, encode_plain};
 use super::server::*;
 use crate::proto::{Session, Transcript};
 
@@ -95,7 +95,7 @@ const EHLO_REPLY: &str = "250-mail.hamburger.edu Hello crepes.fr\r\n\
                           250-SIZE 10485760\r\n\
                           250-8BITMIME\r\n\
                           250-PIPELINING\r\n\
-                          250-AUTH PLAIN\r\n\
+                          250-AUTH PLAIN LOGIN\r\n\
                           250 ENHANCEDSTATUSCODES\r\n";
 
 #[test]
@@ -318,7 +318,7 @@ fn auth_plain_both_forms_and_failures() {
         "530 5.7.0 Authentication required\r\n"
     );
     assert_eq!(
-        say(&mut s, &mut b, "AUTH LOGIN\r\n"),
+        say(&mut s, &mut b, "AUTH CRAM-MD5\r\n"),
         "504 5.5.4 Unrecognized authentication mechanism\r\n"
     );
     assert_eq!(say(&mut s, &mut b, "AUTH PLAIN\r\n"), "334 \r\n");
@@ -348,6 +348,63 @@ fn auth_plain_both_forms_and_failures() {
         say(&mut s, &mut b, "AUTH PLAIN\r\n"),
         "503 5.5.1 Already authenticated\r\n"
     );
+    assert_eq!(
+        say(&mut s, &mut b, "MAIL FROM:<bob@hamburger.edu>\r\n"),
+        "250 2.1.0 Ok\r\n"
+    );
+}
+
+/// AUTH LOGIN, as mail programs send it: "334 Username:", then
+/// "334 Password:" (base64 both ways), with or without the username on
+/// the command line; "*" cancels at either step.
+#[test]
+fn auth_login_asks_for_the_username_then_the_password() {
+    let b64 = |s: &str| base64_encode(s.as_bytes());
+    let mut b = TestBackend::hamburger();
+    let mut s = greeted(SmtpConfig::submission("mail.hamburger.edu"), &mut b);
+    let ehlo = say(&mut s, &mut b, "EHLO pc\r\n");
+    assert!(ehlo.contains("250-AUTH PLAIN LOGIN\r\n"), "{ehlo}");
+    // Wrong password, then cancelled at each step.
+    assert_eq!(
+        say(&mut s, &mut b, "AUTH LOGIN\r\n"),
+        "334 VXNlcm5hbWU6\r\n"
+    );
+    assert_eq!(s.state_name(), "AUTH-CONTINUE");
+    assert_eq!(
+        say(&mut s, &mut b, &format!("{}\r\n", b64("bob"))),
+        "334 UGFzc3dvcmQ6\r\n"
+    );
+    assert_eq!(s.state_name(), "AUTH-CONTINUE");
+    assert_eq!(
+        say(&mut s, &mut b, &format!("{}\r\n", b64("guess"))),
+        "535 5.7.8 Authentication credentials invalid\r\n"
+    );
+    assert_eq!(s.state_name(), "READY");
+    say(&mut s, &mut b, "AUTH LOGIN\r\n");
+    assert_eq!(
+        say(&mut s, &mut b, "*\r\n"),
+        "501 5.7.0 Authentication cancelled\r\n"
+    );
+    say(&mut s, &mut b, &format!("AUTH LOGIN {}\r\n", b64("bob")));
+    assert_eq!(
+        say(&mut s, &mut b, "*\r\n"),
+        "501 5.7.0 Authentication cancelled\r\n"
+    );
+    assert_eq!(
+        say(&mut s, &mut b, "AUTH LOGIN !!!\r\n"),
+        "501 5.5.2 Cannot decode response\r\n"
+    );
+    assert_eq!(s.auth_user(), None);
+    // The username on the command line: only the password is asked for.
+    assert_eq!(
+        say(&mut s, &mut b, &format!("auth login {}\r\n", b64("bob"))),
+        "334 UGFzc3dvcmQ6\r\n"
+    );
+    assert_eq!(
+        say(&mut s, &mut b, &format!("{}\r\n", b64("bobpw"))),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+    assert_eq!(s.auth_user(), Some("bob"));
     assert_eq!(
         say(&mut s, &mut b, "MAIL FROM:<bob@hamburger.edu>\r\n"),
         "250 2.1.0 Ok\r\n"

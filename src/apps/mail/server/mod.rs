@@ -805,9 +805,11 @@ impl Intake<'_> {
                 foreign.entry(domain).or_default().push(rcpt.clone());
                 continue;
             }
+            let stored =
+                crate::proto::smtp::message::with_return_path(reverse_path.as_deref(), &data);
             match self
                 .store
-                .deliver(&mailbox.local_part, data.clone(), received_unix)
+                .deliver(&mailbox.local_part, stored, received_unix)
             {
                 Ok(uid) => self.notes.push(Note::Stored {
                     queue_id: id.into(),
