@@ -153,6 +153,50 @@ except ftplib.error_perm as e:
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Python's `ftplib.mlsd()` (RFC 3659 §7) lists facts that match the
+/// server's files: their type, size and modification time.
+#[test]
+fn ftplib_mlsd_lists_facts_that_match_the_files() {
+    if !clients() {
+        return;
+    }
+    let server = start("ftp_session", LiveOptions::default());
+    let ftp = server.addr("files", Service::Ftp).unwrap();
+    let out = python(&format!(
+        r#"
+import ftplib
+f = ftplib.FTP()
+f.connect("127.0.0.1", {port}, timeout=10)
+f.login("alice", "wonderland")
+print("FEAT", "MLST" in f.sendcmd("FEAT"))
+for name, facts in f.mlsd(facts=["type", "size", "modify", "unique"]):
+    print("ENTRY", name, facts["type"], facts.get("size", "-"), facts["modify"], len(facts["unique"]))
+print("MLST", f.sendcmd("MLST report.txt").splitlines()[1])
+f.quit()
+"#,
+        port = ftp.port()
+    ));
+    assert!(out.contains("FEAT True"), "{out}");
+    let vfs = server.files("files").unwrap();
+    let mut entries = 0;
+    for line in out.lines().filter(|l| l.starts_with("ENTRY ")) {
+        let w: Vec<&str> = line.split(' ').collect();
+        let (name, kind, size, modify) = (w[1], w[2], w[3], w[4]);
+        let path = VPath::parse(&format!("/alice/{name}")).unwrap();
+        let file = vfs
+            .get_file(&path)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}: {out}"));
+        assert_eq!(kind, "file", "{line}");
+        assert_eq!(size, file.len().to_string(), "{line}");
+        assert_eq!(modify.len(), 14, "{line}");
+        assert_eq!(w[5], "16", "{line}");
+        entries += 1;
+    }
+    assert_eq!(entries, 2, "report.txt and photo.jpg: {out}");
+    assert!(out.contains("MLST  type=file;size=47;"), "{out}");
+    server.shutdown();
+}
+
 #[test]
 fn curl_fetches_over_http_from_the_same_files() {
     if !clients() {

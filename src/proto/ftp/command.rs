@@ -26,6 +26,14 @@ pub enum Command {
     /// LIST with an optional path (and maybe `ls` options such as `-la`).
     List(Option<String>),
     Nlst(Option<String>),
+    /// RFC 3659 §7: a machine-readable listing of a directory, on the data
+    /// connection.
+    Mlsd(Option<String>),
+    /// RFC 3659 §7: the facts of one file or directory, on the control
+    /// connection.
+    Mlst(Option<String>),
+    /// RFC 2389 §4: options of a command (`OPTS MLST type;size;`).
+    Opts(String),
     Retr(String),
     Stor(String),
     Appe(String),
@@ -64,7 +72,7 @@ pub enum CommandError {
 /// implemented here; they get 502 rather than 500.
 const KNOWN_UNIMPLEMENTED: &[&str] = &[
     "SMNT", "REIN", "STOU", "ALLO", "STAT", "SITE", "AUTH", "PBSZ", "PROT", "CCC", "ADAT", "MIC",
-    "CONF", "ENC", "LANG", "OPTS", "MLST", "MLSD", "XPWD", "XCWD", "XMKD", "XRMD", "XCUP",
+    "CONF", "ENC", "LANG", "XPWD", "XCWD", "XMKD", "XRMD", "XCUP",
 ];
 
 impl Command {
@@ -96,6 +104,9 @@ impl Command {
             "RNTO" => need(Command::Rnto),
             "LIST" => Ok(Command::List(arg.clone())),
             "NLST" => Ok(Command::Nlst(arg.clone())),
+            "MLSD" => Ok(Command::Mlsd(arg.clone())),
+            "MLST" => Ok(Command::Mlst(arg.clone())),
+            "OPTS" => need(Command::Opts),
             "RETR" => need(Command::Retr),
             "STOR" => need(Command::Stor),
             "APPE" => need(Command::Appe),
@@ -136,6 +147,9 @@ impl Command {
             Command::Rnto(_) => "RNTO",
             Command::List(_) => "LIST",
             Command::Nlst(_) => "NLST",
+            Command::Mlsd(_) => "MLSD",
+            Command::Mlst(_) => "MLST",
+            Command::Opts(_) => "OPTS",
             Command::Retr(_) => "RETR",
             Command::Stor(_) => "STOR",
             Command::Appe(_) => "APPE",
@@ -163,8 +177,8 @@ impl Command {
 /// The verbs the server implements, for HELP.
 pub const IMPLEMENTED_VERBS: &[&str] = &[
     "ABOR", "ACCT", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST", "MDTM",
-    "MKD", "MODE", "NLST", "NOOP", "PASS", "PASV", "PORT", "PWD", "QUIT", "REST", "RETR", "RMD",
-    "RNFR", "RNTO", "SIZE", "STOR", "STRU", "SYST", "TYPE", "USER",
+    "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD", "QUIT",
+    "REST", "RETR", "RMD", "RNFR", "RNTO", "SIZE", "STOR", "STRU", "SYST", "TYPE", "USER",
 ];
 
 /// Removes Telnet commands from a control line. RFC 959 §4.1.3: a client

@@ -37,8 +37,12 @@
 //! driver should keep urgent data inline (`SO_OOBINLINE`); the server copes
 //! anyway with the `ABOR\r` that arrives when the stack drops the LF.
 //!
+//! MLSD and MLST (RFC 3659 §7) give machine-readable listings with the
+//! facts type, size, modify, perm and unique.
+//!
 //! What is not here: anonymous login, TLS (RFC 4217), IPv6 addresses,
-//! MODE B/C, STRU R/P, STOU, SITE, STAT, MLSD/MLST. They answer 502 or 504.
+//! MODE B/C, STRU R/P, STOU, SITE, STAT, OPTS MLST (the fact set is
+//! fixed). They answer 502 or 504.
 
 pub mod ascii;
 pub mod client;
@@ -231,23 +235,23 @@ pub const TRANSITIONS: &[crate::proto::Transition] = &[
     (
         "LoggedIn",
         "LoggedIn",
-        "CWD PWD MKD RMD DELE RNFR RNTO TYPE SIZE MDTM REST / 2xx 3xx 5xx",
+        "CWD PWD MKD RMD DELE RNFR RNTO TYPE SIZE MDTM MLST REST / 2xx 3xx 5xx",
     ),
     (
         "LoggedIn",
         "LoggedIn",
-        "RETR STOR LIST without PORT/PASV / 425",
+        "RETR STOR LIST MLSD without PORT/PASV / 425",
     ),
     ("LoggedIn", "DataReady", "PASV 227, EPSV 229, PORT/EPRT 200"),
     (
         "DataReady",
         "Transferring",
-        "RETR STOR LIST, passive, connected / 125",
+        "RETR STOR LIST MLSD, passive, connected / 125",
     ),
     (
         "DataReady",
         "AwaitingDataConnection",
-        "RETR STOR LIST / 150 (passive) or connect (active)",
+        "RETR STOR LIST MLSD / 150 (passive) or connect (active)",
     ),
     (
         "AwaitingDataConnection",

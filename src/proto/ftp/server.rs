@@ -149,6 +149,8 @@ pub struct FtpServer {
     rest_offset: u64,
     /// RFC 2428 §4: after EPSV ALL, only EPSV may set up data connections.
     epsv_all: bool,
+    /// The facts MLSD and MLST send (RFC 3659 §7.9, `OPTS MLST`).
+    mlst_facts: Vec<&'static str>,
     channel: Channel,
     transfer: Transfer,
     /// The last reply is out (221 or 421); nothing more will be answered.
@@ -179,6 +181,7 @@ impl FtpServer {
             rename_from: None,
             rest_offset: 0,
             epsv_all: false,
+            mlst_facts: MLST_FACTS.to_vec(),
             channel: Channel::None,
             transfer: Transfer::None,
             closing: false,
@@ -455,6 +458,7 @@ impl FtpServer {
             Command::Quit => return self.quit(),
             Command::Noop => return self.reply(OK, "NOOP ok."),
             Command::Feat => return self.feat(),
+            Command::Opts(arg) => return self.opts(&arg),
             Command::Syst => return self.reply(SYSTEM_TYPE, "UNIX Type: L8"),
             Command::Help(_) => return self.help(),
             Command::Abor => return self.abort(),
@@ -490,6 +494,8 @@ impl FtpServer {
             Command::Rnto(path) => self.rename_to(&user, &path, backend, now),
             Command::List(arg) => self.list(&user, arg, false, backend),
             Command::Nlst(arg) => self.list(&user, arg, true, backend),
+            Command::Mlsd(arg) => self.mlsd(&user, arg, backend),
+            Command::Mlst(arg) => self.mlst(&user, arg, backend),
             Command::Retr(path) => self.retrieve(&user, &path, backend),
             Command::Stor(path) => self.store(&user, &path, false, backend),
             Command::Appe(path) => self.store(&user, &path, true, backend),
@@ -510,6 +516,7 @@ impl FtpServer {
             | Command::Quit
             | Command::Noop
             | Command::Feat
+            | Command::Opts(_)
             | Command::Syst
             | Command::Help(_)
             | Command::Abor
@@ -569,18 +576,48 @@ impl FtpServer {
     // ----- informational commands -----
 
     fn feat(&mut self) {
+        // RFC 3659 §7.8: the facts offered, * on those MLSD/MLST send now.
+        let mut mlst = " MLST ".to_string();
+        for f in MLST_FACTS {
+            mlst.push_str(f);
+            if self.mlst_facts.contains(&f) {
+                mlst.push('*');
+            }
+            mlst.push(';');
+        }
         // RFC 2389 §3.2: one feature per line, each indented by a space.
         let lines = [
             "Features:",
             " EPRT",
             " EPSV",
             " MDTM",
+            &mlst,
             " PASV",
             " REST STREAM",
             " SIZE",
             "End",
         ];
         self.reply_multi(SYSTEM_STATUS, lines.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// OPTS (RFC 2389 §4); only MLST has options here (RFC 3659 §7.9):
+    /// the facts to send, of those offered.
+    fn opts(&mut self, arg: &str) {
+        let (name, value) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
+        if !name.eq_ignore_ascii_case("MLST") {
+            return self.reply(BAD_ARGUMENTS, format!("Option {name} not understood."));
+        }
+        self.mlst_facts = MLST_FACTS
+            .iter()
+            .copied()
+            .filter(|f| value.split(';').any(|v| v.trim().eq_ignore_ascii_case(f)))
+            .collect();
+        let mut chosen = String::new();
+        for f in &self.mlst_facts {
+            chosen.push_str(f);
+            chosen.push(';');
+        }
+        self.reply(OK, format!("MLST OPTS {chosen}"));
     }
 
     fn help(&mut self) {
@@ -878,6 +915,78 @@ impl FtpServer {
         self.start_transfer(job);
     }
 
+    /// MLSD (RFC 3659 §7): the entries of a directory, one per line, as
+    /// `facts; name`, on the data connection.
+    fn mlsd(&mut self, user: &str, arg: Option<String>, backend: &mut dyn FtpBackend) {
+        self.rest_offset = 0;
+        let path = arg.as_deref().map_or(".", str::trim).to_string();
+        let path = if path.is_empty() {
+            ".".to_string()
+        } else {
+            path
+        };
+        // §7.2.1: MLSD lists a directory; a file is an error.
+        match backend.stat(user, &self.cwd, &path) {
+            Ok(info) if info.kind == FileKind::Directory => {}
+            Ok(_) => return self.reply(BAD_ARGUMENTS, format!("{path} is not a directory.")),
+            Err(e) => return self.reply(ACTION_NOT_TAKEN, format!("Cannot list {path}: {e}.")),
+        }
+        let entries = match backend.list(user, &self.cwd, &path) {
+            Ok(entries) => entries,
+            Err(e) => return self.reply(ACTION_NOT_TAKEN, format!("Cannot list {path}: {e}.")),
+        };
+        let read_only = backend.is_read_only(user);
+        let dir = normalize(&absolute(&self.cwd, &path));
+        let lines: Vec<String> = entries
+            .iter()
+            .map(|info| {
+                let full = normalize(&absolute(&dir, &info.name));
+                format!(
+                    "{} {}",
+                    mlsx_facts(info, &full, read_only, &self.mlst_facts),
+                    info.name
+                )
+            })
+            .collect();
+        let mut text = String::new();
+        for line in &lines {
+            text.push_str(line);
+            text.push_str("\r\n");
+        }
+        let job = Job::Send {
+            payload: Bytes::from(text),
+            what: format!("machine listing of {dir}"),
+            listing: Some(lines),
+        };
+        self.start_transfer(job);
+    }
+
+    /// MLST (RFC 3659 §7): the facts of one object, in the reply itself.
+    fn mlst(&mut self, user: &str, arg: Option<String>, backend: &mut dyn FtpBackend) {
+        let path = arg.as_deref().map_or(".", str::trim).to_string();
+        let path = if path.is_empty() {
+            ".".to_string()
+        } else {
+            path
+        };
+        match backend.stat(user, &self.cwd, &path) {
+            Ok(info) => {
+                let full = normalize(&absolute(&self.cwd, &path));
+                let facts = mlsx_facts(&info, &full, backend.is_read_only(user), &self.mlst_facts);
+                // §7.2: the facts line starts with a space.
+                self.reply_multi(
+                    FILE_ACTION_OK,
+                    vec![
+                        format!("Listing {path}"),
+                        format!(" {facts} {full}"),
+                        "End".to_string(),
+                    ],
+                );
+            }
+            Err(e) => self.reply(ACTION_NOT_TAKEN, format!("Cannot list {path}: {e}.")),
+        }
+    }
+
     fn retrieve(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
         let offset = std::mem::take(&mut self.rest_offset);
         let data = match backend.read(user, &self.cwd, path) {
@@ -1158,6 +1267,64 @@ fn opening_text(job: &Job, transfer_type: TransferType) -> String {
 /// quote inside it is doubled.
 fn quote_path(path: &str) -> String {
     format!("\"{}\"", path.replace('"', "\"\""))
+}
+
+/// The facts MLSD and MLST offer (RFC 3659 §7.5), in FEAT's order.
+const MLST_FACTS: [&str; 5] = ["type", "size", "modify", "perm", "unique"];
+
+/// The facts of RFC 3659 §7.5 chosen in `wanted` for an object at
+/// absolute path `full`:
+/// `type=file;size=47;modify=20250106090000;perm=rwadf;unique=...;`.
+fn mlsx_facts(info: &FileInfo, full: &str, read_only: bool, wanted: &[&str]) -> String {
+    let (kind, perm) = match (info.kind, read_only) {
+        // §7.5.5: r read, w write, a append, d delete, f rename; for a
+        // directory e enter, l list, c create files, m make directories.
+        (FileKind::File, false) => ("file", "rwadf"),
+        (FileKind::File, true) => ("file", "r"),
+        (FileKind::Directory, false) => ("dir", "elcmdf"),
+        (FileKind::Directory, true) => ("dir", "el"),
+    };
+    let mut facts = String::new();
+    for &f in wanted {
+        let value = match f {
+            "type" => kind.to_string(),
+            // A directory has no size of its own to report.
+            "size" if info.kind == FileKind::File => info.size.to_string(),
+            "size" => continue,
+            "modify" => ftp_time_val(info.mtime),
+            "perm" => perm.to_string(),
+            _ => unique_id(full),
+        };
+        facts.push_str(&format!("{f}={value};"));
+    }
+    facts
+}
+
+/// §7.5.2: an identifier that is the same for the same object and
+/// different for different ones: FNV-1a of its absolute path, in hex.
+fn unique_id(full: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in full.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// An absolute path with `.` and `..` resolved as names (never above the
+/// root): `/pub/a/../b` is `/pub/b`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split(['/', '\\']) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// `path` made absolute against `cwd`, without normalising (the backend

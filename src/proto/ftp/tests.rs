@@ -319,7 +319,7 @@ fn feat_and_help_are_multi_line_replies() {
     let mut s = Raw::new();
     assert_eq!(
         s.send("FEAT\r\n"),
-        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n PASV\r\n REST STREAM\r\n SIZE\r\n211 End\r\n"
+        "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MLST type*;size*;modify*;perm*;unique*;\r\n PASV\r\n REST STREAM\r\n SIZE\r\n211 End\r\n"
     );
     let help = s.send("HELP\r\n");
     assert!(help.starts_with("214-The following commands are recognized.\r\n ABOR ACCT"));
@@ -563,6 +563,75 @@ fn list_and_nlst_look_like_ls() {
     assert_eq!(
         s.send("PASV\r\nLIST ghost\r\n"),
         "227 Entering Passive Mode (10,0,0,1,195,82).\r\n450 Cannot list ghost: No such file or directory.\r\n"
+    );
+}
+
+/// MLSD and MLST (RFC 3659 §7): facts a program can read, the same for
+/// the same object in both.
+#[test]
+fn mlsd_and_mlst_give_facts() {
+    let mut s = Raw::logged_in();
+    s.send("PASV\r\n");
+    s.connected();
+    assert_eq!(
+        s.send("MLSD\r\n"),
+        "125 Data connection already open; transfer starting.\r\n"
+    );
+    let listing = String::from_utf8(s.sent_data().0).unwrap();
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 2, "{listing}");
+    assert!(listing.ends_with("\r\n"));
+    let (notes_facts, notes) = lines[0].split_once(' ').unwrap();
+    assert_eq!(notes, "notes.txt");
+    assert!(
+        notes_facts.starts_with("type=file;size=12;modify=20")
+            && notes_facts.contains(";perm=rwadf;unique="),
+        "{notes_facts}"
+    );
+    let (pub_facts, pub_name) = lines[1].split_once(' ').unwrap();
+    assert_eq!(pub_name, "pub");
+    assert!(pub_facts.starts_with("type=dir;modify="), "{pub_facts}");
+    assert!(!pub_facts.contains("size="));
+    s.transcript();
+    assert_eq!(s.sent(), "226 Transfer complete.\r\n");
+    // MLST names the same object with the same unique fact.
+    let reply = s.send("MLST notes.txt\r\n");
+    assert!(reply.starts_with("250-Listing notes.txt\r\n "), "{reply}");
+    assert!(
+        reply.contains(&format!(" {notes_facts} /notes.txt\r\n")),
+        "{reply}"
+    );
+    assert!(reply.ends_with("250 End\r\n"), "{reply}");
+    let reply = s.send("MLST pub/../notes.txt\r\n");
+    assert!(
+        reply.contains(&format!(" {notes_facts} /notes.txt\r\n")),
+        "{reply}"
+    );
+    // MLSD of a file, and of nothing.
+    assert_eq!(
+        s.send("PASV\r\nMLSD notes.txt\r\n"),
+        "227 Entering Passive Mode (10,0,0,1,195,81).\r\n501 notes.txt is not a directory.\r\n"
+    );
+    assert_eq!(
+        s.send("MLST ghost\r\n"),
+        "550 Cannot list ghost: No such file or directory.\r\n"
+    );
+    // OPTS MLST chooses the facts (RFC 3659 §7.9); FEAT marks them.
+    assert_eq!(
+        s.send("OPTS MLST size;TYPE;bogus;\r\n"),
+        "200 MLST OPTS type;size;\r\n"
+    );
+    assert_eq!(
+        s.send("MLST notes.txt\r\n"),
+        "250-Listing notes.txt\r\n type=file;size=12; /notes.txt\r\n250 End\r\n"
+    );
+    assert!(
+        s.send("FEAT\r\n")
+            .contains(" MLST type*;size*;modify;perm;unique;\r\n")
+    );
+    assert_eq!(
+        s.send("OPTS UTF8 ON\r\n"),
+        "501 Option UTF8 not understood.\r\n"
     );
 }
 
