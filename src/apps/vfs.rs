@@ -368,6 +368,12 @@ impl Vfs {
         }
     }
 
+    /// Metadata of an entry in the global tree.
+    pub fn metadata(&self, path: &VPath) -> Option<Metadata> {
+        let node = find(&self.root, path.components()).ok()?;
+        Some(node.metadata(path.file_name().unwrap_or("/")))
+    }
+
     /// Every account, by name.
     pub fn accounts(&self) -> impl Iterator<Item = (&str, &Account)> {
         self.accounts.iter().map(|(name, a)| (name.as_str(), a))

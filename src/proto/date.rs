@@ -75,6 +75,24 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400 + secs)
 }
 
+/// Parses an HTTP date in the IMF-fixdate form of RFC 9110 §5.6.7,
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, into Unix seconds. (The obsolete
+/// RFC 850 and asctime forms are not accepted: a cache validator that
+/// does not parse is ignored, as §13.1.3 says.)
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let rest = s.trim().split_once(", ")?.1;
+    let w: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = w.as_slice() else {
+        return None;
+    };
+    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
+    if day.len() != 2 || year.len() != 4 || time.len() != 8 {
+        return None;
+    }
+    let stamp = format!("{year}-{month:02}-{day}T{time}Z");
+    parse_rfc3339(&stamp)
+}
+
 /// A field of an RFC 3339 date: decimal digits only (`str::parse` would
 /// also take a sign, and `T-1:00` is no time of day).
 fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {

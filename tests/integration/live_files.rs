@@ -211,6 +211,50 @@ fn curl_fetches_over_http_from_the_same_files() {
     server.shutdown();
 }
 
+/// Downloaders that keep copies: `curl -z` (If-Modified-Since) and
+/// `If-None-Match` with the ETag get 304 for an unchanged file, `curl -r`
+/// gets 206 with exactly the bytes asked for (RFC 9110 §13, §14).
+#[test]
+fn curl_revalidates_and_fetches_ranges() {
+    if !clients() {
+        return;
+    }
+    let server = start("ftp_vs_http", LiveOptions::default());
+    let http = server.addr("files", Service::Http).unwrap();
+    let url = format!("http://{http}/alice/report.txt");
+    let code = |args: &[&str]| -> String {
+        let mut all = vec!["--output", "/dev/null", "--write-out", "%{http_code}"];
+        all.extend_from_slice(args);
+        all.push(&url);
+        curl(&all)
+    };
+    // The validators of the first response.
+    let head = curl(&["--head", &url]);
+    let field = |name: &str| -> String {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+            .trim()
+            .to_owned()
+    };
+    let etag = field("ETag");
+    let modified = field("Last-Modified");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "a strong tag: {etag}"
+    );
+    assert_eq!(code(&["-z", &modified]), "304");
+    assert_eq!(code(&["-H", &format!("If-None-Match: {etag}")]), "304");
+    assert_eq!(code(&["-H", "If-None-Match: \"stale\""]), "200");
+    assert_eq!(code(&["-z", "Thu, 01 Jan 1970 00:00:00 GMT"]), "200");
+    // Ranges: the first 10 bytes, and one past the end.
+    let part = curl(&["-r", "0-9", &url]);
+    assert_eq!(part, "Quarterly ");
+    assert_eq!(code(&["-r", "0-9"]), "206");
+    assert_eq!(code(&["-r", "9999-"]), "416");
+    server.shutdown();
+}
+
 #[test]
 fn pipelined_http_requests_in_one_write_are_all_answered_in_order() {
     use std::io::{Read, Write};

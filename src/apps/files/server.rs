@@ -1113,6 +1113,15 @@ impl HttpBackend for WebView<'_> {
         }
         self.vfs.get_file(&global).ok()
     }
+
+    fn modified(&self, path: &str) -> Option<i64> {
+        let relative = VPath::parse(path).ok()?;
+        let mut global = self.root.clone();
+        for part in relative.components() {
+            global = global.join(part);
+        }
+        self.vfs.metadata(&global).map(|m| m.mtime)
+    }
 }
 
 /// One SCP user's view of the tree: their home is `/`, as for FTP.

@@ -33,6 +33,10 @@ pub const ALT_PORT: u16 = 8080;
 
 /// 200 OK (RFC 9110 §15.3.1).
 pub const OK: u16 = 200;
+/// 206 Partial Content (RFC 9110 §15.3.7): the byte range asked for.
+pub const PARTIAL_CONTENT: u16 = 206;
+/// 304 Not Modified (RFC 9110 §15.4.5): the client's copy is current.
+pub const NOT_MODIFIED: u16 = 304;
 /// 400 Bad Request (RFC 9110 §15.5.1): the request could not be parsed.
 pub const BAD_REQUEST: u16 = 400;
 /// 403 Forbidden (RFC 9110 §15.5.4): here, a path that tries to climb
@@ -44,6 +48,9 @@ pub const NOT_FOUND: u16 = 404;
 pub const CONTENT_TOO_LARGE: u16 = 413;
 /// 414 URI Too Long (RFC 9110 §15.5.15): the request line is over the limit.
 pub const URI_TOO_LONG: u16 = 414;
+/// 416 Range Not Satisfiable (RFC 9110 §15.5.17): the range is outside
+/// the file.
+pub const RANGE_NOT_SATISFIABLE: u16 = 416;
 /// 431 Request Header Fields Too Large (RFC 6585 §5).
 pub const REQUEST_HEADER_FIELDS_TOO_LARGE: u16 = 431;
 /// 501 Not Implemented (RFC 9110 §15.6.2): a method other than GET or HEAD.
@@ -56,6 +63,9 @@ pub const HTTP_VERSION_NOT_SUPPORTED: u16 = 505;
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         OK => "OK",
+        PARTIAL_CONTENT => "Partial Content",
+        NOT_MODIFIED => "Not Modified",
+        RANGE_NOT_SATISFIABLE => "Range Not Satisfiable",
         BAD_REQUEST => "Bad Request",
         FORBIDDEN => "Forbidden",
         NOT_FOUND => "Not Found",

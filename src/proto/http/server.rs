@@ -10,7 +10,10 @@
 //!
 //! | status | when |
 //! |---|---|
-//! | 200 | the file exists (for `/dir/`, the file `/dir/index.html`) |
+//! | 200 | the file exists (for `/dir/`, the file `/dir/index.html`), with `Last-Modified` and a strong `ETag` |
+//! | 206 | one byte range of it (`Range: bytes=0-99`, `bytes=-500`, `bytes=100-`) |
+//! | 304 | `If-None-Match` names its ETag, or (without it) `If-Modified-Since` is not older than it |
+//! | 416 | the range starts past its end |
 //! | 400 | malformed request line, header field, target or framing; missing `Host` |
 //! | 403 | the path climbs above the root (`/../etc/passwd`) |
 //! | 404 | no such file |
@@ -23,7 +26,9 @@
 //! After 400, 413, 414, 431, 505 and a request with a transfer coding the
 //! server closes the connection: it can no longer tell where the next
 //! request starts. It is not a general server: request bodies are read and
-//! thrown away, and there is no chunked coding, no ranges, no caching.
+//! thrown away, and there is no chunked coding, no multi-range (a
+//! request for several ranges gets the whole file) and no `If-Match` or
+//! `If-Range`.
 
 use super::message::{
     self, HeaderField, PathError, RequestLine, RequestLineError, Version, connection_has,
@@ -44,6 +49,13 @@ pub trait HttpBackend {
     /// A directory is never asked for: the server asks for its
     /// `index.html` instead.
     fn read_file(&self, path: &str) -> Option<Bytes>;
+
+    /// When the file at `path` last changed, Unix seconds, if known: the
+    /// `Last-Modified` field and `If-Modified-Since` (RFC 9110 §8.8.2).
+    fn modified(&self, path: &str) -> Option<i64> {
+        let _ = path;
+        None
+    }
 }
 
 /// Size limits that keep a hostile client from growing the server's
@@ -313,7 +325,7 @@ impl HttpServer {
             Response::error(NOT_IMPLEMENTED)
         } else {
             match message::request_path(&request.line.target) {
-                Ok(path) => file_response(backend, path),
+                Ok(path) => conditional(file_response(backend, path), &request.fields),
                 Err(PathError::Malformed) => {
                     keep_alive = false;
                     Response::error(BAD_REQUEST)
@@ -359,9 +371,26 @@ impl HttpServer {
         head.push_str(&format!("Date: {}\r\n", http_date(now_unix)));
         head.push_str(&format!("Server: {SERVER_NAME}\r\n"));
         head.push_str(&format!("Content-Type: {}\r\n", response.content_type));
+        if let Some(t) = response.modified {
+            head.push_str(&format!("Last-Modified: {}\r\n", http_date(t)));
+        }
+        if let Some(tag) = &response.etag {
+            head.push_str(&format!("ETag: {tag}\r\n"));
+        }
+        if response.ranges {
+            // RFC 9110 §14.3: byte ranges of this resource may be asked for.
+            head.push_str("Accept-Ranges: bytes\r\n");
+        }
+        if let Some(range) = &response.content_range {
+            head.push_str(&format!("Content-Range: {range}\r\n"));
+        }
         // RFC 9110 §8.6: a response to HEAD carries the Content-Length the
         // GET would have had, but no body (§9.3.2).
-        head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+        // §8.6 again: a 304 has no content, and may not claim a length
+        // other than the 200's: it sends none.
+        if response.status != NOT_MODIFIED {
+            head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+        }
         if !keep_alive {
             // RFC 9112 §9.6: announce the close so the client does not send
             // more requests on this connection.
@@ -403,6 +432,13 @@ struct Response {
     status: u16,
     content_type: &'static str,
     body: Bytes,
+    /// A file's validators: its modification time and strong entity tag.
+    modified: Option<i64>,
+    etag: Option<String>,
+    /// A file: byte ranges may be asked for.
+    ranges: bool,
+    /// A 206's or 416's `Content-Range`.
+    content_range: Option<String>,
 }
 
 impl Response {
@@ -412,8 +448,133 @@ impl Response {
             status,
             content_type: "text/plain; charset=utf-8",
             body: Bytes::from(format!("{status} {}\n", reason_phrase(status))),
+            modified: None,
+            etag: None,
+            ranges: false,
+            content_range: None,
         }
     }
+}
+
+/// A strong entity tag (RFC 9110 §8.8.3) for content: the same bytes give
+/// the same tag, any change another; FNV-1a of the bytes and their length.
+pub fn etag_of(body: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in body {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("\"{h:016x}-{:x}\"", body.len())
+}
+
+/// The value of a request field (the first one), trimmed.
+fn field<'a>(fields: &'a [HeaderField], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(name))
+        .map(|f| f.value.trim())
+}
+
+/// Applies the request's preconditions and range to a file's 200
+/// (RFC 9110 §13.2.2 order): If-None-Match, else If-Modified-Since, give
+/// 304 for an unchanged file; then a single `Range: bytes=` gives 206 with
+/// that part, or 416 when it is outside the file. Anything else is left
+/// as it is (a multi-range or unknown unit gets the whole file, §14.2).
+fn conditional(mut r: Response, fields: &[HeaderField]) -> Response {
+    if r.status != OK {
+        return r;
+    }
+    let not_modified = match (field(fields, "If-None-Match"), r.etag.as_deref()) {
+        // §13.1.2: weak comparison; "*" matches any current file.
+        (Some(list), Some(tag)) => list
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == tag),
+        (Some(_), None) => false,
+        // §13.1.3: If-Modified-Since only without If-None-Match.
+        (None, _) => match (
+            field(fields, "If-Modified-Since").and_then(crate::proto::date::parse_http_date),
+            r.modified,
+        ) {
+            (Some(since), Some(m)) => m <= since,
+            _ => false,
+        },
+    };
+    if not_modified {
+        // §15.4.5: no content, but the validators.
+        r.status = NOT_MODIFIED;
+        r.body = Bytes::new();
+        return r;
+    }
+    let Some(range) = field(fields, "Range") else {
+        return r;
+    };
+    let len = r.body.len() as u64;
+    match parse_range(range, len) {
+        Some(Ok((first, last))) => {
+            r.content_range = Some(format!("bytes {first}-{last}/{len}"));
+            r.body = r.body.slice(first as usize..=last as usize);
+            r.status = PARTIAL_CONTENT;
+        }
+        Some(Err(())) => {
+            // §15.5.17: what the client asked for is not there.
+            let mut e = Response::error(RANGE_NOT_SATISFIABLE);
+            e.content_range = Some(format!("bytes */{len}"));
+            e.ranges = true;
+            return e;
+        }
+        None => {}
+    }
+    r
+}
+
+/// A single byte range (RFC 9110 §14.1.2) of a file of `len` bytes:
+/// `Some(Ok((first, last)))`, `Some(Err(()))` if it is unsatisfiable,
+/// `None` if the field is not one byte range (ignored).
+fn parse_range(value: &str, len: u64) -> Option<Result<(u64, u64), ()>> {
+    let spec = value.strip_prefix("bytes=")?.trim();
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let num = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (a, b) = (a.trim(), b.trim());
+    Some(match (a.is_empty(), b.is_empty()) {
+        // "bytes=-500": the last 500 bytes.
+        (true, false) => {
+            let n = num(b)?;
+            if n == 0 || len == 0 {
+                Err(())
+            } else {
+                Ok((len.saturating_sub(n), len - 1))
+            }
+        }
+        // "bytes=100-": from byte 100 to the end.
+        (false, true) => {
+            let first = num(a)?;
+            if first >= len {
+                Err(())
+            } else {
+                Ok((first, len - 1))
+            }
+        }
+        (false, false) => {
+            let (first, last) = (num(a)?, num(b)?);
+            if last < first {
+                return None;
+            }
+            if first >= len {
+                Err(())
+            } else {
+                Ok((first, last.min(len - 1)))
+            }
+        }
+        (true, true) => return None,
+    })
 }
 
 /// The file at `path` (a directory's `index.html`), or 404.
@@ -427,7 +588,11 @@ fn file_response<B: HttpBackend + ?Sized>(backend: &B, path: String) -> Response
         Some(body) => Response {
             status: OK,
             content_type: message::content_type(&path),
+            etag: Some(etag_of(&body)),
+            modified: backend.modified(&path),
             body,
+            ranges: true,
+            content_range: None,
         },
         None => Response::error(NOT_FOUND),
     }
@@ -516,6 +681,11 @@ mod tests {
         fn read_file(&self, path: &str) -> Option<Bytes> {
             self.0.get(path).cloned()
         }
+
+        fn modified(&self, path: &str) -> Option<i64> {
+            // 2026-03-02 14:05:09 UTC for every file.
+            self.0.contains_key(path).then_some(1_772_460_309)
+        }
     }
 
     fn files() -> Files {
@@ -565,6 +735,9 @@ mod tests {
              Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\
              Server: wiretale\r\n\
              Content-Type: text/plain; charset=utf-8\r\n\
+             Last-Modified: Mon, 02 Mar 2026 14:05:09 GMT\r\n\
+             ETag: \"a430d84680aabd0b-5\"\r\n\
+             Accept-Ranges: bytes\r\n\
              Content-Length: 5\r\n\
              \r\n\
              hello"
@@ -582,6 +755,84 @@ mod tests {
                 Transcript::Data("(5 bytes of body)".into()),
             ]
         );
+    }
+
+    /// RFC 9110 §13: If-None-Match with the file's tag, or
+    /// If-Modified-Since at or after its time, gets 304 and no content;
+    /// §14: one byte range gets 206, a range past the end 416.
+    #[test]
+    fn validators_and_ranges() {
+        let mut server = HttpServer::new();
+        let get = |server: &mut HttpServer, fields: &str| {
+            exchange(
+                server,
+                format!("GET /notes.txt HTTP/1.1\r\nHost: h\r\n{fields}\r\n").as_bytes(),
+            )
+        };
+        let tag = "\"a430d84680aabd0b-5\"";
+        let out = get(&mut server, &format!("If-None-Match: \"other\", {tag}\r\n"));
+        assert!(out.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{out}");
+        assert!(
+            out.ends_with("\r\n\r\n") && !out.contains("Content-Length"),
+            "{out}"
+        );
+        assert!(out.contains(&format!("ETag: {tag}\r\n")), "{out}");
+        let out = get(&mut server, "If-None-Match: \"other\"\r\n");
+        assert!(
+            out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("hello"),
+            "{out}"
+        );
+        // If-Modified-Since: the same second is not modified, one earlier is.
+        let out = get(
+            &mut server,
+            "If-Modified-Since: Mon, 02 Mar 2026 14:05:09 GMT\r\n",
+        );
+        assert!(out.starts_with("HTTP/1.1 304 "), "{out}");
+        let out = get(
+            &mut server,
+            "If-Modified-Since: Mon, 02 Mar 2026 14:05:08 GMT\r\n",
+        );
+        assert!(out.starts_with("HTTP/1.1 200 "), "{out}");
+        // A date that does not parse is ignored; If-None-Match wins over it.
+        let out = get(&mut server, "If-Modified-Since: yesterday\r\n");
+        assert!(out.starts_with("HTTP/1.1 200 "), "{out}");
+        let out = get(
+            &mut server,
+            "If-None-Match: \"other\"\r\nIf-Modified-Since: Mon, 02 Mar 2026 14:05:09 GMT\r\n",
+        );
+        assert!(out.starts_with("HTTP/1.1 200 "), "{out}");
+        // Ranges.
+        let out = get(&mut server, "Range: bytes=1-3\r\n");
+        assert!(out.starts_with("HTTP/1.1 206 Partial Content\r\n"), "{out}");
+        assert!(out.contains("Content-Range: bytes 1-3/5\r\n"), "{out}");
+        assert!(out.ends_with("Content-Length: 3\r\n\r\nell"), "{out}");
+        let out = get(&mut server, "Range: bytes=-2\r\n");
+        assert!(
+            out.ends_with("\r\n\r\nlo") && out.contains("bytes 3-4/5"),
+            "{out}"
+        );
+        let out = get(&mut server, "Range: bytes=2-99\r\n");
+        assert!(
+            out.ends_with("\r\n\r\nllo") && out.contains("bytes 2-4/5"),
+            "{out}"
+        );
+        let out = get(&mut server, "Range: bytes=5-\r\n");
+        assert!(
+            out.starts_with("HTTP/1.1 416 Range Not Satisfiable\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("Content-Range: bytes */5\r\n"), "{out}");
+        // Several ranges, or another unit: the whole file.
+        let out = get(&mut server, "Range: bytes=0-1,3-4\r\n");
+        assert!(
+            out.starts_with("HTTP/1.1 200 ") && out.ends_with("hello"),
+            "{out}"
+        );
+        let out = get(&mut server, "Range: lines=1-2\r\n");
+        assert!(out.starts_with("HTTP/1.1 200 "), "{out}");
+        // The connection is still in order after all of these.
+        let out = get(&mut server, "");
+        assert!(out.ends_with("hello"), "{out}");
     }
 
     #[test]
