@@ -914,21 +914,17 @@ fn declutter_text(
     all.sort_by_key(|(p, e, _)| (*p, *e));
     // Host icons are in the way too: no label but a name sits on one.
     let r = super::layout::HOST_RADIUS * layout.scale;
-    let icons: Vec<Rect> = hosts
-        .iter()
-        .map(|(_, t)| Rect::from_center_size(t.translation().truncate(), Vec2::splat(2.0 * r)))
-        .collect();
-    let mut kept: Vec<Rect> = Vec::new();
+    let mut taken = Taken::default();
+    for (_, t) in &hosts {
+        taken.add(Rect::from_center_size(
+            t.translation().truncate(),
+            Vec2::splat(2.0 * r),
+        ));
+    }
     for (p, e, r) in all {
-        // Lines of one block (a name and its address) may touch: only a
-        // real overlap, more than a pixel each way, counts.
-        let clash = |k: &Rect| {
-            let i = k.intersect(r);
-            i.width() > 1.0 && i.height() > 1.0
-        };
-        let free = p == NAME || !(kept.iter().any(clash) || icons.iter().any(clash));
+        let free = p == NAME || !taken.clashes(r);
         if free {
-            kept.push(r);
+            taken.add(r);
         }
         if let Ok((.., mut vis, _, _)) = labels.get_mut(e) {
             let want = if free {
@@ -940,6 +936,49 @@ fn declutter_text(
                 *vis = want;
             }
         }
+    }
+}
+
+/// Rectangles already on the scene, bucketed in a grid so that a new one
+/// is compared with its neighbours only (a 200-host network has a
+/// thousand labels).
+#[derive(Default)]
+struct Taken {
+    rects: Vec<Rect>,
+    cells: bevy::platform::collections::HashMap<(i32, i32), Vec<usize>>,
+}
+
+impl Taken {
+    const CELL: f32 = 96.0;
+
+    fn cells_of(r: Rect) -> impl Iterator<Item = (i32, i32)> {
+        let lo = (r.min / Self::CELL).floor();
+        // A label is never wider than a few cells; the bound keeps a
+        // broken size from walking the whole plane.
+        let hi = (r.max / Self::CELL).floor().min(lo + Vec2::splat(64.0));
+        (lo.x as i32..=hi.x as i32)
+            .flat_map(move |x| (lo.y as i32..=hi.y as i32).map(move |y| (x, y)))
+    }
+
+    fn add(&mut self, r: Rect) {
+        let i = self.rects.len();
+        self.rects.push(r);
+        for c in Self::cells_of(r) {
+            self.cells.entry(c).or_default().push(i);
+        }
+    }
+
+    /// Lines of one block (a name and its address) may touch: only a real
+    /// overlap, more than a pixel each way, counts.
+    fn clashes(&self, r: Rect) -> bool {
+        Self::cells_of(r).any(|c| {
+            self.cells.get(&c).is_some_and(|ids| {
+                ids.iter().any(|&i| {
+                    let o = self.rects[i].intersect(r);
+                    o.width() > 1.0 && o.height() > 1.0
+                })
+            })
+        })
     }
 }
 

@@ -55,6 +55,8 @@ pub struct LadderCache {
     /// Pixels per axis unit: the median arrow is about 48 px tall, so that
     /// arrows slant the same whatever the links' latencies.
     pub scale: f64,
+    /// Column headers as fitted for a width (rounded), per column.
+    headers: Headers,
 }
 
 impl LadderCache {
@@ -197,6 +199,7 @@ impl LadderCache {
             arrows,
             max_span,
             scale: 48.0 / median,
+            headers: (0, Vec::new()),
         }
     }
 }
@@ -208,6 +211,8 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
         v.state.ladder = LadderCache::build(t);
         v.state.ladder.generation = Some(generation);
     }
+    // Out of the cache while the ladder is borrowed, back at the end.
+    let mut headers = std::mem::take(&mut v.state.ladder.headers);
     let lad = &v.state.ladder;
     if lad.columns.is_empty() || lad.arrows.is_empty() {
         ui.label("No packets between hosts in this run.");
@@ -236,7 +241,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
         let h = &t.hosts[n as usize];
         let x = head.left() + col_x(c);
         let top = head.top() + if staggered && c % 2 == 1 { 30.0 } else { 2.0 };
-        let name = fit_text(ui, &h.name, egui::FontId::proportional(13.5), room);
+        let (name, addr) = header_text(&mut headers, ncol, ui, c, h, room);
         ui.painter().text(
             egui::pos2(x, top),
             egui::Align2::CENTER_TOP,
@@ -244,8 +249,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             egui::FontId::proportional(13.5),
             egui::Color32::from_gray(20),
         );
-        if let Some(a) = h.addresses.first() {
-            let addr = fit_text(ui, &a.to_string(), egui::FontId::monospace(10.0), room);
+        if let Some(addr) = addr {
             ui.painter().text(
                 egui::pos2(x, top + 16.0),
                 egui::Align2::CENTER_TOP,
@@ -335,7 +339,9 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
                     egui::Stroke::new(width + 4.0, egui::Color32::from_rgb(250, 200, 60)),
                 );
             }
-            if a.dashed {
+            // Dashes are many small shapes: only while few arrows show
+            // (a busy ladder tells data connections by colour alone).
+            if a.dashed && visible <= MAX_DASHED {
                 painter.add(egui::Shape::dashed_line(
                     &[p0, p1],
                     egui::Stroke::new(width, color),
@@ -390,6 +396,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             }
         }
     });
+    v.state.ladder.headers = headers;
     if let Some(r) = clicked {
         v.out.push(Control::JumpTo(r));
     }
@@ -424,6 +431,36 @@ fn draw_label(
     painter.galley(r.min + egui::vec2(1.5, 1.5), galley, egui::Color32::BLACK);
 }
 
+/// Column `c`'s name and address, shortened to `room`: laid out once per
+/// width, not every frame.
+fn header_text(
+    headers: &mut Headers,
+    ncol: usize,
+    ui: &egui::Ui,
+    c: usize,
+    h: &crate::gui::model::HostView,
+    room: f32,
+) -> (String, Option<String>) {
+    let key = room.round() as i32;
+    if headers.0 != key || headers.1.len() != ncol {
+        *headers = (key, vec![None; ncol]);
+    }
+    if let Some(done) = &headers.1[c] {
+        return done.clone();
+    }
+    let name = fit_text(ui, &h.name, egui::FontId::proportional(13.5), room);
+    let addr = h
+        .addresses
+        .first()
+        .map(|a| fit_text(ui, &a.to_string(), egui::FontId::monospace(10.0), room));
+    headers.1[c] = Some((name.clone(), addr.clone()));
+    (name, addr)
+}
+
+/// Fitted column headers: the width they were fitted to, and per column
+/// the name and address.
+type Headers = (i32, Vec<Option<(String, Option<String>)>>);
+
 /// `text` shortened with an ellipsis until it is at most `width` wide.
 fn fit_text(ui: &egui::Ui, text: &str, font: egui::FontId, width: f32) -> String {
     let wide = |s: &str| {
@@ -445,6 +482,9 @@ fn fit_text(ui: &egui::Ui, text: &str, font: egui::FontId, width: f32) -> String
     }
     String::new()
 }
+
+/// Above this many arrows on screen data connections are drawn solid.
+const MAX_DASHED: usize = 40;
 
 /// Above this many arrows on screen the ladder draws lines only.
 const MAX_DETAILED: usize = 150;
