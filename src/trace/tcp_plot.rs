@@ -358,14 +358,16 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("cannot draw the plot: {e}")
 }
 
-/// cwnd and ssthresh over time, as steps, with the phases named where
-/// they start and each loss marked.
-pub fn to_cwnd_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
-    let x = p.span_ms();
-    // ssthresh starts "infinite" (65535 or more): the axis follows cwnd,
-    // with room above it, and a higher ssthresh is drawn at the top.
-    let top = p.cwnd.iter().map(|c| c.1).max().unwrap_or(1) as f64 * 1.25;
-    let y = 0.0..top.max(1.0);
+/// The chart both plots draw on: title, axes with their labels, the
+/// points `body` adds, the legend; and where the data went.
+fn chart(
+    title: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+    y_desc: &str,
+    y_area: u32,
+    body: impl FnOnce(&mut Chart<'_, '_>) -> Result<(), String>,
+) -> Result<Drawn, String> {
     let mut svg = String::new();
     let pixels;
     {
@@ -375,13 +377,13 @@ pub fn to_cwnd_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
             .caption(title, (FONT, 20))
             .margin(16)
             .x_label_area_size(44)
-            .y_label_area_size(70)
+            .y_label_area_size(y_area)
             .build_cartesian_2d(x.clone(), y.clone())
             .map_err(err)?;
         chart
             .configure_mesh()
             .x_desc("time (ms)")
-            .y_desc("bytes")
+            .y_desc(y_desc)
             .light_line_style(RGBColor(235, 235, 235))
             .label_style((FONT, 12))
             .x_label_formatter(&|v| format!("{v:.0}"))
@@ -395,6 +397,67 @@ pub fn to_cwnd_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
             chart.backend_coord(&(x.end, y.end)),
         );
         pixels = (a.0..b.0, b.1..a.1);
+        body(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font((FONT, 12))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Drawn {
+        svg,
+        pixels,
+        data: (x, y),
+    })
+}
+
+/// Names each loss at the place `at` gives it, when there is room after
+/// the previous name.
+fn loss_labels(
+    chart: &mut Chart<'_, '_>,
+    p: &TcpPlot,
+    x: &Range<f64>,
+    at: impl Fn(SimTime, Loss) -> (f64, f64),
+) -> Result<(), String> {
+    let mut last_label: Option<i32> = None;
+    for &(t, loss) in &p.losses {
+        let at = at(t, loss);
+        let px = chart.backend_coord(&at).0;
+        if last_label.is_some_and(|end| px < end + LABEL_GAP) || !x.contains(&at.0) {
+            continue;
+        }
+        last_label = Some(px + CHAR_WIDTH * loss.name().len() as i32);
+        chart
+            .draw_series(std::iter::once(Text::new(
+                loss.name(),
+                at,
+                (FONT, 12).into_font().color(&rgb(RETRANSMIT_RGB)),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A plot's drawing surface.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// cwnd and ssthresh over time, as steps, with the phases named where
+/// they start and each loss marked.
+pub fn to_cwnd_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
+    let x = p.span_ms();
+    // ssthresh starts "infinite" (65535 or more): the axis follows cwnd,
+    // with room above it, and a higher ssthresh is drawn at the top.
+    let top = p.cwnd.iter().map(|c| c.1).max().unwrap_or(1) as f64 * 1.25;
+    let y = 0.0..top.max(1.0);
+    chart(title, x.clone(), y.clone(), "bytes", 70, |chart| {
         let cap = |v: u32| (v as f64).min(y.end);
         let steps = |f: &dyn Fn(&(SimTime, u32, u32)) -> u32| {
             let mut pts: Vec<(f64, f64)> = Vec::new();
@@ -474,36 +537,7 @@ pub fn to_cwnd_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
             .map_err(err)?
             .label("timeout")
             .legend(|(x, y)| Cross::new((x + 10, y), 5, rgb(RETRANSMIT_RGB).stroke_width(3)));
-        let mut last_label: Option<i32> = None;
-        for &(t, loss) in &p.losses {
-            let at = (ms(t), y.end * 0.97);
-            let px = chart.backend_coord(&at).0;
-            if last_label.is_some_and(|end| px < end + LABEL_GAP) || !x.contains(&at.0) {
-                continue;
-            }
-            last_label = Some(px + CHAR_WIDTH * loss.name().len() as i32);
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    loss.name(),
-                    at,
-                    (FONT, 12).into_font().color(&rgb(RETRANSMIT_RGB)),
-                )))
-                .map_err(err)?;
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font((FONT, 12))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(Drawn {
-        svg,
-        pixels,
-        data: (x, y),
+        loss_labels(chart, p, &x, |t, _| (ms(t), y.end * 0.97))
     })
 }
 
@@ -521,120 +555,75 @@ pub fn to_seq_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
         .unwrap_or(1) as f64
         * 1.05;
     let y = 0.0..top.max(1.0);
-    let mut svg = String::new();
-    let pixels;
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 20))
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(x.clone(), y.clone())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (ms)")
-            .y_desc("sequence number (bytes, relative)")
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FONT, 12))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(err)?;
-        // Where the data range's corners land: the mapping back.
-        let (a, b) = (
-            chart.backend_coord(&(x.start, y.start)),
-            chart.backend_coord(&(x.end, y.end)),
-        );
-        pixels = (a.0..b.0, b.1..a.1);
-        // The ACK line: steps up as acknowledgments arrive.
-        let mut acks: Vec<(f64, f64)> = Vec::new();
-        for &(t, a) in &p.acks {
-            if let Some(&(_, prev)) = acks.last() {
-                acks.push((ms(t), prev));
+    chart(
+        title,
+        x.clone(),
+        y.clone(),
+        "sequence number (bytes, relative)",
+        80,
+        |chart| {
+            // The ACK line: steps up as acknowledgments arrive.
+            let mut acks: Vec<(f64, f64)> = Vec::new();
+            for &(t, a) in &p.acks {
+                if let Some(&(_, prev)) = acks.last() {
+                    acks.push((ms(t), prev));
+                }
+                acks.push((ms(t), a as f64));
             }
-            acks.push((ms(t), a as f64));
-        }
-        chart
-            .draw_series(LineSeries::new(acks, rgb(ACK_RGB).stroke_width(2)))
-            .map_err(err)?
-            .label("ACK received")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], rgb(ACK_RGB)));
-        let first = |retransmit: bool| {
-            p.sent
-                .iter()
-                .filter(move |s| s.retransmit == retransmit)
-                .map(move |s| {
-                    let t = ms(s.time);
-                    PathElement::new(
-                        [(t, s.seq as f64), (t, (s.seq + s.len) as f64)],
-                        if retransmit {
-                            rgb(RETRANSMIT_RGB).stroke_width(3)
-                        } else {
-                            rgb(DATA_RGB).stroke_width(2)
-                        },
-                    )
-                })
-        };
-        chart
-            .draw_series(first(false))
-            .map_err(err)?
-            .label("data segment")
-            .legend(|(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], rgb(DATA_RGB)));
-        chart
-            .draw_series(first(true))
-            .map_err(err)?
-            .label("retransmission")
-            .legend(|(x, y)| {
-                PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], rgb(RETRANSMIT_RGB))
-            });
-        // A cross over each segment lost on the way.
-        chart
-            .draw_series(
+            chart
+                .draw_series(LineSeries::new(acks, rgb(ACK_RGB).stroke_width(2)))
+                .map_err(err)?
+                .label("ACK received")
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], rgb(ACK_RGB)));
+            let first = |retransmit: bool| {
                 p.sent
                     .iter()
-                    .filter(|s| s.lost)
-                    .map(|s| Cross::new((ms(s.time), (s.seq + s.len / 2) as f64), 6, BLACK)),
-            )
-            .map_err(err)?
-            .label("lost")
-            .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK));
-        let mut last_label: Option<i32> = None;
-        for &(t, loss) in &p.losses {
-            let seq = match loss {
-                Loss::FastRetransmit { seq } => seq as f64,
-                Loss::Timeout => acked_at(p, t) as f64,
+                    .filter(move |s| s.retransmit == retransmit)
+                    .map(move |s| {
+                        let t = ms(s.time);
+                        PathElement::new(
+                            [(t, s.seq as f64), (t, (s.seq + s.len) as f64)],
+                            if retransmit {
+                                rgb(RETRANSMIT_RGB).stroke_width(3)
+                            } else {
+                                rgb(DATA_RGB).stroke_width(2)
+                            },
+                        )
+                    })
             };
-            let at = (ms(t), seq + y.end * 0.04);
-            let px = chart.backend_coord(&at).0;
-            if last_label.is_some_and(|end| px < end + LABEL_GAP) || !x.contains(&at.0) {
-                continue;
-            }
-            last_label = Some(px + CHAR_WIDTH * loss.name().len() as i32);
             chart
-                .draw_series(std::iter::once(Text::new(
-                    loss.name(),
-                    at,
-                    (FONT, 12).into_font().color(&rgb(RETRANSMIT_RGB)),
-                )))
-                .map_err(err)?;
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font((FONT, 12))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(Drawn {
-        svg,
-        pixels,
-        data: (x, y),
-    })
+                .draw_series(first(false))
+                .map_err(err)?
+                .label("data segment")
+                .legend(|(x, y)| {
+                    PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], rgb(DATA_RGB))
+                });
+            chart
+                .draw_series(first(true))
+                .map_err(err)?
+                .label("retransmission")
+                .legend(|(x, y)| {
+                    PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], rgb(RETRANSMIT_RGB))
+                });
+            // A cross over each segment lost on the way.
+            chart
+                .draw_series(
+                    p.sent
+                        .iter()
+                        .filter(|s| s.lost)
+                        .map(|s| Cross::new((ms(s.time), (s.seq + s.len / 2) as f64), 6, BLACK)),
+                )
+                .map_err(err)?
+                .label("lost")
+                .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK));
+            // Over the sequence number the loss concerns.
+            loss_labels(chart, p, &x, |t, loss| {
+                let seq = match loss {
+                    Loss::FastRetransmit { seq } => seq as f64,
+                    Loss::Timeout => acked_at(p, t) as f64,
+                };
+                (ms(t), seq + y.end * 0.04)
+            })
+        },
+    )
 }

@@ -25,7 +25,8 @@ fn tshark() -> bool {
     found
 }
 
-fn run(name: &str) -> (Trace, String) {
+/// Runs a bundled scenario: its trace and title.
+pub(crate) fn run(name: &str) -> (Trace, String) {
     let b = scenario::bundled::find(name).unwrap();
     let s = scenario::parse(b.name, b.text).unwrap();
     let mut r = scenario::build(&s, s.seed).unwrap();
@@ -226,7 +227,8 @@ fn per_link_captures_hold_every_crossing() {
     assert!(ttls.lines().all(|l| l == "63"), "{ttls}");
 }
 
-fn render(svg: &str) -> resvg::tiny_skia::Pixmap {
+/// Renders an SVG with resvg (it must parse).
+pub(crate) fn render(svg: &str) -> resvg::tiny_skia::Pixmap {
     let tree =
         resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).expect("the SVG parses");
     let size = tree.size().to_int_size();
@@ -237,6 +239,13 @@ fn render(svg: &str) -> resvg::tiny_skia::Pixmap {
         &mut pixmap.as_mut(),
     );
     pixmap
+}
+
+/// Renders an SVG and checks something was drawn on it.
+pub(crate) fn renders(svg: &str) {
+    let pixmap = render(svg);
+    let dark = pixmap.pixels().iter().filter(|p| p.red() < 200).count();
+    assert!(dark > 2000, "only {dark} dark pixels");
 }
 
 /// The labels of an SVG ladder, top to bottom.

@@ -2,20 +2,12 @@
 //! points drawn in the SVG are read back, mapped to data through the
 //! plot's axes, and checked against the trace's own events.
 
+use crate::captures::{renders, run};
 use std::collections::BTreeMap;
 use wiretale::net::packet::Payload;
-use wiretale::scenario;
 use wiretale::sim::SimTime;
+use wiretale::trace::Event;
 use wiretale::trace::tcp_plot::{self, TcpPlot};
-use wiretale::trace::{Event, Trace};
-
-fn run(name: &str) -> (Trace, String) {
-    let b = scenario::bundled::find(name).unwrap();
-    let s = scenario::parse(b.name, b.text).unwrap();
-    let mut r = scenario::build(&s, s.seed).unwrap();
-    r.run();
-    (r.world.take_trace(), s.title)
-}
 
 /// Every `<polyline>` of a colour: its points in pixels.
 fn polylines(svg: &str, colour: [u8; 3]) -> Vec<Vec<(f64, f64)>> {
@@ -34,19 +26,6 @@ fn polylines(svg: &str, colour: [u8; 3]) -> Vec<Vec<(f64, f64)>> {
                 .collect()
         })
         .collect()
-}
-
-fn renders(svg: &str) {
-    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).unwrap();
-    let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
-    resvg::render(
-        &tree,
-        resvg::tiny_skia::Transform::default(),
-        &mut pixmap.as_mut(),
-    );
-    let dark = pixmap.pixels().iter().filter(|p| p.red() < 200).count();
-    assert!(dark > 2000, "only {dark} dark pixels");
 }
 
 /// The congestion window drawn is the one the sender recorded: every

@@ -489,8 +489,9 @@ const MAX_DASHED: usize = 40;
 /// Above this many arrows on screen the ladder draws lines only.
 const MAX_DETAILED: usize = 150;
 
-/// A small arrowhead of a fixed size at `to`.
-fn arrow_head(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, color: egui::Color32) {
+/// A small arrowhead of a fixed size at `to` (the ladder's and the state
+/// diagrams').
+pub fn arrow_head(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, color: egui::Color32) {
     let d = (to - from).normalized();
     if !d.x.is_finite() {
         return;

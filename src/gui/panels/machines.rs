@@ -223,7 +223,7 @@ pub fn draw(ui: &mut egui::Ui, d: &Diagram, marks: &Marks<'_>) {
                     painter.add(egui::Shape::line(pts.clone(), stroke));
                 }
                 if let [.., a, b] = pts.as_slice() {
-                    head(&painter, *a, *b, colour(c));
+                    super::ladder::arrow_head(&painter, *a, *b, colour(c));
                 }
             }
             let font = egui::FontId::proportional((diagram::LABEL_FONT * scale * 0.95) as f32);
@@ -273,19 +273,4 @@ pub fn draw(ui: &mut egui::Ui, d: &Diagram, marks: &Marks<'_>) {
                 );
             }
         });
-}
-
-/// An arrowhead of a fixed size at `to`, pointing along `from` -> `to`.
-fn head(painter: &egui::Painter, from: egui::Pos2, to: egui::Pos2, color: egui::Color32) {
-    let d = (to - from).normalized();
-    if !d.x.is_finite() {
-        return;
-    }
-    let n = egui::vec2(-d.y, d.x);
-    let back = to - d * 9.0;
-    painter.add(egui::Shape::convex_polygon(
-        vec![to, back + n * 4.0, back - n * 4.0],
-        color,
-        egui::Stroke::NONE,
-    ));
 }

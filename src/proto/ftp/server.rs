@@ -898,14 +898,8 @@ impl FtpServer {
                 }
             })
             .collect();
-        // Listings always travel as ASCII text with CRLF line ends.
-        let mut text = String::new();
-        for line in &lines {
-            text.push_str(line);
-            text.push_str("\r\n");
-        }
         let job = Job::Send {
-            payload: Bytes::from(text),
+            payload: listing_bytes(&lines),
             what: match arg.as_deref().map(|a| list_path(Some(a))) {
                 Some(dir) if dir != "." => format!("listing of {dir}"),
                 _ => format!("listing of {}", self.cwd),
@@ -919,12 +913,7 @@ impl FtpServer {
     /// `facts; name`, on the data connection.
     fn mlsd(&mut self, user: &str, arg: Option<String>, backend: &mut dyn FtpBackend) {
         self.rest_offset = 0;
-        let path = arg.as_deref().map_or(".", str::trim).to_string();
-        let path = if path.is_empty() {
-            ".".to_string()
-        } else {
-            path
-        };
+        let path = mlsx_path(arg.as_deref());
         // §7.2.1: MLSD lists a directory; a file is an error.
         match backend.stat(user, &self.cwd, &path) {
             Ok(info) if info.kind == FileKind::Directory => {}
@@ -948,13 +937,8 @@ impl FtpServer {
                 )
             })
             .collect();
-        let mut text = String::new();
-        for line in &lines {
-            text.push_str(line);
-            text.push_str("\r\n");
-        }
         let job = Job::Send {
-            payload: Bytes::from(text),
+            payload: listing_bytes(&lines),
             what: format!("machine listing of {dir}"),
             listing: Some(lines),
         };
@@ -963,12 +947,7 @@ impl FtpServer {
 
     /// MLST (RFC 3659 §7): the facts of one object, in the reply itself.
     fn mlst(&mut self, user: &str, arg: Option<String>, backend: &mut dyn FtpBackend) {
-        let path = arg.as_deref().map_or(".", str::trim).to_string();
-        let path = if path.is_empty() {
-            ".".to_string()
-        } else {
-            path
-        };
+        let path = mlsx_path(arg.as_deref());
         match backend.stat(user, &self.cwd, &path) {
             Ok(info) => {
                 let full = normalize(&absolute(&self.cwd, &path));
@@ -1267,6 +1246,24 @@ fn opening_text(job: &Job, transfer_type: TransferType) -> String {
 /// quote inside it is doubled.
 fn quote_path(path: &str) -> String {
     format!("\"{}\"", path.replace('"', "\"\""))
+}
+
+/// A listing as it travels: ASCII text, each line ended by CRLF.
+fn listing_bytes(lines: &[String]) -> Bytes {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(line);
+        text.push_str("\r\n");
+    }
+    Bytes::from(text)
+}
+
+/// MLSD's and MLST's argument: a path, or the current directory.
+fn mlsx_path(arg: Option<&str>) -> String {
+    match arg.map(str::trim) {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => ".".to_string(),
+    }
 }
 
 /// The facts MLSD and MLST offer (RFC 3659 §7.5), in FEAT's order.
