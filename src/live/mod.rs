@@ -338,7 +338,9 @@ impl LiveServer {
         let mut threads = Vec::new();
         for (k, service, listener, b) in listeners {
             let shared = shared.clone();
-            let _ = listener.set_nonblocking(true);
+            // A blocking accept: a connection is taken the moment it
+            // arrives; shutdown wakes the thread by connecting to it.
+            let _ = listener.set_nonblocking(false);
             threads.push(std::thread::spawn(move || {
                 accept_loop(listener, shared, k, service)
             }));
@@ -389,6 +391,11 @@ impl LiveServer {
     /// Stops accepting, lets every session end, and waits for them.
     pub fn shutdown(self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
+        // Each accept loop is blocked in accept(): one connection wakes it
+        // to see the flag.
+        for b in &self.bound {
+            let _ = std::net::TcpStream::connect_timeout(&b.addr, Duration::from_secs(1));
+        }
         for t in self.threads {
             let _ = t.join();
         }
@@ -411,12 +418,18 @@ impl Drop for SessionSlot<'_> {
     }
 }
 
-/// How often blocked threads look at the shutdown flag.
+/// How often a session blocked reading an idle client looks at the
+/// shutdown flag (a read returns as soon as bytes arrive: this is no delay
+/// on a request's path).
 pub(crate) const POLL: Duration = Duration::from_millis(50);
 
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>, host: usize, service: Service) {
-    while !shared.shutdown.load(Ordering::SeqCst) {
-        match listener.accept() {
+    loop {
+        let accepted = listener.accept();
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nonblocking(false);
                 let SocketAddr::V4(peer) = peer else { continue };
@@ -444,8 +457,9 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, host: usize, service:
                     conn::serve(stream, peer, &shared, host, service);
                 });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
-            Err(_) => std::thread::sleep(POLL),
+            // Out of descriptors or a connection reset before it was
+            // taken: a moment's rest, not a spin.
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
     }
 }
