@@ -1013,30 +1013,13 @@ impl Player {
     /// To the next caption (PageDown); false at the last one.
     pub fn next_caption(&mut self) -> bool {
         let stops = self.caption_stops();
-        match stops.iter().find(|&&i| i >= self.cursor) {
-            Some(&i) => {
-                self.jump_to(i);
-                true
-            }
-            None => false,
-        }
+        self.step_forward(|_, i| stops.binary_search(&i).is_ok())
     }
 
     /// To the previous caption (PageUp), or to the start before the first.
     pub fn previous_caption(&mut self) -> bool {
-        let Some(cur) = self.current() else {
-            return false;
-        };
         let stops = self.caption_stops();
-        match stops.iter().rev().find(|&&i| i < cur) {
-            Some(&i) => self.jump_to(i),
-            None => {
-                self.time = SimTime::ZERO;
-                self.cursor = 0;
-                self.sync();
-            }
-        }
-        true
+        self.step_back(|_, i| stops.binary_search(&i).is_ok())
     }
 
     /// The live world at the current event, for inspectors.

@@ -80,6 +80,17 @@ impl BodyLines {
     }
 }
 
+/// FNV-1a, 64 bits: a small, portable hash (seeds of generated content,
+/// FTP's `unique` fact, HTTP entity tags).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// An edge of a state-machine diagram: `(from, to, label)`.
 pub type Transition = (&'static str, &'static str, &'static str);
 

@@ -15,8 +15,8 @@ use std::net::SocketAddrV4;
 /// The fields of one event, in the order JSON prints them.
 pub type Fields = Map<String, Json>;
 
-fn conn_str((a, b): &(SocketAddrV4, SocketAddrV4)) -> String {
-    format!("{a}-{b}")
+fn conn_str(c: &(SocketAddrV4, SocketAddrV4)) -> String {
+    super::conn_text(*c)
 }
 
 impl Trace {

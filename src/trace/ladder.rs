@@ -109,12 +109,7 @@ fn packet_times(trace: &Trace) -> PacketTimes {
 }
 
 fn conn_matches(filter: &Option<String>, a: SocketAddrV4, b: SocketAddrV4) -> bool {
-    match filter {
-        None => true,
-        Some(f) => {
-            format!("{a}-{b}").contains(f.as_str()) || format!("{b}-{a}").contains(f.as_str())
-        }
-    }
+    super::conn_matches(filter.as_deref(), a, b)
 }
 
 /// A segment's label: flags and relative numbers, as Wireshark shows

@@ -370,10 +370,7 @@ impl RelativeSeq {
         let Payload::Tcp(s) = &p.payload else {
             return 0;
         };
-        match self.isn.get(&(p.src_addr(), p.dst_addr())) {
-            Some(&i) => s.seq.wrapping_sub(i),
-            None => s.seq,
-        }
+        self.of(p.src_addr(), p.dst_addr(), s.seq)
     }
 
     /// A segment's acknowledgment number from its receiver's SYN.
@@ -381,10 +378,7 @@ impl RelativeSeq {
         let Payload::Tcp(s) = &p.payload else {
             return 0;
         };
-        match self.isn.get(&(p.dst_addr(), p.src_addr())) {
-            Some(&i) => s.ack.wrapping_sub(i),
-            None => s.ack,
-        }
+        self.of(p.dst_addr(), p.src_addr(), s.ack)
     }
 }
 
@@ -402,6 +396,18 @@ pub fn int_field(fields: &[(&'static str, Value)], key: &str) -> Option<i64> {
         Value::Int(n) if *k == key => Some(*n),
         _ => None,
     })
+}
+
+/// A connection's name as the trace writes it: `a:p-b:q`.
+pub fn conn_text((a, b): ConnName) -> String {
+    format!("{a}-{b}")
+}
+
+/// Whether the connection of `a` and `b` is named by `filter`: its name
+/// in either order contains the text (`:25`, `49153`); no filter matches
+/// every connection.
+pub fn conn_matches(filter: Option<&str>, a: SocketAddrV4, b: SocketAddrV4) -> bool {
+    filter.is_none_or(|f| conn_text((a, b)).contains(f) || conn_text((b, a)).contains(f))
 }
 
 /// A connection's name as the trace writes it, `a:p-b:q`, read back.

@@ -236,10 +236,7 @@ fn busiest(trace: &Trace, filter: Option<&str>) -> Option<ConnName> {
             && !s.payload.is_empty()
         {
             let (a, b) = (p.src_addr(), p.dst_addr());
-            if let Some(f) = filter
-                && !format!("{a}-{b}").contains(f)
-                && !format!("{b}-{a}").contains(f)
-            {
+            if !super::conn_matches(filter, a, b) {
                 continue;
             }
             *bytes.entry((a, b)).or_default() += s.payload.len() as u64;
@@ -295,13 +292,27 @@ fn phases(cwnd: &[(SimTime, u32, u32)], losses: &[(SimTime, Loss)]) -> Vec<(SimT
     out
 }
 
+/// A value that changes at the given points drawn as steps: flat until
+/// the next change, then straight up or down (cwnd, the ACK line).
+pub fn steps(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (x, y) in points {
+        if let Some(&(_, prev)) = out.last() {
+            out.push((x, prev));
+        }
+        out.push((x, y));
+    }
+    out
+}
+
 /// The highest acknowledgment the sender had at `t`.
 fn acked_at(p: &TcpPlot, t: SimTime) -> u32 {
     let i = p.acks.partition_point(|a| a.0 <= t);
     p.acks[..i].iter().map(|a| a.1).max().unwrap_or(0)
 }
 
-fn ms(t: SimTime) -> f64 {
+/// Milliseconds since the start of the run, the plots' x axis.
+pub fn ms(t: SimTime) -> f64 {
     t.as_nanos() as f64 / 1e6
 }
 
@@ -459,14 +470,9 @@ pub fn to_cwnd_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
     let y = 0.0..top.max(1.0);
     chart(title, x.clone(), y.clone(), "bytes", 70, |chart| {
         let cap = |v: u32| (v as f64).min(y.end);
+        // Flat to the right edge after the last change.
         let steps = |f: &dyn Fn(&(SimTime, u32, u32)) -> u32| {
-            let mut pts: Vec<(f64, f64)> = Vec::new();
-            for c in &p.cwnd {
-                if let Some(&(_, prev)) = pts.last() {
-                    pts.push((ms(c.0), prev));
-                }
-                pts.push((ms(c.0), cap(f(c))));
-            }
+            let mut pts = steps(p.cwnd.iter().map(|c| (ms(c.0), cap(f(c)))));
             if let Some(&(_, last)) = pts.last() {
                 pts.push((x.end, last));
             }
@@ -563,13 +569,7 @@ pub fn to_seq_svg(p: &TcpPlot, title: &str) -> Result<Drawn, String> {
         80,
         |chart| {
             // The ACK line: steps up as acknowledgments arrive.
-            let mut acks: Vec<(f64, f64)> = Vec::new();
-            for &(t, a) in &p.acks {
-                if let Some(&(_, prev)) = acks.last() {
-                    acks.push((ms(t), prev));
-                }
-                acks.push((ms(t), a as f64));
-            }
+            let acks = steps(p.acks.iter().map(|&(t, a)| (ms(t), a as f64)));
             chart
                 .draw_series(LineSeries::new(acks, rgb(ACK_RGB).stroke_width(2)))
                 .map_err(err)?

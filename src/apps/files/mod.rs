@@ -124,17 +124,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// depend only on the path and the size, so that a scenario's checks (and
 /// its hashes) stay the same whatever seed the run uses.
 pub fn generated_content(path: &str, size: usize) -> Bytes {
-    super::vfs::generate_bytes(fnv1a(path.as_bytes()), size)
-}
-
-/// FNV-1a, 64 bits: a small, portable hash for seeding generated content.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    super::vfs::generate_bytes(crate::proto::fnv1a(path.as_bytes()), size)
 }
 
 /// Listens on the first free port of `range`, starting at `*next` and

@@ -896,7 +896,7 @@ fn emit_connection(
 /// (`client-server`), if it is still open.
 fn control_name(cx: &AppCx<'_>, control: ConnId) -> Option<String> {
     cx.connection(control)
-        .map(|c| format!("{}-{}", c.remote(), c.local()))
+        .map(|c| crate::trace::conn_text((c.remote(), c.local())))
 }
 
 /// Announces a data connection that just opened, with the control

@@ -5,7 +5,7 @@
 //! ([`crate::trace::tcp_plot`]); a line marks the view time.
 
 use crate::gui::ui::View;
-use crate::trace::tcp_plot::{self, Loss, TcpPlot};
+use crate::trace::tcp_plot::{self, Loss, TcpPlot, ms};
 use bevy_egui::egui;
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoint, Points, Text, VLine};
 
@@ -29,10 +29,6 @@ fn colour(c: [u8; 3]) -> egui::Color32 {
     egui::Color32::from_rgb(c[0], c[1], c[2])
 }
 
-fn ms(t: crate::sim::SimTime) -> f64 {
-    t.as_nanos() as f64 / 1e6
-}
-
 pub fn plot(ui: &mut egui::Ui, v: &mut View) {
     let t = &v.sim.player.timeline;
     let key = (v.sim.player.generation, v.selection.conn);
@@ -41,7 +37,7 @@ pub fn plot(ui: &mut egui::Ui, v: &mut View) {
             .selection
             .conn
             .and_then(|c| t.conns.get(c))
-            .map(|c| format!("{}-{}", c.key.0, c.key.1));
+            .map(|c| crate::trace::conn_text(c.key));
         // A selected connection that carried no data (a DNS flow, a
         // refused SYN) falls back to the busiest one.
         let plot = TcpPlot::of(&t.trace, filter.as_deref()).or_else(|| TcpPlot::of(&t.trace, None));
@@ -99,14 +95,10 @@ pub fn plot(ui: &mut egui::Ui, v: &mut View) {
 
 /// Steps through `(x, y)` changes: flat until the next change.
 fn steps(points: impl Iterator<Item = (f64, f64)>) -> Vec<[f64; 2]> {
-    let mut out: Vec<[f64; 2]> = Vec::new();
-    for (x, y) in points {
-        if let Some(&[_, prev]) = out.last() {
-            out.push([x, prev]);
-        }
-        out.push([x, y]);
-    }
-    out
+    tcp_plot::steps(points)
+        .into_iter()
+        .map(|(x, y)| [x, y])
+        .collect()
 }
 
 fn cwnd(pu: &mut egui_plot::PlotUi, p: &TcpPlot) {

@@ -1300,12 +1300,7 @@ fn mlsx_facts(info: &FileInfo, full: &str, read_only: bool, wanted: &[&str]) -> 
 /// §7.5.2: an identifier that is the same for the same object and
 /// different for different ones: FNV-1a of its absolute path, in hex.
 fn unique_id(full: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in full.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::proto::fnv1a(full.as_bytes()))
 }
 
 /// An absolute path with `.` and `..` resolved as names (never above the

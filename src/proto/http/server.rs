@@ -459,12 +459,7 @@ impl Response {
 /// A strong entity tag (RFC 9110 §8.8.3) for content: the same bytes give
 /// the same tag, any change another; FNV-1a of the bytes and their length.
 pub fn etag_of(body: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in body {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("\"{h:016x}-{:x}\"", body.len())
+    format!("\"{:016x}-{:x}\"", crate::proto::fnv1a(body), body.len())
 }
 
 /// The value of a request field (the first one), trimmed.
