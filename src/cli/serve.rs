@@ -100,6 +100,17 @@ pub fn serve(args: ServeArgs) -> u8 {
     eprintln!("{}: serving on 127.0.0.1 (Ctrl-C stops)", loaded.file);
     for b in server.bound() {
         eprintln!("  {:<14} {:<11} {}", b.host, b.service.name(), b.addr);
+        if b.service == wiretale::live::Service::Ssh
+            && let Some(key) = server.ssh_host_key(&b.host)
+        {
+            eprintln!(
+                "  {:<14} {:<11} host key {} ({})",
+                "",
+                "",
+                wiretale::proto::ssh::fingerprint(&key),
+                wiretale::proto::ssh::public_key_line(&key)
+            );
+        }
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

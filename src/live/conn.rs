@@ -12,6 +12,7 @@ use crate::proto::Transcript;
 use crate::proto::http::HttpServer;
 use crate::proto::imap::{ImapConfig, ImapServer};
 use crate::proto::pop3::{Pop3Config, Pop3Server};
+use crate::proto::scp::ScpServer;
 use crate::proto::smtp::{SmtpConfig, SmtpServer};
 use crate::trace::{ConnName, Event, Layer, Party};
 use std::io::{ErrorKind, Read, Write};
@@ -32,6 +33,8 @@ fn busy_reply(service: Service) -> &'static [u8] {
         Service::Http => {
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         }
+        // RFC 4253 §4.2: a server may send lines before its version.
+        Service::Ssh => b"Too many sessions, try again later\r\n",
     }
 }
 
@@ -46,7 +49,7 @@ fn closing_reply(service: Service, hostname: &str, why: &str) -> Option<(Option<
         Service::Pop3 => Some((None, format!("-ERR {why}"))),
         Service::Imap => Some((None, format!("* BYE {why}"))),
         Service::Ftp => Some((Some(421), format!("421 {why}, closing control connection."))),
-        Service::Http => None,
+        Service::Http | Service::Ssh => None,
     }
 }
 
@@ -63,6 +66,7 @@ enum Machine {
     Pop3(Box<Pop3Server>),
     Imap(Box<ImapServer>),
     Http(Box<HttpServer>),
+    Ssh(Box<ScpServer>),
 }
 
 impl Machine {
@@ -72,6 +76,7 @@ impl Machine {
             Machine::Pop3(m) => m.as_mut(),
             Machine::Imap(m) => m.as_mut(),
             Machine::Http(m) => m.as_mut(),
+            Machine::Ssh(m) => m.as_mut(),
         }
     }
 
@@ -178,8 +183,33 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
             Some((Machine::Imap(Box::new(m)), mh.hostname.clone()))
         }
         Service::Http => Some((Machine::Http(Box::default()), host.name.clone())),
+        Service::Ssh => {
+            let files = lock(host.files.as_ref()?);
+            let m = ScpServer::new(files.host_secret, fresh_seed());
+            Some((Machine::Ssh(Box::new(m)), host.name.clone()))
+        }
         Service::Ftp => None,
     }
+}
+
+/// Fresh randomness for one live SSH session from the operating system:
+/// unlike a simulated run, a real session's keys must not be predictable.
+fn fresh_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if getrandom::fill(&mut seed).is_err() {
+        // No OS randomness: fall back on what differs per session.
+        use sha2::{Digest, Sha256};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let local = 0u8;
+        seed = Sha256::new()
+            .chain_update(now.to_be_bytes())
+            .chain_update(format!("{:p}", &local).as_bytes())
+            .finalize()
+            .into();
+    }
+    seed
 }
 
 /// Hands received bytes to the machine, with the host's state locked only
@@ -213,6 +243,14 @@ fn feed(
         Machine::Imap(i) => {
             if let Some(mail) = &host.mail {
                 i.handle_input(data, &mut lock(mail).store, now);
+            }
+        }
+        Machine::Ssh(m) => {
+            if let Some(files) = &host.files {
+                let mut f = lock(files);
+                let user = m.user().map(str::to_string);
+                let mut view = crate::apps::files::ScpView::new(&mut f.vfs, user, now);
+                m.handle_input(data, &mut view);
             }
         }
         Machine::Http(h) => {

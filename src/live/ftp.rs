@@ -32,16 +32,32 @@ pub struct FilesHost {
     pub web_root: VPath,
     pub ftp: bool,
     pub http: bool,
+    /// SSH (scp, and `ls`/`cat`/`pwd` over `ssh`).
+    pub scp: bool,
+    /// The seed of the SSH host key: the simulated server's own, or one
+    /// derived from the scenario's seed and the host's name, so the same
+    /// scenario always shows the same fingerprint.
+    pub host_secret: [u8; 32],
 }
 
 /// The file server of a scenario host, if it has one.
-pub(super) fn files_of(run: &crate::scenario::Run, host: &str) -> Option<FilesHost> {
+pub(super) fn files_of(run: &crate::scenario::Run, seed: u64, host: &str) -> Option<FilesHost> {
     run.app::<crate::apps::files::FileServer>(host)
         .map(|server| FilesHost {
             vfs: server.vfs().clone(),
             web_root: server.config().web_root.clone(),
             ftp: server.config().ftp,
             http: server.config().http,
+            scp: server.config().scp,
+            host_secret: server.host_secret().unwrap_or_else(|| {
+                use sha2::{Digest, Sha256};
+                Sha256::new()
+                    .chain_update(b"wiretale ssh host key\0")
+                    .chain_update(seed.to_be_bytes())
+                    .chain_update(host.as_bytes())
+                    .finalize()
+                    .into()
+            }),
         })
 }
 

@@ -19,8 +19,11 @@
 //! protocol machine: trace times are microseconds since the server
 //! started, and dates in headers are real dates.
 //!
-//! Not here: SCP (its channel is not OpenSSH's, so no real client would
-//! speak it), relaying to the Internet (mail for domains the scenario does
+//! SSH is served too where a file server offers SCP: OpenSSH's `scp -O`
+//! copies files and `ssh` runs `ls`, `cat` and `pwd`, through the same
+//! machine the simulated SCP users talk to.
+//!
+//! Not here: relaying to the Internet (mail for domains the scenario does
 //! not serve is reported in the trace and goes no further), TLS.
 
 mod conn;
@@ -75,9 +78,9 @@ impl Default for LiveOptions {
 pub enum LiveError {
     #[error("no host called `{0}` in the scenario")]
     NoSuchHost(String),
-    #[error("host `{0}` runs no service the live mode can serve (mail, FTP or HTTP)")]
+    #[error("host `{0}` runs no service the live mode can serve (mail, FTP, HTTP or SSH)")]
     NotAServer(String),
-    #[error("the scenario has no server the live mode can serve (mail, FTP or HTTP)")]
+    #[error("the scenario has no server the live mode can serve (mail, FTP, HTTP or SSH)")]
     NoServers,
     #[error("port {port} for {service} of {host} is beyond 65535; choose a lower --port-base")]
     PortTooHigh {
@@ -105,6 +108,8 @@ pub enum Service {
     Imap,
     Ftp,
     Http,
+    /// SSH: scp, and `ls`, `cat`, `pwd` over `ssh`.
+    Ssh,
 }
 
 impl Service {
@@ -117,6 +122,7 @@ impl Service {
             Service::Imap => "IMAP",
             Service::Ftp => "FTP",
             Service::Http => "HTTP",
+            Service::Ssh => "SSH",
         }
     }
 
@@ -129,6 +135,7 @@ impl Service {
             Service::Imap => 143,
             Service::Ftp => 21,
             Service::Http => 80,
+            Service::Ssh => 22,
         }
     }
 
@@ -140,6 +147,7 @@ impl Service {
             Service::Imap => Layer::Imap,
             Service::Ftp => Layer::Ftp,
             Service::Http => Layer::Http,
+            Service::Ssh => Layer::Scp,
         }
     }
 }
@@ -247,7 +255,7 @@ impl LiveServer {
                     m.config().max_message_size,
                 ))
             });
-            let files = ftp::files_of(&run, name);
+            let files = ftp::files_of(&run, s.seed, name);
             if mail.is_none() && files.is_none() {
                 continue;
             }
@@ -269,6 +277,9 @@ impl LiveServer {
                 }
                 if f.http {
                     wanted.push((k, Service::Http));
+                }
+                if f.scp {
+                    wanted.push((k, Service::Ssh));
                 }
             }
             hosts.push(LiveHost {
@@ -373,6 +384,15 @@ impl LiveServer {
     }
 
     /// A copy of a file server's files, as they are now.
+    /// The SSH host public key of `host`, if it serves SSH.
+    pub fn ssh_host_key(&self, host: &str) -> Option<[u8; 32]> {
+        let h = self.shared.hosts.iter().find(|h| h.name == host)?;
+        let files = lock(h.files.as_ref()?);
+        files
+            .scp
+            .then(|| crate::proto::ssh::HostKey::from_seed(&files.host_secret).public())
+    }
+
     pub fn files(&self, host: &str) -> Option<Vfs> {
         let h = self.shared.hosts.iter().find(|h| h.name == host)?;
         Some(lock(h.files.as_ref()?).vfs.clone())
