@@ -18,6 +18,7 @@ mod golden;
 mod live_files;
 mod live_mail;
 mod live_ssh;
+mod live_tls;
 mod mail_imap;
 mod mail_imap_validation;
 mod mail_scenarios;
