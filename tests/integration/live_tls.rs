@@ -161,3 +161,73 @@ fn https_serves_the_file_tree() {
     let got = curl(&["--cacert", &ca, &url]);
     assert_eq!(got, "Quarterly report\nSales are up.\nCosts are down.\n");
 }
+
+#[test]
+fn ftp_with_auth_tls_protects_the_control_and_the_data_connections() {
+    if !clients() {
+        return;
+    }
+    let server = start("ftp_session", LiveOptions::default());
+    let ca = ca_file(&server, "ftp");
+    let ftp = server.addr("files", Service::Ftp).unwrap();
+    let user = ["--user", "alice:wonderland"];
+    let secure = ["--ssl-reqd", "--cacert", ca.as_str()];
+    // curl: AUTH TLS, PBSZ 0, PROT P, then TLS on every data connection.
+    let list = curl(&[
+        secure[0],
+        secure[1],
+        secure[2],
+        &format!("ftp://{ftp}/"),
+        user[0],
+        user[1],
+    ]);
+    assert!(list.contains("report.txt"), "{list}");
+    let report = curl(&[
+        secure[0],
+        secure[1],
+        secure[2],
+        &format!("ftp://{ftp}/report.txt"),
+        user[0],
+        user[1],
+    ]);
+    assert_eq!(report, "Quarterly report\nSales are up.\nCosts are down.\n");
+    let up = std::env::temp_dir().join(format!("wiretale-ftps-{}.txt", std::process::id()));
+    std::fs::write(&up, "uploaded over TLS\n").unwrap();
+    curl(&[
+        secure[0],
+        secure[1],
+        secure[2],
+        "-T",
+        up.to_str().unwrap(),
+        &format!("ftp://{ftp}/tls.txt"),
+        user[0],
+        user[1],
+    ]);
+    // Python's FTP_TLS with prot_p, verifying against the CA.
+    let out = python(&format!(
+        r#"
+import ftplib, ssl, io
+ctx = ssl.create_default_context(cafile="{ca}")
+f = ftplib.FTP_TLS(context=ctx, timeout=20); f.connect("127.0.0.1", {port}); f.login("alice", "wonderland"); f.prot_p()
+b = io.BytesIO(); f.retrbinary("RETR tls.txt", b.write); print(b.getvalue().decode().strip())
+f.storbinary("STOR py.txt", io.BytesIO(b"from python over TLS\n")); print(sorted(f.nlst())); f.quit()
+"#,
+        port = ftp.port()
+    ));
+    assert!(out.contains("uploaded over TLS"), "{out}");
+    assert!(out.contains("'py.txt'"), "{out}");
+    let vfs = server.files("files").unwrap();
+    let got = vfs
+        .get_file(&wiretale::apps::vfs::VPath::parse("/alice/py.txt").unwrap())
+        .unwrap();
+    assert_eq!(&got[..], b"from python over TLS\n");
+    let lines = server.trace_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("S: 234 AUTH TLS successful.")),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("C: PROT P")));
+    let _ = std::fs::remove_file(&up);
+}

@@ -73,6 +73,7 @@ pub struct TlsLayer {
     notes: VecDeque<String>,
     handshake_noted: bool,
     failed: Option<String>,
+    peer_closed: bool,
 }
 
 impl TlsLayer {
@@ -97,13 +98,17 @@ impl TlsLayer {
         Ok(TlsLayer::new(Connection::Client(conn), rng))
     }
 
-    fn new(conn: Connection, rng: Option<ChaCha20Rng>) -> TlsLayer {
+    fn new(mut conn: Connection, rng: Option<ChaCha20Rng>) -> TlsLayer {
+        // The driver drains the output after every call; a limit would
+        // only make large writes fail.
+        conn.set_buffer_limit(None);
         TlsLayer {
             conn,
             rng,
             notes: VecDeque::new(),
             handshake_noted: false,
             failed: None,
+            peer_closed: false,
         }
     }
 
@@ -117,7 +122,11 @@ impl TlsLayer {
             return plaintext;
         }
         let Self {
-            conn, rng, failed, ..
+            conn,
+            rng,
+            failed,
+            peer_closed,
+            ..
         } = self;
         provider::with_rng(rng, || {
             while !ciphertext.is_empty() {
@@ -125,9 +134,12 @@ impl TlsLayer {
                     *failed = Some("unreadable TLS record".into());
                     return;
                 }
-                if let Err(error) = conn.process_new_packets() {
-                    *failed = Some(error.to_string());
-                    return;
+                match conn.process_new_packets() {
+                    Ok(state) => *peer_closed |= state.peer_has_closed(),
+                    Err(error) => {
+                        *failed = Some(error.to_string());
+                        return;
+                    }
                 }
                 // Plaintext waits in rustls until read.
                 let mut reader = conn.reader();
@@ -171,6 +183,11 @@ impl TlsLayer {
             }
         });
         out
+    }
+
+    /// The peer sent close_notify: it will send nothing more.
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
     }
 
     pub fn is_handshaking(&self) -> bool {
