@@ -172,14 +172,28 @@ pub fn analyze(captured: &[(SimTime, Packet)]) -> Report {
             connection: id,
             list: Vec::new(),
         };
-        match protocol {
-            Protocol::FtpControl => read_ftp_control(&c2s, &mut findings),
-            Protocol::Smtp => read_smtp(&c2s, &mut findings),
-            Protocol::Pop3 => read_pop3(&c2s, &s2c, &mut findings),
-            Protocol::Imap => read_imap(&c2s, &s2c, &mut findings),
-            Protocol::Http => read_http(&c2s, &s2c, &mut findings),
-            Protocol::Scp => read_encrypted(&c2s, &s2c, &mut findings),
-            Protocol::Data => read_data(&c2s, &s2c, &mut findings),
+        // After STARTTLS (or STLS, AUTH TLS) the rest is TLS: the
+        // protocol's reader sees only what came before.
+        let (clear_c2s, clear_s2c, tls) = split_at_starttls(protocol, &c2s, &s2c);
+        {
+            let (c2s, s2c) = (&clear_c2s, &clear_s2c);
+            match protocol {
+                Protocol::FtpControl => read_ftp_control(c2s, &mut findings),
+                Protocol::Smtp => read_smtp(c2s, &mut findings),
+                Protocol::Pop3 => read_pop3(c2s, s2c, &mut findings),
+                Protocol::Imap => read_imap(c2s, s2c, &mut findings),
+                Protocol::Http => read_http(c2s, s2c, &mut findings),
+                Protocol::Scp => read_encrypted(c2s, s2c, &mut findings),
+                Protocol::Data => read_data(c2s, s2c, &mut findings),
+            }
+        }
+        if let Some((verb, time, tls_c2s, tls_s2c)) = tls {
+            findings.add(
+                FindingKind::Command,
+                time,
+                format!("{} {verb}", protocol_word(protocol)),
+            );
+            read_tls(&tls_c2s, &tls_s2c, &mut findings);
         }
         report.findings.extend(findings.list);
         report.connections.push(ConnectionSummary {
@@ -1299,6 +1313,284 @@ fn segment_sizes(stream: &Stream, from: usize) -> Vec<usize> {
         }
     }
     sizes
+}
+
+/// The name a finding gives the protocol ("SMTP STARTTLS").
+fn protocol_word(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Smtp => "SMTP",
+        Protocol::Pop3 => "POP3",
+        Protocol::Imap => "IMAP",
+        Protocol::FtpControl => "FTP",
+        Protocol::Http => "HTTP",
+        Protocol::Scp => "SSH",
+        Protocol::Data => "data",
+    }
+}
+
+/// A stream cut at byte `at` of its first run: what came before, and
+/// what came after (with the later runs).
+fn cut(stream: &Stream, at: usize) -> (Stream, Stream) {
+    let Some(first) = stream.runs.first() else {
+        return (stream.clone(), Stream::default());
+    };
+    let at = at.min(first.data.len());
+    let before = Run {
+        data: first.data[..at].to_vec(),
+        times: first
+            .times
+            .iter()
+            .copied()
+            .filter(|&(o, _)| o < at)
+            .collect(),
+    };
+    let mut after_times = vec![(0, first.time_at(at))];
+    after_times.extend(
+        first
+            .times
+            .iter()
+            .filter(|&&(o, _)| o > at)
+            .map(|&(o, t)| (o - at, t)),
+    );
+    let after = Run {
+        data: first.data[at..].to_vec(),
+        times: after_times,
+    };
+    let mut tail = Stream {
+        runs: vec![after],
+        summary: stream.summary,
+    };
+    tail.runs.extend(stream.runs.iter().skip(1).cloned());
+    let head = Stream {
+        runs: vec![before],
+        summary: stream.summary,
+    };
+    (head, tail)
+}
+
+/// Where a STARTTLS-style upgrade happened: the command, when it was
+/// seen, and both directions' bytes from the first TLS byte on.
+type Upgrade = (&'static str, SimTime, Stream, Stream);
+
+/// Finds the client's STARTTLS (SMTP, IMAP), STLS (POP3) or AUTH TLS
+/// (FTP) and the server's yes to it; splits both streams there.
+fn split_at_starttls(
+    protocol: Protocol,
+    c2s: &Stream,
+    s2c: &Stream,
+) -> (Stream, Stream, Option<Upgrade>) {
+    let none = (c2s.clone(), s2c.clone(), None);
+    let (verb, yes): (&'static str, fn(&[u8]) -> bool) = match protocol {
+        Protocol::Smtp => ("STARTTLS", |l| {
+            l.starts_with(b"220 ") && l.windows(3).any(|w| w == b"TLS")
+        }),
+        Protocol::Pop3 => ("STLS", |l| {
+            l.starts_with(b"+OK") && l.windows(3).any(|w| w == b"TLS")
+        }),
+        Protocol::Imap => ("STARTTLS", |l| l.windows(9).any(|w| w == b"Begin TLS")),
+        Protocol::FtpControl => ("AUTH TLS", |l| l.starts_with(b"234 ")),
+        _ => return none,
+    };
+    let Some(client) = c2s.runs.first() else {
+        return none;
+    };
+    let Some(command) = lines(&client.data).into_iter().find(|line| {
+        let text = String::from_utf8_lossy(line.text).to_ascii_uppercase();
+        // IMAP puts a tag first: "a1 STARTTLS".
+        text == verb
+            || text
+                .split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
+                == verb
+                && protocol == Protocol::Imap
+    }) else {
+        return none;
+    };
+    let client_at = next_line_start(&client.data, command.start);
+    let Some(server) = s2c.runs.first() else {
+        return none;
+    };
+    let Some(reply) = lines(&server.data).into_iter().find(|line| yes(line.text)) else {
+        return none;
+    };
+    let server_at = next_line_start(&server.data, reply.start);
+    let time = client.time_at(command.start);
+    let (c_clear, c_tls) = cut(c2s, client_at);
+    let (s_clear, s_tls) = cut(s2c, server_at);
+    (c_clear, s_clear, Some((verb, time, c_tls, s_tls)))
+}
+
+/// What TLS shows a listener: the records' types and sizes, the server
+/// name in the ClientHello, the version the ServerHello picks, and in
+/// TLS 1.2 the certificates. Nothing of the content.
+fn read_tls(c2s: &Stream, s2c: &Stream, out: &mut Findings) {
+    for (stream, direction) in [(c2s, "client to server"), (s2c, "server to client")] {
+        let Some(run) = stream.runs.first() else {
+            continue;
+        };
+        let mut data: Vec<u8> = run.data.clone();
+        for later in stream.runs.iter().skip(1) {
+            data.extend_from_slice(&later.data);
+        }
+        if data.is_empty() {
+            continue;
+        }
+        let time = run.time_at(0);
+        let mut at = 0;
+        let mut sizes = Vec::new();
+        let mut encrypted = 0usize;
+        while let Some(header) = data.get(at..at + 5) {
+            let kind = header[0];
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            let Some(body) = data.get(at + 5..at + 5 + len) else {
+                break;
+            };
+            sizes.push(5 + len);
+            match kind {
+                // Handshake in the clear: ClientHello, ServerHello, and in
+                // TLS 1.2 the Certificate.
+                22 => {
+                    for finding in describe_handshake(body) {
+                        out.add(
+                            FindingKind::Banner,
+                            run.time_at(at.min(run.data.len().saturating_sub(1))),
+                            format!("{direction} {finding}"),
+                        );
+                    }
+                }
+                23 => encrypted += len,
+                _ => {}
+            }
+            at += 5 + len;
+        }
+        if sizes.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = sizes.iter().take(12).map(|n| n.to_string()).collect();
+        let longest = longest_printable_run(&data[..at]);
+        let text = format!(
+            "{direction}: {} TLS records ({} bytes encrypted), sizes {}{}, longest printable run {} bytes: no readable text",
+            sizes.len(),
+            encrypted,
+            shown.join(", "),
+            if sizes.len() > 12 { ", ..." } else { "" },
+            longest.len()
+        );
+        out.add(FindingKind::Ciphertext, time, text);
+    }
+}
+
+/// What a clear handshake record says: the ClientHello's server name, the
+/// ServerHello's version, a TLS 1.2 Certificate's names.
+fn describe_handshake(mut body: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    while body.len() >= 4 {
+        let kind = body[0];
+        let len = usize::from(body[1]) << 16 | usize::from(body[2]) << 8 | usize::from(body[3]);
+        let Some(message) = body.get(4..4 + len) else {
+            break;
+        };
+        match kind {
+            1 => found.push(match client_hello_sni(message) {
+                Some(name) => format!("TLS ClientHello: server name (SNI) {name}"),
+                None => "TLS ClientHello".to_string(),
+            }),
+            2 => found.push(if server_hello_is_tls13(message) {
+                "TLS ServerHello: TLS 1.3, so the certificate travels encrypted".to_string()
+            } else {
+                "TLS ServerHello: TLS 1.2".to_string()
+            }),
+            11 => found.push(format!(
+                "TLS Certificate in the clear: {}",
+                certificate_names(message)
+            )),
+            _ => {}
+        }
+        body = &body[4 + len..];
+    }
+    found
+}
+
+/// Skips a length-prefixed field of `width` bytes of length.
+fn skip_field(data: &[u8], at: usize, width: usize) -> Option<usize> {
+    let len = data
+        .get(at..at + width)?
+        .iter()
+        .fold(0usize, |n, &b| n << 8 | usize::from(b));
+    Some(at + width + len)
+}
+
+/// The extensions block of a ClientHello or ServerHello, from `at`.
+fn extensions(data: &[u8], at: usize) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    let Some(total) = data.get(at..at + 2) else {
+        return out;
+    };
+    let end = (at + 2 + usize::from(u16::from_be_bytes([total[0], total[1]]))).min(data.len());
+    let mut i = at + 2;
+    while i + 4 <= end {
+        let kind = u16::from_be_bytes([data[i], data[i + 1]]);
+        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
+        let Some(body) = data.get(i + 4..i + 4 + len) else {
+            break;
+        };
+        out.push((kind, body));
+        i += 4 + len;
+    }
+    out
+}
+
+fn client_hello_sni(hello: &[u8]) -> Option<String> {
+    // version (2), random (32), session id, cipher suites, compression.
+    let at = skip_field(hello, 34, 1)?;
+    let at = skip_field(hello, at, 2)?;
+    let at = skip_field(hello, at, 1)?;
+    let (_, sni) = extensions(hello, at)
+        .into_iter()
+        .find(|(kind, _)| *kind == 0)?;
+    // server_name_list (2), name_type (1), host_name (2 + n).
+    let name = sni.get(5..)?;
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
+fn server_hello_is_tls13(hello: &[u8]) -> bool {
+    let Some(at) = skip_field(hello, 34, 1) else {
+        return false;
+    };
+    // cipher suite (2), compression (1).
+    extensions(hello, at + 3)
+        .iter()
+        .any(|(kind, body)| *kind == 43 && body == &[0x03, 0x04])
+}
+
+/// The common names in a Certificate message, subject first.
+fn certificate_names(message: &[u8]) -> String {
+    // RFC 5280: a name's CN is OID 2.5.4.3 (06 03 55 04 03), then a string.
+    let mut names = Vec::new();
+    let mut i = 0;
+    while let Some(rest) = message.get(i..) {
+        let Some(p) = rest
+            .windows(5)
+            .position(|w| w == [0x06, 0x03, 0x55, 0x04, 0x03])
+        else {
+            break;
+        };
+        let at = i + p + 5;
+        if let (Some(_), Some(&len)) = (message.get(at), message.get(at + 1))
+            && let Some(text) = message.get(at + 2..at + 2 + usize::from(len))
+        {
+            names.push(String::from_utf8_lossy(text).into_owned());
+        }
+        i = at;
+    }
+    // Each certificate names its issuer, then its subject.
+    match names.as_slice() {
+        [issuer, subject, ..] => format!("certificate for CN={subject}, issued by CN={issuer}"),
+        [one] => format!("certificate naming CN={one}"),
+        [] => "certificates".to_string(),
+    }
 }
 
 /// Shannon entropy of the byte histogram, in bits per byte: near 8 for

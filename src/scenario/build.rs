@@ -60,6 +60,8 @@ pub enum NetError {
     Topology(TopologyError),
     /// A host has an address but no link to put it on.
     Unlinked(String),
+    /// The scenario's TLS certificates could not be made.
+    Tls(String),
 }
 
 /// The TCP configuration a scenario asks for.
@@ -341,6 +343,18 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         .iter()
         .filter_map(|h| w.node_by_name(&h.name).map(|n| (h.name.clone(), n)))
         .collect();
+    // TLS: a CA for the scenario once any server asks for TLS; then every
+    // mail server's SMTP client can check the certificates it is shown.
+    let wants_tls = s
+        .hosts
+        .iter()
+        .any(|h| matches!(h.role, Role::MailServer { tls: Some(_), .. }));
+    let pki = if wants_tls {
+        Some(crate::proto::tls::pki::ScenarioPki::new(seed, &s.title).map_err(NetError::Tls)?)
+    } else {
+        None
+    };
+    let clock = Some(u64::try_from(w.epoch_unix()).unwrap_or(0));
     for h in &s.hosts {
         let Some(&node) = nodes.get(&h.name) else {
             continue;
@@ -353,8 +367,29 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             }
         }
         match &h.role {
-            Role::MailServer { .. } => {
-                if let Some(server) = mail_server(s, h, &w, &nodes) {
+            Role::MailServer { tls, .. } => {
+                if let Some(mut server) = mail_server(s, h, &w, &nodes) {
+                    if let Some(pki) = &pki {
+                        let hostname = mail_hostname(h);
+                        let offered = match tls {
+                            Some(_) => {
+                                let cert = pki
+                                    .host_cert_for(&[&hostname, &h.name])
+                                    .map_err(NetError::Tls)?;
+                                Some(
+                                    crate::proto::tls::server_config(cert, clock)
+                                        .map_err(NetError::Tls)?,
+                                )
+                            }
+                            None => None,
+                        };
+                        server.set_tls(crate::apps::mail::MailTls {
+                            server: offered,
+                            client: crate::proto::tls::client_config(pki, clock)
+                                .map_err(NetError::Tls)?,
+                            require: matches!(tls, Some(crate::scenario::spec::TlsMode::Require)),
+                        });
+                    }
                     w.add_app(node, Box::new(server));
                 }
             }

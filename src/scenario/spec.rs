@@ -189,6 +189,12 @@ pub enum Role {
         /// The largest message accepted (default "10MB").
         #[serde(default)]
         max_size: Option<Size>,
+        /// TLS: `Offer` advertises STARTTLS (SMTP, IMAP) and STLS (POP3);
+        /// `Require` also refuses AUTH and LOGIN until the client has
+        /// started TLS. Certificates come from the scenario's own CA. The
+        /// server's SMTP client uses STARTTLS whenever a peer offers it.
+        #[serde(default)]
+        tls: Option<TlsMode>,
     },
     /// A name server (UDP port 53) authoritative for the records given.
     DnsServer {
@@ -929,4 +935,13 @@ impl NarrationSpec {
     pub fn when(&self) -> Option<When> {
         when(&self.at, &self.after, &self.wait)
     }
+}
+
+/// How a server uses TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum TlsMode {
+    /// STARTTLS is offered; plain sessions still work.
+    Offer,
+    /// STARTTLS is offered and passwords are refused before it.
+    Require,
 }

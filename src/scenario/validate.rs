@@ -676,6 +676,14 @@ impl<'a> Checker<'a, '_> {
                         None,
                     );
                 }
+                super::build::NetError::Tls(why) => {
+                    self.err_text(
+                        "tls",
+                        0,
+                        format!("the TLS certificates cannot be made: {why}"),
+                        None,
+                    );
+                }
             }
         }
     }
@@ -793,6 +801,7 @@ impl<'a> Checker<'a, '_> {
                     max_retry,
                     give_up,
                     max_size,
+                    tls: _,
                 } => {
                     if domains.is_empty() {
                         self.err_text(

@@ -145,6 +145,32 @@ fn check_capture(name: &str) {
             );
         }
     }
+    // TLS after STARTTLS: tshark follows the upgrade and decodes the
+    // ClientHello (1) and ServerHello (2).
+    let tls_used = trace.records.iter().any(|r| {
+        matches!(&r.event, Event::Dialogue { dir: Dir::Data, line, .. } if line.contains("handshake done"))
+    });
+    if tls_used {
+        let types = tshark_out(&[
+            "-r",
+            f,
+            "-Y",
+            "tls.handshake.type",
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.type",
+        ]);
+        let types: BTreeSet<&str> = types
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .collect();
+        for t in ["1", "2"] {
+            assert!(
+                types.contains(t),
+                "{name}: tshark decodes no TLS handshake type {t}: {types:?}"
+            );
+        }
+    }
     // Following each SMTP, POP3 or FTP control connection gives the
     // dialogue the trace recorded, in order.
     for (conn, lines) in dialogues(&trace) {
@@ -184,6 +210,9 @@ fn dialogues(
         (std::net::SocketAddrV4, std::net::SocketAddrV4),
         Vec<String>,
     )> = Vec::new();
+    // After STARTTLS the dialogue travels inside TLS: tshark's stream
+    // shows it no more.
+    let mut upgraded = Vec::new();
     for r in &t.records {
         if let Event::Dialogue {
             layer: Layer::Smtp | Layer::Pop3 | Layer::Ftp,
@@ -193,6 +222,15 @@ fn dialogues(
             ..
         } = &r.event
         {
+            if upgraded.contains(conn) {
+                continue;
+            }
+            if line.contains("Ready to start TLS")
+                || line.starts_with("234 ")
+                || line.contains("Begin TLS")
+            {
+                upgraded.push(*conn);
+            }
             match out.iter_mut().find(|(c, _)| c == conn) {
                 Some((_, v)) => v.push(line.clone()),
                 None => out.push((*conn, vec![line.clone()])),

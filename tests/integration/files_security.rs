@@ -124,3 +124,39 @@ fn no_scp_packet_carries_the_password_or_a_file() {
     );
     assert!(packets.iter().any(|p| contains(p.app_payload(), REPORT)));
 }
+
+#[test]
+fn starttls_leaves_trudy_the_greeting_and_the_server_name_only() {
+    let run = run_bundled("smtp_starttls");
+    let trudy = run.app::<Eavesdropper>("trudy").unwrap();
+    let report = trudy.report();
+    let text = wiretale::apps::eavesdropper::readable_text(&report);
+    // Before STARTTLS: the EHLO and the extension list; then the
+    // ClientHello's server name.
+    assert!(trudy.can_read("EHLO alice-mail.crepes.fr"));
+    assert!(trudy.can_read("250-STARTTLS"));
+    assert!(text.contains("SMTP STARTTLS"), "{text}");
+    assert!(
+        text.contains("server name (SNI) bob-mail.hamburger.edu"),
+        "{text}"
+    );
+    // Nothing of what went inside TLS: not the envelope, the subject or
+    // the text, not in her report and not in any packet.
+    for secret in ["bob@hamburger.edu", "surprise party", "Don't tell Carol"] {
+        assert!(!trudy.can_read(secret), "{secret}");
+        assert!(!text.contains(secret), "{secret} in {text}");
+        for (_, p) in trudy.captured() {
+            if let Payload::Tcp(seg) = &p.payload {
+                assert!(!contains(&seg.payload, secret), "{secret} on the wire");
+            }
+        }
+    }
+    // The message without TLS is read whole.
+    assert!(trudy.can_read("Shall we have dinner at seven?"));
+    let protected = report
+        .connections
+        .iter()
+        .filter(|c| c.connection.server.port() == 25)
+        .count();
+    assert_eq!(protected, 2);
+}

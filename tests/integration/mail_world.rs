@@ -492,6 +492,7 @@ fn scripted(
             username: "alice".into(),
             password: "pw".into(),
         }),
+        starttls: false,
     };
     let message = OutgoingMessage {
         reverse_path: from.into(),

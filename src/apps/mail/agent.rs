@@ -602,6 +602,7 @@ impl UserAgent {
                 username: account.login.clone(),
                 password: account.password.clone(),
             }),
+            starttls: false,
         };
         let outgoing = OutgoingMessage {
             reverse_path: addr_spec(&account.address).to_string(),

@@ -38,5 +38,5 @@ pub use agent::{
     UpdateKind, UserAgent,
 };
 pub use queue::{OutboundQueue, QueueEntry, RetryPolicy};
-pub use server::{MailServer, MailServerConfig};
+pub use server::{MailServer, MailServerConfig, MailTls};
 pub use store::{Flag, Folder, MailStore, StoredMessage, User};

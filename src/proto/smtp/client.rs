@@ -22,7 +22,8 @@ use crate::proto::{BodyLines, Session, Transcript, Transition};
 
 /// The states of the client diagram; each names the reply it waits for.
 pub const STATES: &[&str] = &[
-    "GREETING", "EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "BODY", "RSET", "QUIT", "CLOSED",
+    "GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BODY", "RSET", "QUIT",
+    "CLOSED",
 ];
 
 /// The client's state diagram for the visualizer: `(from, to, label)`.
@@ -30,6 +31,9 @@ pub const TRANSITIONS: &[Transition] = &[
     ("GREETING", "EHLO", "220 / EHLO"),
     ("GREETING", "QUIT", "554 / QUIT"),
     ("EHLO", "HELO", "500, 502 / HELO"),
+    ("EHLO", "STARTTLS", "250 STARTTLS / STARTTLS"),
+    ("STARTTLS", "EHLO", "220 / TLS handshake, EHLO again"),
+    ("STARTTLS", "MAIL", "454 / on in the clear"),
     ("EHLO", "AUTH", "250 AUTH PLAIN / AUTH PLAIN"),
     ("EHLO", "MAIL", "250 / MAIL FROM"),
     ("HELO", "MAIL", "250 / MAIL FROM"),
@@ -62,6 +66,9 @@ pub struct SmtpClientConfig {
     pub ehlo_name: String,
     /// AUTH PLAIN credentials, used when the server advertises AUTH PLAIN.
     pub credentials: Option<Credentials>,
+    /// RFC 3207: say STARTTLS when the server offers it (the driver can
+    /// put TLS under the session).
+    pub starttls: bool,
 }
 
 /// One message to send: the envelope and the RFC 5322 text.
@@ -162,6 +169,7 @@ enum State {
     Greeting,
     Ehlo,
     Helo,
+    StartTls,
     Auth,
     Mail,
     Rcpt(usize),
@@ -189,6 +197,10 @@ pub struct SmtpClient {
     outcome: SessionOutcome,
     output: Vec<u8>,
     transcript: VecDeque<Transcript>,
+    /// The session runs over TLS.
+    secure: bool,
+    /// 220 to STARTTLS came; the driver has not switched yet.
+    starttls_pending: bool,
 }
 
 impl SmtpClient {
@@ -221,6 +233,8 @@ impl SmtpClient {
             outcome: SessionOutcome::InProgress,
             output: Vec::new(),
             transcript: VecDeque::new(),
+            secure: false,
+            starttls_pending: false,
         }
     }
 
@@ -287,6 +301,7 @@ impl SmtpClient {
             State::Greeting => self.on_greeting(reply),
             State::Ehlo => self.on_ehlo(reply),
             State::Helo => self.on_helo(reply),
+            State::StartTls => self.on_starttls(reply),
             State::Auth => self.on_auth(reply),
             State::Mail => self.on_mail(reply),
             State::Rcpt(i) => self.on_rcpt(i, reply),
@@ -317,7 +332,10 @@ impl SmtpClient {
     fn on_ehlo(&mut self, reply: Reply) {
         if reply.is_positive() {
             self.extensions = reply.lines.iter().skip(1).cloned().collect();
-            if self.config.credentials.is_some() && self.offers_auth_plain() {
+            if self.config.starttls && !self.secure && self.has_extension("STARTTLS") {
+                self.send_command("STARTTLS");
+                self.state = State::StartTls;
+            } else if self.config.credentials.is_some() && self.offers_auth_plain() {
                 self.send_auth();
             } else {
                 self.start_next_message();
@@ -329,6 +347,22 @@ impl SmtpClient {
             self.state = State::Helo;
         } else {
             self.fail(reply, true);
+        }
+    }
+
+    /// RFC 3207 §4: 220, then TLS; any other answer and the session goes
+    /// on in the clear.
+    fn on_starttls(&mut self, reply: Reply) {
+        if reply.code == SERVICE_READY {
+            self.starttls_pending = true;
+            // Nothing more until the driver says TLS is up.
+            self.state = State::Ehlo;
+            return;
+        }
+        if self.config.credentials.is_some() && self.offers_auth_plain() {
+            self.send_auth();
+        } else {
+            self.start_next_message();
         }
     }
 
@@ -579,6 +613,24 @@ impl Session for SmtpClient {
         self.state == State::Closed
     }
 
+    fn take_starttls(&mut self) -> bool {
+        std::mem::take(&mut self.starttls_pending)
+    }
+
+    fn tls_started(&mut self) {
+        // RFC 3207 §4.2: forget what the server said and greet it again.
+        self.secure = true;
+        self.extensions.clear();
+        self.parser = ReplyParser::new();
+        let line = format!("EHLO {}", self.config.ehlo_name);
+        self.send_command(&line);
+        self.state = State::Ehlo;
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
+    }
+
     fn handle_close(&mut self) {
         match self.state {
             State::Closed => {}
@@ -605,6 +657,7 @@ impl Session for SmtpClient {
             State::Greeting => "GREETING",
             State::Ehlo => "EHLO",
             State::Helo => "HELO",
+            State::StartTls => "STARTTLS",
             State::Auth => "AUTH",
             State::Mail => "MAIL",
             State::Rcpt(_) => "RCPT",

@@ -521,6 +521,7 @@ fn transcript_of_a_long_body_is_capped() {
 
 fn client_config(credentials: bool) -> SmtpClientConfig {
     SmtpClientConfig {
+        starttls: false,
         ehlo_name: "crepes.fr".into(),
         credentials: credentials.then(|| Credentials {
             username: "bob".into(),

@@ -13,10 +13,10 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 
-/// Certificates are valid from 2025 to 2045: any scenario date and any
+/// Certificates are valid from 2000 to 2049: any scenario date and any
 /// real date a course meets fall inside.
-const NOT_BEFORE: (i32, u8, u8) = (2025, 1, 1);
-const NOT_AFTER: (i32, u8, u8) = (2045, 1, 1);
+const NOT_BEFORE: (i32, u8, u8) = (2000, 1, 1);
+const NOT_AFTER: (i32, u8, u8) = (2049, 12, 31);
 
 /// The PKCS#8 encoding of an Ed25519 private key (RFC 8410 §7): a fixed
 /// prefix, then the 32-byte seed.
@@ -122,15 +122,22 @@ impl ScenarioPki {
     /// 127.0.0.1 (so real clients on the loopback can verify it), signed
     /// by the CA.
     pub fn host_cert(&self, host: &str) -> Result<HostCert, String> {
+        self.host_cert_for(&[host])
+    }
+
+    /// A certificate for the first of `names` and the others (a mail
+    /// server's host name and its host's name), `localhost` and 127.0.0.1.
+    pub fn host_cert_for(&self, names: &[&str]) -> Result<HostCert, String> {
+        let host = names.first().copied().unwrap_or("localhost");
         let (ca_key, _) = key_pair(self.seed, "ca")?;
         let issuer = Issuer::from_params(&self.ca_params, &ca_key);
         let (key, pkcs8) = key_pair(self.seed, &format!("host {host}"))?;
-        let mut names = vec![
-            host.to_string(),
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-        ];
-        names.dedup();
+        let mut names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        for extra in ["localhost", "127.0.0.1"] {
+            if !names.iter().any(|n| n == extra) {
+                names.push(extra.to_string());
+            }
+        }
         let mut params = CertificateParams::new(names).map_err(|e| e.to_string())?;
         let mut name = DistinguishedName::new();
         name.push(DnType::OrganizationName, "wiretale");

@@ -65,10 +65,12 @@ use crate::proto::pop3::{self, Pop3Config, Pop3Server};
 use crate::proto::smtp::{
     self, Mailbox, ReceivedMessage, Reply, SmtpBackend, SmtpConfig, SmtpServer,
 };
+use crate::proto::tls::TlsLayer;
 use crate::proto::{Session, Transcript, Transition};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::{Layer, Protocol, Value};
 use relay::Stage;
+use std::sync::Arc;
 
 /// How a mail server is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +163,29 @@ struct InboundConn {
     session: Inbound,
     /// Closed for idleness at this time unless something arrives.
     deadline: SimTime,
+    /// TLS under the session, after STARTTLS or STLS.
+    tls: Option<TlsLayer>,
+}
+
+/// What a mail server needs for TLS: its certificate, the CA it trusts as
+/// a client, and whether it insists on TLS before a password.
+#[derive(Clone)]
+pub struct MailTls {
+    /// `None`: it does not offer STARTTLS, but its SMTP client still uses
+    /// STARTTLS when a peer offers it.
+    pub server: Option<Arc<rustls::ServerConfig>>,
+    pub client: Arc<rustls::ClientConfig>,
+    /// AUTH and LOGIN only after TLS.
+    pub require: bool,
+}
+
+impl std::fmt::Debug for MailTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailTls")
+            .field("offers", &self.server.is_some())
+            .field("require", &self.require)
+            .finish()
+    }
 }
 
 /// A token no timer has.
@@ -213,9 +238,30 @@ pub struct MailServer {
     lookups: BTreeMap<u16, String>,
     timers: BTreeMap<u64, Timer>,
     next_token: u64,
+    tls: Option<MailTls>,
 }
 
 impl MailServer {
+    /// Gives the server its TLS set-up (scenarios that ask for TLS).
+    pub fn set_tls(&mut self, tls: MailTls) {
+        self.tls = Some(tls);
+    }
+
+    /// The TLS set-up, if any.
+    pub fn tls(&self) -> Option<&MailTls> {
+        self.tls.as_ref()
+    }
+
+    fn offers_tls(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.server.is_some())
+    }
+
+    fn requires_tls(&self) -> bool {
+        self.tls
+            .as_ref()
+            .is_some_and(|t| t.server.is_some() && t.require)
+    }
+
     /// A server with an empty store (only the postmaster) and queue. Its
     /// own host name counts as a local domain too (mail to
     /// `postmaster@bob-mail.hamburger.edu` stays here).
@@ -234,6 +280,7 @@ impl MailServer {
             lookups: BTreeMap::new(),
             timers: BTreeMap::new(),
             next_token: 0,
+            tls: None,
         }
     }
 
@@ -387,20 +434,29 @@ impl MailServer {
                     SmtpConfig::new(&self.config.hostname)
                 };
                 config.max_message_size = self.config.max_message_size;
+                config.starttls = self.offers_tls();
+                config.require_tls_for_auth = self.requires_tls();
                 (
                     Inbound::Smtp(SmtpServer::new(config, client)),
                     self.config.smtp_idle_timeout,
                 )
             }
-            pop3::PORT => (
-                Inbound::Pop3(Pop3Server::new(Pop3Config::new(&self.config.hostname))),
-                self.config.pop3_idle_timeout,
-            ),
+            pop3::PORT => {
+                let mut config = Pop3Config::new(&self.config.hostname);
+                config.stls = self.offers_tls();
+                config.require_tls_for_login = self.requires_tls();
+                (
+                    Inbound::Pop3(Pop3Server::new(config)),
+                    self.config.pop3_idle_timeout,
+                )
+            }
             imap::PORT => {
                 let config = ImapConfig {
                     hostname: self.config.hostname.clone(),
                     // An APPENDed message may be as large as one by SMTP.
                     max_literal: self.config.max_message_size,
+                    starttls: self.offers_tls(),
+                    require_tls_for_login: self.requires_tls(),
                     ..ImapConfig::default()
                 };
                 (
@@ -418,6 +474,7 @@ impl MailServer {
             InboundConn {
                 session,
                 deadline: cx.now() + timeout,
+                tls: None,
             },
         );
         self.set_timer(cx, timeout, Timer::Idle(conn));
@@ -436,6 +493,24 @@ impl MailServer {
         } = self;
         let Some(c) = inbound.get_mut(&conn) else {
             return;
+        };
+        // Under TLS the session sees the plaintext; the handshake's own
+        // answers go out at once.
+        let plaintext;
+        let data = match c.tls.as_mut() {
+            Some(tls) => {
+                plaintext = tls.receive(data);
+                let out = tls.take_output();
+                if !out.is_empty() {
+                    cx.send(conn, out);
+                }
+                let layer = c.session.layer();
+                while let Some(note) = tls.poll_note() {
+                    cx.trace_dialogue(layer, conn, Transcript::Data(note));
+                }
+                &plaintext[..]
+            }
+            None => data,
         };
         let mut notes = Vec::new();
         match &mut c.session {
@@ -477,9 +552,45 @@ impl MailServer {
             cx.trace_dialogue(layer, conn, line);
         }
         while let Some(bytes) = session.poll_output() {
-            cx.send(conn, bytes);
+            match c.tls.as_mut() {
+                Some(tls) => tls.send(&bytes),
+                None => cx.send(conn, bytes),
+            }
         }
-        if session.wants_close() {
+        // STARTTLS / STLS: the go-ahead went out in the clear; TLS now.
+        if c.tls.is_none()
+            && session.take_starttls()
+            && let Some(config) = self.tls.as_ref().and_then(|t| t.server.clone())
+        {
+            let mut seed = [0u8; 32];
+            cx.rng().fill_bytes(&mut seed);
+            match TlsLayer::server(config, Some(seed)) {
+                Ok(tls) => {
+                    c.tls = Some(tls);
+                    c.session.session().tls_started();
+                }
+                Err(why) => cx.trace_dialogue(
+                    layer,
+                    conn,
+                    Transcript::Data(format!("TLS unavailable: {why}")),
+                ),
+            }
+        }
+        let session = c.session.session();
+        let failed = c.tls.as_ref().and_then(|t| t.error().map(str::to_string));
+        if let Some(tls) = c.tls.as_mut() {
+            while let Some(note) = tls.poll_note() {
+                cx.trace_dialogue(layer, conn, Transcript::Data(note));
+            }
+            if session.wants_close() {
+                tls.close();
+            }
+            let out = tls.take_output();
+            if !out.is_empty() {
+                cx.send(conn, out);
+            }
+        }
+        if session.wants_close() || failed.is_some() {
             cx.close(conn);
             self.end_inbound(conn);
         }
@@ -522,7 +633,15 @@ impl MailServer {
                 text: text.clone(),
             },
         );
-        cx.send(conn, format!("{text}\r\n"));
+        let line = format!("{text}\r\n");
+        match self.inbound.get_mut(&conn).and_then(|c| c.tls.as_mut()) {
+            Some(tls) => {
+                tls.send(line.as_bytes());
+                tls.close();
+                cx.send(conn, tls.take_output());
+            }
+            None => cx.send(conn, line),
+        }
         cx.close(conn);
         self.end_inbound(conn);
     }

@@ -24,6 +24,7 @@ use crate::proto::dns::{MailExchange, MxResolver, ResolveError};
 use crate::proto::smtp::{
     self, OutgoingMessage, RecipientStatus, Reply, SmtpClient, SmtpClientConfig,
 };
+use crate::proto::tls::TlsLayer;
 use crate::sim::SimTime;
 use crate::trace::{Protocol, Value};
 
@@ -54,6 +55,8 @@ pub(super) enum Stage {
         conn: ConnId,
         client: Box<SmtpClient>,
         deadline: SimTime,
+        /// TLS under the client, after STARTTLS.
+        tls: Option<Box<TlsLayer>>,
     },
 }
 
@@ -283,6 +286,8 @@ impl MailServer {
         let config = SmtpClientConfig {
             ehlo_name: self.config.hostname.clone(),
             credentials: None,
+            // RFC 3207: STARTTLS whenever the peer offers it.
+            starttls: self.tls.is_some(),
         };
         let Some(target) = targets.get(index).cloned() else {
             return;
@@ -295,6 +300,7 @@ impl MailServer {
                 conn,
                 client: Box::new(SmtpClient::new(config, vec![message])),
                 deadline,
+                tls: None,
             },
         );
         self.set_timer(cx, self.config.reply_timeout, Timer::Reply(conn));
@@ -330,10 +336,23 @@ impl MailServer {
             return;
         };
         if let Some(Stage::Sending {
-            client, deadline, ..
+            client,
+            deadline,
+            tls,
+            ..
         }) = self.attempts.get_mut(&id)
         {
-            client.handle_input(data);
+            match tls.as_mut() {
+                Some(t) => {
+                    let plaintext = t.receive(data);
+                    let out = t.take_output();
+                    if !out.is_empty() {
+                        cx.send(conn, out);
+                    }
+                    client.handle_input(&plaintext);
+                }
+                None => client.handle_input(data),
+            }
             *deadline = cx.now() + self.config.reply_timeout;
         }
         self.pump_client(cx, &id);
@@ -342,15 +361,60 @@ impl MailServer {
     /// Sends the client's commands (the receiving server traces the
     /// dialogue) and settles the attempt when the session is over.
     pub(super) fn pump_client(&mut self, cx: &mut AppCx<'_>, id: &str) {
-        let Some(Stage::Sending { client, conn, .. }) = self.attempts.get_mut(id) else {
+        let client_tls = self.tls.as_ref().map(|t| t.client.clone());
+        let Some(Stage::Sending {
+            client,
+            conn,
+            tls,
+            target,
+            ..
+        }) = self.attempts.get_mut(id)
+        else {
             return;
         };
         let conn = *conn;
         while client.poll_transcript().is_some() {}
         while let Some(bytes) = client.poll_output() {
-            cx.send(conn, bytes);
+            match tls.as_mut() {
+                Some(t) => t.send(&bytes),
+                None => cx.send(conn, bytes),
+            }
         }
-        if client.wants_close() {
+        // STARTTLS accepted: TLS under the client, checking that the
+        // certificate is the exchange's, signed by the scenario's CA.
+        if tls.is_none()
+            && client.take_starttls()
+            && let Some(config) = client_tls
+        {
+            let mut seed = [0u8; 32];
+            cx.rng().fill_bytes(&mut seed);
+            if let Ok(layer) = TlsLayer::client(config, &target.exchange, Some(seed)) {
+                *tls = Some(Box::new(layer));
+                client.tls_started();
+                while let Some(bytes) = client.poll_output() {
+                    if let Some(t) = tls.as_mut() {
+                        t.send(&bytes);
+                    }
+                }
+            }
+        }
+        let mut failed = None;
+        if let Some(t) = tls.as_mut() {
+            while t.poll_note().is_some() {}
+            failed = t.error().map(|e| format!("TLS failed: {e}"));
+            if client.wants_close() {
+                t.close();
+            }
+            let out = t.take_output();
+            if !out.is_empty() {
+                cx.send(conn, out);
+            }
+        }
+        if let Some(why) = failed {
+            client.handle_close();
+            cx.abort(conn);
+            self.settle(cx, id, Some(why));
+        } else if client.wants_close() {
             cx.close(conn);
             self.settle(cx, id, None);
         }
