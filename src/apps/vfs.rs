@@ -846,6 +846,26 @@ impl crate::proto::ftp::FtpBackend for Vfs {
     }
 }
 
+// ----- the TELNET shell's view: the same as FTP's -----
+
+impl crate::proto::telnet::TelnetBackend for Vfs {
+    fn check_password(&mut self, user: &str, password: &str) -> bool {
+        Vfs::check_password(self, user, password)
+    }
+
+    fn list(&mut self, user: &str, cwd: &str, path: &str) -> Result<Vec<FileInfo>, FileError> {
+        crate::proto::ftp::FtpBackend::list(self, user, cwd, path)
+    }
+
+    fn read(&mut self, user: &str, cwd: &str, path: &str) -> Result<Bytes, FileError> {
+        crate::proto::ftp::FtpBackend::read(self, user, cwd, path)
+    }
+
+    fn change_dir(&mut self, user: &str, cwd: &str, path: &str) -> Result<String, FileError> {
+        crate::proto::ftp::FtpBackend::change_dir(self, user, cwd, path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@ pub mod line;
 pub mod pop3;
 pub mod scp;
 pub mod smtp;
+pub mod telnet;
 
 /// One line of an application dialogue, as a transcript shows it.
 ///
