@@ -57,6 +57,10 @@ pub const ALL: &[Bundled] = &[
         name: "scp_vs_ftp",
         text: include_str!("../../scenarios/scp_vs_ftp.ron"),
     },
+    Bundled {
+        name: "telnet_vs_ssh",
+        text: include_str!("../../scenarios/telnet_vs_ssh.ron"),
+    },
 ];
 
 /// The bundled scenario called `name` (with or without `.ron`, or a path
