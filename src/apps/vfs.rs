@@ -1,5 +1,5 @@
 //! A virtual file system: an in-memory tree of directories and files that
-//! the file servers (FTP, HTTP, SCP) serve.
+//! the file servers (FTP, HTTP, SCP, and TELNET's shell) serve.
 //!
 //! The tree is global, but users never see it whole. Each account has a
 //! home directory, and that home is the root `/` of everything the user

@@ -1,5 +1,5 @@
 //! One live connection of a line-based protocol (SMTP, submission, POP3,
-//! IMAP, HTTP): real bytes in and out of the protocol machine, the
+//! IMAP, HTTP) or of TELNET: real bytes in and out of the protocol machine, the
 //! transcript into the trace, and the limits that keep a real socket safe.
 //!
 //! FTP, with its data connections, has its own loop in `ftp.rs`; this file
@@ -13,6 +13,7 @@ use crate::proto::http::HttpServer;
 use crate::proto::imap::{ImapConfig, ImapServer};
 use crate::proto::pop3::{Pop3Config, Pop3Server};
 use crate::proto::smtp::{SmtpConfig, SmtpServer};
+use crate::proto::telnet::{TelnetConfig, TelnetServer};
 use crate::trace::{ConnName, Event, Layer, Party};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddrV4, TcpStream};
@@ -32,6 +33,7 @@ fn busy_reply(service: Service) -> &'static [u8] {
         Service::Http => {
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         }
+        Service::Telnet => b"Too many sessions, try again later.\r\n",
     }
 }
 
@@ -46,6 +48,7 @@ fn closing_reply(service: Service, hostname: &str, why: &str) -> Option<(Option<
         Service::Pop3 => Some((None, format!("-ERR {why}"))),
         Service::Imap => Some((None, format!("* BYE {why}"))),
         Service::Ftp => Some((Some(421), format!("421 {why}, closing control connection."))),
+        Service::Telnet => Some((None, format!("{why}, closing connection."))),
         Service::Http => None,
     }
 }
@@ -63,6 +66,7 @@ enum Machine {
     Pop3(Box<Pop3Server>),
     Imap(Box<ImapServer>),
     Http(Box<HttpServer>),
+    Telnet(Box<TelnetServer>),
 }
 
 impl Machine {
@@ -72,6 +76,18 @@ impl Machine {
             Machine::Pop3(m) => m.as_mut(),
             Machine::Imap(m) => m.as_mut(),
             Machine::Http(m) => m.as_mut(),
+            Machine::Telnet(m) => m.as_mut(),
+        }
+    }
+
+    /// Records the machine's named events (TELNET's login, commands,
+    /// ...), after the dialogue lines [`flush`] recorded.
+    fn trace_events(&mut self, d: &Dialogue<'_>) {
+        if let Machine::Telnet(m) = self {
+            while let Some(event) = m.poll_event() {
+                let (kind, fields) = crate::apps::files::telnet_event(&event);
+                d.emit(kind.name, fields);
+            }
         }
     }
 
@@ -178,6 +194,11 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
             Some((Machine::Imap(Box::new(m)), mh.hostname.clone()))
         }
         Service::Http => Some((Machine::Http(Box::default()), host.name.clone())),
+        Service::Telnet => {
+            host.files.as_ref()?;
+            let m = TelnetServer::new(TelnetConfig::new(&host.name));
+            Some((Machine::Telnet(Box::new(m)), host.name.clone()))
+        }
         Service::Ftp => None,
     }
 }
@@ -223,6 +244,11 @@ fn feed(
                     root: &f.web_root,
                 };
                 h.handle_input(data, &web, now);
+            }
+        }
+        Machine::Telnet(t) => {
+            if let Some(files) = &host.files {
+                t.handle_input(data, &mut lock(files).vfs);
             }
         }
     }
@@ -355,6 +381,7 @@ fn serve_lines(
             why_closed = "client stopped reading";
             break;
         }
+        m.trace_events(&d);
         if m.session().wants_close() {
             why_closed = "server closed";
             break;
@@ -390,6 +417,7 @@ fn serve_lines(
                     let mut relays = Vec::new();
                     let notes = feed(&mut m, piece, host, shared, &mut relays);
                     written = flush(&mut stream, m.session(), &d);
+                    m.trace_events(&d);
                     trace_notes(&d, notes);
                     relay(&d, relays);
                     if !written {

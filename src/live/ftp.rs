@@ -32,6 +32,7 @@ pub struct FilesHost {
     pub web_root: VPath,
     pub ftp: bool,
     pub http: bool,
+    pub telnet: bool,
 }
 
 /// The file server of a scenario host, if it has one.
@@ -42,6 +43,7 @@ pub(super) fn files_of(run: &crate::scenario::Run, host: &str) -> Option<FilesHo
             web_root: server.config().web_root.clone(),
             ftp: server.config().ftp,
             http: server.config().http,
+            telnet: server.config().telnet,
         })
 }
 

@@ -3,7 +3,7 @@
 //! `wiretale serve SCENARIO` builds the scenario's world exactly as a run
 //! would (users, mailboxes, files), takes the state of its servers, and
 //! binds their services on 127.0.0.1: SMTP, submission, POP3 and IMAP of
-//! mail servers; FTP and HTTP of file and web servers. Bytes from real
+//! mail servers; FTP, HTTP and TELNET of file and web servers. Bytes from real
 //! sockets go into the very protocol machines the simulation uses, and
 //! every session is traced like a simulated one, so the transcript of a
 //! real client can be read afterwards.
@@ -75,9 +75,9 @@ impl Default for LiveOptions {
 pub enum LiveError {
     #[error("no host called `{0}` in the scenario")]
     NoSuchHost(String),
-    #[error("host `{0}` runs no service the live mode can serve (mail, FTP or HTTP)")]
+    #[error("host `{0}` runs no service the live mode can serve (mail, FTP, HTTP or TELNET)")]
     NotAServer(String),
-    #[error("the scenario has no server the live mode can serve (mail, FTP or HTTP)")]
+    #[error("the scenario has no server the live mode can serve (mail, FTP, HTTP or TELNET)")]
     NoServers,
     #[error("port {port} for {service} of {host} is beyond 65535; choose a lower --port-base")]
     PortTooHigh {
@@ -105,6 +105,7 @@ pub enum Service {
     Imap,
     Ftp,
     Http,
+    Telnet,
 }
 
 impl Service {
@@ -117,6 +118,7 @@ impl Service {
             Service::Imap => "IMAP",
             Service::Ftp => "FTP",
             Service::Http => "HTTP",
+            Service::Telnet => "TELNET",
         }
     }
 
@@ -129,6 +131,7 @@ impl Service {
             Service::Imap => 143,
             Service::Ftp => 21,
             Service::Http => 80,
+            Service::Telnet => 23,
         }
     }
 
@@ -140,6 +143,7 @@ impl Service {
             Service::Imap => Layer::Imap,
             Service::Ftp => Layer::Ftp,
             Service::Http => Layer::Http,
+            Service::Telnet => Layer::Telnet,
         }
     }
 }
@@ -269,6 +273,9 @@ impl LiveServer {
                 }
                 if f.http {
                     wanted.push((k, Service::Http));
+                }
+                if f.telnet {
+                    wanted.push((k, Service::Telnet));
                 }
             }
             hosts.push(LiveHost {

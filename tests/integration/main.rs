@@ -17,6 +17,7 @@ mod files_security;
 mod golden;
 mod live_files;
 mod live_mail;
+mod live_telnet;
 mod mail_imap;
 mod mail_imap_validation;
 mod mail_scenarios;

@@ -135,13 +135,9 @@ pub fn generated_content(path: &str, size: usize) -> Bytes {
 }
 
 /// A TELNET server's event as the trace records it (layer `telnet`):
-/// its kind and fields, `client` first. The simulated server and the live
-/// mode record the same.
-pub fn telnet_event(
-    client: &str,
-    event: &TelnetEvent,
-) -> (&'static EventKind, Vec<(&'static str, Value)>) {
-    let client = ("client", Value::from(client));
+/// its kind and fields, but for `client`, which the caller puts first. The
+/// simulated server and the live mode record the same.
+pub fn telnet_event(event: &TelnetEvent) -> (&'static EventKind, Vec<(&'static str, Value)>) {
     let user = |u: &str| ("user", Value::from(u));
     match event {
         TelnetEvent::Negotiated {
@@ -151,7 +147,6 @@ pub fn telnet_event(
         } => (
             &events::TELNET_NEGOTIATED,
             vec![
-                client,
                 ("option", option_name(*option).into()),
                 (
                     "side",
@@ -164,14 +159,12 @@ pub fn telnet_event(
                 ("result", result.name().into()),
             ],
         ),
-        TelnetEvent::Login { user: u } => (&events::TELNET_LOGIN, vec![client, user(u)]),
-        TelnetEvent::PasswordPrompt { user: u } => {
-            (&events::TELNET_PASSWORD_PROMPT, vec![client, user(u)])
-        }
-        TelnetEvent::LoginOk { user: u } => (&events::TELNET_LOGIN_OK, vec![client, user(u)]),
+        TelnetEvent::Login { user: u } => (&events::TELNET_LOGIN, vec![user(u)]),
+        TelnetEvent::PasswordPrompt { user: u } => (&events::TELNET_PASSWORD_PROMPT, vec![user(u)]),
+        TelnetEvent::LoginOk { user: u } => (&events::TELNET_LOGIN_OK, vec![user(u)]),
         TelnetEvent::LoginFailed { user: u, attempts } => (
             &events::TELNET_LOGIN_FAILED,
-            vec![client, user(u), ("attempts", (*attempts).into())],
+            vec![user(u), ("attempts", (*attempts).into())],
         ),
         TelnetEvent::Command {
             user: u,
@@ -180,13 +173,12 @@ pub fn telnet_event(
         } => (
             &events::TELNET_SHELL_COMMAND,
             vec![
-                client,
                 user(u),
                 ("command", line.as_str().into()),
                 ("status", (*status).into()),
             ],
         ),
-        TelnetEvent::Logout { user: u } => (&events::TELNET_LOGOUT, vec![client, user(u)]),
+        TelnetEvent::Logout { user: u } => (&events::TELNET_LOGOUT, vec![user(u)]),
     }
 }
 

@@ -854,9 +854,9 @@ impl FileServer {
         while let Some(line) = c.server.poll_transcript() {
             cx.trace_dialogue(Layer::Telnet, conn, line);
         }
-        let client = c.client.to_string();
         while let Some(event) = c.server.poll_event() {
-            let (kind, fields) = super::telnet_event(&client, &event);
+            let (kind, mut fields) = super::telnet_event(&event);
+            fields.insert(0, ("client", c.client.to_string().into()));
             cx.emit(kind, fields);
         }
         while let Some(bytes) = c.server.poll_output() {
