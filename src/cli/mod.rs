@@ -45,7 +45,7 @@ enum Command {
     /// ports for real clients (curl, Python, a mail program, telnet).
     Serve(serve::ServeArgs),
     /// Draw a protocol's state machine as SVG for slides (tcp, smtp,
-    /// pop3, imap, ftp, and their clients).
+    /// pop3, imap, ftp, telnet, and their clients).
     Diagram(diagram::DiagramArgs),
     /// List the bundled scenarios.
     Scenarios,
