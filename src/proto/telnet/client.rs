@@ -240,12 +240,17 @@ impl TelnetClient {
         if self.is_typing() {
             return;
         }
+        // A prompt is what the screen ends with: only its tail is read,
+        // so a long output costs nothing until its prompt comes.
+        let tail = &self.screen[self.screen.len().saturating_sub(16)..];
+        let tail = String::from_utf8_lossy(tail).to_ascii_lowercase();
+        let at_login = tail.ends_with("login: ");
+        let at_password = tail.ends_with("password: ");
+        let at_shell = ["$ ", "# ", "> ", "% "].iter().any(|p| tail.ends_with(p));
+        if !(at_login || at_password || at_shell) {
+            return;
+        }
         let screen = String::from_utf8_lossy(&self.screen).into_owned();
-        let last = screen.rsplit('\n').next().unwrap_or("");
-        let at_login = last.trim_end().ends_with("login:") && last.ends_with(' ');
-        let at_password =
-            last.to_ascii_lowercase().trim_end().ends_with("password:") && last.ends_with(' ');
-        let at_shell = ["$ ", "# ", "> ", "% "].iter().any(|p| last.ends_with(p));
         match self.state {
             State::LoginPrompt if at_login => {
                 let user = self.config.user.clone();

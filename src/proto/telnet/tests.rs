@@ -481,6 +481,47 @@ fn the_client_logs_in_runs_its_commands_and_exits() {
 }
 
 #[test]
+fn the_client_keeps_the_end_of_a_long_output_segment_by_segment() {
+    let mut v = vfs();
+    let big: String = (0..150_000).map(|i| format!("{i:09}\n")).collect();
+    v.create_text_file(&VPath::parse("/alice/big.txt").unwrap(), &big, 0)
+        .unwrap();
+    let mut s = TelnetServer::new(TelnetConfig::new("files"));
+    let mut c = TelnetClient::new(config("croissant", &["cat big.txt"]));
+    // As run() does, but the server's output arrives in segments.
+    let started = std::time::Instant::now();
+    loop {
+        let mut progressed = false;
+        while let Some(bytes) = s.poll_output() {
+            for segment in bytes.chunks(1460) {
+                c.handle_input(segment);
+            }
+            progressed = true;
+        }
+        while let Some(bytes) = c.poll_output() {
+            s.handle_input(&bytes, &mut v);
+            progressed = true;
+        }
+        if let Some(key) = c.poll_keystroke() {
+            s.handle_input(&key, &mut v);
+            progressed = true;
+        }
+        if !progressed || s.wants_close() {
+            break;
+        }
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let out = &c.outputs()[0].output;
+    assert!(big.len() > MAX_SCREEN);
+    assert!(
+        out.len() <= MAX_SCREEN && out.len() > MAX_SCREEN / 3,
+        "{}",
+        out.len()
+    );
+    assert!(out.ends_with("000149999\n"));
+}
+
+#[test]
 fn the_client_reports_a_refused_login() {
     let mut v = vfs();
     let mut s = TelnetServer::new(TelnetConfig::new("files"));
