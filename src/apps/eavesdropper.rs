@@ -1435,7 +1435,7 @@ fn read_telnet(c2s: &Stream, s2c: &Stream, closed: bool, out: &mut Findings) {
         if !printed.is_empty() {
             out.add(
                 FindingKind::Content,
-                run_time(&screen, end),
+                first_shown_after(&screen, end),
                 format!(
                     "TELNET output of {text} ({} bytes): {}",
                     printed.len(),
@@ -1447,7 +1447,7 @@ fn read_telnet(c2s: &Stream, s2c: &Stream, closed: bool, out: &mut Findings) {
 }
 
 /// When the first screen byte after `after` was captured.
-fn run_time(screen: &[(u8, SimTime)], after: SimTime) -> SimTime {
+fn first_shown_after(screen: &[(u8, SimTime)], after: SimTime) -> SimTime {
     screen
         .iter()
         .map(|&(_, t)| t)

@@ -1,6 +1,7 @@
 //! One live connection of a line-based protocol (SMTP, submission, POP3,
-//! IMAP, HTTP) or of TELNET: real bytes in and out of the protocol machine, the
-//! transcript into the trace, and the limits that keep a real socket safe.
+//! IMAP, HTTP) or of TELNET: real bytes in and out of the protocol
+//! machine, the transcript into the trace, and the limits that keep a real
+//! socket safe.
 //!
 //! FTP, with its data connections, has its own loop in `ftp.rs`; this file
 //! only dispatches to it.

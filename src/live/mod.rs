@@ -3,8 +3,8 @@
 //! `wiretale serve SCENARIO` builds the scenario's world exactly as a run
 //! would (users, mailboxes, files), takes the state of its servers, and
 //! binds their services on 127.0.0.1: SMTP, submission, POP3 and IMAP of
-//! mail servers; FTP, HTTP and TELNET of file and web servers. Bytes from real
-//! sockets go into the very protocol machines the simulation uses, and
+//! mail servers; FTP, HTTP and TELNET of file and web servers. Bytes from
+//! real sockets go into the very protocol machines the simulation uses, and
 //! every session is traced like a simulated one, so the transcript of a
 //! real client can be read afterwards.
 //!

@@ -172,8 +172,8 @@ struct Shared {
     log: Vec<DataRecord>,
 }
 
-/// An HTTP, SCP or TELNET connection: its machine, the client's address, and
-/// whether we asked TCP to close it.
+/// An HTTP, SCP or TELNET connection: its machine, the client's address,
+/// and whether we asked TCP to close it.
 struct Conn<S> {
     server: S,
     client: SocketAddrV4,
