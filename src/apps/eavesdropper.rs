@@ -608,11 +608,7 @@ fn is_http_request_line(line: &[u8]) -> bool {
 fn detect_protocol(id: ConnectionId, c2s: &Stream, s2c: &Stream) -> Protocol {
     let client = first_line(c2s.first_run());
     let server = first_line(s2c.first_run());
-    if client.starts_with(b"WTSCP-")
-        || server.starts_with(b"WTSCP-")
-        || client.starts_with(b"SSH-")
-        || server.starts_with(b"SSH-")
-    {
+    if client.starts_with(b"SSH-") || server.starts_with(b"SSH-") {
         return Protocol::Scp;
     }
     // A TELNET server opens by negotiating options: its first byte is IAC.
@@ -1205,14 +1201,14 @@ fn describe_authorization(value: &str) -> String {
 /// Wiretale's SCP channel (or SSH): the version lines are clear, the rest
 /// is ciphertext. The listener can still count records and their sizes.
 fn read_encrypted(c2s: &Stream, s2c: &Stream, out: &mut Findings) {
-    for (stream, direction, keys) in [(c2s, "client to server", 1), (s2c, "server to client", 2)] {
+    for (stream, direction) in [(c2s, "client to server"), (s2c, "server to client")] {
         let Some(run) = stream.runs.first() else {
             continue;
         };
         let data = &run.data;
         let banner = first_line(data);
         let mut ciphertext_start = 0;
-        if banner.starts_with(b"WTSCP-") || banner.starts_with(b"SSH-") {
+        if banner.starts_with(b"SSH-") {
             out.add(
                 FindingKind::Banner,
                 run.time_at(0),
@@ -1222,14 +1218,18 @@ fn read_encrypted(c2s: &Stream, s2c: &Stream, out: &mut Findings) {
                 .iter()
                 .position(|&b| b == b'\n')
                 .map_or(data.len(), |p| p + 1);
-            // WTSCP hellos carry public keys after the line: harmless to
-            // show (they are public), useless to the listener.
-            let key_bytes = if banner.starts_with(b"WTSCP-") {
-                32 * keys
-            } else {
-                0
-            };
-            ciphertext_start = (line_end + key_bytes).min(data.len());
+            // Until NEWKEYS, SSH packets travel in the clear: the listener
+            // reads the algorithm lists and the public keys, which tell
+            // her nothing that helps.
+            let (clear_end, offered) = clear_ssh_packets(&data[line_end..]);
+            if let Some(offered) = offered {
+                out.add(
+                    FindingKind::Banner,
+                    run.time_at(line_end),
+                    format!("{direction} {offered}"),
+                );
+            }
+            ciphertext_start = (line_end + clear_end).min(data.len());
         }
         let mut ciphertext: Vec<u8> = data[ciphertext_start..].to_vec();
         for later in stream.runs.iter().skip(1) {
@@ -1252,14 +1252,13 @@ fn read_encrypted(c2s: &Stream, s2c: &Stream, out: &mut Findings) {
             text.push_str(&format!(" (at most {ceiling:.2} for so few bytes)"));
         }
         text.push_str(&format!(", longest printable run {} bytes", longest.len()));
-        let records = record_lengths(&data[ciphertext_start..]);
-        if !records.is_empty() && banner.starts_with(b"WTSCP-") {
-            let shown: Vec<String> = records.iter().take(12).map(|n| n.to_string()).collect();
-            let more = if records.len() > 12 { ", ..." } else { "" };
+        if banner.starts_with(b"SSH-") {
+            let sizes = segment_sizes(stream, ciphertext_start);
+            let shown: Vec<String> = sizes.iter().take(12).map(|n| n.to_string()).collect();
             text.push_str(&format!(
-                "; {} records, sizes visible: {}{more}",
-                records.len(),
-                shown.join(", ")
+                "; packet lengths are encrypted too, only segment sizes show: {}{}",
+                shown.join(", "),
+                if sizes.len() > 12 { ", ..." } else { "" }
             ));
         }
         if longest.len() > MAX_PRINTABLE_RUN_IN_CIPHERTEXT {
@@ -1455,19 +1454,55 @@ fn first_shown_after(screen: &[(u8, SimTime)], after: SimTime) -> SimTime {
         .unwrap_or(after)
 }
 
-/// The lengths of the sealed records in a WTSCP stream: the 4-byte length
-/// prefix travels in the clear (as in SSH without encrypted lengths).
-fn record_lengths(mut data: &[u8]) -> Vec<usize> {
-    let mut lengths = Vec::new();
+/// Walks the clear SSH packets at the start of a stream (after the
+/// version line) up to and including NEWKEYS. Returns where the
+/// encrypted part begins and what the KEXINIT offered.
+fn clear_ssh_packets(mut data: &[u8]) -> (usize, Option<String>) {
+    use crate::proto::ssh::kex::KexInit;
+    let start = data.len();
+    let mut offered = None;
     while let Some((length, rest)) = data.split_first_chunk::<4>() {
         let n = u32::from_be_bytes(*length) as usize;
-        if n > rest.len() {
+        if n < 5 || n > rest.len() {
             break;
         }
-        lengths.push(4 + n);
+        let packet = &rest[..n];
+        let padding = usize::from(packet[0]);
+        let payload = &packet[1..n.saturating_sub(padding).max(1)];
         data = &rest[n..];
+        match payload.first() {
+            Some(&crate::proto::ssh::msg::KEXINIT) => {
+                if let Some(init) = KexInit::decode(payload) {
+                    offered = Some(format!(
+                        "key exchange in the clear: KEXINIT offers {}; host keys {}; ciphers {}",
+                        init.kex.join(", "),
+                        init.host_key.join(", "),
+                        init.ciphers_c2s.join(", ")
+                    ));
+                }
+            }
+            Some(&crate::proto::ssh::msg::NEWKEYS) => break,
+            _ => {}
+        }
     }
-    lengths
+    (start - data.len(), offered)
+}
+
+/// The sizes of the segments that carry a stream, from byte `from` of
+/// its first run on.
+fn segment_sizes(stream: &Stream, from: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    for (i, run) in stream.runs.iter().enumerate() {
+        let starts: Vec<usize> = run.times.iter().map(|&(offset, _)| offset).collect();
+        for (k, &start) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(run.data.len());
+            let start = if i == 0 { start.max(from) } else { start };
+            if end > start {
+                sizes.push(end - start);
+            }
+        }
+    }
+    sizes
 }
 
 /// Shannon entropy of the byte histogram, in bits per byte: near 8 for
@@ -1998,7 +2033,8 @@ mod tests {
         let mut client = ScpClient::new(ScpClientConfig {
             user: "alice".into(),
             password: "wonderland".into(),
-            ephemeral_secret: [3; 32],
+            seed: [3; 32],
+            ciphers: crate::proto::ssh::CipherName::ALL.to_vec(),
             known_host_key: Some(server.host_public_key()),
             operation: ScpOperation::Upload {
                 target: "/uploads".into(),
@@ -2038,8 +2074,10 @@ mod tests {
         assert_eq!(
             texts(&report, FindingKind::Banner),
             vec![
-                "client to server version: WTSCP-1.0-wiretale",
-                "server to client version: WTSCP-1.0-wiretale"
+                "client to server version: SSH-2.0-wiretale",
+                "client to server key exchange in the clear: KEXINIT offers curve25519-sha256, curve25519-sha256@libssh.org, kex-strict-c-v00@openssh.com; host keys ssh-ed25519; ciphers chacha20-poly1305@openssh.com, aes128-ctr",
+                "server to client version: SSH-2.0-wiretale",
+                "server to client key exchange in the clear: KEXINIT offers curve25519-sha256, curve25519-sha256@libssh.org, kex-strict-s-v00@openssh.com; host keys ssh-ed25519; ciphers chacha20-poly1305@openssh.com, aes128-ctr",
             ]
         );
         let ciphertext = texts(&report, FindingKind::Ciphertext);
@@ -2049,7 +2087,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            ciphertext[0].contains(" records, sizes visible: "),
+            ciphertext[0].contains("packet lengths are encrypted too, only segment sizes show: "),
             "{text}"
         );
         assert!(texts(&report, FindingKind::Credential).is_empty());

@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// Close a session that says nothing for this long.
     #[arg(long, default_value = "2min", value_parser = parse_duration)]
     idle_timeout: Duration,
+    /// Write the certificate of the scenario's CA (PEM) to this file, for
+    /// clients to verify the servers with (`curl --cacert FILE`).
+    #[arg(long)]
+    ca_out: Option<PathBuf>,
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16), String> {
@@ -97,9 +101,31 @@ pub fn serve(args: ServeArgs) -> u8 {
             return BAD_INPUT;
         }
     };
+    if let Some(path) = &args.ca_out {
+        if let Err(e) = std::fs::write(path, server.ca_pem()) {
+            eprintln!("wiretale: cannot write {}: {e}", path.display());
+            server.shutdown();
+            return BAD_INPUT;
+        }
+        eprintln!(
+            "wiretale: the scenario's CA certificate is in {}",
+            path.display()
+        );
+    }
     eprintln!("{}: serving on 127.0.0.1 (Ctrl-C stops)", loaded.file);
     for b in server.bound() {
         eprintln!("  {:<14} {:<11} {}", b.host, b.service.name(), b.addr);
+        if b.service == wiretale::live::Service::Ssh
+            && let Some(key) = server.ssh_host_key(&b.host)
+        {
+            eprintln!(
+                "  {:<14} {:<11} host key {} ({})",
+                "",
+                "",
+                wiretale::proto::ssh::fingerprint(&key),
+                wiretale::proto::ssh::public_key_line(&key)
+            );
+        }
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

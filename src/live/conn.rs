@@ -13,8 +13,10 @@ use crate::proto::Transcript;
 use crate::proto::http::HttpServer;
 use crate::proto::imap::{ImapConfig, ImapServer};
 use crate::proto::pop3::{Pop3Config, Pop3Server};
+use crate::proto::scp::ScpServer;
 use crate::proto::smtp::{SmtpConfig, SmtpServer};
 use crate::proto::telnet::{TelnetConfig, TelnetServer};
+use crate::proto::tls::TlsLayer;
 use crate::trace::{ConnName, Event, Layer, Party};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddrV4, TcpStream};
@@ -28,12 +30,16 @@ fn busy_reply(service: Service) -> &'static [u8] {
         Service::Smtp | Service::Submission => {
             b"421 4.3.2 Too many connections, try again later\r\n"
         }
+        // A TLS port cannot say anything before the handshake.
+        Service::Smtps | Service::Pop3s | Service::Imaps | Service::Https => b"",
         Service::Pop3 => b"-ERR [SYS/TEMP] Too many sessions, try again later\r\n",
         Service::Imap => b"* BYE [UNAVAILABLE] Too many sessions, try again later\r\n",
         Service::Ftp => b"421 Too many users, try again later.\r\n",
         Service::Http => {
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         }
+        // RFC 4253 §4.2: a server may send lines before its version.
+        Service::Ssh => b"Too many sessions, try again later\r\n",
         Service::Telnet => b"Too many sessions, try again later.\r\n",
     }
 }
@@ -42,15 +48,15 @@ fn busy_reply(service: Service) -> &'static [u8] {
 /// too long", "server shutting down"); HTTP just closes.
 fn closing_reply(service: Service, hostname: &str, why: &str) -> Option<(Option<u16>, String)> {
     match service {
-        Service::Smtp | Service::Submission => Some((
+        Service::Smtp | Service::Submission | Service::Smtps => Some((
             Some(421),
             format!("421 4.4.2 {hostname} {why}, closing connection"),
         )),
-        Service::Pop3 => Some((None, format!("-ERR {why}"))),
-        Service::Imap => Some((None, format!("* BYE {why}"))),
+        Service::Pop3 | Service::Pop3s => Some((None, format!("-ERR {why}"))),
+        Service::Imap | Service::Imaps => Some((None, format!("* BYE {why}"))),
         Service::Ftp => Some((Some(421), format!("421 {why}, closing control connection."))),
         Service::Telnet => Some((None, format!("{why}, closing connection."))),
-        Service::Http => None,
+        Service::Http | Service::Https | Service::Ssh => None,
     }
 }
 
@@ -67,6 +73,7 @@ enum Machine {
     Pop3(Box<Pop3Server>),
     Imap(Box<ImapServer>),
     Http(Box<HttpServer>),
+    Ssh(Box<ScpServer>),
     Telnet(Box<TelnetServer>),
 }
 
@@ -77,12 +84,13 @@ impl Machine {
             Machine::Pop3(m) => m.as_mut(),
             Machine::Imap(m) => m.as_mut(),
             Machine::Http(m) => m.as_mut(),
+            Machine::Ssh(m) => m.as_mut(),
             Machine::Telnet(m) => m.as_mut(),
         }
     }
 
     /// Records the machine's named events (TELNET's login, commands,
-    /// ...), after the dialogue lines [`flush`] recorded.
+    /// ...), after the dialogue lines [`flush_tls`] recorded.
     fn trace_events(&mut self, d: &Dialogue<'_>) {
         if let Machine::Telnet(m) = self {
             while let Some(event) = m.poll_event() {
@@ -140,18 +148,52 @@ impl Dialogue<'_> {
     }
 }
 
-/// Writes what the machine has to say and records its transcript; false
-/// when the client cannot be written to.
-pub(super) fn flush(stream: &mut TcpStream, session: &mut dyn Session, d: &Dialogue<'_>) -> bool {
+/// Writes what the machine has to say (through TLS when the connection
+/// has it) and records its transcript; then, if the machine just said yes
+/// to STARTTLS, puts TLS under it. False when the client cannot be
+/// written to.
+pub(super) fn flush_tls(
+    stream: &mut TcpStream,
+    session: &mut dyn Session,
+    d: &Dialogue<'_>,
+    tls: &mut Option<TlsLayer>,
+) -> bool {
     while let Some(line) = session.poll_transcript() {
         d.line(line);
     }
     while let Some(bytes) = session.poll_output() {
-        if stream.write_all(&bytes).is_err() {
-            return false;
+        match tls {
+            Some(t) => t.send(&bytes),
+            None => {
+                if stream.write_all(&bytes).is_err() {
+                    return false;
+                }
+            }
         }
     }
-    true
+    if tls.is_none() && session.take_starttls() {
+        match TlsLayer::server(d.host.tls.clone(), None) {
+            Ok(layer) => {
+                *tls = Some(layer);
+                session.tls_started();
+                d.line(Transcript::Data("TLS handshake starts (STARTTLS)".into()));
+            }
+            Err(why) => d.line(Transcript::Data(format!("TLS unavailable: {why}"))),
+        }
+    }
+    write_tls(stream, d, tls)
+}
+
+/// Sends what TLS has to send and records its notes.
+fn write_tls(stream: &mut TcpStream, d: &Dialogue<'_>, tls: &mut Option<TlsLayer>) -> bool {
+    let Some(t) = tls else {
+        return true;
+    };
+    while let Some(note) = t.poll_note() {
+        d.line(Transcript::Data(note));
+    }
+    let out = t.take_output();
+    out.is_empty() || stream.write_all(&out).is_ok()
 }
 
 /// Serves one connection until either side closes it.
@@ -170,31 +212,54 @@ pub(super) fn serve(
 
 fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<(Machine, String)> {
     match service {
-        Service::Smtp | Service::Submission => {
+        Service::Smtp | Service::Submission | Service::Smtps => {
             let mh = lock(host.mail.as_ref()?);
-            let mut config = if service == Service::Submission {
-                SmtpConfig::submission(&mh.hostname)
-            } else {
+            let mut config = if service == Service::Smtp {
                 SmtpConfig::new(&mh.hostname)
+            } else {
+                SmtpConfig::submission(&mh.hostname)
             };
             config.max_message_size = mh.max_message_size;
-            let m = SmtpServer::new(config, IpAddr::V4(*peer.ip()));
+            config.starttls = service != Service::Smtps;
+            let peer = IpAddr::V4(*peer.ip());
+            let m = if service == Service::Smtps {
+                SmtpServer::new_secure(config, peer)
+            } else {
+                SmtpServer::new(config, peer)
+            };
             Some((Machine::Smtp(Box::new(m)), mh.hostname.clone()))
         }
-        Service::Pop3 => {
+        Service::Pop3 | Service::Pop3s => {
             let mh = lock(host.mail.as_ref()?);
-            let m = Pop3Server::new(Pop3Config::new(&mh.hostname));
+            let mut config = Pop3Config::new(&mh.hostname);
+            let m = if service == Service::Pop3s {
+                Pop3Server::new_secure(config)
+            } else {
+                config.stls = true;
+                Pop3Server::new(config)
+            };
             Some((Machine::Pop3(Box::new(m)), mh.hostname.clone()))
         }
-        Service::Imap => {
+        Service::Imap | Service::Imaps => {
             let mh = lock(host.mail.as_ref()?);
-            let m = ImapServer::new(ImapConfig {
+            let config = ImapConfig {
                 hostname: mh.hostname.clone(),
+                starttls: service == Service::Imap,
                 ..ImapConfig::default()
-            });
+            };
+            let m = if service == Service::Imaps {
+                ImapServer::new_secure(config)
+            } else {
+                ImapServer::new(config)
+            };
             Some((Machine::Imap(Box::new(m)), mh.hostname.clone()))
         }
-        Service::Http => Some((Machine::Http(Box::default()), host.name.clone())),
+        Service::Http | Service::Https => Some((Machine::Http(Box::default()), host.name.clone())),
+        Service::Ssh => {
+            let files = lock(host.files.as_ref()?);
+            let m = ScpServer::new(files.host_secret, fresh_seed());
+            Some((Machine::Ssh(Box::new(m)), host.name.clone()))
+        }
         Service::Telnet => {
             host.files.as_ref()?;
             let m = TelnetServer::new(TelnetConfig::new(&host.name));
@@ -202,6 +267,26 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
         }
         Service::Ftp => None,
     }
+}
+
+/// Fresh randomness for one live SSH session from the operating system:
+/// unlike a simulated run, a real session's keys must not be predictable.
+fn fresh_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if getrandom::fill(&mut seed).is_err() {
+        // No OS randomness: fall back on what differs per session.
+        use sha2::{Digest, Sha256};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let local = 0u8;
+        seed = Sha256::new()
+            .chain_update(now.to_be_bytes())
+            .chain_update(format!("{:p}", &local).as_bytes())
+            .finalize()
+            .into();
+    }
+    seed
 }
 
 /// Hands received bytes to the machine, with the host's state locked only
@@ -235,6 +320,14 @@ fn feed(
         Machine::Imap(i) => {
             if let Some(mail) = &host.mail {
                 i.handle_input(data, &mut lock(mail).store, now);
+            }
+        }
+        Machine::Ssh(m) => {
+            if let Some(files) = &host.files {
+                let mut f = lock(files);
+                let user = m.user().map(str::to_string);
+                let mut view = crate::apps::files::ScpView::new(&mut f.vfs, user, now);
+                m.handle_input(data, &mut view);
             }
         }
         Machine::Http(h) => {
@@ -374,11 +467,21 @@ fn serve_lines(
         return;
     };
     d.emit("session_opened", vec![("service", service.name().into())]);
+    let mut tls = None;
+    if service.implicit_tls() {
+        match TlsLayer::server(host.tls.clone(), None) {
+            Ok(layer) => tls = Some(layer),
+            Err(_) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+    }
     let mut buf = vec![0u8; 16 * 1024];
     let mut last_heard = Instant::now();
     let mut why_closed = "client closed";
     loop {
-        if !flush(&mut stream, m.session(), &d) {
+        if !flush_tls(&mut stream, m.session(), &d, &mut tls) {
             why_closed = "client stopped reading";
             break;
         }
@@ -409,19 +512,37 @@ fn serve_lines(
             Ok(0) => break,
             Ok(n) => {
                 last_heard = Instant::now();
+                let plaintext = match tls.as_mut() {
+                    Some(t) => {
+                        let plain = t.receive(&buf[..n]);
+                        if !write_tls(&mut stream, &d, &mut tls) {
+                            why_closed = "client stopped reading";
+                            break;
+                        }
+                        if tls.as_ref().is_some_and(|t| t.error().is_some()) {
+                            why_closed = "TLS failed";
+                            break;
+                        }
+                        plain
+                    }
+                    None => buf[..n].to_vec(),
+                };
                 // One line at a time, each answer written before the next
                 // line goes in: a client that pipelines many requests for
                 // a large file or message in one read must not make the
                 // server hold a copy of it per request.
                 let mut written = true;
-                for piece in buf[..n].split_inclusive(|&b| b == b'\n') {
+                let was_plain = tls.is_none();
+                for piece in plaintext.split_inclusive(|&b| b == b'\n') {
                     let mut relays = Vec::new();
                     let notes = feed(&mut m, piece, host, shared, &mut relays);
-                    written = flush(&mut stream, m.session(), &d);
+                    written = flush_tls(&mut stream, m.session(), &d, &mut tls);
                     m.trace_events(&d);
                     trace_notes(&d, notes);
                     relay(&d, relays);
-                    if !written {
+                    // RFC 3207 §4.2: what came after STARTTLS in the clear
+                    // is not read (it could be an attacker's).
+                    if !written || (was_plain && tls.is_some()) {
                         break;
                     }
                 }
@@ -458,6 +579,10 @@ fn serve_lines(
             }
         }
         other => other.session().handle_close(),
+    }
+    if let Some(t) = tls.as_mut() {
+        t.close();
+        let _ = write_tls(&mut stream, &d, &mut tls);
     }
     let _ = stream.shutdown(Shutdown::Both);
     d.emit("session_closed", vec![("reason", why_closed.into())]);

@@ -16,6 +16,7 @@ use super::conn::Dialogue;
 use super::{LiveHost, Service, Shared, lock, v4};
 use crate::apps::vfs::{VPath, Vfs};
 use crate::proto::ftp::{DataPorts, DataRequest, FtpServer, FtpServerConfig};
+use crate::proto::tls::TlsLayer;
 use crate::proto::{Session, Transcript};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -32,17 +33,33 @@ pub struct FilesHost {
     pub web_root: VPath,
     pub ftp: bool,
     pub http: bool,
+    /// SSH (scp, and `ls`/`cat`/`pwd` over `ssh`).
+    pub scp: bool,
+    /// The seed of the SSH host key: the simulated server's own, or one
+    /// derived from the scenario's seed and the host's name, so the same
+    /// scenario always shows the same fingerprint.
+    pub host_secret: [u8; 32],
     pub telnet: bool,
 }
 
 /// The file server of a scenario host, if it has one.
-pub(super) fn files_of(run: &crate::scenario::Run, host: &str) -> Option<FilesHost> {
+pub(super) fn files_of(run: &crate::scenario::Run, seed: u64, host: &str) -> Option<FilesHost> {
     run.app::<crate::apps::files::FileServer>(host)
         .map(|server| FilesHost {
             vfs: server.vfs().clone(),
             web_root: server.config().web_root.clone(),
             ftp: server.config().ftp,
             http: server.config().http,
+            scp: server.config().scp,
+            host_secret: server.host_secret().unwrap_or_else(|| {
+                use sha2::{Digest, Sha256};
+                Sha256::new()
+                    .chain_update(b"wiretale ssh host key\0")
+                    .chain_update(seed.to_be_bytes())
+                    .chain_update(host.as_bytes())
+                    .finalize()
+                    .into()
+            }),
             telnet: server.config().telnet,
         })
 }
@@ -76,11 +93,17 @@ struct DataConn {
     out: VecDeque<Bytes>,
     /// Close once `out` is written (the end of a download).
     closing: bool,
+    /// Application bytes moved (plaintext, under TLS).
     bytes: u64,
+    /// PROT P: TLS with the server as TLS server (RFC 4217 §7).
+    tls: Option<TlsLayer>,
+    /// Ciphertext waiting for the socket.
+    wire: Vec<u8>,
+    close_notify_sent: bool,
 }
 
 impl DataConn {
-    fn new(stream: TcpStream) -> DataConn {
+    fn new(stream: TcpStream, tls: Option<TlsLayer>) -> DataConn {
         let _ = stream.set_nonblocking(true);
         let _ = stream.set_nodelay(true);
         DataConn {
@@ -88,6 +111,9 @@ impl DataConn {
             out: VecDeque::new(),
             closing: false,
             bytes: 0,
+            tls,
+            wire: Vec::new(),
+            close_notify_sent: false,
         }
     }
 }
@@ -106,32 +132,82 @@ enum DataTurn {
 /// Writes what it can and reads what is there, without blocking.
 fn pump(d: &mut DataConn, buf: &mut [u8], input: &mut Vec<u8>) -> DataTurn {
     let mut busy = false;
-    while let Some(front) = d.out.front_mut() {
-        match d.stream.write(front) {
-            Ok(0) => return DataTurn::Failed,
-            Ok(n) => {
-                busy = true;
-                d.bytes += n as u64;
-                let _ = front.split_to(n);
-                if front.is_empty() {
-                    d.out.pop_front();
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(_) => return DataTurn::Failed,
+    if let Some(tls) = d.tls.as_mut() {
+        // Under TLS the plaintext goes into the TLS layer at once and the
+        // ciphertext waits in `wire`.
+        while let Some(front) = d.out.pop_front() {
+            d.bytes += front.len() as u64;
+            tls.send(&front);
         }
-    }
-    if d.closing && d.out.is_empty() {
-        let _ = d.stream.shutdown(Shutdown::Write);
-        return DataTurn::Sent;
+        if d.closing && !d.close_notify_sent && !tls.is_handshaking() {
+            tls.close();
+            d.close_notify_sent = true;
+        }
+        d.wire.extend(tls.take_output());
+        while !d.wire.is_empty() {
+            match d.stream.write(&d.wire) {
+                Ok(0) => return DataTurn::Failed,
+                Ok(n) => {
+                    busy = true;
+                    d.wire.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => return DataTurn::Failed,
+            }
+        }
+        if d.closing && d.close_notify_sent && d.wire.is_empty() {
+            let _ = d.stream.shutdown(Shutdown::Write);
+            return DataTurn::Sent;
+        }
+    } else {
+        while let Some(front) = d.out.front_mut() {
+            match d.stream.write(front) {
+                Ok(0) => return DataTurn::Failed,
+                Ok(n) => {
+                    busy = true;
+                    d.bytes += n as u64;
+                    let _ = front.split_to(n);
+                    if front.is_empty() {
+                        d.out.pop_front();
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => return DataTurn::Failed,
+            }
+        }
+        if d.closing && d.out.is_empty() {
+            let _ = d.stream.shutdown(Shutdown::Write);
+            return DataTurn::Sent;
+        }
     }
     loop {
         match d.stream.read(buf) {
             Ok(0) => return DataTurn::Closed,
             Ok(n) => {
                 busy = true;
-                d.bytes += n as u64;
-                input.extend_from_slice(&buf[..n]);
+                match d.tls.as_mut() {
+                    Some(tls) => {
+                        let plain = tls.receive(&buf[..n]);
+                        d.bytes += plain.len() as u64;
+                        input.extend_from_slice(&plain);
+                        if tls.error().is_some() {
+                            return DataTurn::Failed;
+                        }
+                        if tls.peer_closed() {
+                            // The end of an upload: answer close_notify
+                            // (Python's ftplib waits for it), then close.
+                            tls.close();
+                            d.wire.extend(tls.take_output());
+                            let _ = write_all(&mut d.stream, &d.wire);
+                            return DataTurn::Closed;
+                        }
+                        d.wire.extend(tls.take_output());
+                    }
+                    None => {
+                        d.bytes += n as u64;
+                        input.extend_from_slice(&buf[..n]);
+                    }
+                }
                 if input.len() >= 1 << 20 {
                     break;
                 }
@@ -159,18 +235,58 @@ fn write_all(stream: &mut TcpStream, mut bytes: &[u8]) -> bool {
     true
 }
 
-/// Flushes the control connection (non-blocking) and records the
-/// transcript.
-fn flush_control(stream: &mut TcpStream, m: &mut FtpServer, d: &Dialogue<'_>) -> bool {
+/// Flushes the control connection (non-blocking, through TLS after AUTH
+/// TLS) and records the transcript; puts TLS under the session when the
+/// machine just accepted AUTH TLS.
+fn flush_control(
+    stream: &mut TcpStream,
+    m: &mut FtpServer,
+    d: &Dialogue<'_>,
+    tls: &mut Option<TlsLayer>,
+) -> bool {
     while let Some(line) = m.poll_transcript() {
         d.line(line);
     }
     while let Some(bytes) = m.poll_output() {
-        if !write_all(stream, &bytes) {
-            return false;
+        match tls.as_mut() {
+            Some(t) => t.send(&bytes),
+            None => {
+                if !write_all(stream, &bytes) {
+                    return false;
+                }
+            }
         }
     }
-    true
+    if tls.is_none() && m.take_starttls() {
+        match TlsLayer::server(d.host.tls.clone(), None) {
+            Ok(layer) => {
+                *tls = Some(layer);
+                m.tls_started();
+                d.line(Transcript::Data("TLS handshake starts (AUTH TLS)".into()));
+            }
+            Err(why) => d.line(Transcript::Data(format!("TLS unavailable: {why}"))),
+        }
+    }
+    flush_tls(stream, d, tls)
+}
+
+/// Writes what the control connection's TLS has to send.
+fn flush_tls(stream: &mut TcpStream, d: &Dialogue<'_>, tls: &mut Option<TlsLayer>) -> bool {
+    let Some(t) = tls.as_mut() else {
+        return true;
+    };
+    while let Some(note) = t.poll_note() {
+        d.line(Transcript::Data(note));
+    }
+    let out = t.take_output();
+    write_all(stream, &out)
+}
+
+/// TLS for a new data connection, if PROT P is in force.
+fn data_tls(m: &FtpServer, host: &LiveHost) -> Option<TlsLayer> {
+    m.data_protected()
+        .then(|| TlsLayer::server(host.tls.clone(), None).ok())
+        .flatten()
 }
 
 /// The session's machine and its data-connection sockets.
@@ -224,6 +340,7 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
     let mut ftp = FtpSession {
         m: FtpServer::new(FtpServerConfig {
             client_ip: Some(*peer.ip()),
+            tls: true,
             ..FtpServerConfig::default()
         }),
         listener: None,
@@ -236,13 +353,14 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
     );
     let mut buf = vec![0u8; 64 * 1024];
     let mut input = Vec::new();
+    let mut control_tls: Option<TlsLayer> = None;
     let mut last_heard = Instant::now();
     let mut why_closed = "client closed";
     'session: loop {
         // Dates of stored files and MDTM replies: now, not when the
         // session started.
         let now = shared.now_unix();
-        if !flush_control(&mut control, &mut ftp.m, &d) {
+        if !flush_control(&mut control, &mut ftp.m, &d, &mut control_tls) {
             why_closed = "client stopped reading";
             break;
         }
@@ -258,7 +376,7 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
                 DataRequest::Connect { to } => {
                     let ok = to.ip().is_loopback()
                         && TcpStream::connect_timeout(&SocketAddr::V4(to), Duration::from_secs(5))
-                            .map(|s| ftp.data = Some(DataConn::new(s)))
+                            .map(|s| ftp.data = Some(DataConn::new(s, data_tls(&ftp.m, host))))
                             .is_ok();
                     d.emit(
                         "data_connection",
@@ -293,7 +411,7 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
                     ftp.listener = None;
                 }
             }
-            if !flush_control(&mut control, &mut ftp.m, &d) {
+            if !flush_control(&mut control, &mut ftp.m, &d, &mut control_tls) {
                 why_closed = "client stopped reading";
                 break 'session;
             }
@@ -315,7 +433,7 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
                             ("opened", true.into()),
                         ],
                     );
-                    ftp.data = Some(DataConn::new(s));
+                    ftp.data = Some(DataConn::new(s, data_tls(&ftp.m, host)));
                     ftp.with_backend(files, |m, vfs, ports| {
                         m.handle_data_connected(vfs, ports, now)
                     });
@@ -365,7 +483,18 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
             Ok(n) => {
                 busy = true;
                 last_heard = Instant::now();
-                let bytes = buf[..n].to_vec();
+                let bytes = match control_tls.as_mut() {
+                    Some(t) => {
+                        let plain = t.receive(&buf[..n]);
+                        let failed = t.error().is_some();
+                        if !flush_tls(&mut control, &d, &mut control_tls) || failed {
+                            why_closed = "TLS failed";
+                            break;
+                        }
+                        plain
+                    }
+                    None => buf[..n].to_vec(),
+                };
                 ftp.with_backend(files, |m, vfs, ports| {
                     m.handle_input(&bytes, vfs, ports, now)
                 });
@@ -389,7 +518,15 @@ pub(super) fn serve(mut control: TcpStream, peer: SocketAddrV4, shared: &Shared,
                 code: Some(421),
                 text: text.clone(),
             });
-            let _ = write_all(&mut control, format!("{text}\r\n").as_bytes());
+            match control_tls.as_mut() {
+                Some(t) => {
+                    t.send(format!("{text}\r\n").as_bytes());
+                    let _ = flush_tls(&mut control, &d, &mut control_tls);
+                }
+                None => {
+                    let _ = write_all(&mut control, format!("{text}\r\n").as_bytes());
+                }
+            }
             why_closed = why;
             break;
         }

@@ -19,9 +19,16 @@
 //! protocol machine: trace times are microseconds since the server
 //! started, and dates in headers are real dates.
 //!
-//! Not here: SCP (its channel is not OpenSSH's, so no real client would
-//! speak it), relaying to the Internet (mail for domains the scenario does
-//! not serve is reported in the trace and goes no further), TLS.
+//! SSH is served too where a file server offers SCP: OpenSSH's `scp -O`
+//! copies files and `ssh` runs `ls`, `cat` and `pwd`, through the same
+//! machine the simulated SCP users talk to.
+//!
+//! TLS: SMTP, POP3 and IMAP offer STARTTLS/STLS, and SMTPS (465), POP3S
+//! (995), IMAPS (993) and HTTPS (443) are TLS from the first byte, with
+//! certificates from the scenario's own CA (`wiretale serve --ca-out`).
+//!
+//! Not here: relaying to the Internet (mail for domains the scenario does
+//! not serve is reported in the trace and goes no further).
 
 mod conn;
 mod ftp;
@@ -75,9 +82,9 @@ impl Default for LiveOptions {
 pub enum LiveError {
     #[error("no host called `{0}` in the scenario")]
     NoSuchHost(String),
-    #[error("host `{0}` runs no service the live mode can serve (mail, FTP, HTTP or TELNET)")]
+    #[error("host `{0}` runs no service the live mode can serve (mail, FTP, HTTP, SSH or TELNET)")]
     NotAServer(String),
-    #[error("the scenario has no server the live mode can serve (mail, FTP, HTTP or TELNET)")]
+    #[error("the scenario has no server the live mode can serve (mail, FTP, HTTP, SSH or TELNET)")]
     NoServers,
     #[error("port {port} for {service} of {host} is beyond 65535; choose a lower --port-base")]
     PortTooHigh {
@@ -105,6 +112,17 @@ pub enum Service {
     Imap,
     Ftp,
     Http,
+    /// SSH: scp, and `ls`, `cat`, `pwd` over `ssh`.
+    Ssh,
+    /// SMTP over TLS from the first byte (RFC 8314: port 465).
+    Smtps,
+    /// POP3 over TLS (port 995).
+    Pop3s,
+    /// IMAP over TLS (port 993).
+    Imaps,
+    /// HTTP over TLS (port 443).
+    Https,
+    /// TELNET: a login and a shell of `ls`, `cat`, `cd`, `pwd`.
     Telnet,
 }
 
@@ -118,6 +136,11 @@ impl Service {
             Service::Imap => "IMAP",
             Service::Ftp => "FTP",
             Service::Http => "HTTP",
+            Service::Ssh => "SSH",
+            Service::Smtps => "SMTPS",
+            Service::Pop3s => "POP3S",
+            Service::Imaps => "IMAPS",
+            Service::Https => "HTTPS",
             Service::Telnet => "TELNET",
         }
     }
@@ -131,18 +154,32 @@ impl Service {
             Service::Imap => 143,
             Service::Ftp => 21,
             Service::Http => 80,
+            Service::Ssh => 22,
+            Service::Smtps => 465,
+            Service::Pop3s => 995,
+            Service::Imaps => 993,
+            Service::Https => 443,
             Service::Telnet => 23,
         }
+    }
+
+    /// True if the connection is TLS from the first byte.
+    pub fn implicit_tls(self) -> bool {
+        matches!(
+            self,
+            Service::Smtps | Service::Pop3s | Service::Imaps | Service::Https
+        )
     }
 
     /// The trace layer of its dialogue.
     pub fn layer(self) -> Layer {
         match self {
-            Service::Smtp | Service::Submission => Layer::Smtp,
-            Service::Pop3 => Layer::Pop3,
-            Service::Imap => Layer::Imap,
+            Service::Smtp | Service::Submission | Service::Smtps => Layer::Smtp,
+            Service::Pop3 | Service::Pop3s => Layer::Pop3,
+            Service::Imap | Service::Imaps => Layer::Imap,
             Service::Ftp => Layer::Ftp,
-            Service::Http => Layer::Http,
+            Service::Http | Service::Https => Layer::Http,
+            Service::Ssh => Layer::Scp,
             Service::Telnet => Layer::Telnet,
         }
     }
@@ -171,10 +208,14 @@ pub(crate) struct LiveHost {
     pub node: NodeId,
     pub mail: Option<Mutex<MailHost>>,
     pub files: Option<Mutex<ftp::FilesHost>>,
+    /// Its TLS server configuration (STARTTLS and the implicit-TLS ports).
+    pub tls: Arc<rustls::ServerConfig>,
 }
 
 /// What every session thread shares.
 pub(crate) struct Shared {
+    /// The scenario CA's certificate, for `--ca-out`.
+    pub ca_pem: String,
     pub opts: LiveOptions,
     pub trace: Mutex<LiveTrace>,
     pub hosts: Vec<LiveHost>,
@@ -238,6 +279,10 @@ impl LiveServer {
         {
             return Err(LiveError::NoSuchHost(h.clone()));
         }
+        // The scenario's certificate authority: the same for the same
+        // seed, so `--ca-out` need be written only once.
+        let pki =
+            crate::proto::tls::pki::ScenarioPki::new(s.seed, &s.title).map_err(LiveError::Build)?;
         let mut hosts = Vec::new();
         let mut wanted: Vec<(usize, Service)> = Vec::new();
         for (name, &node) in &run.nodes {
@@ -251,7 +296,7 @@ impl LiveServer {
                     m.config().max_message_size,
                 ))
             });
-            let files = ftp::files_of(&run, name);
+            let files = ftp::files_of(&run, s.seed, name);
             if mail.is_none() && files.is_none() {
                 continue;
             }
@@ -263,6 +308,9 @@ impl LiveServer {
                         Service::Submission,
                         Service::Pop3,
                         Service::Imap,
+                        Service::Smtps,
+                        Service::Pop3s,
+                        Service::Imaps,
                     ]
                     .map(|s| (k, s)),
                 );
@@ -273,16 +321,26 @@ impl LiveServer {
                 }
                 if f.http {
                     wanted.push((k, Service::Http));
+                    wanted.push((k, Service::Https));
+                }
+                if f.scp {
+                    wanted.push((k, Service::Ssh));
                 }
                 if f.telnet {
                     wanted.push((k, Service::Telnet));
                 }
             }
+            // Each host's certificate, for its name and the loopback.
+            let tls = pki
+                .host_cert(name)
+                .and_then(|cert| crate::proto::tls::server_config(cert, None))
+                .map_err(LiveError::Build)?;
             hosts.push(LiveHost {
                 name: name.clone(),
                 node,
                 mail,
                 files: files.map(Mutex::new),
+                tls,
             });
         }
         if hosts.is_empty() {
@@ -334,7 +392,9 @@ impl LiveServer {
         if sink.keep_lines {
             trace.keep_lines();
         }
+        let ca_pem = pki.ca_pem().to_string();
         let shared = Arc::new(Shared {
+            ca_pem,
             opts,
             trace: Mutex::new(trace),
             hosts,
@@ -380,6 +440,21 @@ impl LiveServer {
     }
 
     /// A copy of a file server's files, as they are now.
+    /// The certificate of the scenario's CA (PEM): real clients verify the
+    /// servers' certificates with it (`curl --cacert`).
+    pub fn ca_pem(&self) -> &str {
+        &self.shared.ca_pem
+    }
+
+    /// The SSH host public key of `host`, if it serves SSH.
+    pub fn ssh_host_key(&self, host: &str) -> Option<[u8; 32]> {
+        let h = self.shared.hosts.iter().find(|h| h.name == host)?;
+        let files = lock(h.files.as_ref()?);
+        files
+            .scp
+            .then(|| crate::proto::ssh::HostKey::from_seed(&files.host_secret).public())
+    }
+
     pub fn files(&self, host: &str) -> Option<Vfs> {
         let h = self.shared.hosts.iter().find(|h| h.name == host)?;
         Some(lock(h.files.as_ref()?).vfs.clone())

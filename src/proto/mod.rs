@@ -34,7 +34,9 @@ pub mod line;
 pub mod pop3;
 pub mod scp;
 pub mod smtp;
+pub mod ssh;
 pub mod telnet;
+pub mod tls;
 
 /// One line of an application dialogue, as a transcript shows it.
 ///
@@ -112,4 +114,20 @@ pub trait Session {
     fn handle_close(&mut self);
     /// The current state's name, one of the module's `STATES`.
     fn state_name(&self) -> &'static str;
+    /// True once, right after the machine queued its go-ahead for TLS
+    /// (SMTP's and IMAP's STARTTLS, POP3's STLS): the driver sends that
+    /// reply in the clear, puts TLS under the machine, drops whatever
+    /// plaintext the client sent after the command (RFC 3207 §4.2: it
+    /// could be an attacker's injection), then calls
+    /// [`tls_started`](Self::tls_started).
+    fn take_starttls(&mut self) -> bool {
+        false
+    }
+    /// TLS is in place: the session starts over (RFC 3207 §4.2: the client
+    /// greets again and learns the extensions anew).
+    fn tls_started(&mut self) {}
+    /// True when the connection runs over TLS (implicit, or after STARTTLS).
+    fn is_secure(&self) -> bool {
+        false
+    }
 }

@@ -490,10 +490,15 @@ impl Builder {
                 }
             }
             (Layer::Scp, Dir::Command) => {
-                if let Some(rest) = l.line.strip_prefix("exec scp -f ") {
-                    self.announce(i, client, server, conn, rest.trim(), true);
-                } else if let Some(rest) = l.line.strip_prefix("exec scp -t ") {
-                    self.announce(i, client, server, conn, rest.trim(), false);
+                // `exec "scp -f payroll.txt"`: the SSH channel request.
+                let scp = l
+                    .line
+                    .strip_prefix("exec \"")
+                    .and_then(|rest| rest.strip_suffix('"'))
+                    .and_then(|command| crate::proto::scp::ScpCommand::parse(command).ok());
+                if let Some(command) = scp {
+                    let download = command.direction == crate::proto::scp::Direction::From;
+                    self.announce(i, client, server, conn, &command.path, download);
                 } else if l.line.starts_with('C') {
                     self.start_moving(i, t, &conn, false);
                 }

@@ -73,6 +73,7 @@ fn dissector(l: Layer) -> Option<&'static str> {
         Layer::Ftp => "ftp",
         Layer::Dns => "dns",
         Layer::Http => "http",
+        Layer::Scp => "ssh",
         Layer::Telnet => "telnet",
         _ => return None,
     })
@@ -121,6 +122,29 @@ fn check_capture(name: &str) {
             !hits.trim().is_empty(),
             "{name}: tshark decodes no {d} packets"
         );
+    }
+    // SSH: the key exchange decodes message by message (KEXINIT,
+    // KEX_ECDH_INIT, KEX_ECDH_REPLY, NEWKEYS); what follows is encrypted.
+    if dialogue_layers(&trace).contains(&Layer::Scp) {
+        let codes = tshark_out(&[
+            "-r",
+            f,
+            "-Y",
+            "ssh.message_code",
+            "-T",
+            "fields",
+            "-e",
+            "ssh.message_code",
+        ]);
+        let codes: BTreeSet<&str> = codes
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .collect();
+        for code in ["20", "30", "31", "21"] {
+            assert!(
+                codes.contains(code),
+                "{name}: tshark decodes no SSH message {code}: {codes:?}"
+            );
+        }
     }
     // Following each SMTP, POP3 or FTP control connection gives the
     // dialogue the trace recorded, in order.

@@ -1,7 +1,7 @@
-//! SCP versus FTP and TELNET on a tapped link: the eavesdropper recovers
-//! FTP's password and files and TELNET's password, commands and output,
-//! and nothing of SCP's; no packet of the SCP connections carries the
-//! password or a file in plain text.
+//! SCP (over SSH) versus FTP and TELNET on a tapped link: the eavesdropper
+//! recovers FTP's password and files and TELNET's password, commands and
+//! output, and nothing of SCP's; no packet of the SCP connections carries
+//! the password or a file in plain text.
 
 use crate::files_support;
 
@@ -126,7 +126,7 @@ fn no_scp_packet_carries_the_password_or_a_file() {
     assert!(packets.iter().any(|p| contains(p.app_payload(), REPORT)));
 }
 
-// ---- TELNET versus the encrypted channel (telnet_vs_ssh) -----------------
+// ---- TELNET versus SSH (telnet_vs_ssh) ------------------------------------
 
 const TELNET_PASSWORD: &str = "croissant";
 const TELNET_REPORT: &str = "Quarterly report: the merger with Initech closes on Friday.";
@@ -197,7 +197,7 @@ fn trudy_reads_the_telnet_password_and_not_the_secure_channel() {
     assert!(contains(&echoed, "alice"));
     assert!(!contains(&echoed, TELNET_PASSWORD));
 
-    // The same password and the same file over the encrypted channel:
+    // The same password and the same file with scp over SSH:
     // nothing of either, in any finding or any packet of it.
     let secure = on(22);
     assert!(!secure.is_empty());

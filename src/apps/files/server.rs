@@ -274,9 +274,15 @@ impl FileServer {
         &mut self.vfs
     }
 
+    /// The seed of the SSH host key, once the server has started with SCP.
+    pub fn host_secret(&self) -> Option<[u8; 32]> {
+        self.host_secret
+    }
+
     /// The SCP host public key, once the server has started with SCP.
     pub fn host_public_key(&self) -> Option<[u8; 32]> {
-        self.host_secret.map(|s| scp::channel::public_key(&s))
+        self.host_secret
+            .map(|s| crate::proto::ssh::HostKey::from_seed(&s).public())
     }
 
     /// The FTP sessions open now, by control connection.
@@ -816,12 +822,7 @@ impl FileServer {
         let Some(c) = self.scp.get_mut(&conn) else {
             return;
         };
-        let mut view = ScpView {
-            vfs: &mut self.vfs,
-            user: RefCell::new(c.server.user().map(str::to_string)),
-            now,
-            stored: Vec::new(),
-        };
+        let mut view = ScpView::new(&mut self.vfs, c.server.user().map(str::to_string), now);
         c.server.handle_input(data, &mut view);
         let stored = view.stored;
         self.pump_scp(cx, conn);
@@ -1181,8 +1182,9 @@ impl HttpBackend for WebView<'_> {
     }
 }
 
-/// One SCP user's view of the tree: their home is `/`, as for FTP.
-struct ScpView<'a> {
+/// One SCP user's view of the tree: their home is `/`, as for FTP. The
+/// live mode serves real `scp` and `ssh` clients through it too.
+pub struct ScpView<'a> {
     vfs: &'a mut Vfs,
     /// The authenticated user: set by a successful password check during
     /// the same input (a client may pipeline `exec` behind its password).
@@ -1191,9 +1193,24 @@ struct ScpView<'a> {
     stored: Vec<VPath>,
 }
 
-impl ScpView<'_> {
+impl<'a> ScpView<'a> {
+    /// The view of `user` (`None` until a password check succeeds).
+    pub fn new(vfs: &'a mut Vfs, user: Option<String>, now: i64) -> ScpView<'a> {
+        ScpView {
+            vfs,
+            user: RefCell::new(user),
+            now,
+            stored: Vec::new(),
+        }
+    }
+
     fn user(&self) -> Option<String> {
         self.user.borrow().clone()
+    }
+
+    /// Files written through the view, in order.
+    pub fn stored(&self) -> &[VPath] {
+        &self.stored
     }
 }
 
@@ -1401,7 +1418,7 @@ impl Application for FileServer {
             let fp = self
                 .host_public_key()
                 .map_or("(not started)".to_string(), |k| {
-                    scp::channel::fingerprint(&k)
+                    crate::proto::ssh::fingerprint(&k)
                 });
             children.push(Inspect::leaf(format!(
                 "SCP connections open: {}; host key {fp}",

@@ -31,6 +31,8 @@ pub const ENTERING_PASSIVE: u16 = 227;
 pub const ENTERING_EXTENDED_PASSIVE: u16 = 229;
 /// 230: User logged in, proceed.
 pub const LOGGED_IN: u16 = 230;
+/// RFC 4217 §4.1: AUTH TLS accepted; TLS starts.
+pub const AUTH_OK: u16 = 234;
 /// 250: Requested file action okay, completed.
 pub const FILE_ACTION_OK: u16 = 250;
 /// 257: "PATHNAME" created (also PWD's reply).
@@ -66,6 +68,8 @@ pub const NOT_IMPLEMENTED_FOR_PARAMETER: u16 = 504;
 pub const PROTOCOL_NOT_SUPPORTED: u16 = 522;
 /// 530: Not logged in.
 pub const NOT_LOGGED_IN: u16 = 530;
+/// RFC 4217 §9: the protection level is not supported.
+pub const PROTECTION_NOT_SUPPORTED: u16 = 536;
 /// 550: Requested action not taken; file unavailable (not found, no access).
 pub const ACTION_NOT_TAKEN: u16 = 550;
 /// 553: Requested action not taken; file name not allowed.

@@ -54,6 +54,12 @@ pub enum Command {
     Rest(String),
     Abor,
     Quit,
+    /// RFC 4217 `AUTH TLS`.
+    Auth(String),
+    /// RFC 4217 `PBSZ 0`.
+    Pbsz(String),
+    /// RFC 4217 `PROT C|P`.
+    Prot(String),
     /// A verb RFC 959 or its extensions define that this server does not
     /// implement (STAT, STOU, SITE, ...): 502.
     NotImplemented(String),
@@ -71,8 +77,8 @@ pub enum CommandError {
 /// Verbs that exist in RFC 959, 2228, 2389, 2640, 3659 but are not
 /// implemented here; they get 502 rather than 500.
 const KNOWN_UNIMPLEMENTED: &[&str] = &[
-    "SMNT", "REIN", "STOU", "ALLO", "STAT", "SITE", "AUTH", "PBSZ", "PROT", "CCC", "ADAT", "MIC",
-    "CONF", "ENC", "LANG", "XPWD", "XCWD", "XMKD", "XRMD", "XCUP",
+    "SMNT", "REIN", "STOU", "ALLO", "STAT", "SITE", "CCC", "ADAT", "MIC", "CONF", "ENC", "LANG",
+    "XPWD", "XCWD", "XMKD", "XRMD", "XCUP",
 ];
 
 impl Command {
@@ -126,6 +132,9 @@ impl Command {
             "REST" => need(Command::Rest),
             "ABOR" => Ok(Command::Abor),
             "QUIT" => Ok(Command::Quit),
+            "AUTH" => need(Command::Auth),
+            "PBSZ" => need(Command::Pbsz),
+            "PROT" => need(Command::Prot),
             v if KNOWN_UNIMPLEMENTED.contains(&v) => Ok(Command::NotImplemented(verb.clone())),
             _ => Err(CommandError::Unrecognized(verb.clone())),
         }
@@ -169,6 +178,9 @@ impl Command {
             Command::Rest(_) => "REST",
             Command::Abor => "ABOR",
             Command::Quit => "QUIT",
+            Command::Auth(_) => "AUTH",
+            Command::Pbsz(_) => "PBSZ",
+            Command::Prot(_) => "PROT",
             Command::NotImplemented(v) => v,
         }
     }
@@ -176,9 +188,10 @@ impl Command {
 
 /// The verbs the server implements, for HELP.
 pub const IMPLEMENTED_VERBS: &[&str] = &[
-    "ABOR", "ACCT", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST", "MDTM",
-    "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD", "QUIT",
-    "REST", "RETR", "RMD", "RNFR", "RNTO", "SIZE", "STOR", "STRU", "SYST", "TYPE", "USER",
+    "ABOR", "ACCT", "APPE", "AUTH", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST",
+    "MDTM", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PBSZ", "PORT",
+    "PROT", "PWD", "QUIT", "REST", "RETR", "RMD", "RNFR", "RNTO", "SIZE", "STOR", "STRU", "SYST",
+    "TYPE", "USER",
 ];
 
 /// Removes Telnet commands from a control line. RFC 959 §4.1.3: a client

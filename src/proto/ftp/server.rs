@@ -48,6 +48,11 @@ pub struct FtpServerConfig {
     /// PORT and EPRT must name this address and a port of 1024 or more
     /// (RFC 2577 §3, against the "FTP bounce" attack); otherwise 504.
     pub client_ip: Option<Ipv4Addr>,
+    /// RFC 4217: AUTH TLS, PBSZ and PROT are offered (the driver can put
+    /// TLS under the control and the data connections).
+    pub tls: bool,
+    /// No login before AUTH TLS: the password never crosses in the clear.
+    pub require_tls: bool,
 }
 
 impl Default for FtpServerConfig {
@@ -57,6 +62,8 @@ impl Default for FtpServerConfig {
             max_upload: 64 * 1024 * 1024,
             max_login_failures: 3,
             client_ip: None,
+            tls: false,
+            require_tls: false,
         }
     }
 }
@@ -160,6 +167,14 @@ pub struct FtpServer {
     /// An LF to ignore at the start of the next input (see
     /// `restore_urgent_abor`).
     skip_lf: bool,
+    /// The control connection runs over TLS.
+    secure: bool,
+    /// 234 to AUTH TLS queued; the driver has not switched yet.
+    tls_pending: bool,
+    /// PBSZ was given (RFC 4217 §8: before PROT).
+    pbsz: bool,
+    /// PROT P: data connections are TLS too.
+    protect_data: bool,
 }
 
 impl FtpServer {
@@ -187,6 +202,10 @@ impl FtpServer {
             closing: false,
             closed: false,
             skip_lf: false,
+            secure: false,
+            tls_pending: false,
+            pbsz: false,
+            protect_data: false,
         };
         server.reply(SERVICE_READY, greeting);
         server
@@ -451,7 +470,17 @@ impl FtpServer {
     ) {
         // Commands anyone may send; everything else needs a login
         // (RFC 959 §5.4 lists 530 for them).
+        let login_refused = self.config.require_tls && !self.secure;
         match command {
+            Command::Auth(mechanism) => return self.auth_tls(&mechanism),
+            Command::Pbsz(size) => return self.pbsz(&size),
+            Command::Prot(level) => return self.prot(&level),
+            Command::User(_) | Command::Pass(_) if login_refused => {
+                return self.reply(
+                    NOT_LOGGED_IN,
+                    "Use AUTH TLS first: no password in the clear.",
+                );
+            }
             Command::User(name) => return self.user_command(name),
             Command::Pass(password) => return self.pass_command(&password, backend),
             Command::Acct(_) => return self.acct_command(),
@@ -520,6 +549,9 @@ impl FtpServer {
             | Command::Syst
             | Command::Help(_)
             | Command::Abor
+            | Command::Auth(_)
+            | Command::Pbsz(_)
+            | Command::Prot(_)
             | Command::NotImplemented(_) => {}
         }
     }
@@ -573,6 +605,66 @@ impl FtpServer {
         self.closing = true;
     }
 
+    // ----- TLS (RFC 4217) -----
+
+    fn auth_tls(&mut self, mechanism: &str) {
+        if !self.config.tls {
+            return self.reply(NOT_IMPLEMENTED, "AUTH not implemented.");
+        }
+        if self.secure {
+            return self.reply(BAD_SEQUENCE, "TLS is already active.");
+        }
+        // "TLS-C" and "SSL" are older names clients still send.
+        if !["TLS", "TLS-C", "SSL"]
+            .iter()
+            .any(|m| mechanism.eq_ignore_ascii_case(m))
+        {
+            return self.reply(NOT_IMPLEMENTED_FOR_PARAMETER, "Only AUTH TLS is offered.");
+        }
+        self.reply(AUTH_OK, "AUTH TLS successful.");
+        self.tls_pending = true;
+        // Nothing the client sent after AUTH in the clear is read.
+        self.queue.clear();
+        self.reader = LineReader::new(MAX_COMMAND_LINE);
+    }
+
+    fn pbsz(&mut self, size: &str) {
+        if !self.secure {
+            return self.reply(BAD_SEQUENCE, "PBSZ needs AUTH TLS first.");
+        }
+        self.pbsz = true;
+        // §8: for TLS the buffer size is always 0.
+        let _ = size;
+        self.reply(OK, "PBSZ=0")
+    }
+
+    fn prot(&mut self, level: &str) {
+        if !self.secure || !self.pbsz {
+            return self.reply(BAD_SEQUENCE, "PROT needs AUTH TLS and PBSZ first.");
+        }
+        match level.to_ascii_uppercase().as_str() {
+            "P" => {
+                self.protect_data = true;
+                self.reply(OK, "Protection level set to P: data connections use TLS.")
+            }
+            "C" => {
+                self.protect_data = false;
+                self.reply(
+                    OK,
+                    "Protection level set to C: data connections in the clear.",
+                )
+            }
+            "S" | "E" => self.reply(PROTECTION_NOT_SUPPORTED, "Protection level not supported."),
+            _ => self.reply(NOT_IMPLEMENTED_FOR_PARAMETER, "Unknown protection level."),
+        }
+    }
+
+    /// PROT P is in force: the driver puts TLS on each data connection,
+    /// with the server as the TLS server (RFC 4217 §7).
+    pub fn data_protected(&self) -> bool {
+        self.protect_data
+    }
+
     // ----- informational commands -----
 
     fn feat(&mut self) {
@@ -586,17 +678,15 @@ impl FtpServer {
             mlst.push(';');
         }
         // RFC 2389 §3.2: one feature per line, each indented by a space.
-        let lines = [
-            "Features:",
-            " EPRT",
-            " EPSV",
-            " MDTM",
-            &mlst,
-            " PASV",
-            " REST STREAM",
-            " SIZE",
-            "End",
-        ];
+        let mut lines = vec!["Features:"];
+        if self.config.tls {
+            lines.push(" AUTH TLS");
+        }
+        lines.extend([" EPRT", " EPSV", " MDTM", &mlst]);
+        if self.config.tls {
+            lines.extend([" PBSZ", " PROT"]);
+        }
+        lines.extend([" PASV", " REST STREAM", " SIZE", "End"]);
         self.reply_multi(SYSTEM_STATUS, lines.iter().map(|s| s.to_string()).collect());
     }
 
@@ -1196,6 +1286,19 @@ impl Session for FtpServer {
             self.queue.clear();
             self.closed = true;
         }
+    }
+
+    fn take_starttls(&mut self) -> bool {
+        std::mem::take(&mut self.tls_pending)
+    }
+
+    fn tls_started(&mut self) {
+        self.secure = true;
+        self.reader = LineReader::new(MAX_COMMAND_LINE);
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
     }
 
     fn state_name(&self) -> &'static str {

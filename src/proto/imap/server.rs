@@ -19,7 +19,10 @@
 //! - `* n EXISTS` and `* n RECENT` for new messages;
 //! - `* n FETCH (UID u FLAGS (...))` for flags another session changed.
 //!
-//! Not implemented: STARTTLS, UIDPLUS (no APPENDUID/COPYUID, no UID
+//! STARTTLS (RFC 3501 §6.2.1) when the driver can put TLS under the
+//! session, with LOGINDISABLED until then if so configured.
+//!
+//! Not implemented: UIDPLUS (no APPENDUID/COPYUID, no UID
 //! EXPUNGE), NAMESPACE, ID, ENABLE, COMPRESS, QUOTA, an autologout timer.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -59,6 +62,8 @@ use crate::proto::{Session, Transcript};
 
 /// RFC 5530 response code: the user name or password was wrong.
 pub const CODE_AUTHENTICATIONFAILED: &str = "AUTHENTICATIONFAILED";
+/// RFC 5530: the operation needs a secure connection.
+pub const CODE_PRIVACYREQUIRED: &str = "PRIVACYREQUIRED";
 /// RFC 5530: the mailbox does not exist.
 pub const CODE_NONEXISTENT: &str = "NONEXISTENT";
 /// RFC 5530: CREATE or RENAME onto an existing name.
@@ -80,6 +85,10 @@ pub struct ImapConfig {
     pub max_literal: usize,
     /// Failed LOGIN/AUTHENTICATE attempts before the server says BYE.
     pub max_failed_logins: u32,
+    /// RFC 3501 §6.2.1: STARTTLS is offered.
+    pub starttls: bool,
+    /// LOGIN and AUTHENTICATE only over TLS (LOGINDISABLED until then).
+    pub require_tls_for_login: bool,
 }
 
 impl Default for ImapConfig {
@@ -89,6 +98,8 @@ impl Default for ImapConfig {
             max_line: 64 * 1024,
             max_literal: 10 * 1024 * 1024,
             max_failed_logins: 3,
+            starttls: false,
+            require_tls_for_login: false,
         }
     }
 }
@@ -209,7 +220,22 @@ fn store_no(e: StoreError) -> Done {
     }
 }
 
-/// What this server advertises in CAPABILITY.
+/// What this server advertises in CAPABILITY: with `starttls`, STARTTLS
+/// (and, with `login_disabled`, LOGINDISABLED and no AUTH=).
+pub fn capabilities_with(starttls: bool, login_disabled: bool) -> NonEmptyVec<Capability<'static>> {
+    let mut caps = capabilities().into_inner();
+    if starttls {
+        caps.push(Capability::StartTls);
+    }
+    if login_disabled {
+        caps.retain(|c| !matches!(c, Capability::Auth(_) | Capability::SaslIr));
+        caps.push(Capability::LoginDisabled);
+    }
+    NonEmptyVec::try_from(caps).unwrap_or_else(|_| NonEmptyVec::from(Capability::Imap4Rev1))
+}
+
+/// What this server advertises in CAPABILITY over a connection that needs
+/// nothing more.
 pub fn capabilities() -> NonEmptyVec<Capability<'static>> {
     let mut caps = vec![
         Capability::Imap4Rev1,
@@ -381,9 +407,21 @@ pub struct ImapServer {
     logout: bool,
     /// The peer went away.
     closed: bool,
+    secure: bool,
+    starttls_pending: bool,
 }
 
 impl ImapServer {
+    /// A connection that is TLS from the first byte (port 993, RFC 8314).
+    pub fn new_secure(config: ImapConfig) -> Self {
+        let mut server = ImapServer::new(ImapConfig {
+            starttls: false,
+            ..config
+        });
+        server.secure = true;
+        server
+    }
+
     /// A new connection; the greeting (RFC 3501 §7.1.1 `* OK`) is queued.
     pub fn new(config: ImapConfig) -> Self {
         let limits = FrameLimits {
@@ -402,10 +440,12 @@ impl ImapServer {
             transcript: VecDeque::new(),
             logout: false,
             closed: false,
+            secure: false,
+            starttls_pending: false,
         };
         let greeting = Greeting {
             kind: GreetingKind::Ok,
-            code: Some(Code::Capability(capabilities())),
+            code: Some(Code::Capability(server.current_capabilities())),
             text: text(&format!(
                 "{} IMAP4rev1 server ready",
                 server.config.hostname
@@ -692,6 +732,13 @@ impl ImapServer {
         use CommandBody as C;
         match body {
             C::Capability | C::Noop | C::Logout => Ok(()),
+            C::StartTLS => {
+                if self.user.is_some() {
+                    Err("Already authenticated")
+                } else {
+                    Ok(())
+                }
+            }
             C::Login { .. } | C::Authenticate { .. } => {
                 if self.user.is_some() {
                     Err("Already authenticated")
@@ -747,9 +794,24 @@ impl ImapServer {
         use CommandBody as C;
         match body {
             C::Capability => {
-                self.send_data(Data::Capability(capabilities()));
+                self.send_data(Data::Capability(self.current_capabilities()));
                 ok("CAPABILITY completed")
             }
+            C::StartTLS => {
+                if !self.config.starttls || self.secure {
+                    bad("STARTTLS not available")
+                } else {
+                    // RFC 3501 §6.2.1: OK, then TLS; nothing after the
+                    // command in the clear is read.
+                    self.starttls_pending = true;
+                    self.framer = Framer::new(self.limits());
+                    ok("Begin TLS negotiation now")
+                }
+            }
+            C::Login { .. } | C::Authenticate { .. } if self.login_disabled() => no(
+                Some(code(CODE_PRIVACYREQUIRED)),
+                "LOGIN disabled until STARTTLS: no password in the clear",
+            ),
             C::Noop => ok("NOOP completed"),
             C::Check => ok("CHECK completed"),
             C::Logout => {
@@ -854,6 +916,28 @@ impl ImapServer {
     }
 
     // ----- authentication -------------------------------------------------
+
+    fn login_disabled(&self) -> bool {
+        self.config.require_tls_for_login && !self.secure
+    }
+
+    fn current_capabilities(&self) -> NonEmptyVec<Capability<'static>> {
+        if self.user.is_some() {
+            return capabilities();
+        }
+        capabilities_with(self.config.starttls && !self.secure, self.login_disabled())
+    }
+
+    fn limits(&self) -> FrameLimits {
+        FrameLimits {
+            max_line: self.config.max_line,
+            max_literal: self.config.max_literal,
+            max_message: self
+                .config
+                .max_literal
+                .saturating_add(self.config.max_line * 4),
+        }
+    }
 
     fn try_login(&mut self, store: &mut dyn MailStore, user: &str, password: &str) -> Done {
         if store.check_password(user, password) {
@@ -1734,6 +1818,20 @@ impl Session for ImapServer {
     fn handle_close(&mut self) {
         self.closed = true;
         self.mode = Mode::Command;
+    }
+
+    fn take_starttls(&mut self) -> bool {
+        std::mem::take(&mut self.starttls_pending)
+    }
+
+    fn tls_started(&mut self) {
+        // RFC 3501 §6.2.1: the client asks for the capabilities again.
+        self.secure = true;
+        self.framer = Framer::new(self.limits());
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
     }
 
     fn state_name(&self) -> &'static str {

@@ -52,6 +52,10 @@ pub struct Pop3Config {
     pub hostname: String,
     /// Failed PASS attempts after which the server hangs up.
     pub max_failed_logins: u32,
+    /// RFC 2595 §4: STLS is offered.
+    pub stls: bool,
+    /// USER/PASS only over TLS (RFC 2595 §4: "-ERR" until STLS).
+    pub require_tls_for_login: bool,
 }
 
 impl Pop3Config {
@@ -60,6 +64,8 @@ impl Pop3Config {
         Pop3Config {
             hostname: hostname.into(),
             max_failed_logins: 3,
+            stls: false,
+            require_tls_for_login: false,
         }
     }
 }
@@ -115,9 +121,19 @@ pub struct Pop3Server {
     failed_logins: u32,
     output: Vec<u8>,
     transcript: VecDeque<Transcript>,
+    secure: bool,
+    stls_pending: bool,
 }
 
 impl Pop3Server {
+    /// A session on a connection that is TLS from the first byte (port
+    /// 995, RFC 8314).
+    pub fn new_secure(config: Pop3Config) -> Pop3Server {
+        let mut server = Pop3Server::new(config);
+        server.secure = true;
+        server
+    }
+
     /// A new session; the greeting is queued at once.
     pub fn new(config: Pop3Config) -> Pop3Server {
         let greeting = format!("+OK {} POP3 server ready", config.hostname);
@@ -132,6 +148,8 @@ impl Pop3Server {
             failed_logins: 0,
             output: Vec::new(),
             transcript: VecDeque::new(),
+            secure: false,
+            stls_pending: false,
         };
         server.status(&greeting);
         server
@@ -229,8 +247,19 @@ impl Pop3Server {
         let (keyword, rest) = line.split_once(' ').unwrap_or((line, ""));
         let keyword = keyword.to_ascii_uppercase();
         let args: Vec<&str> = rest.split_whitespace().collect();
+        let login_refused = self.config.require_tls_for_login && !self.secure;
         match (self.state, keyword.as_str()) {
             (_, "CAPA") => self.capa(),
+            (State::Authorization, "STLS") if self.config.stls && !self.secure => {
+                // RFC 2595 §4: "+OK", then TLS; nothing after STLS in the
+                // clear is read.
+                self.status("+OK Begin TLS negotiation");
+                self.stls_pending = true;
+                self.reader = LineReader::new(MAX_COMMAND_LINE);
+            }
+            (State::Authorization, "USER" | "PASS") if login_refused => {
+                self.status("-ERR [AUTH] Use STLS first: no password in the clear");
+            }
             (State::Authorization, "USER") => self.user_command(&args),
             (State::Authorization, "PASS") => self.pass(rest, backend),
             (State::Authorization, "QUIT") => {
@@ -258,8 +287,14 @@ impl Pop3Server {
         // RFC 2449 §5: one capability per line.
         let mut body = String::new();
         for cap in CAPABILITIES {
+            if *cap == "USER" && self.config.require_tls_for_login && !self.secure {
+                continue;
+            }
             body.push_str(cap);
             body.push_str("\r\n");
+        }
+        if self.config.stls && !self.secure && self.state == State::Authorization {
+            body.push_str("STLS\r\n");
         }
         body.push_str("IMPLEMENTATION wiretale\r\n");
         self.multiline("+OK Capability list follows", body.as_bytes());
@@ -513,6 +548,20 @@ impl Session for Pop3Server {
     /// deleted. The lock stays until [`Pop3Server::release`].
     fn handle_close(&mut self) {
         self.close();
+    }
+
+    fn take_starttls(&mut self) -> bool {
+        std::mem::take(&mut self.stls_pending)
+    }
+
+    fn tls_started(&mut self) {
+        self.secure = true;
+        self.user = None;
+        self.reader = LineReader::new(MAX_COMMAND_LINE);
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
     }
 
     fn state_name(&self) -> &'static str {

@@ -476,3 +476,36 @@ proptest! {
         prop_assert!(c.wants_close());
     }
 }
+
+#[test]
+fn stls_switches_and_can_keep_passwords_off_the_clear_wire() {
+    let mut store = Store::bob();
+    let config = Pop3Config {
+        stls: true,
+        require_tls_for_login: true,
+        ..Pop3Config::new("mail.hamburger.edu")
+    };
+    let mut s = Pop3Server::new(config);
+    output(&mut s);
+    let capa = say(&mut s, &mut store, "CAPA\r\n");
+    assert!(
+        capa.contains("STLS\r\n") && !capa.contains("USER\r\n"),
+        "{capa}"
+    );
+    assert!(say(&mut s, &mut store, "USER bob\r\n").starts_with("-ERR [AUTH] Use STLS first"));
+    // A command pipelined behind STLS in the clear is dropped.
+    assert_eq!(
+        say(&mut s, &mut store, "STLS\r\nUSER bob\r\n"),
+        "+OK Begin TLS negotiation\r\n"
+    );
+    assert!(s.take_starttls());
+    s.tls_started();
+    let capa = say(&mut s, &mut store, "CAPA\r\n");
+    assert!(
+        !capa.contains("STLS") && capa.contains("USER\r\n"),
+        "{capa}"
+    );
+    say(&mut s, &mut store, "USER bob\r\nPASS hungry\r\n");
+    assert_eq!(s.state_name(), "TRANSACTION");
+    assert!(say(&mut s, &mut store, "STLS\r\n").starts_with("-ERR"));
+}

@@ -1,22 +1,21 @@
 //! The SCP client: one upload or one download over the encrypted channel.
 //!
-//! [`ScpClient`] sends its hello, checks the server's host key against the
-//! one it expects (if any), derives the keys, logs in with a password,
-//! runs `scp -t` (upload) or `scp -f` (download) and then plays the other
-//! half of the rcp protocol: the source for an upload, the sink for a
+//! [`ScpClient`] runs the SSH key exchange, checks the server's host key
+//! against the one it expects (if any) and the signature over the
+//! exchange hash, logs in with a password, opens a session channel, runs
+//! `scp -t` (upload) or `scp -f` (download) and then plays the other half
+//! of the rcp protocol: the source for an upload, the sink for a
 //! download. Downloaded files are kept in memory.
 //!
 //! It is not an interactive `ssh`: one connection runs one command, and
 //! without a known host key it trusts the key the server shows.
 
-use super::channel::{
-    self, ChannelError, Hello, HelloParse, RecordOpener, RecordSealer, VERSION_LINE,
-};
 use super::command::{Direction, ScpCommand};
-use super::message::{MAX_DATA, Message};
 use super::outbox::{Outbox, Side};
 use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source};
-use super::server::describe_hello;
+use crate::proto::ssh::channel::{self as ssh_channel, Channel};
+use crate::proto::ssh::message::{AuthMethod, ChannelRequest, DecodeError, Message};
+use crate::proto::ssh::{CipherName, Event, Transport, msg};
 use crate::proto::{Session, Transcript};
 use crate::sim::SimRng;
 use bytes::Bytes;
@@ -83,9 +82,12 @@ impl ScpOperation {
 pub struct ScpClientConfig {
     pub user: String,
     pub password: String,
-    /// Fresh random bytes for this connection's X25519 key.
-    pub ephemeral_secret: [u8; 32],
-    /// The server's host key, if known (SSH's `known_hosts`). `None`
+    /// Fresh random bytes for this connection (its X25519 key, cookie
+    /// and padding).
+    pub seed: [u8; 32],
+    /// Ciphers offered, in order of preference.
+    pub ciphers: Vec<CipherName>,
+    /// The server's Ed25519 host key, if known (SSH's `known_hosts`). `None`
     /// trusts whatever key the server shows, as SSH does on first
     /// contact; [`ScpClient::server_host_key`] tells which it was.
     pub known_host_key: Option<[u8; 32]>,
@@ -111,12 +113,13 @@ impl ScpClientConfig {
         operation: ScpOperation,
         rng: &mut SimRng,
     ) -> ScpClientConfig {
-        let mut ephemeral_secret = [0u8; 32];
-        rng.fill_bytes(&mut ephemeral_secret);
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
         ScpClientConfig {
             user: user.to_string(),
             password: password.to_string(),
-            ephemeral_secret,
+            seed,
+            ciphers: CipherName::ALL.to_vec(),
             known_host_key: None,
             operation,
         }
@@ -172,9 +175,12 @@ impl SinkTarget for Downloads {
 enum Phase {
     KeyExchange,
     Authenticating,
+    /// Authenticated; the session channel is being opened.
+    Opening,
     Sending(Box<Source>),
     Receiving(Box<Sink>),
-    /// The transfer is over on our side; waiting for the exit status.
+    /// The transfer is over on our side; waiting for the exit status and
+    /// the server's CLOSE.
     WaitingExit,
     Done,
     Closed,
@@ -185,13 +191,7 @@ pub struct ScpClient {
     phase: Phase,
     user: String,
     password: String,
-    ephemeral_secret: [u8; 32],
-    known_host_key: Option<[u8; 32]>,
     operation: ScpOperation,
-    client_hello: Vec<u8>,
-    hello_buf: Vec<u8>,
-    opener: Option<RecordOpener>,
-    server_host_key: Option<[u8; 32]>,
     downloads: Downloads,
     transfer_status: u32,
     exit_status: Option<u32>,
@@ -200,38 +200,25 @@ pub struct ScpClient {
 }
 
 impl ScpClient {
-    /// A client connection; its hello is queued at once.
+    /// A client connection; its version line and KEXINIT are queued at once.
     pub fn new(config: ScpClientConfig) -> ScpClient {
-        let hello = Hello {
-            version: VERSION_LINE.to_string(),
-            ephemeral: channel::public_key(&config.ephemeral_secret),
-            host_key: None,
-        };
-        let client_hello = hello.to_bytes();
-        let mut client = ScpClient {
+        let transport = Transport::client(config.known_host_key, &config.ciphers, config.seed);
+        ScpClient {
             phase: Phase::KeyExchange,
             user: config.user,
             password: config.password,
-            ephemeral_secret: config.ephemeral_secret,
-            known_host_key: config.known_host_key,
             operation: config.operation,
-            client_hello: client_hello.clone(),
-            hello_buf: Vec::new(),
-            opener: None,
-            server_host_key: None,
             downloads: Downloads::default(),
             transfer_status: 0,
             exit_status: None,
             error: None,
-            out: Outbox::new(Side::Client, client_hello),
-        };
-        client.out.command(describe_hello(&hello));
-        client
+            out: Outbox::new(Side::Client, transport),
+        }
     }
 
-    /// The host key the server presented, once its hello arrived.
+    /// The host key the server presented, once its key exchange reply came.
     pub fn server_host_key(&self) -> Option<[u8; 32]> {
-        self.server_host_key
+        self.out.transport.server_host_key()
     }
 
     /// Files received in a download, in arrival order.
@@ -269,134 +256,179 @@ impl ScpClient {
 
     /// Feeds bytes received from the server.
     pub fn handle_input(&mut self, data: &[u8]) {
-        match self.phase {
-            Phase::Done | Phase::Closed => {}
-            Phase::KeyExchange => self.read_hello(data),
-            _ => self.read_records(data),
-        }
-    }
-
-    fn read_hello(&mut self, data: &[u8]) {
-        self.hello_buf.extend_from_slice(data);
-        match channel::parse_hello(&self.hello_buf, true) {
-            Ok(HelloParse::Incomplete) => {}
-            Ok(HelloParse::Complete { hello, consumed }) => {
-                let server_hello = self.hello_buf[..consumed].to_vec();
-                let rest = self.hello_buf.split_off(consumed);
-                self.hello_buf = Vec::new();
-                self.out.reply(describe_hello(&hello));
-                match self.key_exchange(&hello, &server_hello) {
-                    Ok(()) => self.read_records(&rest),
-                    Err(error) => self.fail(error.to_string()),
-                }
-            }
-            Err(error) => self.fail(error.to_string()),
-        }
-    }
-
-    fn key_exchange(&mut self, server: &Hello, server_hello: &[u8]) -> Result<(), ChannelError> {
-        let Some(host_key) = server.host_key else {
-            return Err(ChannelError::BadHello("no host key".to_string()));
-        };
-        self.server_host_key = Some(host_key);
-        // The check that stops a man in the middle: the key must be the
-        // one we know. (On first contact there is nothing to compare.)
-        if let Some(expected) = self.known_host_key
-            && expected != host_key
-        {
-            return Err(ChannelError::HostKeyMismatch {
-                expected: channel::fingerprint(&expected),
-                got: channel::fingerprint(&host_key),
-            });
-        }
-        let ephemeral_shared = channel::diffie_hellman(&self.ephemeral_secret, &server.ephemeral)?;
-        let host_shared = channel::diffie_hellman(&self.ephemeral_secret, &host_key)?;
-        let hash = channel::exchange_hash(&self.client_hello, server_hello);
-        let keys = channel::derive_session_keys(&ephemeral_shared, &host_shared, &hash);
-        self.ephemeral_secret = [0u8; 32];
-        self.out
-            .start_sealing(RecordSealer::new(&keys.client_to_server));
-        self.opener = Some(RecordOpener::new(&keys.server_to_client));
-        self.out
-            .data("key exchange X25519: keys derived with HKDF-SHA256".to_string());
-        self.out
-            .data("channel encrypted with ChaCha20-Poly1305".to_string());
-        // RFC 4252 §8: the password goes only inside the encrypted channel.
-        self.send(Message::UserAuthRequest {
-            user: self.user.clone(),
-            method: "password".to_string(),
-            password: self.password.clone(),
-        });
-        self.out.command(format!(
-            "auth password user {} (password hidden)",
-            self.user
-        ));
-        self.phase = Phase::Authenticating;
-        Ok(())
-    }
-
-    fn read_records(&mut self, data: &[u8]) {
-        let Some(opener) = self.opener.as_mut() else {
+        if self.is_done() {
             return;
-        };
-        opener.push(data);
-        while !self.is_done() {
-            let Some(opener) = self.opener.as_mut() else {
-                return;
-            };
-            match opener.next_record() {
-                Ok(None) => return,
-                Ok(Some(plaintext)) => match Message::decode(&plaintext) {
-                    Some(message) => self.handle_message(message),
-                    None => self.fail("malformed message from the server".to_string()),
+        }
+        self.out.transport.handle_input(data);
+        while let Some(event) = self.out.transport.poll_event() {
+            match event {
+                Event::Ready => self.authenticate(),
+                Event::Message { seq, payload } => match Message::decode(&payload) {
+                    Ok(message) => self.handle_message(message),
+                    Err(DecodeError::Unknown(_)) => self.out.transport.unimplemented(seq),
+                    Err(DecodeError::Malformed(kind)) => {
+                        self.out.transport.disconnect(
+                            msg::DISCONNECT_PROTOCOL_ERROR,
+                            &format!("malformed message {kind}"),
+                        );
+                        self.fail(format!("malformed message {kind} from the server"));
+                    }
                 },
-                Err(error) => self.fail(error.to_string()),
+                Event::Disconnected { reason } => self.fail(reason),
+            }
+            if self.is_done() {
+                break;
             }
         }
+        self.out.flush_channel();
+        if self.out.transport.is_closed() && !self.is_done() {
+            let why = self
+                .out
+                .transport
+                .error()
+                .map_or_else(|| "the connection closed".to_string(), |e| e.to_string());
+            self.fail(why);
+        }
+    }
+
+    /// RFC 4252 §8: the password goes only inside the encrypted channel.
+    fn authenticate(&mut self) {
+        self.out.send(Message::UserAuthRequest {
+            user: self.user.clone(),
+            service: "ssh-connection".into(),
+            method: AuthMethod::Password(self.password.clone()),
+        });
+        self.phase = Phase::Authenticating;
     }
 
     fn handle_message(&mut self, message: Message) {
+        match &message {
+            Message::GlobalRequest { want_reply, .. } => {
+                if *want_reply {
+                    self.out.send(Message::RequestFailure);
+                }
+                return;
+            }
+            Message::WindowAdjust { bytes, .. } => {
+                if let Some(channel) = self.out.channel.as_mut() {
+                    channel.window_adjust(*bytes);
+                }
+                self.out.flush_channel();
+                return;
+            }
+            Message::Request {
+                request: ChannelRequest::ExitStatus(status),
+                ..
+            } => {
+                self.out.heard(message.describe());
+                self.exit_status = Some(*status);
+                return;
+            }
+            Message::ExtendedData { data, .. } => {
+                self.out.heard(format!(
+                    "stderr: {}",
+                    String::from_utf8_lossy(data).trim_end()
+                ));
+                return;
+            }
+            Message::Close { .. } => {
+                self.out.heard(message.describe());
+                let recipient = self.out.remote();
+                self.out.send(Message::Close { recipient });
+                if self.exit_status.is_none() {
+                    self.error.get_or_insert_with(|| {
+                        "the server closed the channel without an exit status".into()
+                    });
+                }
+                self.phase = Phase::Done;
+                return;
+            }
+            Message::Data { data, .. } => {
+                let grant = self.out.channel.as_mut().map(|c| c.received(data.len()));
+                match grant {
+                    Some(Ok(Some(adjust))) => self.out.send(adjust),
+                    Some(Ok(None)) => {}
+                    Some(Err(why)) => {
+                        self.fail(why);
+                        return;
+                    }
+                    None => {
+                        self.fail("data before the channel opened".into());
+                        return;
+                    }
+                }
+            }
+            _ => {}
+        }
         let phase = std::mem::replace(&mut self.phase, Phase::Closed);
         match (phase, message) {
-            (_, Message::Disconnect { reason }) => {
-                self.out.reply(format!("disconnect: {reason}"));
-                self.fail(reason);
+            (Phase::Authenticating, message @ Message::UserAuthSuccess) => {
+                self.out.heard(message.describe());
+                self.out.send(Message::ChannelOpen {
+                    kind: "session".into(),
+                    sender: 0,
+                    window: ssh_channel::WINDOW,
+                    max_packet: ssh_channel::MAX_PACKET,
+                });
+                self.phase = Phase::Opening;
             }
-            (_, Message::ExitStatus(status)) => {
-                self.out.reply(format!("exit-status {status}"));
-                self.exit_status = Some(status);
-                self.phase = Phase::Done;
-            }
-            (Phase::Authenticating, Message::UserAuthSuccess) => {
-                self.out.reply(format!("user {} authenticated", self.user));
-                self.start_transfer();
-            }
-            (Phase::Authenticating, Message::UserAuthFailure) => {
+            (Phase::Authenticating, message @ Message::UserAuthFailure { .. }) => {
+                self.out.heard(message.describe());
                 self.out
-                    .reply(format!("authentication failed for user {}", self.user));
+                    .transport
+                    .disconnect(msg::DISCONNECT_BY_APPLICATION, "authentication failed");
                 self.fail("authentication failed".to_string());
             }
-            (Phase::Sending(mut source), Message::Data(bytes)) => {
-                source.handle_data(&bytes);
+            (Phase::Opening, message @ Message::ChannelOpenConfirmation { .. }) => {
+                self.out.heard(message.describe());
+                if let Message::ChannelOpenConfirmation {
+                    sender,
+                    window,
+                    max_packet,
+                    ..
+                } = message
+                {
+                    self.out.channel = Some(Channel::new(0, sender, window, max_packet));
+                }
+                self.start_transfer();
+            }
+            (Phase::Opening, message @ Message::ChannelOpenFailure { .. }) => {
+                self.out.heard(message.describe());
+                self.fail(message.describe());
+            }
+            (phase, message @ Message::ChannelSuccess { .. }) => {
+                self.out.heard(message.describe());
+                self.phase = phase;
+            }
+            (_, message @ Message::ChannelFailure { .. }) => {
+                self.out.heard(message.describe());
+                self.fail("the server refused to run the command".into());
+            }
+            (Phase::Sending(mut source), Message::Data { data, .. }) => {
+                source.handle_data(&data);
                 self.pump_source(source);
             }
-            (Phase::Sending(mut source), Message::Eof) => {
+            (Phase::Sending(mut source), Message::Eof { .. }) => {
+                self.out.heard("channel_eof".into());
                 source.handle_eof();
                 self.pump_source(source);
             }
-            (Phase::Receiving(mut sink), Message::Data(bytes)) => {
-                sink.handle_data(&bytes, &mut self.downloads);
+            (Phase::Receiving(mut sink), Message::Data { data, .. }) => {
+                sink.handle_data(&data, &mut self.downloads);
                 self.pump_sink(sink);
             }
-            (Phase::Receiving(mut sink), Message::Eof) => {
+            (Phase::Receiving(mut sink), Message::Eof { .. }) => {
+                self.out.heard("channel_eof".into());
                 sink.handle_eof();
                 self.pump_sink(sink);
             }
             // Late data after our side finished is of no use.
-            (Phase::WaitingExit, Message::Data(_) | Message::Eof) => {
+            (Phase::WaitingExit, Message::Data { .. }) => self.phase = Phase::WaitingExit,
+            (Phase::WaitingExit, Message::Eof { .. }) => {
+                self.out.heard("channel_eof".into());
                 self.phase = Phase::WaitingExit;
             }
-            (_, message) => self.fail(format!("unexpected message {message:?}")),
+            (_, message) => self.fail(format!("unexpected {}", message.describe())),
         }
     }
 
@@ -404,10 +436,12 @@ impl ScpClient {
     fn start_transfer(&mut self) {
         let command = self.operation.command();
         let line = command.to_command_line();
-        self.send(Message::Exec {
-            command: line.clone(),
+        let recipient = self.out.remote();
+        self.out.send(Message::Request {
+            recipient,
+            want_reply: true,
+            request: ChannelRequest::Exec(line),
         });
-        self.out.command(format!("exec {line}"));
         match &self.operation {
             ScpOperation::Upload {
                 entries,
@@ -431,7 +465,7 @@ impl ScpClient {
 
     fn pump_source(&mut self, mut source: Box<Source>) {
         let bytes = source.take_output();
-        self.send_data(&bytes);
+        self.out.send_data(&bytes);
         while let Some(note) = source.poll_note() {
             self.out.note(note);
         }
@@ -442,7 +476,11 @@ impl ScpClient {
             }
             // RFC 4254 §5.3: nothing more from us; the server answers
             // with the exit status.
-            self.send(Message::Eof);
+            let recipient = self.out.remote();
+            if let Some(channel) = self.out.channel.as_mut() {
+                channel.send_after_data(Message::Eof { recipient });
+            }
+            self.out.flush_channel();
             self.phase = Phase::WaitingExit;
         } else {
             self.phase = Phase::Sending(source);
@@ -451,7 +489,7 @@ impl ScpClient {
 
     fn pump_sink(&mut self, mut sink: Box<Sink>) {
         let bytes = sink.take_output();
-        self.send_data(&bytes);
+        self.out.send_data(&bytes);
         while let Some(note) = sink.poll_note() {
             self.out.note(note);
         }
@@ -470,19 +508,6 @@ impl ScpClient {
         self.out.data(format!("closing: {why}"));
         self.error.get_or_insert(why);
         self.phase = Phase::Closed;
-        self.opener = None;
-    }
-
-    fn send(&mut self, message: Message) {
-        if let Err(error) = self.out.seal(&message) {
-            self.fail(error.to_string());
-        }
-    }
-
-    fn send_data(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(MAX_DATA) {
-            self.send(Message::Data(chunk.to_vec()));
-        }
     }
 }
 
@@ -505,13 +530,13 @@ impl Session for ScpClient {
                 .get_or_insert_with(|| "connection closed by the server".to_string());
         }
         self.phase = Phase::Closed;
-        self.opener = None;
     }
 
     fn state_name(&self) -> &'static str {
         match self.phase {
             Phase::KeyExchange => "key-exchange",
             Phase::Authenticating => "authenticating",
+            Phase::Opening => "opening",
             Phase::Sending(_) => "sending",
             Phase::Receiving(_) => "receiving",
             Phase::WaitingExit => "waiting-exit",

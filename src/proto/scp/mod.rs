@@ -1,51 +1,44 @@
-//! SCP: copying files over an encrypted, authenticated channel, sans-IO.
+//! SCP: copying files over SSH, sans-IO.
 //!
-//! What it is: a small secure-shell-like transport with real cryptography
-//! and, on top of it, the classic scp file copy protocol.
+//! What it is: the classic scp file copy protocol (the one `scp -O`
+//! speaks) on a session channel of a real SSH-2 connection
+//! ([`crate::proto::ssh`]). OpenSSH's `scp`, `ssh` and `ssh-keyscan`
+//! connect to [`ScpServer`]; [`ScpClient`] is the scripted client of the
+//! simulation.
 //!
-//! - [`channel`]: X25519 key exchange, HKDF-SHA256 key derivation and
-//!   ChaCha20-Poly1305 sealed records. What crosses the link after the two
-//!   hellos is real ciphertext: a passive eavesdropper sees record lengths
-//!   and random-looking bytes, never the password or the files; a tampered
-//!   or replayed record closes the channel.
-//! - [`message`]: the messages inside records, numbered as in SSH
-//!   (password authentication, `exec`, channel data, EOF, exit status).
 //! - [`command`]: the `scp -t` / `scp -f` command line the client runs.
 //! - [`rcp`]: the rcp source/sink protocol (`C`, `D`, `E`, `T` records and
 //!   `\0`/`\1`/`\2` responses), as OpenSSH's scp speaks it.
 //! - [`server::ScpServer`] and [`client::ScpClient`]: the two ends.
 //!
-//! What it is not: it is **not wire-compatible with OpenSSH**. The
-//! transport borrows SSH's structure (RFC 4253, 4252, 4254) but not its
-//! byte layout: no algorithm negotiation, no signatures (the server proves
-//! its host key by a second Diffie-Hellman instead), no rekeying, no
-//! compression, one channel per connection, no SFTP. A real `ssh` or `scp`
-//! cannot connect to it; the rcp layer, though, is byte for byte the one
-//! real scp uses.
+//! What it is not: no SFTP (OpenSSH 9's `scp` uses SFTP unless given
+//! `-O`), no public key authentication, no shell, no port forwarding, one
+//! channel per connection.
 //!
-//! A typical server transcript:
+//! A typical server transcript, after the key exchange (see
+//! [`crate::proto::ssh`]):
 //!
 //! ```text
-//! S: WTSCP-1.0-wiretale (X25519 key 3f2a9c01..., host key 8d41e2aa07b3c951)
-//! C: WTSCP-1.0-wiretale (X25519 key 77e0b5c2...)
-//!    key exchange X25519: keys derived with HKDF-SHA256
-//!    channel encrypted with ChaCha20-Poly1305
-//! C: auth password user alice (password hidden)
-//! S: user alice authenticated
-//! C: exec scp -t /uploads
+//! C: userauth_request alice password (password hidden)
+//! S: userauth_success
+//! C: channel_open session (window 2097152, packets up to 32768)
+//! S: channel_open_confirmation (window 2097152)
+//! C: exec "scp -t /uploads"
+//! S: channel_success
 //! S: \0 (ok)
 //! C: C0644 1432 report.pdf
 //! S: \0 (ok)
 //!    (1432 bytes of report.pdf)
 //! C: \0 (ok)
 //! S: \0 (ok)
+//! C: channel_eof
 //! S: exit-status 0
+//! S: channel_close
+//! C: channel_close
 //! ```
 
-pub mod channel;
 pub mod client;
 pub mod command;
-pub mod message;
 mod outbox;
 pub mod rcp;
 pub mod server;
@@ -59,7 +52,7 @@ pub use rcp::ScpEntry;
 pub use server::{ScpBackend, ScpLimits, ScpNode, ScpServer};
 
 /// The well-known port (SSH's, RFC 4253 §4.1).
-pub const PORT: u16 = 22;
+pub const PORT: u16 = crate::proto::ssh::PORT;
 
 /// The server's states, for the visualizer.
 pub const STATES: &[&str] = &[
@@ -68,6 +61,7 @@ pub const STATES: &[&str] = &[
     "command",
     "sink",
     "source",
+    "closing",
     "closed",
 ];
 
@@ -76,33 +70,52 @@ pub const TRANSITIONS: &[crate::proto::Transition] = &[
     (
         "key-exchange",
         "authentication",
-        "hellos exchanged, keys derived",
+        "NEWKEYS both ways, service ssh-userauth",
     ),
-    ("key-exchange", "closed", "protocol mismatch / weak key"),
-    ("authentication", "authentication", "wrong password"),
+    (
+        "key-exchange",
+        "closed",
+        "no common algorithm / bad version",
+    ),
+    (
+        "authentication",
+        "authentication",
+        "wrong password / method none",
+    ),
     ("authentication", "command", "password accepted"),
     ("authentication", "closed", "too many failures"),
+    ("command", "command", "channel_open session"),
     ("command", "sink", "exec scp -t"),
     ("command", "source", "exec scp -f"),
-    ("command", "closed", "unknown command: exit-status 127"),
+    (
+        "command",
+        "closing",
+        "exec ls / cat / pwd / unknown: exit-status",
+    ),
     ("sink", "sink", "record acknowledged"),
-    ("sink", "closed", "EOF: exit-status"),
+    ("sink", "closing", "EOF: exit-status, channel_close"),
     ("source", "source", "record acknowledged"),
-    ("source", "closed", "all sent: EOF, exit-status"),
+    (
+        "source",
+        "closing",
+        "all sent: EOF, exit-status, channel_close",
+    ),
+    ("closing", "closed", "client's channel_close"),
     (
         "authentication",
         "closed",
-        "bad record (tampered or replayed)",
+        "bad packet (tampered or replayed)",
     ),
-    ("command", "closed", "bad record (tampered or replayed)"),
-    ("sink", "closed", "bad record (tampered or replayed)"),
-    ("source", "closed", "bad record (tampered or replayed)"),
+    ("command", "closed", "bad packet (tampered or replayed)"),
+    ("sink", "closed", "bad packet (tampered or replayed)"),
+    ("source", "closed", "bad packet (tampered or replayed)"),
 ];
 
 /// The client's states, for the visualizer.
 pub const CLIENT_STATES: &[&str] = &[
     "key-exchange",
     "authenticating",
+    "opening",
     "sending",
     "receiving",
     "waiting-exit",
@@ -115,19 +128,25 @@ pub const CLIENT_TRANSITIONS: &[crate::proto::Transition] = &[
     (
         "key-exchange",
         "authenticating",
-        "server hello: keys derived, password sent",
+        "host key signature verified: password sent",
     ),
     (
         "key-exchange",
         "closed",
-        "host key mismatch / protocol mismatch",
+        "host key mismatch / bad signature",
     ),
-    ("authenticating", "sending", "authenticated: exec scp -t"),
-    ("authenticating", "receiving", "authenticated: exec scp -f"),
+    (
+        "authenticating",
+        "opening",
+        "userauth_success: channel_open session",
+    ),
     ("authenticating", "closed", "authentication failed"),
+    ("opening", "sending", "channel open: exec scp -t"),
+    ("opening", "receiving", "channel open: exec scp -f"),
+    ("opening", "closed", "channel refused"),
     ("sending", "waiting-exit", "all sent: EOF"),
     ("receiving", "waiting-exit", "EOF from server"),
-    ("waiting-exit", "done", "exit-status"),
-    ("sending", "closed", "bad record / disconnect"),
-    ("receiving", "closed", "bad record / disconnect"),
+    ("waiting-exit", "done", "exit-status, channel_close"),
+    ("sending", "closed", "bad packet / disconnect"),
+    ("receiving", "closed", "bad packet / disconnect"),
 ];

@@ -1,15 +1,15 @@
-//! What one end of an SCP connection hands out, in order: records for the
-//! peer and lines for the transcript. [`ScpClient`](super::ScpClient) and
+//! What one end of an SCP connection shares between its client and server
+//! halves: the SSH transport it speaks through, the session channel once
+//! open, and the transcript. [`ScpClient`](super::ScpClient) and
 //! [`ScpServer`](super::ScpServer) each keep one.
 //!
-//! It is not the channel (keys and record sealing are in
-//! [`super::channel`]) and holds no protocol state: each end decides what
-//! to send and when, and what to do when a record cannot be sealed.
+//! It holds no SCP state: each end decides what to send and when.
 
-use super::channel::{ChannelError, RecordSealer};
-use super::message::Message;
 use super::rcp::RcpNote;
 use crate::proto::Transcript;
+use crate::proto::ssh::channel::Channel;
+use crate::proto::ssh::message::Message;
+use crate::proto::ssh::{Note, Transport};
 use std::collections::VecDeque;
 
 /// Which end an [`Outbox`] belongs to. A transcript calls what the client
@@ -21,84 +21,141 @@ pub(crate) enum Side {
     Server,
 }
 
-/// Bytes for the peer and lines for the transcript.
+/// The transport, the channel and the transcript of one end.
 pub(crate) struct Outbox {
     side: Side,
-    /// Seals messages once the keys are derived; before that only the
-    /// hello (and the server's "Protocol mismatch.") go out, in the clear.
-    sealer: Option<RecordSealer>,
-    output: VecDeque<Vec<u8>>,
+    pub(crate) transport: Transport,
+    pub(crate) channel: Option<Channel>,
     transcript: VecDeque<Transcript>,
 }
 
 impl Outbox {
-    /// An outbox whose first bytes are `hello`, sent in the clear.
-    pub(crate) fn new(side: Side, hello: Vec<u8>) -> Outbox {
-        Outbox {
+    pub(crate) fn new(side: Side, transport: Transport) -> Outbox {
+        let mut out = Outbox {
             side,
-            sealer: None,
-            output: VecDeque::from([hello]),
+            transport,
+            channel: None,
             transcript: VecDeque::new(),
+        };
+        out.pull_notes();
+        out
+    }
+
+    /// Moves the transport's notes into the transcript (before anything
+    /// this end notes itself, so the order is the order of events).
+    pub(crate) fn pull_notes(&mut self) {
+        while let Some(note) = self.transport.poll_note() {
+            let line = match (note, self.side) {
+                (Note::Sent(text), Side::Client) | (Note::Received(text), Side::Server) => {
+                    Transcript::Command(text)
+                }
+                (Note::Sent(text), Side::Server) | (Note::Received(text), Side::Client) => {
+                    Transcript::Reply { code: None, text }
+                }
+                (Note::Info(text), _) => Transcript::Data(text),
+            };
+            self.transcript.push_back(line);
         }
     }
 
-    /// From now on messages are sealed with `sealer`.
-    pub(crate) fn start_sealing(&mut self, sealer: RecordSealer) {
-        self.sealer = Some(sealer);
+    fn push(&mut self, line: Transcript) {
+        self.pull_notes();
+        self.transcript.push_back(line);
     }
 
-    /// Queues bytes in the clear (only before the keys exist).
-    pub(crate) fn send_clear(&mut self, bytes: &[u8]) {
-        self.output.push_back(bytes.to_vec());
+    /// Sends `message`, noting it in the transcript unless it is stream
+    /// data or window bookkeeping (which the rcp notes summarize).
+    pub(crate) fn send(&mut self, message: Message) {
+        if !matches!(
+            message,
+            Message::Data { .. } | Message::ExtendedData { .. } | Message::WindowAdjust { .. }
+        ) {
+            self.said(message.describe());
+        }
+        self.transport.send(message.encode());
     }
 
-    /// Seals `message` into a record for the peer. Before the keys are
-    /// derived there is nothing to seal with and nothing is sent.
-    pub(crate) fn seal(&mut self, message: &Message) -> Result<(), ChannelError> {
-        let Some(sealer) = self.sealer.as_mut() else {
-            return Ok(());
+    /// Sends whatever the channel's window lets go.
+    pub(crate) fn flush_channel(&mut self) {
+        let ready = match self.channel.as_mut() {
+            Some(channel) => channel.flush(),
+            None => return,
         };
-        self.output.push_back(sealer.seal(&message.encode())?);
-        Ok(())
+        for message in ready {
+            self.send(message);
+        }
+    }
+
+    /// Queues stream bytes on the channel.
+    pub(crate) fn send_data(&mut self, bytes: &[u8]) {
+        if let Some(channel) = self.channel.as_mut() {
+            channel.send_data(bytes, false);
+        }
+        self.flush_channel();
+    }
+
+    /// Queues stderr bytes on the channel.
+    pub(crate) fn send_stderr(&mut self, bytes: &[u8]) {
+        if let Some(channel) = self.channel.as_mut() {
+            channel.send_data(bytes, true);
+        }
+        self.flush_channel();
+    }
+
+    /// The peer's number for the channel (0 before it is open).
+    pub(crate) fn remote(&self) -> u32 {
+        self.channel.as_ref().map_or(0, |c| c.remote)
     }
 
     /// Bytes to send, in order.
     pub(crate) fn poll_output(&mut self) -> Option<Vec<u8>> {
-        self.output.pop_front()
+        self.transport.poll_output()
     }
 
     /// The next transcript line.
     pub(crate) fn poll_transcript(&mut self) -> Option<Transcript> {
+        self.pull_notes();
         self.transcript.pop_front()
+    }
+
+    /// What this end said.
+    pub(crate) fn said(&mut self, text: String) {
+        match self.side {
+            Side::Client => self.command(text),
+            Side::Server => self.reply(text),
+        }
+    }
+
+    /// What the other end said.
+    pub(crate) fn heard(&mut self, text: String) {
+        match self.side {
+            Side::Client => self.reply(text),
+            Side::Server => self.command(text),
+        }
     }
 
     /// What the client said.
     pub(crate) fn command(&mut self, text: String) {
-        self.transcript.push_back(Transcript::Command(text));
+        self.push(Transcript::Command(text));
     }
 
     /// What the server said.
     pub(crate) fn reply(&mut self, text: String) {
-        self.transcript
-            .push_back(Transcript::Reply { code: None, text });
+        self.push(Transcript::Reply { code: None, text });
     }
 
     /// Neither: key exchange steps, file contents, why the channel closed.
     pub(crate) fn data(&mut self, text: String) {
-        self.transcript.push_back(Transcript::Data(text));
+        self.push(Transcript::Data(text));
     }
 
     /// What the rcp layer noted, as a command or a reply depending on
     /// which end sent it.
     pub(crate) fn note(&mut self, note: RcpNote) {
-        match (note, self.side) {
-            (RcpNote::Sent(text), Side::Client) | (RcpNote::Received(text), Side::Server) => {
-                self.command(text)
-            }
-            (RcpNote::Received(text), Side::Client) | (RcpNote::Sent(text), Side::Server) => {
-                self.reply(text)
-            }
-            (RcpNote::Data(text), _) => self.data(text),
+        match note {
+            RcpNote::Sent(text) => self.said(text),
+            RcpNote::Received(text) => self.heard(text),
+            RcpNote::Data(text) => self.data(text),
         }
     }
 }

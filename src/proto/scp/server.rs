@@ -1,37 +1,45 @@
-//! The SCP server: key exchange, password check, then `scp -t` or
-//! `scp -f` over the encrypted channel.
+//! The SSH server that runs scp: key exchange, password check, then
+//! `scp -t`, `scp -f` or one of a few shell commands on a session channel.
 //!
 //! [`ScpServer`] is one connection. Its dialogue, as its transcript shows
-//! it (everything after the hellos travels sealed):
+//! it (everything after the two `newkeys` travels encrypted):
 //!
 //! ```text
-//! S: WTSCP-1.0-wiretale (X25519 key 3f2a9c01..., host key 8d41e2aa07b3c951)
-//! C: WTSCP-1.0-wiretale (X25519 key 77e0b5c2...)
-//!    key exchange X25519: keys derived with HKDF-SHA256
-//!    channel encrypted with ChaCha20-Poly1305
-//! C: auth password user alice (password hidden)
-//! S: user alice authenticated
-//! C: exec scp -t /uploads
+//! S: SSH-2.0-wiretale
+//! C: SSH-2.0-OpenSSH_9.6
+//! S: kexinit (curve25519-sha256, ssh-ed25519, chacha20-poly1305@openssh.com, ...)
+//! C: kexinit (curve25519-sha256, ssh-ed25519, chacha20-poly1305@openssh.com, ...)
+//! C: kex_ecdh_init (client key 3f2a9c01...)
+//! S: kex_ecdh_reply (host key SHA256:..., server key 77e0b5c2..., signature)
+//! S: newkeys
+//! C: newkeys
+//! C: service_request ssh-userauth
+//! S: service_accept ssh-userauth
+//! C: userauth_request alice password (password hidden)
+//! S: userauth_success
+//! C: channel_open session (window 2097152, packets up to 32768)
+//! S: channel_open_confirmation (window 2097152)
+//! C: exec "scp -t /uploads"
+//! S: channel_success
 //! S: \0 (ok)
 //! C: C0644 1432 report.pdf
-//! S: \0 (ok)
-//!    (1432 bytes of report.pdf)
-//! C: \0 (ok)
-//! S: \0 (ok)
+//! ...
 //! S: exit-status 0
+//! S: channel_close
+//! C: channel_close
 //! ```
 //!
-//! It runs nothing but `scp -t` and `scp -f` (any other command gets exit
-//! status 127), and it reaches files and accounts only through an
-//! [`ScpBackend`].
+//! It runs `scp -t`, `scp -f`, and `ls`, `cat` and `pwd` over the same
+//! files (any other command gets exit status 127), and it reaches files
+//! and accounts only through an [`ScpBackend`]. One session channel per
+//! connection; no shell, no port forwarding, no SFTP.
 
-use super::channel::{
-    self, ChannelError, Hello, HelloParse, RecordOpener, RecordSealer, VERSION_LINE,
-};
 use super::command::{Direction, ScpCommand};
-use super::message::{MAX_DATA, Message};
 use super::outbox::{Outbox, Side};
 use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, join_path};
+use crate::proto::ssh::channel::{self as ssh_channel, Channel};
+use crate::proto::ssh::message::{AuthMethod, ChannelRequest, DecodeError, Message};
+use crate::proto::ssh::{Event, HostKey, Transport, msg};
 use crate::proto::{Session, Transcript};
 use crate::sim::SimRng;
 use bytes::Bytes;
@@ -104,29 +112,26 @@ impl Default for ScpLimits {
 /// Exit status for a command the server does not run (a shell's "command
 /// not found").
 pub const EXIT_COMMAND_NOT_FOUND: u32 = 127;
-/// What the server says in clear text to a peer that does not speak this
-/// protocol (OpenSSH says the same).
-pub const PROTOCOL_MISMATCH: &[u8] = b"Protocol mismatch.\r\n";
+/// The service the client asks for once authenticated (RFC 4254).
+const CONNECTION_SERVICE: &str = "ssh-connection";
 
 enum Phase {
     KeyExchange,
     Authentication,
+    /// Authenticated; waiting for a channel and its command.
     Command,
     Sink(Box<Sink>),
     Source(Box<Source>),
+    /// The command is over and CLOSE sent; waiting for the client's.
+    Closing,
     Closed,
 }
 
-/// One SCP connection, server side.
+/// One SSH connection, server side.
 pub struct ScpServer {
     phase: Phase,
     limits: ScpLimits,
-    host_secret: [u8; 32],
     host_public: [u8; 32],
-    ephemeral_secret: [u8; 32],
-    server_hello: Vec<u8>,
-    hello_buf: Vec<u8>,
-    opener: Option<RecordOpener>,
     user: Option<String>,
     auth_failures: u32,
     out: Outbox,
@@ -134,43 +139,31 @@ pub struct ScpServer {
 }
 
 impl ScpServer {
-    /// A server connection. `host_secret` is the server's long-term
-    /// X25519 key (the same for every connection, like
-    /// `/etc/ssh/ssh_host_ed25519_key`); `ephemeral_secret` must be fresh
-    /// random bytes for this connection. The server's hello is queued at
-    /// once: like SSH, both ends speak first.
-    pub fn new(host_secret: [u8; 32], ephemeral_secret: [u8; 32]) -> ScpServer {
-        let host_public = channel::public_key(&host_secret);
-        let hello = Hello {
-            version: VERSION_LINE.to_string(),
-            ephemeral: channel::public_key(&ephemeral_secret),
-            host_key: Some(host_public),
-        };
-        let server_hello = hello.to_bytes();
-        let mut server = ScpServer {
+    /// A server connection. `host_secret` seeds the server's long-term
+    /// Ed25519 host key (the same for every connection, like
+    /// `/etc/ssh/ssh_host_ed25519_key`); `seed` must be fresh random bytes
+    /// for this connection (its ephemeral key, cookie and padding). The
+    /// version line and KEXINIT are queued at once: both ends speak first.
+    pub fn new(host_secret: [u8; 32], seed: [u8; 32]) -> ScpServer {
+        let host_key = HostKey::from_seed(&host_secret);
+        let host_public = host_key.public();
+        ScpServer {
             phase: Phase::KeyExchange,
             limits: ScpLimits::default(),
-            host_secret,
             host_public,
-            ephemeral_secret,
-            server_hello: server_hello.clone(),
-            hello_buf: Vec::new(),
-            opener: None,
             user: None,
             auth_failures: 0,
-            out: Outbox::new(Side::Server, server_hello),
+            out: Outbox::new(Side::Server, Transport::server(host_key, seed)),
             close_requested: false,
-        };
-        server.out.reply(describe_hello(&hello));
-        server
+        }
     }
 
-    /// A server connection whose ephemeral key is drawn from the run's
+    /// A server connection whose randomness is drawn from the run's
     /// random number generator.
     pub fn from_rng(host_secret: [u8; 32], rng: &mut SimRng) -> ScpServer {
-        let mut ephemeral = [0u8; 32];
-        rng.fill_bytes(&mut ephemeral);
-        ScpServer::new(host_secret, ephemeral)
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        ScpServer::new(host_secret, seed)
     }
 
     /// Replaces the default [`ScpLimits`].
@@ -191,160 +184,281 @@ impl ScpServer {
 
     /// Feeds bytes received from the client.
     pub fn handle_input<B: ScpBackend + ?Sized>(&mut self, data: &[u8], backend: &mut B) {
-        match self.phase {
-            Phase::Closed => {}
-            Phase::KeyExchange => self.read_hello(data, backend),
-            _ => self.read_records(data, backend),
-        }
-    }
-
-    fn read_hello<B: ScpBackend + ?Sized>(&mut self, data: &[u8], backend: &mut B) {
-        self.hello_buf.extend_from_slice(data);
-        match channel::parse_hello(&self.hello_buf, false) {
-            Ok(HelloParse::Incomplete) => {}
-            Ok(HelloParse::Complete { hello, consumed }) => {
-                let client_hello = self.hello_buf[..consumed].to_vec();
-                let rest = self.hello_buf.split_off(consumed);
-                self.hello_buf = Vec::new();
-                self.out.command(describe_hello(&hello));
-                match self.key_exchange(&hello, &client_hello) {
-                    Ok(()) => self.read_records(&rest, backend),
-                    Err(error) => self.abort(&error),
-                }
-            }
-            Err(error) => {
-                // The peer does not speak this protocol: say so in the
-                // clear (nothing is encrypted yet) and hang up.
-                self.out.send_clear(PROTOCOL_MISMATCH);
-                self.abort(&error);
-            }
-        }
-    }
-
-    /// Derives the session keys from the client's hello.
-    fn key_exchange(&mut self, client: &Hello, client_hello: &[u8]) -> Result<(), ChannelError> {
-        // Ephemeral-ephemeral: the secret nobody watching can compute.
-        let ephemeral_shared = channel::diffie_hellman(&self.ephemeral_secret, &client.ephemeral)?;
-        // Host-ephemeral: proves to the client that we hold the host key.
-        let host_shared = channel::diffie_hellman(&self.host_secret, &client.ephemeral)?;
-        let hash = channel::exchange_hash(client_hello, &self.server_hello);
-        let keys = channel::derive_session_keys(&ephemeral_shared, &host_shared, &hash);
-        // Forget the ephemeral secret: a later break-in finds nothing that
-        // decrypts this session (forward secrecy).
-        self.ephemeral_secret = [0u8; 32];
-        self.out
-            .start_sealing(RecordSealer::new(&keys.server_to_client));
-        self.opener = Some(RecordOpener::new(&keys.client_to_server));
-        self.out
-            .data("key exchange X25519: keys derived with HKDF-SHA256".to_string());
-        self.out
-            .data("channel encrypted with ChaCha20-Poly1305".to_string());
-        self.phase = Phase::Authentication;
-        Ok(())
-    }
-
-    fn read_records<B: ScpBackend + ?Sized>(&mut self, data: &[u8], backend: &mut B) {
-        let Some(opener) = self.opener.as_mut() else {
+        if matches!(self.phase, Phase::Closed) {
             return;
-        };
-        opener.push(data);
-        while !matches!(self.phase, Phase::Closed) {
-            let Some(opener) = self.opener.as_mut() else {
-                return;
-            };
-            match opener.next_record() {
-                Ok(None) => return,
-                Ok(Some(plaintext)) => match Message::decode(&plaintext) {
-                    Some(message) => self.handle_message(message, backend),
-                    None => self.disconnect("malformed message"),
+        }
+        self.out.transport.handle_input(data);
+        while let Some(event) = self.out.transport.poll_event() {
+            match event {
+                Event::Ready => {
+                    if matches!(self.phase, Phase::KeyExchange) {
+                        self.phase = Phase::Authentication;
+                    }
+                }
+                Event::Message { seq, payload } => match Message::decode(&payload) {
+                    Ok(message) => self.handle_message(message, backend),
+                    Err(DecodeError::Unknown(_)) => self.out.transport.unimplemented(seq),
+                    Err(DecodeError::Malformed(kind)) => self.disconnect(
+                        msg::DISCONNECT_PROTOCOL_ERROR,
+                        &format!("malformed message {kind}"),
+                    ),
                 },
-                // A record that fails authentication may come from an
-                // attacker: answer nothing, close.
-                Err(error) => self.abort(&error),
+                Event::Disconnected { .. } => self.close(),
             }
+            if matches!(self.phase, Phase::Closed) {
+                break;
+            }
+        }
+        self.out.flush_channel();
+        if self.out.transport.is_closed() {
+            self.close();
         }
     }
 
     fn handle_message<B: ScpBackend + ?Sized>(&mut self, message: Message, backend: &mut B) {
+        // Messages that mean the same in every phase.
+        match &message {
+            Message::GlobalRequest { want_reply, .. } => {
+                self.out.heard(message.describe());
+                if *want_reply {
+                    self.out.send(Message::RequestFailure);
+                }
+                return;
+            }
+            Message::WindowAdjust { bytes, .. } => {
+                if let Some(channel) = self.out.channel.as_mut() {
+                    channel.window_adjust(*bytes);
+                }
+                self.out.flush_channel();
+                return;
+            }
+            Message::Close { .. } => {
+                self.out.heard(message.describe());
+                if let Some(channel) = self.out.channel.as_ref()
+                    && !channel.close_sent
+                {
+                    let recipient = channel.remote;
+                    self.out.send(Message::Close { recipient });
+                }
+                self.close();
+                return;
+            }
+            Message::ChannelSuccess { .. }
+            | Message::ChannelFailure { .. }
+            | Message::ExtendedData { .. } => return,
+            Message::Data { data, .. } => {
+                let grant = match self.out.channel.as_mut() {
+                    Some(channel) => channel.received(data.len()),
+                    None => Err("data on a channel that is not open".to_string()),
+                };
+                match grant {
+                    Ok(Some(adjust)) => self.out.send(adjust),
+                    Ok(None) => {}
+                    Err(why) => {
+                        self.disconnect(msg::DISCONNECT_PROTOCOL_ERROR, &why);
+                        return;
+                    }
+                }
+            }
+            _ => {}
+        }
         let phase = std::mem::replace(&mut self.phase, Phase::Closed);
         match (phase, message) {
-            (_, Message::Disconnect { reason }) => {
-                self.out.command(format!("disconnect: {reason}"));
-                self.close();
-            }
             (
                 Phase::Authentication,
                 Message::UserAuthRequest {
                     user,
+                    service,
                     method,
-                    password,
                 },
-            ) => self.authenticate(&user, &method, &password, backend),
-            (Phase::Command, Message::Exec { command }) => self.exec(&command, backend),
-            (Phase::Sink(mut sink), Message::Data(bytes)) => {
-                sink.handle_data(&bytes, &mut BackendTarget(backend));
+            ) => {
+                self.phase = Phase::Authentication;
+                self.authenticate(&user, &service, method, backend);
+            }
+            (Phase::Command, Message::UserAuthRequest { .. }) => {
+                // RFC 4252 §5.1: requests after success are ignored.
+                self.phase = Phase::Command;
+            }
+            (Phase::Command, message @ Message::ChannelOpen { .. }) => {
+                self.phase = Phase::Command;
+                self.open_channel(message);
+            }
+            (
+                Phase::Command,
+                Message::Request {
+                    want_reply,
+                    request,
+                    ..
+                },
+            ) => {
+                self.phase = Phase::Command;
+                match request {
+                    ChannelRequest::Exec(command) if self.out.channel.is_some() => {
+                        self.out.heard(format!("exec \"{command}\""));
+                        if want_reply {
+                            let recipient = self.out.remote();
+                            self.out.send(Message::ChannelSuccess { recipient });
+                        }
+                        self.exec(&command, backend);
+                    }
+                    other => {
+                        // env, pty-req, shell, subsystem sftp, ...: not offered.
+                        self.out.heard(
+                            Message::Request {
+                                recipient: 0,
+                                want_reply,
+                                request: other,
+                            }
+                            .describe(),
+                        );
+                        if want_reply {
+                            let recipient = self.out.remote();
+                            self.out.send(Message::ChannelFailure { recipient });
+                        }
+                    }
+                }
+            }
+            (Phase::Sink(mut sink), Message::Data { data, .. }) => {
+                sink.handle_data(&data, &mut BackendTarget(backend));
                 self.pump_sink(sink);
             }
-            (Phase::Sink(mut sink), Message::Eof) => {
+            (Phase::Sink(mut sink), Message::Eof { .. }) => {
+                self.out.heard("channel_eof".into());
                 sink.handle_eof();
                 self.pump_sink(sink);
             }
-            (Phase::Source(mut source), Message::Data(bytes)) => {
-                source.handle_data(&bytes);
+            (Phase::Source(mut source), Message::Data { data, .. }) => {
+                source.handle_data(&data);
                 self.pump_source(source);
             }
-            (Phase::Source(mut source), Message::Eof) => {
+            (Phase::Source(mut source), Message::Eof { .. }) => {
+                self.out.heard("channel_eof".into());
                 source.handle_eof();
                 self.pump_source(source);
             }
+            // Late input once the command is over is of no use.
+            (
+                Phase::Closing,
+                Message::Data { .. } | Message::Eof { .. } | Message::Request { .. },
+            ) => {
+                self.phase = Phase::Closing;
+            }
+            (Phase::Command, Message::Eof { .. }) => self.phase = Phase::Command,
             (phase, message) => {
                 self.phase = phase;
-                self.disconnect(&format!("unexpected message {message:?}"));
+                self.disconnect(
+                    msg::DISCONNECT_PROTOCOL_ERROR,
+                    &format!("unexpected {}", message.describe()),
+                );
             }
         }
     }
 
-    /// RFC 4252 §8: password authentication, inside the encrypted channel.
+    /// RFC 4252: "none" learns the methods, "password" is checked; other
+    /// methods are not offered.
     fn authenticate<B: ScpBackend + ?Sized>(
         &mut self,
         user: &str,
-        method: &str,
-        password: &str,
+        service: &str,
+        method: AuthMethod,
         backend: &B,
     ) {
-        // The password is in the server's hands now, but the transcript
-        // does not repeat it.
-        self.out
-            .command(format!("auth {method} user {user} (password hidden)"));
-        if method == "password" && backend.check_password(user, password) {
-            self.send(Message::UserAuthSuccess);
-            self.out.reply(format!("user {user} authenticated"));
+        let request = Message::UserAuthRequest {
+            user: user.to_string(),
+            service: service.to_string(),
+            method: method.clone(),
+        };
+        self.out.heard(request.describe());
+        if service != CONNECTION_SERVICE {
+            self.disconnect(
+                msg::DISCONNECT_SERVICE_NOT_AVAILABLE,
+                &format!("service {service} not available"),
+            );
+            return;
+        }
+        let failure = Message::UserAuthFailure {
+            methods: vec!["password".into()],
+            partial: false,
+        };
+        let AuthMethod::Password(password) = method else {
+            self.out.send(failure);
+            return;
+        };
+        if backend.check_password(user, &password) {
+            self.out.send(Message::UserAuthSuccess);
+            self.out.data(format!("user {user} authenticated"));
             self.user = Some(user.to_string());
             self.phase = Phase::Command;
             return;
         }
         self.auth_failures += 1;
-        self.send(Message::UserAuthFailure);
-        self.out
-            .reply(format!("authentication failed for user {user}"));
-        self.phase = Phase::Authentication;
+        self.out.data(format!("wrong password for user {user}"));
         if self.auth_failures >= self.limits.max_auth_attempts {
-            self.disconnect("too many authentication failures");
+            self.disconnect(
+                msg::DISCONNECT_NO_MORE_AUTH_METHODS,
+                "too many authentication failures",
+            );
+        } else {
+            self.out.send(failure);
         }
     }
 
-    /// Runs `scp -t` or `scp -f`.
+    /// RFC 4254 §6.1: one "session" channel.
+    fn open_channel(&mut self, message: Message) {
+        self.out.heard(message.describe());
+        let Message::ChannelOpen {
+            kind,
+            sender,
+            window,
+            max_packet,
+        } = message
+        else {
+            return;
+        };
+        if kind != "session" || self.out.channel.is_some() {
+            let (reason, description) = if kind == "session" {
+                (4, "one session per connection")
+            } else {
+                (1, "only session channels are offered")
+            };
+            self.out.send(Message::ChannelOpenFailure {
+                recipient: sender,
+                reason,
+                description: description.into(),
+            });
+            return;
+        }
+        self.out.channel = Some(Channel::new(0, sender, window, max_packet));
+        self.out.send(Message::ChannelOpenConfirmation {
+            recipient: sender,
+            sender: 0,
+            window: ssh_channel::WINDOW,
+            max_packet: ssh_channel::MAX_PACKET,
+        });
+    }
+
+    /// Runs a command: scp, or one of the few others.
     fn exec<B: ScpBackend + ?Sized>(&mut self, command_line: &str, backend: &mut B) {
-        self.out.command(format!("exec {command_line}"));
+        let home = backend.home_dir(self.user.as_deref().unwrap_or(""));
+        if command_line.split_whitespace().next() != Some("scp") {
+            let (stdout, stderr, status) = run_command(&*backend, &home, command_line);
+            if !stdout.is_empty() {
+                self.out.data(format!("({} bytes of output)", stdout.len()));
+            }
+            self.out.send_data(&stdout);
+            self.out.send_stderr(&stderr);
+            self.exit(status, true);
+            return;
+        }
         let command = match ScpCommand::parse(command_line) {
             Ok(command) => command,
             Err(why) => {
-                self.out.reply(why);
-                self.exit(EXIT_COMMAND_NOT_FOUND);
+                self.out.send_stderr(format!("{why}\n").as_bytes());
+                self.out.data(why);
+                self.exit(EXIT_COMMAND_NOT_FOUND, true);
                 return;
             }
         };
-        let home = backend.home_dir(self.user.as_deref().unwrap_or(""));
         let path = resolve_path(&home, &command.path);
         match command.direction {
             Direction::To => {
@@ -370,12 +484,12 @@ impl ScpServer {
     /// Sends what the sink produced; ends the command when it is done.
     fn pump_sink(&mut self, mut sink: Box<Sink>) {
         let bytes = sink.take_output();
-        self.send_data(&bytes);
+        self.out.send_data(&bytes);
         while let Some(note) = sink.poll_note() {
             self.out.note(note);
         }
         if sink.is_finished() {
-            self.exit(sink.exit_status());
+            self.exit(sink.exit_status(), true);
         } else {
             self.phase = Phase::Sink(sink);
         }
@@ -384,74 +498,154 @@ impl ScpServer {
     /// Sends what the source produced; ends the command when it is done.
     fn pump_source(&mut self, mut source: Box<Source>) {
         let bytes = source.take_output();
-        self.send_data(&bytes);
+        self.out.send_data(&bytes);
         while let Some(note) = source.poll_note() {
             self.out.note(note);
         }
         if source.is_finished() {
-            self.send(Message::Eof);
-            self.exit(source.exit_status());
+            self.exit(source.exit_status(), true);
         } else {
             self.phase = Phase::Source(source);
         }
     }
 
-    /// RFC 4254 §6.10: report the command's exit status, then close.
-    fn exit(&mut self, status: u32) {
-        self.send(Message::ExitStatus(status));
-        self.out.reply(format!("exit-status {status}"));
-        self.close();
+    /// RFC 4254 §6.10: EOF, the command's exit status, CLOSE, each after
+    /// the data still waiting for window.
+    fn exit(&mut self, status: u32, eof: bool) {
+        let Some(channel) = self.out.channel.as_mut() else {
+            self.close();
+            return;
+        };
+        let recipient = channel.remote;
+        if eof {
+            channel.send_after_data(Message::Eof { recipient });
+        }
+        channel.send_after_data(Message::Request {
+            recipient,
+            want_reply: false,
+            request: ChannelRequest::ExitStatus(status),
+        });
+        channel.send_after_data(Message::Close { recipient });
+        self.out.flush_channel();
+        self.phase = Phase::Closing;
     }
 
     /// Tells the client why, then closes.
-    fn disconnect(&mut self, reason: &str) {
-        self.send(Message::Disconnect {
-            reason: reason.to_string(),
-        });
-        self.out.reply(format!("disconnect: {reason}"));
-        self.close();
-    }
-
-    /// Closes without a word (nothing can be said safely).
-    fn abort(&mut self, error: &ChannelError) {
-        self.out.data(format!("closing: {error}"));
+    fn disconnect(&mut self, code: u32, reason: &str) {
+        self.out.transport.disconnect(code, reason);
         self.close();
     }
 
     fn close(&mut self) {
         self.phase = Phase::Closed;
         self.close_requested = true;
-        self.opener = None;
-    }
-
-    /// Seals a message into a record for the output.
-    fn send(&mut self, message: Message) {
-        if let Err(error) = self.out.seal(&message) {
-            self.abort(&error);
-        }
-    }
-
-    /// Sends stream bytes as CHANNEL_DATA messages of at most
-    /// [`MAX_DATA`] bytes each.
-    fn send_data(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(MAX_DATA) {
-            self.send(Message::Data(chunk.to_vec()));
-        }
     }
 }
 
-/// A hello for the transcript: version and key fingerprints, never keys
-/// in full.
-pub(crate) fn describe_hello(hello: &Hello) -> String {
-    let ephemeral = channel::hex(&hello.ephemeral[..4]);
-    match &hello.host_key {
-        Some(host) => format!(
-            "{} (X25519 key {ephemeral}..., host key {})",
-            hello.version,
-            channel::fingerprint(host)
-        ),
-        None => format!("{} (X25519 key {ephemeral}...)", hello.version),
+/// The few shell commands the server runs besides scp, over the same
+/// files: `ls [-l] [path]`, `cat path...`, `pwd`. Returns stdout, stderr
+/// and the exit status.
+fn run_command<B: ScpBackend + ?Sized>(
+    backend: &B,
+    home: &str,
+    line: &str,
+) -> (Vec<u8>, Vec<u8>, u32) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((&name, args)) = words.split_first() else {
+        return (Vec::new(), Vec::new(), 0);
+    };
+    let paths: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let long = args.iter().any(|a| a.starts_with('-') && a.contains('l'));
+    let mut out = String::new();
+    let mut err = String::new();
+    let mut status = 0;
+    match name {
+        "pwd" => out.push_str(&format!("{home}\n")),
+        "ls" => {
+            let targets = if paths.is_empty() { vec!["."] } else { paths };
+            for target in targets {
+                let path = resolve_path(home, target);
+                match backend.lookup(&path) {
+                    Some(ScpNode::Dir { entries, .. }) => {
+                        let mut names = entries.clone();
+                        names.sort();
+                        for entry in names {
+                            if long {
+                                out.push_str(&describe_entry(
+                                    backend,
+                                    &join_path(&path, &entry),
+                                    &entry,
+                                ));
+                            } else {
+                                out.push_str(&format!("{entry}\n"));
+                            }
+                        }
+                    }
+                    Some(ScpNode::File { .. }) => out.push_str(&if long {
+                        describe_entry(backend, &path, target)
+                    } else {
+                        format!("{target}\n")
+                    }),
+                    None => {
+                        err.push_str(&format!(
+                            "ls: cannot access '{target}': No such file or directory\n"
+                        ));
+                        status = 2;
+                    }
+                }
+            }
+        }
+        "cat" => {
+            for target in paths {
+                match backend.lookup(&resolve_path(home, target)) {
+                    Some(ScpNode::File { data, .. }) => {
+                        out.push_str(&String::from_utf8_lossy(&data))
+                    }
+                    Some(ScpNode::Dir { .. }) => {
+                        err.push_str(&format!("cat: {target}: Is a directory\n"));
+                        status = 1;
+                    }
+                    None => {
+                        err.push_str(&format!("cat: {target}: No such file or directory\n"));
+                        status = 1;
+                    }
+                }
+            }
+        }
+        other => {
+            err.push_str(&format!("sh: 1: {other}: not found\n"));
+            status = EXIT_COMMAND_NOT_FOUND;
+        }
     }
+    (out.into_bytes(), err.into_bytes(), status)
+}
+
+/// One line of `ls -l`.
+fn describe_entry<B: ScpBackend + ?Sized>(backend: &B, path: &str, name: &str) -> String {
+    match backend.lookup(path) {
+        Some(ScpNode::File { data, mode, .. }) => {
+            format!("-{} {:>10} {name}\n", rwx(mode), data.len())
+        }
+        Some(ScpNode::Dir { mode, .. }) => format!("d{} {:>10} {name}\n", rwx(mode), 0),
+        None => String::new(),
+    }
+}
+
+fn rwx(mode: u32) -> String {
+    (0..9)
+        .map(|i| {
+            let bit = mode >> (8 - i) & 1;
+            if bit == 0 {
+                '-'
+            } else {
+                ['r', 'w', 'x'][i % 3]
+            }
+        })
+        .collect()
 }
 
 /// The backend seen as a place a sink can store files.
@@ -561,7 +755,6 @@ impl Session for ScpServer {
 
     fn handle_close(&mut self) {
         self.phase = Phase::Closed;
-        self.opener = None;
     }
 
     fn state_name(&self) -> &'static str {
@@ -571,6 +764,7 @@ impl Session for ScpServer {
             Phase::Command => "command",
             Phase::Sink(_) => "sink",
             Phase::Source(_) => "source",
+            Phase::Closing => "closing",
             Phase::Closed => "closed",
         }
     }

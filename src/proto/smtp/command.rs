@@ -97,13 +97,15 @@ pub enum Command {
         mechanism: String,
         initial_response: Option<String>,
     },
+    /// RFC 3207 `STARTTLS`.
+    StartTls,
     /// A known command this server does not implement (EXPN, TURN, ...).
     NotImplemented(String),
 }
 
 /// Verbs that exist (RFC 5321 and extensions) but are not implemented here.
 const NOT_IMPLEMENTED_VERBS: &[&str] = &[
-    "EXPN", "TURN", "ETRN", "ATRN", "BDAT", "STARTTLS", "SEND", "SOML", "SAML",
+    "EXPN", "TURN", "ETRN", "ATRN", "BDAT", "SEND", "SOML", "SAML",
 ];
 
 /// Parses one command line (without CRLF).
@@ -126,6 +128,7 @@ pub fn parse_command(line: &str) -> Result<Command, Reply> {
         "VRFY" if args.is_empty() => Err(syntax("VRFY address")),
         "VRFY" => Ok(Command::Vrfy(args.to_string())),
         "AUTH" => parse_auth(args),
+        "STARTTLS" => no_arguments(args, "STARTTLS", Command::StartTls),
         v if NOT_IMPLEMENTED_VERBS.contains(&v) => Ok(Command::NotImplemented(verb)),
         _ => Err(Reply::new(SYNTAX_ERROR, "5.5.2 Command unrecognized")),
     }

@@ -10,7 +10,9 @@
 //! which domains and users exist and what happens to accepted mail (a
 //! mailbox for local users, a queue for relaying).
 //!
-//! What it is not: no STARTTLS, no BDAT/CHUNKING, no DSN parameters, no
+//! STARTTLS (RFC 3207) when the driver can put TLS under the session.
+//!
+//! What it is not: no BDAT/CHUNKING, no DSN parameters, no
 //! timers (the driver may close an idle connection). It never relays on its
 //! own: a recipient in a foreign domain is accepted only from an
 //! authenticated client, or one the backend trusts ([`SmtpBackend::may_relay`]),
@@ -90,6 +92,12 @@ pub struct SmtpConfig {
     pub max_recipients: usize,
     /// Error replies (5xx) after which the server gives up with 421.
     pub max_errors: u32,
+    /// RFC 3207: STARTTLS is offered (the driver can put TLS under the
+    /// session).
+    pub starttls: bool,
+    /// AUTH only over TLS: before STARTTLS it is neither advertised nor
+    /// accepted (530), so no password crosses the network in the clear.
+    pub require_tls_for_auth: bool,
 }
 
 impl SmtpConfig {
@@ -103,6 +111,8 @@ impl SmtpConfig {
             max_message_size: 10 * 1024 * 1024,
             max_recipients: DEFAULT_MAX_RECIPIENTS,
             max_errors: 20,
+            starttls: false,
+            require_tls_for_auth: false,
         }
     }
 
@@ -297,6 +307,10 @@ pub struct SmtpServer {
     errors: u32,
     output: Vec<u8>,
     transcript: VecDeque<Transcript>,
+    /// The session runs over TLS.
+    secure: bool,
+    /// 220 to STARTTLS queued; the driver has not switched yet.
+    starttls_pending: bool,
 }
 
 impl SmtpServer {
@@ -318,9 +332,42 @@ impl SmtpServer {
             errors: 0,
             output: Vec::new(),
             transcript: VecDeque::new(),
+            secure: false,
+            starttls_pending: false,
         };
         server.send(greeting);
         server
+    }
+
+    /// A session on a connection that is TLS from the first byte (port
+    /// 465, RFC 8314): the greeting goes out encrypted.
+    pub fn new_secure(config: SmtpConfig, client_addr: IpAddr) -> SmtpServer {
+        let mut server = SmtpServer::new(config, client_addr);
+        server.secure = true;
+        server
+    }
+
+    /// AUTH may be used now.
+    fn auth_allowed(&self) -> bool {
+        self.config.offer_auth && (self.secure || !self.config.require_tls_for_auth)
+    }
+
+    /// RFC 3207 §4: "220 Ready to start TLS", then the driver switches.
+    fn handle_starttls(&mut self) {
+        if !self.config.starttls {
+            self.send(Reply::new(NOT_IMPLEMENTED, "5.5.1 STARTTLS not available"));
+        } else if self.secure {
+            self.send(Self::bad_sequence("TLS already active"));
+        } else if matches!(self.state, State::Mail | State::Rcpt) {
+            self.send(Self::bad_sequence(
+                "STARTTLS not allowed during a mail transaction",
+            ));
+        } else {
+            self.send(Reply::new(SERVICE_READY, "2.0.0 Ready to start TLS"));
+            self.starttls_pending = true;
+            // Nothing the client sent after STARTTLS in the clear is read.
+            self.reader = LineReader::new(MAX_LINE);
+        }
     }
 
     /// The configuration this session runs with.
@@ -478,6 +525,7 @@ impl SmtpServer {
                 mechanism,
                 initial_response,
             } => self.handle_auth(&mechanism, initial_response, backend),
+            Command::StartTls => self.handle_starttls(),
             Command::NotImplemented(_) => {
                 self.send(Reply::new(NOT_IMPLEMENTED, "5.5.1 Command not implemented"));
             }
@@ -503,7 +551,10 @@ impl SmtpServer {
             "8BITMIME".to_string(),
             "PIPELINING".to_string(),
         ];
-        if self.config.offer_auth {
+        if self.config.starttls && !self.secure {
+            lines.push("STARTTLS".to_string());
+        }
+        if self.auth_allowed() {
             lines.push("AUTH PLAIN LOGIN".to_string());
         }
         lines.push("ENHANCEDSTATUSCODES".to_string());
@@ -614,6 +665,10 @@ impl SmtpServer {
         let refusal = match self.state {
             _ if !self.config.offer_auth => {
                 Some(Reply::new(NOT_IMPLEMENTED, "5.5.1 AUTH not available"))
+            }
+            // RFC 3207 §4: 530 until the client has started TLS.
+            _ if !self.auth_allowed() => {
+                Some(Reply::new(530, "5.7.0 Must issue a STARTTLS command first"))
             }
             State::Connected => Some(Self::bad_sequence("Send EHLO first")),
             State::Mail | State::Rcpt => Some(Self::bad_sequence(
@@ -838,11 +893,14 @@ impl SmtpServer {
             Some((name, extended)) => (name.as_str(), *extended),
             None => ("unknown", false),
         };
-        // RFC 3848: ESMTP, and ESMTPA when the client authenticated.
-        let protocol = match (extended, self.auth_user.is_some()) {
-            (false, _) => "SMTP",
-            (true, false) => "ESMTP",
-            (true, true) => "ESMTPA",
+        // RFC 3848: ESMTP, with S over TLS and A when the client
+        // authenticated.
+        let protocol = match (extended, self.secure, self.auth_user.is_some()) {
+            (false, _, _) => "SMTP",
+            (true, false, false) => "ESMTP",
+            (true, false, true) => "ESMTPA",
+            (true, true, false) => "ESMTPS",
+            (true, true, true) => "ESMTPSA",
         };
         let literal = match self.client_addr {
             IpAddr::V4(addr) => format!("[{addr}]"),
@@ -880,6 +938,24 @@ impl Session for SmtpServer {
     fn handle_close(&mut self) {
         // A transaction not finished with "." is simply forgotten.
         self.close();
+    }
+
+    fn take_starttls(&mut self) -> bool {
+        std::mem::take(&mut self.starttls_pending)
+    }
+
+    fn tls_started(&mut self) {
+        // RFC 3207 §4.2: forget everything, the client says EHLO again.
+        self.secure = true;
+        self.helo = None;
+        self.auth_user = None;
+        self.transaction = Transaction::default();
+        self.state = State::Connected;
+        self.reader = LineReader::new(MAX_LINE);
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
     }
 
     fn state_name(&self) -> &'static str {

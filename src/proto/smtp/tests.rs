@@ -870,3 +870,50 @@ fn a_crlf_split_across_segments_still_ends_a_line() {
         "250 2.0.0 Ok: queued as Q1\r\n500 5.5.2 Line too long\r\n"
     );
 }
+
+#[test]
+fn starttls_switches_once_drops_pipelined_commands_and_starts_over() {
+    let mut b = TestBackend::hamburger();
+    let config = SmtpConfig {
+        starttls: true,
+        require_tls_for_auth: true,
+        ..SmtpConfig::new("mail.hamburger.edu")
+    };
+    let mut s = greeted(config.clone(), &mut b);
+    // Before TLS: STARTTLS offered, AUTH neither offered nor accepted.
+    let ehlo = say(&mut s, &mut b, "EHLO crepes.fr\r\n");
+    assert!(
+        ehlo.contains("250-STARTTLS\r\n") && !ehlo.contains("AUTH"),
+        "{ehlo}"
+    );
+    assert_eq!(
+        say(&mut s, &mut b, "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n"),
+        "530 5.7.0 Must issue a STARTTLS command first\r\n"
+    );
+    // An injected command behind STARTTLS is never read.
+    assert_eq!(
+        say(&mut s, &mut b, "STARTTLS\r\nMAIL FROM:<mallory@evil>\r\n"),
+        "220 2.0.0 Ready to start TLS\r\n"
+    );
+    assert!(s.take_starttls());
+    assert!(!s.take_starttls(), "asked once");
+    s.tls_started();
+    assert!(s.is_secure());
+    assert_eq!(s.state_name(), "CONNECTED");
+    let ehlo = say(&mut s, &mut b, "EHLO crepes.fr\r\n");
+    assert!(
+        !ehlo.contains("STARTTLS") && ehlo.contains("AUTH PLAIN LOGIN"),
+        "{ehlo}"
+    );
+    assert_eq!(
+        say(&mut s, &mut b, "STARTTLS\r\n"),
+        "503 5.5.1 TLS already active\r\n"
+    );
+    // Without the option, STARTTLS is a command like any unknown one.
+    let mut plain = greeted(SmtpConfig::new("mail.hamburger.edu"), &mut b);
+    assert_eq!(
+        say(&mut plain, &mut b, "STARTTLS\r\n"),
+        "502 5.5.1 STARTTLS not available\r\n"
+    );
+    assert!(!plain.take_starttls());
+}
