@@ -126,7 +126,7 @@ pub fn machines() -> Vec<(
     Vec<&'static str>,
     &'static [Transition],
 )> {
-    use crate::proto::{ftp, imap, pop3, smtp};
+    use crate::proto::{ftp, imap, pop3, smtp, telnet};
     vec![
         (
             "tcp",
@@ -181,6 +181,24 @@ pub fn machines() -> Vec<(
             "FTP client (RFC 959)",
             ftp::client::STATES.to_vec(),
             ftp::client::TRANSITIONS,
+        ),
+        (
+            "telnet",
+            "TELNET server (RFC 854)",
+            telnet::STATES.to_vec(),
+            telnet::TRANSITIONS,
+        ),
+        (
+            "telnet-client",
+            "TELNET client (RFC 854)",
+            telnet::CLIENT_STATES.to_vec(),
+            telnet::CLIENT_TRANSITIONS,
+        ),
+        (
+            "telnet-option",
+            "TELNET option negotiation, one side of one option (RFC 855, RFC 1143)",
+            telnet::OPTION_STATES.to_vec(),
+            telnet::OPTION_TRANSITIONS,
         ),
     ]
 }

@@ -9,7 +9,8 @@
 //! - [`net`] is the network: a topology of hosts and routers, links with
 //!   latency, bandwidth, queues and loss, IPv4 routing, UDP and TCP.
 //! - [`proto`] holds the sans-IO application protocol machines (SMTP, POP3,
-//!   IMAP, DNS, FTP, HTTP, SCP): bytes in, bytes and events out, no sockets.
+//!   IMAP, DNS, FTP, HTTP, SCP, TELNET): bytes in, bytes and events out, no
+//!   sockets.
 //! - [`apps`] builds applications from those machines: mail servers with
 //!   queues and mailboxes, user agents, file servers, an eavesdropper.
 //! - [`trace`] is the one stream of typed events every layer emits; the CLI,

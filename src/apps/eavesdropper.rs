@@ -16,6 +16,7 @@
 //! | IMAP | `LOGIN` user and password, `AUTHENTICATE PLAIN`, subjects |
 //! | HTTP | request lines, `Authorization: Basic` credentials, request and response bodies |
 //! | SCP (port 22) | the clear-text version lines, then only ciphertext: its size, record lengths, byte entropy, and the longest printable run |
+//! | TELNET (port 23) | the login name and the password put back together from their keystrokes, each command, and what it printed |
 //!
 //! It is a pure function of the capture: no state, no clock, no
 //! randomness. It is not a full protocol dissector (no TLS, no IPv4
@@ -24,7 +25,7 @@
 
 use crate::net::packet::{Packet, Payload, TcpSegment};
 use crate::net::tcp::seq;
-use crate::proto::{ftp, http, imap, pop3, scp, smtp};
+use crate::proto::{ftp, http, imap, pop3, scp, smtp, telnet};
 use crate::sim::SimTime;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -37,6 +38,8 @@ use std::net::SocketAddrV4;
 pub const MAX_PRINTABLE_RUN_IN_CIPHERTEXT: usize = 16;
 /// Bytes shown in a preview.
 const PREVIEW_LEN: usize = 64;
+/// Bytes of a TELNET command's output shown: a screenful of a short file.
+const TELNET_PREVIEW_LEN: usize = 200;
 
 /// One TCP connection, oriented: the client opened it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,6 +64,8 @@ pub enum Protocol {
     Http,
     /// SCP over wiretale's encrypted channel (or anything on port 22).
     Scp,
+    /// TELNET: a remote login, keystroke by keystroke.
+    Telnet,
     /// Not recognised: an FTP data connection, or another protocol.
     Data,
 }
@@ -74,6 +79,7 @@ impl fmt::Display for Protocol {
             Protocol::Imap => "IMAP",
             Protocol::Http => "HTTP",
             Protocol::Scp => "SCP (encrypted)",
+            Protocol::Telnet => "TELNET",
             Protocol::Data => "data",
         })
     }
@@ -184,6 +190,7 @@ pub fn analyze(captured: &[(SimTime, Packet)]) -> Report {
                 Protocol::Imap => read_imap(c2s, s2c, &mut findings),
                 Protocol::Http => read_http(c2s, s2c, &mut findings),
                 Protocol::Scp => read_encrypted(c2s, s2c, &mut findings),
+                Protocol::Telnet => read_telnet(c2s, s2c, capture.closed, &mut findings),
                 Protocol::Data => read_data(c2s, s2c, &mut findings),
             }
         }
@@ -494,10 +501,16 @@ struct Run {
 impl Run {
     /// When the byte at `pos` was captured.
     fn time_at(&self, pos: usize) -> SimTime {
-        let i = self.times.partition_point(|&(offset, _)| offset <= pos);
         self.times
-            .get(i.saturating_sub(1))
+            .get(self.segment_at(pos))
             .map_or(SimTime::ZERO, |&(_, t)| t)
+    }
+
+    /// Which of the run's segments brought the byte at `pos`.
+    fn segment_at(&self, pos: usize) -> usize {
+        self.times
+            .partition_point(|&(offset, _)| offset <= pos)
+            .saturating_sub(1)
     }
 }
 
@@ -612,6 +625,13 @@ fn detect_protocol(id: ConnectionId, c2s: &Stream, s2c: &Stream) -> Protocol {
     if client.starts_with(b"SSH-") || server.starts_with(b"SSH-") {
         return Protocol::Scp;
     }
+    // A TELNET server opens by negotiating options: its first byte is IAC.
+    if [c2s, s2c]
+        .iter()
+        .any(|s| s.first_run().first() == Some(&telnet::IAC))
+    {
+        return Protocol::Telnet;
+    }
     if is_http_request_line(client) || server.starts_with(b"HTTP/1.") {
         return Protocol::Http;
     }
@@ -641,6 +661,7 @@ fn detect_protocol(id: ConnectionId, c2s: &Stream, s2c: &Stream) -> Protocol {
     match id.server.port() {
         ftp::CONTROL_PORT => Protocol::FtpControl,
         scp::PORT => Protocol::Scp,
+        telnet::PORT => Protocol::Telnet,
         smtp::PORT | smtp::SUBMISSION_PORT => Protocol::Smtp,
         pop3::PORT => Protocol::Pop3,
         imap::PORT => Protocol::Imap,
@@ -1264,6 +1285,189 @@ fn read_encrypted(c2s: &Stream, s2c: &Stream, out: &mut Findings) {
     }
 }
 
+/// A line the TELNET user typed, put back together from its keystrokes.
+#[derive(Debug, Default)]
+struct TypedLine {
+    text: Vec<u8>,
+    /// When its first key was captured.
+    start: Option<SimTime>,
+    /// When its Return was captured (`None`: not pressed yet).
+    end: Option<SimTime>,
+    /// The segments its keys came in.
+    segments: std::collections::BTreeSet<(usize, usize)>,
+}
+
+/// The client's keystrokes as lines, with the editing keys applied as the
+/// server applies them (DEL, BS, Ctrl-U, Ctrl-C, IAC EC/EL/IP).
+fn telnet_lines(c2s: &Stream) -> Vec<TypedLine> {
+    use telnet::{Item, codec::Key};
+    let mut lines = Vec::new();
+    for (r, run) in c2s.runs.iter().enumerate() {
+        let mut ends = telnet::LineEnds::default();
+        let mut line = TypedLine::default();
+        for (pos, item) in telnet::Decoder::new().decode(&run.data) {
+            let key = match item {
+                Item::Data(b) => ends.feed(b),
+                Item::Command(telnet::EC) => Some(Key::Byte(0x7f)),
+                Item::Command(telnet::EL | telnet::IP) => Some(Key::Byte(0x15)),
+                _ => None,
+            };
+            match key {
+                Some(Key::Enter) if !line.text.is_empty() => {
+                    line.end = Some(run.time_at(pos));
+                    lines.push(std::mem::take(&mut line));
+                }
+                Some(Key::Byte(0x7f | 0x08)) => {
+                    line.text.pop();
+                }
+                Some(Key::Byte(0x15 | 0x03)) => line.text.clear(),
+                Some(Key::Byte(b)) if b >= 0x20 => {
+                    line.start.get_or_insert(run.time_at(pos));
+                    line.text.push(b);
+                    line.segments.insert((r, run.segment_at(pos)));
+                }
+                _ => {}
+            }
+        }
+        if !line.text.is_empty() {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// What the user's screen showed, byte by byte with the time each was
+/// captured: the server's data, commands removed, ends of line as LF.
+fn telnet_screen(s2c: &Stream) -> Vec<(u8, SimTime)> {
+    use telnet::{Item, codec::Key};
+    let mut screen = Vec::new();
+    for run in &s2c.runs {
+        let mut ends = telnet::LineEnds::default();
+        for (pos, item) in telnet::Decoder::new().decode(&run.data) {
+            let Item::Data(b) = item else { continue };
+            match ends.feed(b) {
+                Some(Key::Byte(b)) => screen.push((b, run.time_at(pos))),
+                Some(Key::Enter) => screen.push((b'\n', run.time_at(pos))),
+                None => {}
+            }
+        }
+    }
+    screen
+}
+
+/// The screen's bytes captured in `(after, until]`.
+fn screen_between(screen: &[(u8, SimTime)], after: SimTime, until: Option<SimTime>) -> Vec<u8> {
+    screen
+        .iter()
+        .filter(|(_, t)| *t > after && until.is_none_or(|u| *t <= u))
+        .map(|(b, _)| *b)
+        .collect()
+}
+
+/// TELNET (RFC 854): everything crosses in the clear. The user's lines
+/// are put back together from their keystrokes (one segment each in
+/// character mode) and read by the prompt the server had left on the
+/// screen when the first key was typed: after `login:` a user name, after
+/// `Password:` the password (which the server did not echo, and which the
+/// link carried all the same), otherwise a command, followed by what the
+/// server printed until the next line began. A line is reported once its
+/// Return is seen, a command's output once the next line starts or the
+/// connection ends, so each finding is final when it is made.
+fn read_telnet(c2s: &Stream, s2c: &Stream, closed: bool, out: &mut Findings) {
+    let screen = telnet_screen(s2c);
+    let lines = telnet_lines(c2s);
+    for (i, line) in lines.iter().enumerate() {
+        let Some(start) = line.start else { continue };
+        if line.end.is_none() && !closed {
+            continue;
+        }
+        // The screen as it was when the first key went: what was printed
+        // at that instant or before (the tap sees both directions).
+        let shown_before: Vec<u8> = screen
+            .iter()
+            .filter(|(_, t)| *t <= start)
+            .map(|(b, _)| *b)
+            .collect();
+        let prompt_line = shown_before
+            .rsplit(|&b| b == b'\n')
+            .next()
+            .unwrap_or_default();
+        let prompt = String::from_utf8_lossy(prompt_line).to_ascii_lowercase();
+        let prompt = prompt.trim_end();
+        let text = show(&line.text);
+        let unfinished = if line.end.is_some() {
+            ""
+        } else {
+            " (no Return)"
+        };
+        let time = line.end.unwrap_or(start);
+        let segments = line.segments.len();
+        if prompt.ends_with("login:") {
+            out.add(
+                FindingKind::Credential,
+                time,
+                format!("TELNET login name {text}{unfinished}"),
+            );
+            continue;
+        }
+        if prompt.ends_with("password:") {
+            let typed = if segments > 1 {
+                format!(" (typed in {segments} segments)")
+            } else {
+                String::new()
+            };
+            out.add(
+                FindingKind::Credential,
+                time,
+                format!("TELNET password {text}{typed}{unfinished}"),
+            );
+            continue;
+        }
+        out.add(
+            FindingKind::Command,
+            time,
+            format!("TELNET command {text}{unfinished}"),
+        );
+        let Some(end) = line.end else { continue };
+        let next = lines.get(i + 1).and_then(|l| l.start);
+        if next.is_none() && !closed {
+            // The output may not be complete yet.
+            continue;
+        }
+        let mut printed = screen_between(&screen, end, next);
+        if printed.first() == Some(&b'\n') {
+            // The echo of the Return.
+            printed.remove(0);
+        }
+        // What follows the last line end is the next prompt.
+        let keep = printed
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        printed.truncate(keep);
+        if !printed.is_empty() {
+            out.add(
+                FindingKind::Content,
+                first_shown_after(&screen, end),
+                format!(
+                    "TELNET output of {text} ({} bytes): {}",
+                    printed.len(),
+                    preview_n(&printed, TELNET_PREVIEW_LEN)
+                ),
+            );
+        }
+    }
+}
+
+/// When the first screen byte after `after` was captured.
+fn first_shown_after(screen: &[(u8, SimTime)], after: SimTime) -> SimTime {
+    screen
+        .iter()
+        .map(|&(_, t)| t)
+        .find(|&t| t > after)
+        .unwrap_or(after)
+}
+
 /// Walks the clear SSH packets at the start of a stream (after the
 /// version line) up to and including NEWKEYS. Returns where the
 /// encrypted part begins and what the KEXINIT offered.
@@ -1324,6 +1528,7 @@ fn protocol_word(protocol: Protocol) -> &'static str {
         Protocol::FtpControl => "FTP",
         Protocol::Http => "HTTP",
         Protocol::Scp => "SSH",
+        Protocol::Telnet => "TELNET",
         Protocol::Data => "data",
     }
 }
@@ -1654,8 +1859,13 @@ fn read_data(c2s: &Stream, s2c: &Stream, out: &mut Findings) {
 
 /// The first bytes, as text if they are text, else as hex.
 fn preview(data: &[u8]) -> String {
-    let head = &data[..data.len().min(PREVIEW_LEN)];
-    let more = if data.len() > PREVIEW_LEN { "..." } else { "" };
+    preview_n(data, PREVIEW_LEN)
+}
+
+/// The first `n` bytes, as [`preview`] shows them.
+fn preview_n(data: &[u8], n: usize) -> String {
+    let head = &data[..data.len().min(n)];
+    let more = if data.len() > n { "..." } else { "" };
     let printable = head
         .iter()
         .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
@@ -2211,6 +2421,132 @@ mod tests {
         );
     }
 
+    /// A TELNET session driven key by key through a tap: the server's
+    /// machine and the scripted client, each keystroke its own segment.
+    fn telnet_tap(password: &str) -> Tap {
+        use crate::apps::vfs::{Account, VPath, Vfs};
+        use crate::proto::Session;
+        use crate::proto::telnet::*;
+        let mut vfs = Vfs::new();
+        let home = VPath::parse("/alice").unwrap();
+        vfs.add_user("alice", Account::new("croissant", home), 0)
+            .unwrap();
+        vfs.create_text_file(
+            &VPath::parse("/alice/report.txt").unwrap(),
+            "Quarterly report: secret merger.\n",
+            0,
+        )
+        .unwrap();
+        let mut server = TelnetServer::new(TelnetConfig::new("files"));
+        let mut client = TelnetClient::new(TelnetClientConfig {
+            user: "alice".into(),
+            password: password.into(),
+            commands: vec!["cat report.txt".into()],
+        });
+        let mut tap = Tap::new(40005, 23).open();
+        loop {
+            let mut moved = false;
+            while let Some(bytes) = server.poll_output() {
+                tap = tap.server_sends(&bytes);
+                client.handle_input(&bytes);
+                moved = true;
+            }
+            while let Some(bytes) = client.poll_output() {
+                tap = tap.client_sends(&bytes);
+                server.handle_input(&bytes, &mut vfs);
+                moved = true;
+            }
+            if let Some(key) = client.poll_keystroke() {
+                tap = tap.client_sends(&key);
+                server.handle_input(&key, &mut vfs);
+                moved = true;
+            }
+            if !moved || server.wants_close() || client.wants_close() {
+                while let Some(bytes) = server.poll_output() {
+                    tap = tap.server_sends(&bytes);
+                }
+                break;
+            }
+        }
+        tap
+    }
+
+    #[test]
+    fn telnet_keystrokes_are_put_back_together() {
+        let tap = telnet_tap("croissant").close();
+        let report = analyze(&tap.packets);
+        assert_eq!(report.connections[0].protocol, Protocol::Telnet);
+        assert_eq!(
+            texts(&report, FindingKind::Credential),
+            vec![
+                "TELNET login name alice",
+                "TELNET password croissant (typed in 9 segments)"
+            ]
+        );
+        assert_eq!(
+            texts(&report, FindingKind::Command),
+            vec!["TELNET command cat report.txt", "TELNET command exit"]
+        );
+        let content = texts(&report, FindingKind::Content);
+        assert_eq!(
+            content[0],
+            "TELNET output of cat report.txt (33 bytes): \"Quarterly report: secret merger.\\n\""
+        );
+        // Trudy saw the password although the server never echoed it.
+        let (screen, _) =
+            crate::proto::telnet::codec::screen_text(&streams(&tap.packets)[0].server_to_client);
+        assert!(!String::from_utf8_lossy(&screen).contains("croissant"));
+    }
+
+    #[test]
+    fn telnet_findings_wait_for_their_line_and_output() {
+        let tap = telnet_tap("croissant");
+        // The capture up to the middle of the password: the login name is
+        // there, the password is not finished, nothing else is.
+        let keys_of_password = tap
+            .packets
+            .iter()
+            .position(|(_, p)| &p.app_payload()[..] == b"s")
+            .unwrap();
+        let partial = analyze(&tap.packets[..keys_of_password]);
+        assert_eq!(
+            texts(&partial, FindingKind::Credential),
+            vec!["TELNET login name alice"]
+        );
+        // Up to the Return of `cat report.txt` and its output, before the
+        // next key: the command is known, its output not yet final.
+        let before_exit = tap
+            .packets
+            .iter()
+            .rposition(|(_, p)| p.src_addr().port() == 40005 && &p.app_payload()[..] == b"e")
+            .unwrap();
+        let partial = analyze(&tap.packets[..before_exit]);
+        assert!(
+            texts(&partial, FindingKind::Command)
+                .contains(&"TELNET command cat report.txt".to_string())
+        );
+        assert!(texts(&partial, FindingKind::Content).is_empty());
+        // A wrong password is read just the same.
+        let report = analyze(&telnet_tap("baguette").close().packets);
+        assert!(
+            texts(&report, FindingKind::Credential)
+                .contains(&"TELNET password baguette (typed in 8 segments)".to_string())
+        );
+        assert!(texts(&report, FindingKind::Command).is_empty());
+        // Without the server's negotiation, port 23 still says TELNET.
+        let bare = Tap::new(40006, 23)
+            .open()
+            .server_sends(b"login: ")
+            .client_sends(b"bob\r\n")
+            .close();
+        let report = analyze(&bare.packets);
+        assert_eq!(report.connections[0].protocol, Protocol::Telnet);
+        assert_eq!(
+            texts(&report, FindingKind::Credential),
+            vec!["TELNET login name bob"]
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -2254,7 +2590,7 @@ mod tests {
         #[test]
         fn arbitrary_captures_never_panic(
             segments in prop::collection::vec(
-                (any::<bool>(), prop::sample::select(vec![21u16, 22, 25, 80, 110, 143, 9999]), any::<u32>(), any::<u8>(), prop::collection::vec(any::<u8>(), 0..80)),
+                (any::<bool>(), prop::sample::select(vec![21u16, 22, 23, 25, 80, 110, 143, 9999]), any::<u32>(), any::<u8>(), prop::collection::vec(any::<u8>(), 0..80)),
                 0..20,
             )
         ) {
@@ -2279,8 +2615,9 @@ mod tests {
                 "USER a", "PASS b", "AUTH PLAIN", "AUTH PLAIN ???", "AUTH LOGIN", "*", "YQ==",
                 "a LOGIN {5}", "a LOGIN \"x", "a LOGIN", "a AUTHENTICATE PLAIN", "{99999999999}",
                 "GET / HTTP/1.1", "Content-Length: 99", "Authorization: Basic !!", "", "DATA", ".",
+                "login: ", "Password: ", "alice@files:/$ ", "\u{ff}\u{fb}\u{1}", "\u{7f}\u{3}",
             ]), 0..20),
-            port in prop::sample::select(vec![21u16, 25, 80, 110, 143, 22, 5000]),
+            port in prop::sample::select(vec![21u16, 25, 80, 110, 143, 22, 23, 5000]),
         ) {
             let mut text = String::new();
             for line in &lines {

@@ -13,6 +13,9 @@
 //! commands) are reported as soon as the line they come from is complete;
 //! findings that summarise a whole stream (a file, ciphertext, a message
 //! body) once the connection has closed, so each is reported once, whole.
+//! TELNET's findings are final as soon as the analysis makes them (a line
+//! when its Return comes, a command's output when the next line starts),
+//! so they are reported at once.
 //! It never sends anything and changes nothing on the link.
 
 use super::eavesdropper::{self, Finding, FindingKind, Protocol, Report, StreamBytes};
@@ -135,16 +138,18 @@ impl Eavesdropper {
                 .map(|&i| self.captured[i].clone())
                 .collect();
             let report = eavesdropper::analyze(&capture);
-            watch.bulk = report
-                .connections
-                .first()
-                .is_some_and(|c| matches!(c.protocol, Protocol::Data | Protocol::Scp));
+            let protocol = report.connections.first().map(|c| c.protocol);
+            watch.bulk = matches!(protocol, Some(Protocol::Data | Protocol::Scp));
+            // TELNET's analysis reports a line only once its Return is
+            // seen and an output once the next line starts: each finding
+            // is final when made, though the last byte is rarely an LF.
+            let final_when_made = protocol == Some(Protocol::Telnet);
             for finding in report.findings {
                 let line_based = matches!(
                     finding.kind,
                     FindingKind::Credential | FindingKind::Command | FindingKind::Banner
                 );
-                if !(watch.closed || (line_based && watch.line_complete)) {
+                if !(watch.closed || final_when_made || (line_based && watch.line_complete)) {
                     // Wait for the rest of the line or stream.
                     watch.dirty = true;
                     continue;

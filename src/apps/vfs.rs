@@ -1,5 +1,5 @@
 //! A virtual file system: an in-memory tree of directories and files that
-//! the file servers (FTP, HTTP, SCP) serve.
+//! the file servers (FTP, HTTP, SCP, and TELNET's shell) serve.
 //!
 //! The tree is global, but users never see it whole. Each account has a
 //! home directory, and that home is the root `/` of everything the user
@@ -843,6 +843,26 @@ impl crate::proto::ftp::FtpBackend for Vfs {
 
     fn is_read_only(&mut self, user: &str) -> bool {
         self.account(user).is_none_or(|a| a.read_only)
+    }
+}
+
+// ----- the TELNET shell's view: the same as FTP's -----
+
+impl crate::proto::telnet::TelnetBackend for Vfs {
+    fn check_password(&mut self, user: &str, password: &str) -> bool {
+        Vfs::check_password(self, user, password)
+    }
+
+    fn list(&mut self, user: &str, cwd: &str, path: &str) -> Result<Vec<FileInfo>, FileError> {
+        crate::proto::ftp::FtpBackend::list(self, user, cwd, path)
+    }
+
+    fn read(&mut self, user: &str, cwd: &str, path: &str) -> Result<Bytes, FileError> {
+        crate::proto::ftp::FtpBackend::read(self, user, cwd, path)
+    }
+
+    fn change_dir(&mut self, user: &str, cwd: &str, path: &str) -> Result<String, FileError> {
+        crate::proto::ftp::FtpBackend::change_dir(self, user, cwd, path)
     }
 }
 

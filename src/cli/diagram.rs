@@ -8,8 +8,9 @@ use wiretale::diagram;
 
 #[derive(Args)]
 pub struct DiagramArgs {
-    /// The machine: tcp, smtp, pop3, imap, ftp (the servers), or
-    /// smtp-client, pop3-client, imap-client, ftp-client.
+    /// The machine: tcp, smtp, pop3, imap, ftp, telnet (the servers),
+    /// smtp-client, pop3-client, imap-client, ftp-client, telnet-client,
+    /// or telnet-option (option negotiation).
     machine: String,
     /// Write the diagram to this SVG file.
     #[arg(long, value_name = "FILE")]

@@ -41,11 +41,11 @@ enum Command {
     /// Check scenarios' expectations headless, in parallel (exit 0 all
     /// passed, 1 some failed, 2 bad input).
     Check(check::CheckArgs),
-    /// Serve a scenario's mail, FTP and web servers on loopback ports for
-    /// real clients (curl, Python, a mail program).
+    /// Serve a scenario's mail, FTP, web and TELNET servers on loopback
+    /// ports for real clients (curl, Python, a mail program, telnet).
     Serve(serve::ServeArgs),
     /// Draw a protocol's state machine as SVG for slides (tcp, smtp,
-    /// pop3, imap, ftp, and their clients).
+    /// pop3, imap, ftp, telnet, and their clients).
     Diagram(diagram::DiagramArgs),
     /// List the bundled scenarios.
     Scenarios,

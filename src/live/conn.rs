@@ -1,6 +1,7 @@
 //! One live connection of a line-based protocol (SMTP, submission, POP3,
-//! IMAP, HTTP): real bytes in and out of the protocol machine, the
-//! transcript into the trace, and the limits that keep a real socket safe.
+//! IMAP, HTTP) or of TELNET: real bytes in and out of the protocol
+//! machine, the transcript into the trace, and the limits that keep a real
+//! socket safe.
 //!
 //! FTP, with its data connections, has its own loop in `ftp.rs`; this file
 //! only dispatches to it.
@@ -14,6 +15,7 @@ use crate::proto::imap::{ImapConfig, ImapServer};
 use crate::proto::pop3::{Pop3Config, Pop3Server};
 use crate::proto::scp::ScpServer;
 use crate::proto::smtp::{SmtpConfig, SmtpServer};
+use crate::proto::telnet::{TelnetConfig, TelnetServer};
 use crate::proto::tls::TlsLayer;
 use crate::trace::{ConnName, Event, Layer, Party};
 use std::io::{ErrorKind, Read, Write};
@@ -38,6 +40,7 @@ fn busy_reply(service: Service) -> &'static [u8] {
         }
         // RFC 4253 §4.2: a server may send lines before its version.
         Service::Ssh => b"Too many sessions, try again later\r\n",
+        Service::Telnet => b"Too many sessions, try again later.\r\n",
     }
 }
 
@@ -52,6 +55,7 @@ fn closing_reply(service: Service, hostname: &str, why: &str) -> Option<(Option<
         Service::Pop3 | Service::Pop3s => Some((None, format!("-ERR {why}"))),
         Service::Imap | Service::Imaps => Some((None, format!("* BYE {why}"))),
         Service::Ftp => Some((Some(421), format!("421 {why}, closing control connection."))),
+        Service::Telnet => Some((None, format!("{why}, closing connection."))),
         Service::Http | Service::Https | Service::Ssh => None,
     }
 }
@@ -70,6 +74,7 @@ enum Machine {
     Imap(Box<ImapServer>),
     Http(Box<HttpServer>),
     Ssh(Box<ScpServer>),
+    Telnet(Box<TelnetServer>),
 }
 
 impl Machine {
@@ -80,6 +85,18 @@ impl Machine {
             Machine::Imap(m) => m.as_mut(),
             Machine::Http(m) => m.as_mut(),
             Machine::Ssh(m) => m.as_mut(),
+            Machine::Telnet(m) => m.as_mut(),
+        }
+    }
+
+    /// Records the machine's named events (TELNET's login, commands,
+    /// ...), after the dialogue lines [`flush_tls`] recorded.
+    fn trace_events(&mut self, d: &Dialogue<'_>) {
+        if let Machine::Telnet(m) = self {
+            while let Some(event) = m.poll_event() {
+                let (kind, fields) = crate::apps::files::telnet_event(&event);
+                d.emit(kind.name, fields);
+            }
         }
     }
 
@@ -243,6 +260,11 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
             let m = ScpServer::new(files.host_secret, fresh_seed());
             Some((Machine::Ssh(Box::new(m)), host.name.clone()))
         }
+        Service::Telnet => {
+            host.files.as_ref()?;
+            let m = TelnetServer::new(TelnetConfig::new(&host.name));
+            Some((Machine::Telnet(Box::new(m)), host.name.clone()))
+        }
         Service::Ftp => None,
     }
 }
@@ -316,6 +338,11 @@ fn feed(
                     root: &f.web_root,
                 };
                 h.handle_input(data, &web, now);
+            }
+        }
+        Machine::Telnet(t) => {
+            if let Some(files) = &host.files {
+                t.handle_input(data, &mut lock(files).vfs);
             }
         }
     }
@@ -458,6 +485,7 @@ fn serve_lines(
             why_closed = "client stopped reading";
             break;
         }
+        m.trace_events(&d);
         if m.session().wants_close() {
             why_closed = "server closed";
             break;
@@ -509,6 +537,7 @@ fn serve_lines(
                     let mut relays = Vec::new();
                     let notes = feed(&mut m, piece, host, shared, &mut relays);
                     written = flush_tls(&mut stream, m.session(), &d, &mut tls);
+                    m.trace_events(&d);
                     trace_notes(&d, notes);
                     relay(&d, relays);
                     // RFC 3207 §4.2: what came after STARTTLS in the clear

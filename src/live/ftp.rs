@@ -39,6 +39,7 @@ pub struct FilesHost {
     /// derived from the scenario's seed and the host's name, so the same
     /// scenario always shows the same fingerprint.
     pub host_secret: [u8; 32],
+    pub telnet: bool,
 }
 
 /// The file server of a scenario host, if it has one.
@@ -59,6 +60,7 @@ pub(super) fn files_of(run: &crate::scenario::Run, seed: u64, host: &str) -> Opt
                     .finalize()
                     .into()
             }),
+            telnet: server.config().telnet,
         })
 }
 

@@ -3,8 +3,8 @@
 //! `wiretale serve SCENARIO` builds the scenario's world exactly as a run
 //! would (users, mailboxes, files), takes the state of its servers, and
 //! binds their services on 127.0.0.1: SMTP, submission, POP3 and IMAP of
-//! mail servers; FTP and HTTP of file and web servers. Bytes from real
-//! sockets go into the very protocol machines the simulation uses, and
+//! mail servers; FTP, HTTP and TELNET of file and web servers. Bytes from
+//! real sockets go into the very protocol machines the simulation uses, and
 //! every session is traced like a simulated one, so the transcript of a
 //! real client can be read afterwards.
 //!
@@ -82,9 +82,9 @@ impl Default for LiveOptions {
 pub enum LiveError {
     #[error("no host called `{0}` in the scenario")]
     NoSuchHost(String),
-    #[error("host `{0}` runs no service the live mode can serve (mail, FTP, HTTP or SSH)")]
+    #[error("host `{0}` runs no service the live mode can serve (mail, FTP, HTTP, SSH or TELNET)")]
     NotAServer(String),
-    #[error("the scenario has no server the live mode can serve (mail, FTP, HTTP or SSH)")]
+    #[error("the scenario has no server the live mode can serve (mail, FTP, HTTP, SSH or TELNET)")]
     NoServers,
     #[error("port {port} for {service} of {host} is beyond 65535; choose a lower --port-base")]
     PortTooHigh {
@@ -122,6 +122,8 @@ pub enum Service {
     Imaps,
     /// HTTP over TLS (port 443).
     Https,
+    /// TELNET: a login and a shell of `ls`, `cat`, `cd`, `pwd`.
+    Telnet,
 }
 
 impl Service {
@@ -139,6 +141,7 @@ impl Service {
             Service::Pop3s => "POP3S",
             Service::Imaps => "IMAPS",
             Service::Https => "HTTPS",
+            Service::Telnet => "TELNET",
         }
     }
 
@@ -156,6 +159,7 @@ impl Service {
             Service::Pop3s => 995,
             Service::Imaps => 993,
             Service::Https => 443,
+            Service::Telnet => 23,
         }
     }
 
@@ -176,6 +180,7 @@ impl Service {
             Service::Ftp => Layer::Ftp,
             Service::Http | Service::Https => Layer::Http,
             Service::Ssh => Layer::Scp,
+            Service::Telnet => Layer::Telnet,
         }
     }
 }
@@ -320,6 +325,9 @@ impl LiveServer {
                 }
                 if f.scp {
                     wanted.push((k, Service::Ssh));
+                }
+                if f.telnet {
+                    wanted.push((k, Service::Telnet));
                 }
             }
             // Each host's certificate, for its name and the loopback.

@@ -35,6 +35,7 @@ pub mod pop3;
 pub mod scp;
 pub mod smtp;
 pub mod ssh;
+pub mod telnet;
 pub mod tls;
 
 /// One line of an application dialogue, as a transcript shows it.

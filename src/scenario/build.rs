@@ -513,7 +513,8 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             ActionKind::Ftp { .. }
             | ActionKind::HttpGet { .. }
             | ActionKind::ScpUpload { .. }
-            | ActionKind::ScpDownload { .. } => add_file_action(&mut w, &nodes, node, &at, &a.what),
+            | ActionKind::ScpDownload { .. }
+            | ActionKind::Telnet { .. } => add_file_action(&mut w, &nodes, node, &at, &a.what),
         }
     }
     for f in &s.faults {
@@ -639,6 +640,7 @@ fn add_file_roles(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>)
                     ftp: serves.contains(&FileService::Ftp),
                     http: serves.contains(&FileService::Http),
                     scp: serves.contains(&FileService::Scp),
+                    telnet: serves.contains(&FileService::Telnet),
                     web_root: web_root
                         .as_deref()
                         .and_then(|r| VPath::parse(r).ok())
@@ -815,6 +817,34 @@ fn add_file_action(
                 preserve_times: false,
             };
             schedule_scp(w, node, at, to, user, password, operation);
+        }
+        ActionKind::Telnet {
+            server,
+            user,
+            password,
+            commands,
+        } => {
+            use crate::apps::files::TelnetUser;
+            use crate::proto::telnet::TelnetClientConfig;
+            let Some(to) = address(w, server, crate::proto::telnet::PORT) else {
+                return;
+            };
+            let config = TelnetClientConfig {
+                user: user.clone(),
+                password: password.clone(),
+                commands: commands.clone(),
+            };
+            let app = app_of::<TelnetUser>(w, node);
+            schedule_call(
+                w,
+                at,
+                app,
+                Box::new(move |app, cx| {
+                    if let Some(u) = app.as_any_mut().downcast_mut::<TelnetUser>() {
+                        u.start(cx, to, config);
+                    }
+                }),
+            );
         }
         _ => {}
     }

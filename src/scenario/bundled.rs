@@ -61,6 +61,10 @@ pub const ALL: &[Bundled] = &[
         name: "smtp_starttls",
         text: include_str!("../../scenarios/smtp_starttls.ron"),
     },
+    Bundled {
+        name: "telnet_vs_ssh",
+        text: include_str!("../../scenarios/telnet_vs_ssh.ron"),
+    },
 ];
 
 /// The bundled scenario called `name` (with or without `.ron`, or a path

@@ -380,6 +380,9 @@ pub enum FileService {
     Http,
     /// SCP on port 22.
     Scp,
+    /// TELNET on port 23: a login and a shell (`ls`, `cat`, `cd`, `pwd`)
+    /// over the same files and users.
+    Telnet,
 }
 
 fn default_file_services() -> Vec<FileService> {
@@ -540,6 +543,15 @@ pub enum ActionKind {
         password: String,
         remote: String,
     },
+    /// `telnet server`: log in, type each shell command (`ls`, `cat
+    /// FILE`, `cd DIR`, `pwd`) one key at a time, then `exit`.
+    Telnet {
+        server: String,
+        user: String,
+        password: String,
+        #[serde(default)]
+        commands: Vec<String>,
+    },
 }
 
 /// Who opens FTP's data connections.
@@ -637,6 +649,7 @@ impl ActionKind {
             ActionKind::HttpGet { .. } => "HttpGet",
             ActionKind::ScpUpload { .. } => "ScpUpload",
             ActionKind::ScpDownload { .. } => "ScpDownload",
+            ActionKind::Telnet { .. } => "Telnet",
         }
     }
 }

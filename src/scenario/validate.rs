@@ -320,7 +320,8 @@ impl<'a> Checker<'a, '_> {
                 ActionKind::Ftp { .. }
                 | ActionKind::HttpGet { .. }
                 | ActionKind::ScpUpload { .. }
-                | ActionKind::ScpDownload { .. } => self.file_action(h, a),
+                | ActionKind::ScpDownload { .. }
+                | ActionKind::Telnet { .. } => self.file_action(h, a),
             }
         }
     }
@@ -1471,7 +1472,48 @@ impl<'a> Checker<'a, '_> {
                 self.one_line("password", password);
                 self.one_line("remote", remote);
             }
+            ActionKind::Telnet {
+                user,
+                password,
+                commands,
+                ..
+            } => {
+                self.file_server(a, FileService::Telnet, "Telnet");
+                self.one_line("user", user);
+                self.one_line("password", password);
+                self.telnet_commands(commands);
+            }
             _ => {}
+        }
+    }
+
+    /// A TELNET user types each command and Return: each must be one
+    /// line, and nothing can follow `exit`.
+    fn telnet_commands(&mut self, commands: &[String]) {
+        for (i, command) in commands.iter().enumerate() {
+            if command.trim().is_empty() || has_control(command) {
+                self.err_text(
+                    "commands",
+                    0,
+                    format!(
+                        "TELNET command {} must be non-empty text on one line",
+                        i + 1
+                    ),
+                    Some("the user presses Return after each command by itself".into()),
+                );
+            }
+            if matches!(command.trim(), "exit" | "logout") && i + 1 < commands.len() {
+                self.err_quoted(
+                    &commands[i + 1],
+                    0,
+                    format!(
+                        "`{}` comes after `{}`: the session has ended by then",
+                        commands[i + 1],
+                        command.trim()
+                    ),
+                    Some("`exit` is typed after the last command anyway; leave it out".into()),
+                );
+            }
         }
     }
 
@@ -1675,7 +1717,8 @@ fn server_of(a: &ActionSpec) -> Option<&str> {
         ActionKind::Ftp { server, .. }
         | ActionKind::HttpGet { server, .. }
         | ActionKind::ScpUpload { server, .. }
-        | ActionKind::ScpDownload { server, .. } => Some(server),
+        | ActionKind::ScpDownload { server, .. }
+        | ActionKind::Telnet { server, .. } => Some(server),
         _ => None,
     }
 }

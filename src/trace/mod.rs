@@ -55,13 +55,14 @@ pub enum Layer {
     Ftp,
     Http,
     Scp,
+    Telnet,
     App,
     Fault,
 }
 
 impl Layer {
     /// Every layer, in the order docs/architecture.md lists them.
-    pub const ALL: [Layer; 13] = [
+    pub const ALL: [Layer; 14] = [
         Layer::Link,
         Layer::Ip,
         Layer::Tcp,
@@ -73,6 +74,7 @@ impl Layer {
         Layer::Ftp,
         Layer::Http,
         Layer::Scp,
+        Layer::Telnet,
         Layer::App,
         Layer::Fault,
     ];
@@ -91,6 +93,7 @@ impl Layer {
             Layer::Ftp => "ftp",
             Layer::Http => "http",
             Layer::Scp => "scp",
+            Layer::Telnet => "telnet",
             Layer::App => "app",
             Layer::Fault => "fault",
         }
@@ -110,6 +113,7 @@ impl Layer {
             Layer::Ftp => "FTP",
             Layer::Http => "HTTP",
             Layer::Scp => "SCP",
+            Layer::Telnet => "TELNET",
             Layer::App => "APP",
             Layer::Fault => "FAULT",
         }
@@ -137,6 +141,8 @@ pub enum Protocol {
     FtpData,
     Http,
     Scp,
+    /// TELNET (port 23): a remote login, every keystroke in the clear.
+    Telnet,
     /// TCP carrying no application protocol of wiretale's (bulk transfers,
     /// the discard service), or a connection no application claimed.
     Tcp,
@@ -146,7 +152,7 @@ pub enum Protocol {
 
 impl Protocol {
     /// Every protocol, in legend order.
-    pub const ALL: [Protocol; 10] = [
+    pub const ALL: [Protocol; 11] = [
         Protocol::Smtp,
         Protocol::Pop3,
         Protocol::Imap,
@@ -155,6 +161,7 @@ impl Protocol {
         Protocol::FtpData,
         Protocol::Http,
         Protocol::Scp,
+        Protocol::Telnet,
         Protocol::Tcp,
         Protocol::Udp,
     ];
@@ -170,6 +177,7 @@ impl Protocol {
             Protocol::FtpData => "FTP data",
             Protocol::Http => "HTTP",
             Protocol::Scp => "SCP",
+            Protocol::Telnet => "TELNET",
             Protocol::Tcp => "TCP",
             Protocol::Udp => "UDP",
         }
@@ -188,6 +196,7 @@ impl Protocol {
             Protocol::FtpData => [110, 190, 60],   // light green
             Protocol::Http => [213, 94, 0],        // vermilion
             Protocol::Scp => [60, 60, 60],         // near black
+            Protocol::Telnet => [140, 86, 40],     // brown
             Protocol::Tcp => [86, 140, 200],       // sky blue
             Protocol::Udp => [170, 150, 60],       // olive
         }
@@ -209,6 +218,7 @@ impl Protocol {
             Layer::Ftp => Protocol::FtpControl,
             Layer::Http => Protocol::Http,
             Layer::Scp => Protocol::Scp,
+            Layer::Telnet => Protocol::Telnet,
             _ => return None,
         })
     }
@@ -497,7 +507,7 @@ pub enum Event {
         error: TcpError,
     },
     /// One line of an application dialogue (SMTP, POP3, IMAP, FTP, HTTP,
-    /// SCP, DNS), as the server saw it.
+    /// SCP, TELNET, DNS), as the server saw it.
     Dialogue {
         layer: Layer,
         client: Party,

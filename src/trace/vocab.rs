@@ -122,13 +122,14 @@ const ENGINE: &[EventKind] = &[
     EventKind::engine(Layer::Fault, "host_down", &["host"]),
 ];
 
-const DIALOGUES: [[EventKind; 3]; 7] = [
+const DIALOGUES: [[EventKind; 3]; 8] = [
     dialogue(Layer::Smtp),
     dialogue(Layer::Pop3),
     dialogue(Layer::Imap),
     dialogue(Layer::Ftp),
     dialogue(Layer::Http),
     dialogue(Layer::Scp),
+    dialogue(Layer::Telnet),
     dialogue(Layer::Dns),
 ];
 

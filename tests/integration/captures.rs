@@ -74,6 +74,7 @@ fn dissector(l: Layer) -> Option<&'static str> {
         Layer::Dns => "dns",
         Layer::Http => "http",
         Layer::Scp => "ssh",
+        Layer::Telnet => "telnet",
         _ => return None,
     })
 }
@@ -248,6 +249,69 @@ fn every_bundled_scenario_captures_cleanly() {
     for b in scenario::bundled::ALL {
         check_capture(b.name);
     }
+}
+
+/// TELNET goes into the capture as the bytes that crossed the link:
+/// tshark decodes the option negotiation, the echoed keystrokes and the
+/// password sent one key per segment, with nothing malformed.
+#[test]
+fn telnet_is_decoded_by_tshark_keystroke_by_keystroke() {
+    if !tshark() {
+        return;
+    }
+    let (trace, _) = run("telnet_vs_ssh");
+    let file = temp("telnet_vs_ssh-telnet.pcap");
+    pcap::write_pcap(&trace, std::fs::File::create(&file).unwrap()).unwrap();
+    let f = file.to_str().unwrap();
+    let rows = tshark_out(&[
+        "-r",
+        f,
+        "-Y",
+        "telnet",
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "telnet.cmd",
+        "-e",
+        "telnet.subcmd",
+        "-e",
+        "telnet.data",
+    ]);
+    let rows: Vec<Vec<&str>> = rows.lines().map(|l| l.split('|').collect()).collect();
+    assert!(rows.len() > 40, "{rows:?}");
+    // The server's first words: WILL ECHO, WILL SUPPRESS-GO-AHEAD, the
+    // login prompt; the client's answer: DO, DO.
+    assert_eq!(rows[0][..3], ["23", "251,251", "1,3"], "{:?}", rows[0]);
+    assert!(rows[0][3].contains("login: "), "{:?}", rows[0]);
+    assert_eq!(rows[1][1..3], ["253,253", "1,3"], "{:?}", rows[1]);
+    // The client's one-key segments spell out the password.
+    let keys: String = rows
+        .iter()
+        .filter(|r| r[0] != "23" && r[3].len() == 1)
+        .map(|r| r[3])
+        .collect();
+    assert!(keys.contains("alicecroissantls"), "{keys}");
+    // The report crossed in the clear.
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "23" && r[3].contains("the merger with Initech")),
+        "{rows:?}"
+    );
+    let bad = tshark_out(&[
+        "-r",
+        f,
+        "-Y",
+        "telnet && (_ws.malformed || _ws.expert.severity == \"error\")",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]);
+    assert!(bad.trim().is_empty(), "malformed TELNET frames: {bad}");
 }
 
 #[test]

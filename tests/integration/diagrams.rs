@@ -133,7 +133,15 @@ fn wiretale_diagram_writes_an_svg_and_refuses_an_unknown_machine() {
     let dir = std::env::temp_dir().join(format!("wiretale-diagrams-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bin = env!("CARGO_BIN_EXE_wiretale");
-    for m in ["tcp", "smtp", "pop3", "imap", "ftp"] {
+    for m in [
+        "tcp",
+        "smtp",
+        "pop3",
+        "imap",
+        "ftp",
+        "telnet",
+        "telnet-option",
+    ] {
         let file = dir.join(format!("{m}.svg"));
         let out = std::process::Command::new(bin)
             .args(["diagram", m, "--svg"])
@@ -149,14 +157,14 @@ fn wiretale_diagram_writes_an_svg_and_refuses_an_unknown_machine() {
         assert!(svg.starts_with("<svg"), "{m}");
     }
     let out = std::process::Command::new(bin)
-        .args(["diagram", "telnet", "--svg"])
+        .args(["diagram", "gopher", "--svg"])
         .arg(dir.join("x.svg"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no state machine called \"telnet\"") && err.contains("tcp, smtp"),
+        err.contains("no state machine called \"gopher\"") && err.contains("tcp, smtp"),
         "{err}"
     );
     let out = std::process::Command::new(bin)

@@ -44,6 +44,73 @@ fn scp_vs_ftp_meets_its_expectations() {
     run_bundled("scp_vs_ftp");
 }
 
+#[test]
+fn telnet_vs_ssh_meets_its_expectations() {
+    run_bundled("telnet_vs_ssh");
+}
+
+#[test]
+fn telnet_actions_are_checked() {
+    let text = scenario_with(
+        HOSTS,
+        r#"    actions: [
+        Action(at: "1s", host: "pc", do: Telnet(server: "files", user: "alice", password: "pw")),
+        Action(at: "2s", host: "pc", do: Telnet(server: "router", user: "alice", password: "pw")),
+    ],"#,
+    );
+    let e = errors(&text);
+    assert!(e.contains("Telnet: `files` does not serve Telnet"), "{e}");
+    assert!(e.contains("add `Telnet` to its `serves`"), "{e}");
+    assert!(
+        e.contains("Telnet needs a file server, but `router` is a Router"),
+        "{e}"
+    );
+
+    let hosts = r#"
+        Host(name: "pc"),
+        Host(name: "router", role: Router),
+        Host(name: "files", role: FileServer(serves: [Telnet], users: [User(name: "alice", password: "pw")])),"#;
+    let text = scenario_with(
+        hosts,
+        r#"    actions: [Action(at: "1s", host: "pc", do: Telnet(server: "files", user: "alice", password: "pw",
+        commands: ["ls", "cat a
+b", "", "exit", "pwd"]))],"#,
+    );
+    let e = errors(&text);
+    assert!(
+        e.contains("TELNET command 2 must be non-empty text on one line"),
+        "{e}"
+    );
+    assert!(
+        e.contains("TELNET command 3 must be non-empty text on one line"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`pwd` comes after `exit`: the session has ended by then"),
+        "{e}"
+    );
+    assert!(e.contains("bad.ron:11:"), "{e}");
+    let text = scenario_with(
+        hosts,
+        r#"    actions: [Action(at: "1s", host: "pc", do: Telnet(server: "files", user: "alice", passwd: "pw"))],"#,
+    );
+    let e = errors(&text);
+    assert!(e.contains("unknown field `passwd` in `Telnet`"), "{e}");
+    assert!(e.contains("did you mean `password`?"), "{e}");
+
+    // A valid one runs: a wrong password is a failed login, reported.
+    let text = scenario_with(
+        hosts,
+        r#"    actions: [Action(at: "1s", host: "pc", do: Telnet(server: "files", user: "alice", password: "nope", commands: ["ls"]))],
+    expect: [{"layer": "telnet", "event": "login_failed", "user": "alice", "attempts": 1},
+             {"layer": "app", "event": "telnet_done", "logged_in": false, "succeeded": false, "error": "login refused: Login incorrect"}],"#,
+    );
+    let run = files_support::run_text(&text);
+    let s = scenario::parse("t.ron", &text).unwrap();
+    let failures = wiretale::scenario::check::evaluate(&s, &run);
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
 /// The diagnostics of invalid scenario text, as printed.
 fn errors(text: &str) -> String {
     match scenario::parse("bad.ron", text) {

@@ -1,6 +1,7 @@
-//! SCP versus FTP on a tapped link: the eavesdropper recovers FTP's
-//! password and files, and nothing of SCP's; no packet of the SCP
-//! connections carries the password or a file in plain text.
+//! SCP (over SSH) versus FTP and TELNET on a tapped link: the eavesdropper
+//! recovers FTP's password and files and TELNET's password, commands and
+//! output, and nothing of SCP's; no packet of the SCP connections carries
+//! the password or a file in plain text.
 
 use crate::files_support;
 
@@ -159,4 +160,123 @@ fn starttls_leaves_trudy_the_greeting_and_the_server_name_only() {
         .filter(|c| c.connection.server.port() == 25)
         .count();
     assert_eq!(protected, 2);
+}
+
+// ---- TELNET versus SSH (telnet_vs_ssh) ------------------------------------
+
+const TELNET_PASSWORD: &str = "croissant";
+const TELNET_REPORT: &str = "Quarterly report: the merger with Initech closes on Friday.";
+
+#[test]
+fn trudy_reads_the_telnet_password_and_not_the_secure_channel() {
+    let run = run_bundled("telnet_vs_ssh");
+    let trudy = run.app::<Eavesdropper>("trudy").unwrap();
+    let report = trudy.report();
+    let telnet: Vec<_> = report
+        .connections
+        .iter()
+        .filter(|c| c.connection.server.port() == 23)
+        .collect();
+    assert_eq!(telnet.len(), 1);
+    assert_eq!(telnet[0].protocol, Protocol::Telnet);
+    let on = |port: u16| -> Vec<_> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.connection.server.port() == port)
+            .collect()
+    };
+
+    // TELNET: the password, put back together from its keystrokes, the
+    // commands and the file.
+    let credentials: Vec<&str> = on(23)
+        .iter()
+        .filter(|f| f.kind == FindingKind::Credential)
+        .map(|f| f.text.as_str())
+        .collect();
+    assert_eq!(
+        credentials,
+        [
+            "TELNET login name alice",
+            "TELNET password croissant (typed in 9 segments)"
+        ]
+    );
+    assert!(
+        on(23)
+            .iter()
+            .any(|f| f.kind == FindingKind::Command && f.text == "TELNET command cat report.txt")
+    );
+    assert!(
+        on(23)
+            .iter()
+            .any(|f| f.kind == FindingKind::Content && f.text.contains(TELNET_REPORT))
+    );
+    // Each key of the password was a segment of its own, and none came
+    // back: the server echoed the login name, not the password.
+    let packets = &run.world.trace().packets;
+    let client = telnet[0].connection.client.port();
+    let one_byte_segments: Vec<u8> = packets
+        .iter()
+        .filter(|p| tcp_ports(p) == Some((client, 23)) && p.app_payload().len() == 1)
+        .map(|p| p.app_payload()[0])
+        .collect();
+    assert!(
+        contains(&one_byte_segments, &format!("alice{TELNET_PASSWORD}ls")),
+        "{:?}",
+        String::from_utf8_lossy(&one_byte_segments)
+    );
+    let echoed: Vec<u8> = packets
+        .iter()
+        .filter(|p| tcp_ports(p) == Some((23, client)))
+        .flat_map(|p| p.app_payload().iter().copied())
+        .collect();
+    assert!(contains(&echoed, "alice"));
+    assert!(!contains(&echoed, TELNET_PASSWORD));
+
+    // The same password and the same file with scp over SSH:
+    // nothing of either, in any finding or any packet of it.
+    let secure = on(22);
+    assert!(!secure.is_empty());
+    for f in &secure {
+        assert!(
+            matches!(f.kind, FindingKind::Banner | FindingKind::Ciphertext),
+            "{f:?}"
+        );
+        for secret in [TELNET_PASSWORD, TELNET_REPORT, "Initech", "alice"] {
+            assert!(!f.text.contains(secret), "{secret} in {f:?}");
+        }
+    }
+    for to_server in [true, false] {
+        let joined: Vec<u8> = packets
+            .iter()
+            .filter(|p| {
+                tcp_ports(p).is_some_and(|(s, d)| (d == 22 && to_server) || (s == 22 && !to_server))
+            })
+            .flat_map(|p| p.app_payload().iter().copied())
+            .collect();
+        assert!(!joined.is_empty());
+        for secret in [TELNET_PASSWORD, TELNET_REPORT, "Initech"] {
+            assert!(!contains(&joined, secret), "{secret} on port 22");
+        }
+    }
+
+    // Alice got her file both ways, and Trudy said what she read as she
+    // read it.
+    let events = events(&run);
+    let done = select(&events, "app", "telnet_done");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["succeeded"], true);
+    assert!(select(&events, "app", "scp_done")[0]["succeeded"] == true);
+    let reported = select(&events, "app", "eavesdropped");
+    assert!(
+        reported
+            .iter()
+            .any(|f| f["text"] == "TELNET password croissant (typed in 9 segments)")
+    );
+    assert!(
+        reported
+            .iter()
+            .filter(|f| text(f, "server").ends_with(":22"))
+            .all(|f| f["kind"] == "banner" || f["kind"] == "ciphertext")
+    );
 }

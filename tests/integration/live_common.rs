@@ -26,6 +26,28 @@ pub fn clients() -> bool {
     ok
 }
 
+/// True if the system `telnet` client and python3 are installed. When
+/// they are not, the test skips, unless `WIRETALE_REQUIRE_CLIENTS=1` asks
+/// for a failure.
+pub fn telnet_client() -> bool {
+    let python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    // Not every telnet knows --version: look for it on the PATH.
+    let telnet = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("telnet").is_file()));
+    let ok = python && telnet;
+    if !ok {
+        assert!(
+            std::env::var("WIRETALE_REQUIRE_CLIENTS").map_or(true, |v| v != "1"),
+            "telnet and python3 are required (WIRETALE_REQUIRE_CLIENTS=1) but missing"
+        );
+        eprintln!("skipping: telnet or python3 is not installed");
+    }
+    ok
+}
+
 /// Serves a bundled scenario on ports the system chooses, keeping the
 /// trace lines in memory.
 pub fn start(name: &str, opts: LiveOptions) -> LiveServer {

@@ -18,6 +18,7 @@ mod golden;
 mod live_files;
 mod live_mail;
 mod live_ssh;
+mod live_telnet;
 mod live_tls;
 mod mail_imap;
 mod mail_imap_validation;

@@ -1,4 +1,4 @@
-//! The trace events of the file servers (FTP, HTTP, SCP) and their clients: each one's layer,
+//! The trace events of the file servers (FTP, HTTP, SCP, TELNET) and their clients: each one's layer,
 //! name and fields, as [`EventKind`] constants that the code records with
 //! `AppCx::emit` and scenarios' patterns are checked against ([`ALL`]).
 
@@ -81,6 +81,44 @@ pub const SCP_CONNECTION_OPENED: EventKind =
     EventKind::new(Layer::Scp, "connection_opened", &["client"]);
 pub const SCP_CONNECTION_CLOSED: EventKind =
     EventKind::new(Layer::Scp, "connection_closed", &["client"]);
+pub const TELNET_CONNECTION_OPENED: EventKind =
+    EventKind::new(Layer::Telnet, "connection_opened", &["client"]);
+pub const TELNET_CONNECTION_CLOSED: EventKind =
+    EventKind::new(Layer::Telnet, "connection_closed", &["client"]);
+/// An option enabled, disabled or refused; `side` is whose option it is.
+pub const TELNET_NEGOTIATED: EventKind = EventKind::new(
+    Layer::Telnet,
+    "negotiated",
+    &["client", "option", "side", "result"],
+);
+pub const TELNET_LOGIN: EventKind = EventKind::new(Layer::Telnet, "login", &["client", "user"]);
+pub const TELNET_PASSWORD_PROMPT: EventKind =
+    EventKind::new(Layer::Telnet, "password_prompt", &["client", "user"]);
+pub const TELNET_LOGIN_OK: EventKind =
+    EventKind::new(Layer::Telnet, "login_ok", &["client", "user"]);
+pub const TELNET_LOGIN_FAILED: EventKind = EventKind::new(
+    Layer::Telnet,
+    "login_failed",
+    &["client", "user", "attempts"],
+);
+pub const TELNET_SHELL_COMMAND: EventKind = EventKind::new(
+    Layer::Telnet,
+    "shell_command",
+    &["client", "user", "command", "status"],
+);
+pub const TELNET_LOGOUT: EventKind = EventKind::new(Layer::Telnet, "logout", &["client", "user"]);
+pub const TELNET_DONE: EventKind = EventKind::new(
+    Layer::App,
+    "telnet_done",
+    &[
+        "server",
+        "user",
+        "logged_in",
+        "commands",
+        "succeeded",
+        "error",
+    ],
+);
 
 /// Every event above.
 pub const ALL: &[EventKind] = &[
@@ -103,4 +141,14 @@ pub const ALL: &[EventKind] = &[
     HTTP_CONNECTION_CLOSED,
     SCP_CONNECTION_OPENED,
     SCP_CONNECTION_CLOSED,
+    TELNET_CONNECTION_OPENED,
+    TELNET_CONNECTION_CLOSED,
+    TELNET_NEGOTIATED,
+    TELNET_LOGIN,
+    TELNET_PASSWORD_PROMPT,
+    TELNET_LOGIN_OK,
+    TELNET_LOGIN_FAILED,
+    TELNET_SHELL_COMMAND,
+    TELNET_LOGOUT,
+    TELNET_DONE,
 ];

@@ -1,22 +1,26 @@
-//! File transfer applications: a file server speaking FTP, HTTP and SCP
-//! from one [`Vfs`](super::vfs::Vfs), and the clients that use it.
+//! File transfer applications: a file server speaking FTP, HTTP, SCP and
+//! TELNET from one [`Vfs`](super::vfs::Vfs), and the clients that use it.
 //!
 //! - [`FileServer`]: FTP on port 21 (with its data connections: active ones
 //!   opened *from port 20* to the address of the client's PORT/EPRT,
 //!   passive ones accepted on a listener of the server's own), and, when
-//!   asked, HTTP on 80 and SCP on 22 over the same files.
+//!   asked, HTTP on 80, SCP on 22 and TELNET on 23 over the same files.
 //! - [`FtpUser`]: runs a scripted FTP session ([`FtpClient`]) in active or
 //!   passive mode and keeps what it downloaded, listed and was answered.
 //! - [`WebClient`]: `GET`s a list of paths over one persistent HTTP
 //!   connection.
 //! - [`ScpUser`]: one `scp` upload or download with a user and password.
+//! - [`TelnetUser`]: a person at a terminal: logs in with TELNET, types
+//!   shell commands one key at a time, and logs out.
 //!
 //! The lesson these applications make visible in the trace: FTP keeps one
 //! *control connection* open for the whole session, while every LIST, RETR
 //! and STOR moves its bytes on a *new data connection*
 //! (`{"layer":"ftp","event":"data_opened",...}` names who opened it and
 //! from which port). HTTP fetches the same file on the one connection it
-//! already has, and SCP's bytes are ciphertext to anyone on the link.
+//! already has, and SCP's bytes are ciphertext to anyone on the link. TELNET, by
+//! contrast, carries even the password in the clear, one keystroke per
+//! segment.
 //!
 //! These applications only carry bytes between the simulated network and the
 //! sans-IO machines of [`crate::proto`]; what a command means is decided
@@ -29,16 +33,19 @@ pub mod events;
 mod ftp_user;
 mod scp_user;
 mod server;
+mod telnet_user;
 mod web;
 
 pub use ftp_user::{FtpSessionResult, FtpUser};
 pub use scp_user::{ScpResult, ScpUser};
 pub use server::{FileServer, FileServerConfig, FtpSessionView, ScpView, WebView};
+pub use telnet_user::{KEYSTROKE_INTERVAL, TelnetResult, TelnetUser};
 pub use web::{WebClient, WebResult};
 
 use crate::net::{AppCx, ConnId};
+use crate::proto::telnet::{Side, TelnetEvent, option_name};
 use crate::sim::SimDuration;
-use crate::trace::Protocol;
+use crate::trace::{EventKind, Protocol, Value};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -125,6 +132,54 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// its hashes) stay the same whatever seed the run uses.
 pub fn generated_content(path: &str, size: usize) -> Bytes {
     super::vfs::generate_bytes(crate::proto::fnv1a(path.as_bytes()), size)
+}
+
+/// A TELNET server's event as the trace records it (layer `telnet`):
+/// its kind and fields, but for `client`, which the caller puts first. The
+/// simulated server and the live mode record the same.
+pub fn telnet_event(event: &TelnetEvent) -> (&'static EventKind, Vec<(&'static str, Value)>) {
+    let user = |u: &str| ("user", Value::from(u));
+    match event {
+        TelnetEvent::Negotiated {
+            option,
+            side,
+            result,
+        } => (
+            &events::TELNET_NEGOTIATED,
+            vec![
+                ("option", option_name(*option).into()),
+                (
+                    "side",
+                    match side {
+                        Side::Local => "server",
+                        Side::Remote => "client",
+                    }
+                    .into(),
+                ),
+                ("result", result.name().into()),
+            ],
+        ),
+        TelnetEvent::Login { user: u } => (&events::TELNET_LOGIN, vec![user(u)]),
+        TelnetEvent::PasswordPrompt { user: u } => (&events::TELNET_PASSWORD_PROMPT, vec![user(u)]),
+        TelnetEvent::LoginOk { user: u } => (&events::TELNET_LOGIN_OK, vec![user(u)]),
+        TelnetEvent::LoginFailed { user: u, attempts } => (
+            &events::TELNET_LOGIN_FAILED,
+            vec![user(u), ("attempts", (*attempts).into())],
+        ),
+        TelnetEvent::Command {
+            user: u,
+            line,
+            status,
+        } => (
+            &events::TELNET_SHELL_COMMAND,
+            vec![
+                user(u),
+                ("command", line.as_str().into()),
+                ("status", (*status).into()),
+            ],
+        ),
+        TelnetEvent::Logout { user: u } => (&events::TELNET_LOGOUT, vec![user(u)]),
+    }
 }
 
 /// Listens on the first free port of `range`, starting at `*next` and

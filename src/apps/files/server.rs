@@ -1,5 +1,5 @@
 //! The file server application: FTP with its control and data connections,
-//! and optionally HTTP and SCP, all over one virtual file system.
+//! and optionally HTTP, SCP and TELNET, all over one virtual file system.
 //!
 //! For FTP it carries out what the sans-IO [`FtpServer`] asks for the data
 //! connection:
@@ -30,6 +30,7 @@ use crate::proto::ftp::{
 };
 use crate::proto::http::{self, HttpBackend, HttpServer};
 use crate::proto::scp::{self, ScpBackend, ScpNode, ScpServer};
+use crate::proto::telnet::{self, TelnetConfig, TelnetServer};
 use crate::sim::SimDuration;
 use crate::trace::{ConnName, EventKind, Layer, Party, Protocol, Value};
 use bytes::Bytes;
@@ -38,10 +39,11 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// Well-known ports of the services (RFC 959 §3.2; RFC 9110 §4.2.1;
-/// RFC 4253 §4.1).
+/// RFC 4253 §4.1; RFC 854).
 const FTP_PORT: u16 = ftp::CONTROL_PORT;
 const HTTP_PORT: u16 = http::PORT;
 const SCP_PORT: u16 = scp::PORT;
+const TELNET_PORT: u16 = telnet::PORT;
 
 /// What a file server runs and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub struct FileServerConfig {
     pub http: bool,
     /// SCP on port 22.
     pub scp: bool,
+    /// TELNET on port 23: a login and a shell over the same files.
+    pub telnet: bool,
     /// The directory of the file tree that HTTP serves as `/`.
     pub web_root: VPath,
     /// How long a data connection may take to open before 425.
@@ -68,6 +72,7 @@ impl Default for FileServerConfig {
             ftp: true,
             http: false,
             scp: false,
+            telnet: false,
             web_root: VPath::root(),
             data_timeout: super::DATA_TIMEOUT,
             passive_ports: super::PASSIVE_PORTS,
@@ -167,8 +172,8 @@ struct Shared {
     log: Vec<DataRecord>,
 }
 
-/// An HTTP or SCP connection: its machine, the client's address, and
-/// whether we asked TCP to close it.
+/// An HTTP, SCP or TELNET connection: its machine, the client's address,
+/// and whether we asked TCP to close it.
 struct Conn<S> {
     server: S,
     client: SocketAddrV4,
@@ -225,6 +230,7 @@ pub struct FileServer {
     ftp: BTreeMap<ConnId, FtpSession>,
     http: BTreeMap<ConnId, Conn<HttpServer>>,
     scp: BTreeMap<ConnId, Conn<ScpServer>>,
+    telnet: BTreeMap<ConnId, Conn<TelnetServer>>,
     shared: Shared,
     ftp_sessions_served: u64,
 }
@@ -248,6 +254,7 @@ impl FileServer {
             ftp: BTreeMap::new(),
             http: BTreeMap::new(),
             scp: BTreeMap::new(),
+            telnet: BTreeMap::new(),
             shared,
             ftp_sessions_served: 0,
         }
@@ -316,6 +323,7 @@ impl FileServer {
             (self.config.ftp, FTP_PORT, "ftp", Protocol::FtpControl),
             (self.config.http, HTTP_PORT, "http", Protocol::Http),
             (self.config.scp, SCP_PORT, "scp", Protocol::Scp),
+            (self.config.telnet, TELNET_PORT, "telnet", Protocol::Telnet),
         ];
         for (on, port, name, protocol) in services {
             if on && let Err(e) = cx.listen(port, protocol) {
@@ -336,6 +344,7 @@ impl FileServer {
         self.ftp.clear();
         self.http.clear();
         self.scp.clear();
+        self.telnet.clear();
         self.shared.listeners.clear();
         self.shared.data_conns.clear();
         self.shared.timers.clear();
@@ -377,6 +386,12 @@ impl FileServer {
                 self.scp.insert(conn, Conn::new(server, remote));
                 emit_connection(cx, &events::SCP_CONNECTION_OPENED, remote, None);
                 self.pump_scp(cx, conn);
+            }
+            TELNET_PORT if self.config.telnet => {
+                let server = TelnetServer::new(TelnetConfig::new(cx.host_name()));
+                self.telnet.insert(conn, Conn::new(server, remote));
+                emit_connection(cx, &events::TELNET_CONNECTION_OPENED, remote, None);
+                self.pump_telnet(cx, conn);
             }
             _ => cx.abort(conn),
         }
@@ -822,6 +837,37 @@ impl FileServer {
         }
     }
 
+    // ----- TELNET -----
+
+    fn telnet_input(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: &[u8]) {
+        if let Some(c) = self.telnet.get_mut(&conn) {
+            c.server.handle_input(data, &mut self.vfs);
+        }
+        self.pump_telnet(cx, conn);
+    }
+
+    /// Like [`Conn::pump`], with the machine's events recorded after its
+    /// dialogue lines and before the bytes that carry them.
+    fn pump_telnet(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
+        let Some(c) = self.telnet.get_mut(&conn) else {
+            return;
+        };
+        while let Some(line) = c.server.poll_transcript() {
+            cx.trace_dialogue(Layer::Telnet, conn, line);
+        }
+        while let Some(event) = c.server.poll_event() {
+            let (kind, mut fields) = super::telnet_event(&event);
+            fields.insert(0, ("client", c.client.to_string().into()));
+            cx.emit(kind, fields);
+        }
+        while let Some(bytes) = c.server.poll_output() {
+            cx.send(conn, bytes);
+        }
+        if c.server.wants_close() {
+            c.close(cx, conn);
+        }
+    }
+
     // ----- dispatch -----
 
     fn on_data(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: Bytes) {
@@ -833,6 +879,8 @@ impl FileServer {
             self.http_input(cx, conn, &data);
         } else if self.scp.contains_key(&conn) {
             self.scp_input(cx, conn, &data);
+        } else if self.telnet.contains_key(&conn) {
+            self.telnet_input(cx, conn, &data);
         }
     }
 
@@ -845,6 +893,12 @@ impl FileServer {
             c.peer_closed(cx, conn, Layer::Http);
         } else if let Some(c) = self.scp.get_mut(&conn) {
             c.peer_closed(cx, conn, Layer::Scp);
+        } else if let Some(c) = self.telnet.get_mut(&conn) {
+            c.server.handle_close();
+            self.pump_telnet(cx, conn);
+            if let Some(c) = self.telnet.get_mut(&conn) {
+                c.close(cx, conn);
+            }
         }
     }
 
@@ -860,6 +914,9 @@ impl FileServer {
         } else if let Some(mut c) = self.scp.remove(&conn) {
             c.server.handle_close();
             emit_connection(cx, &events::SCP_CONNECTION_CLOSED, c.client, None);
+        } else if let Some(mut c) = self.telnet.remove(&conn) {
+            c.server.handle_close();
+            emit_connection(cx, &events::TELNET_CONNECTION_CLOSED, c.client, None);
         }
     }
 }
@@ -1266,6 +1323,7 @@ impl Application for FileServer {
             (self.config.ftp, "FTP"),
             (self.config.http, "HTTP"),
             (self.config.scp, "SCP"),
+            (self.config.telnet, "TELNET"),
         ] {
             if on {
                 services.push(name);
@@ -1367,6 +1425,25 @@ impl Application for FileServer {
                 self.scp.len()
             )));
         }
+        if self.config.telnet {
+            let sessions: Vec<Inspect> = self
+                .telnet
+                .values()
+                .map(|c| {
+                    Inspect::leaf(format!(
+                        "{}: user {}, cwd {}, {}",
+                        c.client,
+                        c.server.user().unwrap_or("(not logged in)"),
+                        c.server.cwd(),
+                        c.server.state_name()
+                    ))
+                })
+                .collect();
+            children.push(Inspect::node(
+                format!("TELNET sessions ({} open)", sessions.len()),
+                sessions,
+            ));
+        }
         Some(Inspect::node(
             format!("File server ({})", services.join(", ")),
             children,
@@ -1413,6 +1490,16 @@ impl Application for FileServer {
                 state: c.server.state_name(),
                 states: scp::STATES,
                 transitions: scp::TRANSITIONS,
+            });
+        }
+        for (&conn, c) in &self.telnet {
+            out.push(SessionState {
+                conn,
+                layer: "telnet",
+                role: "server",
+                state: c.server.state_name(),
+                states: telnet::STATES,
+                transitions: telnet::TRANSITIONS,
             });
         }
         out

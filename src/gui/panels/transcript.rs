@@ -26,7 +26,7 @@ pub fn transcripts(ui: &mut egui::Ui, v: &mut View) {
     if groups.is_empty() {
         ui.add_space(8.0);
         ui.label(if p.cursor == 0 {
-            "Nothing said yet: application dialogues (SMTP, POP3, IMAP, FTP, HTTP, DNS) appear here as they happen."
+            "Nothing said yet: application dialogues (SMTP, POP3, IMAP, FTP, HTTP, TELNET, DNS) appear here as they happen."
         } else {
             "No application dialogue so far in this run."
         });
