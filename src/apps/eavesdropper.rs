@@ -2387,6 +2387,73 @@ mod tests {
     }
 
     #[test]
+    fn after_starttls_trudy_sees_the_sni_and_in_tls_1_2_the_certificate() {
+        use crate::proto::tls::{TlsLayer, pki::ScenarioPki, provider};
+        use std::sync::Arc;
+        let pki = ScenarioPki::new(9, "tap").unwrap();
+        let cert = pki.host_cert("mail.example").unwrap();
+        // A server that speaks TLS 1.2 only: its Certificate message
+        // travels in the clear.
+        let server_config = rustls::ServerConfig::builder_with_details(
+            provider::provider(),
+            Arc::new(provider::Clock(Some(1_800_000_000))),
+        )
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(cert.chain, cert.key)
+        .unwrap();
+        let mut server = TlsLayer::server(Arc::new(server_config), Some([1; 32])).unwrap();
+        let client_config = crate::proto::tls::client_config(&pki, Some(1_800_000_000)).unwrap();
+        let mut client = TlsLayer::client(client_config, "mail.example", Some([2; 32])).unwrap();
+        let mut tap = Tap::new(40006, 25)
+            .open()
+            .server_sends(b"220 mail.example ESMTP\r\n")
+            .client_sends(b"EHLO c.example\r\n")
+            .server_sends(b"250-mail.example\r\n250 STARTTLS\r\n")
+            .client_sends(b"STARTTLS\r\n")
+            .server_sends(b"220 2.0.0 Ready to start TLS\r\n");
+        client.send(b"MAIL FROM:<secret@sender.example>\r\n");
+        for _ in 0..4 {
+            let c = client.take_output();
+            if !c.is_empty() {
+                tap = tap.client_sends(&c);
+            }
+            server.receive(&c);
+            let s = server.take_output();
+            if !s.is_empty() {
+                tap = tap.server_sends(&s);
+            }
+            client.receive(&s);
+        }
+        let report = analyze(&tap.close().packets);
+        let text = readable_text(&report);
+        assert!(
+            texts(&report, FindingKind::Command).contains(&"SMTP STARTTLS".to_string()),
+            "{text}"
+        );
+        let banners = texts(&report, FindingKind::Banner);
+        assert!(
+            banners
+                .iter()
+                .any(|b| b.ends_with("server name (SNI) mail.example")),
+            "{banners:?}"
+        );
+        assert!(
+            banners
+                .iter()
+                .any(|b| b.contains("TLS ServerHello: TLS 1.2")),
+            "{banners:?}"
+        );
+        assert!(
+            banners.iter().any(|b| b
+                .contains("certificate for CN=mail.example, issued by CN=wiretale scenario CA")),
+            "{banners:?}"
+        );
+        assert!(!text.contains("secret@sender"), "{text}");
+    }
+
+    #[test]
     fn plain_text_on_port_22_is_called_out() {
         let tap = Tap::new(40005, 22)
             .open()

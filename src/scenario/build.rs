@@ -417,7 +417,15 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 account
             })
             .collect();
-        let app = w.add_app(node, Box::new(UserAgent::new(accounts)));
+        let mut agent = UserAgent::new(accounts);
+        // With a CA in the scenario, user agents use STARTTLS and STLS
+        // wherever their servers offer it, as mail programs do.
+        if let Some(pki) = &pki {
+            agent.set_tls_client(
+                crate::proto::tls::client_config(pki, clock).map_err(NetError::Tls)?,
+            );
+        }
+        let app = w.add_app(node, Box::new(agent));
         agents.insert(node, app);
     }
     add_file_roles(&mut w, s, &nodes);

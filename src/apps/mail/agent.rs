@@ -57,8 +57,10 @@ use crate::proto::smtp::{
     self, Credentials, MessageOutcome, OutgoingMessage, SessionOutcome, SmtpClient,
     SmtpClientConfig,
 };
+use crate::proto::tls::TlsLayer;
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::{Layer, Protocol, Value};
+use std::sync::Arc;
 
 /// Body lines traced per fetched message before the rest is summarized.
 pub const TRACED_BODY_LINES: usize = 50;
@@ -468,6 +470,12 @@ pub struct UserAgent {
     /// Timers (the end of an IDLE) by token, with the connection.
     timers: BTreeMap<u64, ConnId>,
     next_token: u64,
+    /// The scenario's CA, when it has one: the agent then says STARTTLS
+    /// (SMTP, IMAP) or STLS (POP3) whenever the server offers it.
+    tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// TLS under a connection, after STARTTLS, with the server's name.
+    tls: BTreeMap<ConnId, TlsLayer>,
+    servers: BTreeMap<ConnId, String>,
 }
 
 impl UserAgent {
@@ -483,7 +491,15 @@ impl UserAgent {
             updates: Vec::new(),
             timers: BTreeMap::new(),
             next_token: 0,
+            tls_client: None,
+            tls: BTreeMap::new(),
+            servers: BTreeMap::new(),
         }
+    }
+
+    /// Lets the agent use TLS, trusting the CA of `config`.
+    pub fn set_tls_client(&mut self, config: Arc<rustls::ClientConfig>) {
+        self.tls_client = Some(config);
     }
 
     pub fn accounts(&self) -> &[MailAccount] {
@@ -596,13 +612,14 @@ impl UserAgent {
                 return Err(e);
             }
         };
+        self.servers.insert(conn, account.server.clone());
         let config = SmtpClientConfig {
             ehlo_name: cx.host_name().to_string(),
             credentials: Some(Credentials {
                 username: account.login.clone(),
                 password: account.password.clone(),
             }),
-            starttls: false,
+            starttls: self.tls_client.is_some(),
         };
         let outgoing = OutgoingMessage {
             reverse_path: addr_spec(&account.address).to_string(),
@@ -663,7 +680,9 @@ impl UserAgent {
             user: account.login.clone(),
             password: account.password.clone(),
             mode,
+            stls: self.tls_client.is_some(),
         };
+        self.servers.insert(conn, account.server.clone());
         self.jobs.insert(
             conn,
             Job::Fetch {
@@ -716,8 +735,14 @@ impl UserAgent {
                 return Err(e);
             }
         };
+        let client = if self.tls_client.is_some() {
+            ImapClient::new(steps).with_starttls()
+        } else {
+            ImapClient::new(steps)
+        };
+        self.servers.insert(conn, account.server.clone());
         let job = ImapJob {
-            client: ImapClient::new(steps),
+            client,
             account: account.address.clone(),
             actions,
             owner,
@@ -749,16 +774,23 @@ impl UserAgent {
         };
         // The servers trace the dialogues, both directions.
         while session.poll_transcript().is_some() {}
-        while let Some(bytes) = session.poll_output() {
-            cx.send(conn, bytes);
-        }
-        if session.wants_close() {
+        let done = write_session(
+            cx,
+            conn,
+            session,
+            &mut self.tls,
+            self.tls_client.as_ref(),
+            self.servers.get(&conn),
+        );
+        if done {
             cx.close(conn);
             self.finish(cx, conn);
         }
     }
 
     fn finish(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
+        self.tls.remove(&conn);
+        self.servers.remove(&conn);
         match self.jobs.remove(&conn) {
             Some(Job::Submit { client, message }) => {
                 let result = submission_result(&client);
@@ -844,6 +876,8 @@ impl UserAgent {
     /// The connection ended; `error` says why if it failed (refused,
     /// reset, timed out).
     fn closed(&mut self, cx: &mut AppCx<'_>, conn: ConnId, error: Option<&str>) {
+        self.tls.remove(&conn);
+        self.servers.remove(&conn);
         match self.jobs.remove(&conn) {
             Some(Job::Submit {
                 mut client,
@@ -884,11 +918,18 @@ impl UserAgent {
         self.imap_events(cx, conn, &mut job);
         // The servers trace the dialogues, both directions.
         while job.client.poll_transcript().is_some() {}
-        while let Some(bytes) = job.client.poll_output() {
-            cx.send(conn, bytes);
-        }
-        if job.client.wants_close() {
+        let done = write_session(
+            cx,
+            conn,
+            &mut job.client,
+            &mut self.tls,
+            self.tls_client.as_ref(),
+            self.servers.get(&conn),
+        );
+        if done {
             cx.close(conn);
+            self.tls.remove(&conn);
+            self.servers.remove(&conn);
             self.imap_over(cx, *job, None);
         } else {
             self.jobs.insert(conn, Job::Imap(job));
@@ -1196,6 +1237,54 @@ fn submission_result(client: &SmtpClient) -> Result<String, String> {
     }
 }
 
+/// Sends what `session` has to say (through TLS once it is up), puts TLS
+/// under it when the server said yes to STARTTLS or STLS, and tells
+/// whether the session is over (or its TLS failed).
+fn write_session(
+    cx: &mut AppCx<'_>,
+    conn: ConnId,
+    session: &mut dyn Session,
+    tls: &mut BTreeMap<ConnId, TlsLayer>,
+    config: Option<&Arc<rustls::ClientConfig>>,
+    server: Option<&String>,
+) -> bool {
+    while let Some(bytes) = session.poll_output() {
+        match tls.get_mut(&conn) {
+            Some(t) => t.send(&bytes),
+            None => cx.send(conn, bytes),
+        }
+    }
+    if !tls.contains_key(&conn)
+        && session.take_starttls()
+        && let (Some(config), Some(server)) = (config, server)
+    {
+        let mut seed = [0u8; 32];
+        cx.rng().fill_bytes(&mut seed);
+        if let Ok(layer) = TlsLayer::client(config.clone(), server, Some(seed)) {
+            tls.insert(conn, layer);
+            session.tls_started();
+            while let Some(bytes) = session.poll_output() {
+                if let Some(t) = tls.get_mut(&conn) {
+                    t.send(&bytes);
+                }
+            }
+        }
+    }
+    let mut failed = false;
+    if let Some(t) = tls.get_mut(&conn) {
+        while t.poll_note().is_some() {}
+        failed = t.error().is_some();
+        if session.wants_close() {
+            t.close();
+        }
+        let out = t.take_output();
+        if !out.is_empty() {
+            cx.send(conn, out);
+        }
+    }
+    session.wants_close() || failed
+}
+
 /// Opens a connection to `port` of the account's mail server.
 fn connect(
     cx: &mut AppCx<'_>,
@@ -1413,6 +1502,18 @@ impl Application for UserAgent {
     fn handle_event(&mut self, cx: &mut AppCx<'_>, event: AppEvent) {
         match event {
             AppEvent::Data { conn, data } => {
+                // Under TLS the machines see the plaintext.
+                let data = match self.tls.get_mut(&conn) {
+                    Some(tls) => {
+                        let plain = tls.receive(&data);
+                        let out = tls.take_output();
+                        if !out.is_empty() {
+                            cx.send(conn, out);
+                        }
+                        bytes::Bytes::from(plain)
+                    }
+                    None => data,
+                };
                 match self.jobs.get_mut(&conn) {
                     Some(Job::Submit { client, .. }) => client.handle_input(&data),
                     Some(Job::Fetch { client, .. }) => client.handle_input(&data),

@@ -247,6 +247,8 @@ enum State {
 /// What a command in flight is, to interpret its answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum CmdKind {
+    /// RFC 3501 §6.2.1, before LOGIN.
+    StartTls,
     Login,
     /// SELECT or EXAMINE of this folder.
     Select(String),
@@ -317,9 +319,22 @@ pub struct ImapClient {
     search_results: Vec<u32>,
     updates: Vec<ImapUpdate>,
     outcomes: Vec<StepOutcome>,
+    /// Say STARTTLS before the first step when the server offers it.
+    starttls: bool,
+    starttls_tried: bool,
+    /// OK to STARTTLS came; nothing more until TLS is up.
+    tls_pending: bool,
+    secure: bool,
 }
 
 impl ImapClient {
+    /// Says STARTTLS first when the greeting lists it (the driver can put
+    /// TLS under the session).
+    pub fn with_starttls(mut self) -> Self {
+        self.starttls = true;
+        self
+    }
+
     /// A client that will run `steps` once the server greets it.
     pub fn new(steps: Vec<ImapStep>) -> Self {
         ImapClient {
@@ -351,6 +366,10 @@ impl ImapClient {
             search_results: Vec::new(),
             updates: Vec::new(),
             outcomes: Vec::new(),
+            starttls: false,
+            starttls_tried: false,
+            tls_pending: false,
+            secure: false,
         }
     }
 
@@ -470,6 +489,26 @@ impl ImapClient {
     /// Starts the next command if nothing is in flight, and records the
     /// outcome of steps that are done.
     fn advance(&mut self) {
+        if self.tls_pending {
+            return;
+        }
+        if self.starttls
+            && !self.secure
+            && !self.starttls_tried
+            && self.running.is_none()
+            && self.state == State::NotAuthenticated
+            && self
+                .capabilities
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case("STARTTLS"))
+        {
+            self.starttls_tried = true;
+            self.send_command(Planned {
+                body: CommandBody::StartTLS,
+                kind: CmdKind::StartTls,
+            });
+            return;
+        }
         loop {
             if self.running.is_some() || self.state == State::Connecting {
                 return;
@@ -859,6 +898,7 @@ impl ImapClient {
     fn command_done(&mut self, kind: CmdKind, result: StepStatus, text: String) {
         let ok = result == StepStatus::Ok;
         match kind {
+            CmdKind::StartTls if ok => self.tls_pending = true,
             CmdKind::Login if ok => self.state = State::Authenticated,
             CmdKind::Login => self.login_failed = true,
             CmdKind::Select(folder) if ok => {
@@ -1094,7 +1134,28 @@ impl Session for ImapClient {
     fn handle_close(&mut self) {
         self.state = State::Closed;
         self.running = None;
+        self.tls_pending = false;
         self.advance();
+    }
+
+    fn take_starttls(&mut self) -> bool {
+        // Asked once: the driver switches, then calls tls_started.
+        self.tls_pending && !self.secure
+    }
+
+    fn tls_started(&mut self) {
+        self.secure = true;
+        self.tls_pending = false;
+        self.framer = Framer::new(FrameLimits {
+            max_line: 64 * 1024,
+            max_literal: 64 * 1024 * 1024,
+            max_message: 65 * 1024 * 1024,
+        });
+        self.advance();
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
     }
 
     fn state_name(&self) -> &'static str {

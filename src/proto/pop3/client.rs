@@ -24,12 +24,17 @@ pub const MAX_MULTILINE: usize = 16 * 1024 * 1024;
 
 /// The states of the client diagram; each names the response it waits for.
 pub const STATES: &[&str] = &[
-    "GREETING", "USER", "PASS", "STAT", "LIST", "UIDL", "RETR", "DELE", "QUIT", "CLOSED",
+    "GREETING", "CAPA", "STLS", "USER", "PASS", "STAT", "LIST", "UIDL", "RETR", "DELE", "QUIT",
+    "CLOSED",
 ];
 
 /// The client's state diagram for the visualizer: `(from, to, label)`.
 pub const TRANSITIONS: &[Transition] = &[
     ("GREETING", "USER", "+OK / USER"),
+    ("GREETING", "CAPA", "+OK / CAPA (to look for STLS)"),
+    ("CAPA", "STLS", "STLS listed / STLS"),
+    ("CAPA", "USER", "no STLS / USER"),
+    ("STLS", "USER", "+OK / TLS handshake, USER"),
     ("USER", "PASS", "+OK / PASS"),
     ("PASS", "STAT", "+OK / STAT"),
     ("PASS", "QUIT", "-ERR [AUTH] or [IN-USE] / QUIT"),
@@ -61,6 +66,9 @@ pub struct Pop3ClientConfig {
     pub user: String,
     pub password: String,
     pub mode: RetrievalMode,
+    /// RFC 2595: ask CAPA and use STLS when the server lists it (the
+    /// driver can put TLS under the session).
+    pub stls: bool,
 }
 
 /// A message fetched with RETR.
@@ -100,6 +108,8 @@ pub enum Pop3ClientError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Greeting,
+    Capa,
+    Stls,
     User,
     Pass,
     Stat,
@@ -114,7 +124,10 @@ enum State {
 impl State {
     /// Whether a `+OK` to this command is followed by a multi-line body.
     fn expects_multiline(self) -> bool {
-        matches!(self, State::List | State::Uidl | State::Retr(_))
+        matches!(
+            self,
+            State::Capa | State::List | State::Uidl | State::Retr(_)
+        )
     }
 }
 
@@ -137,6 +150,9 @@ pub struct Pop3Client {
     transcript: VecDeque<Transcript>,
     /// The lines of the multi-line response being read, for the transcript.
     body_lines: BodyLines,
+    secure: bool,
+    /// +OK to STLS came; the driver has not switched yet.
+    stls_pending: bool,
 }
 
 impl Pop3Client {
@@ -156,6 +172,8 @@ impl Pop3Client {
             output: Vec::new(),
             transcript: VecDeque::new(),
             body_lines: BodyLines::default(),
+            secure: false,
+            stls_pending: false,
         }
     }
 
@@ -237,6 +255,10 @@ impl Pop3Client {
         let text = line.to_string();
         match self.state {
             State::Greeting => self.on_greeting(ok, text),
+            // No CAPA: no STLS either.
+            State::Capa => self.send_user(),
+            State::Stls if ok => self.stls_pending = true,
+            State::Stls => self.send_user(),
             State::User => self.on_user(ok, text),
             State::Pass => self.on_pass(ok, text),
             State::Stat => self.on_stat(ok, text),
@@ -279,6 +301,19 @@ impl Pop3Client {
 
     fn on_multiline(&mut self, body: Vec<u8>) {
         match self.state {
+            State::Capa => {
+                let stls = body.split(|&b| b == b'\n').any(|l| {
+                    l.strip_suffix(b"\r")
+                        .unwrap_or(l)
+                        .eq_ignore_ascii_case(b"STLS")
+                });
+                if stls && !self.secure {
+                    self.send("STLS");
+                    self.state = State::Stls;
+                } else {
+                    self.send_user();
+                }
+            }
             State::List => {
                 self.listing = parse_pairs(&body)
                     .filter_map(|(n, size)| Some((n, size.parse().ok()?)))
@@ -309,11 +344,18 @@ impl Pop3Client {
         }
     }
 
+    fn send_user(&mut self) {
+        let line = format!("USER {}", self.config.user);
+        self.send(&line);
+        self.state = State::User;
+    }
+
     fn on_greeting(&mut self, ok: bool, text: String) {
-        if ok {
-            let line = format!("USER {}", self.config.user);
-            self.send(&line);
-            self.state = State::User;
+        if ok && self.config.stls {
+            self.send("CAPA");
+            self.state = State::Capa;
+        } else if ok {
+            self.send_user();
         } else {
             self.error = Some(Pop3ClientError::GreetingRefused(text));
             self.quit();
@@ -441,6 +483,20 @@ impl Session for Pop3Client {
         self.state == State::Closed
     }
 
+    fn take_starttls(&mut self) -> bool {
+        std::mem::take(&mut self.stls_pending)
+    }
+
+    fn tls_started(&mut self) {
+        self.secure = true;
+        self.reader = LineReader::new(MAX_RESPONSE_LINE);
+        self.send_user();
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
+    }
+
     fn handle_close(&mut self) {
         if !matches!(self.state, State::Quit | State::Closed) && self.error.is_none() {
             self.error = Some(Pop3ClientError::ConnectionClosed);
@@ -452,6 +508,8 @@ impl Session for Pop3Client {
     fn state_name(&self) -> &'static str {
         match self.state {
             State::Greeting => "GREETING",
+            State::Capa => "CAPA",
+            State::Stls => "STLS",
             State::User => "USER",
             State::Pass => "PASS",
             State::Stat => "STAT",

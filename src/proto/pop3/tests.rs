@@ -315,6 +315,7 @@ fn config(password: &str, mode: RetrievalMode) -> Pop3ClientConfig {
         user: "bob".into(),
         password: password.into(),
         mode,
+        stls: false,
     }
 }
 

@@ -838,6 +838,19 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_bytes_never_make_the_client_panic(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 1..6)) {
+        let mut client = new_client("wonderland", download("/pub/report.pdf", false));
+        let mut reply = b"SSH-2.0-x\r\n".to_vec();
+        reply.extend(chunks.concat());
+        for piece in reply.chunks(37) {
+            client.handle_input(piece);
+            while client.poll_output().is_some() {}
+        }
+        prop_assert!(!client.succeeded());
+        while client.poll_transcript().is_some() {}
+    }
+
+    #[test]
     fn plausible_messages_are_answered_or_closed(messages in prop::collection::vec(plausible_message(), 1..12)) {
         let mut fs = MemFs::new();
         let mut server = new_server();

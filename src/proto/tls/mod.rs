@@ -301,6 +301,28 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Arbitrary bytes, split anywhere, at either end: an error or
+        /// nothing, never a panic, and never plaintext.
+        #[test]
+        fn arbitrary_bytes_never_panic_or_decrypt(chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 1..6), client_side in proptest::prelude::any::<bool>()) {
+            let pki = pki::ScenarioPki::new(3, "p").unwrap();
+            let mut end = if client_side {
+                TlsLayer::client(client_config(&pki, Some(1_800_000_000)).unwrap(), "h", Some([1; 32])).unwrap()
+            } else {
+                TlsLayer::server(server_config(pki.host_cert("h").unwrap(), Some(1_800_000_000)).unwrap(), Some([1; 32])).unwrap()
+            };
+            let _ = end.take_output();
+            for chunk in &chunks {
+                proptest::prop_assert!(end.receive(chunk).is_empty());
+                let _ = end.take_output();
+                let _ = end.poll_note();
+            }
+        }
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let a = pki::ScenarioPki::new(7, "t").unwrap();
