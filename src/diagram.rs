@@ -126,7 +126,7 @@ pub fn machines() -> Vec<(
     Vec<&'static str>,
     &'static [Transition],
 )> {
-    use crate::proto::{ftp, imap, pop3, smtp, telnet};
+    use crate::proto::{ftp, imap, pop3, scp, smtp, telnet};
     vec![
         (
             "tcp",
@@ -181,6 +181,18 @@ pub fn machines() -> Vec<(
             "FTP client (RFC 959)",
             ftp::client::STATES.to_vec(),
             ftp::client::TRANSITIONS,
+        ),
+        (
+            "ssh",
+            "SSH server running scp (RFC 4253, 4252, 4254)",
+            scp::STATES.to_vec(),
+            scp::TRANSITIONS,
+        ),
+        (
+            "ssh-client",
+            "SSH client running scp (RFC 4253, 4252, 4254)",
+            scp::CLIENT_STATES.to_vec(),
+            scp::CLIENT_TRANSITIONS,
         ),
         (
             "telnet",
