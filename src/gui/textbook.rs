@@ -176,14 +176,45 @@ impl Figure {
             (m, m)
         };
         if !servers.is_empty() {
+            // More than two servers: those with user agents of their own
+            // go to the ends, the others between them.
+            if servers.len() > 2 {
+                let first = servers.remove(0);
+                let (with, without): (Vec<_>, Vec<_>) = servers
+                    .into_iter()
+                    .partition(|(s, _)| agents.contains_key(s));
+                servers = std::iter::once(first).chain(without).chain(with).collect();
+            }
             f.mail(&servers, &agents, &dns, mail_area, &title);
         }
         if !file_servers.is_empty() {
             f.files(&file_clients, &file_servers, file_area, &title);
         }
-        for (i, &n) in spies.iter().enumerate() {
-            let c = pos2(m.center().x + i as f32 * 170.0, m.bottom() - 24.0);
-            let rect = Rect::from_center_size(c, vec2(150.0, 44.0));
+        // The eavesdroppers along the bottom, where no box is (with its
+        // label under it).
+        for &n in &spies {
+            let free = |rect: &Rect, boxes: &[HostBox]| {
+                boxes
+                    .iter()
+                    .all(|b| !b.rect.expand2(vec2(6.0, 22.0)).intersects(*rect))
+            };
+            // Along the bottom, nearest the middle first.
+            let y = m.bottom() - 24.0;
+            let mut xs: Vec<f32> = (0..=40)
+                .map(|k| m.left() + 75.0 + (m.width() - 150.0).max(0.0) * k as f32 / 40.0)
+                .collect();
+            xs.sort_by(|a, b| {
+                (a - m.center().x)
+                    .abs()
+                    .total_cmp(&(b - m.center().x).abs())
+            });
+            let rect = xs
+                .into_iter()
+                .map(|x| Rect::from_center_size(pos2(x, y), vec2(150.0, 44.0)))
+                .find(|r| free(r, &f.boxes))
+                .unwrap_or_else(|| {
+                    Rect::from_center_size(pos2(m.center().x, y), vec2(150.0, 44.0))
+                });
             f.boxes
                 .push(HostBox::new(n, BoxKind::Eavesdropper, title(n), rect));
         }
@@ -192,7 +223,8 @@ impl Figure {
     }
 
     /// Fig. 2.16: agents of the first server on the left, of the last on
-    /// the right, the servers between them, the DNS above.
+    /// the right, the servers between them, the DNS above. Servers with
+    /// agents of their own go to the ends where there are more than two.
     fn mail(
         &mut self,
         servers: &[(NodeId, Vec<String>)],
@@ -202,6 +234,7 @@ impl Figure {
         title: &dyn Fn(NodeId) -> String,
     ) {
         let n = servers.len();
+        let of = |s: NodeId| agents.get(&s).cloned().unwrap_or_default();
         // Columns: the first server's agents, the servers, the last
         // server's agents.
         let colw = area.width() / (n + 2) as f32;
@@ -213,12 +246,24 @@ impl Figure {
         let agent_w = (colw * 0.86).min(140.0);
         let mid = area.center().x;
         let row = area.center().y + area.height() * 0.08;
-        let xs: Vec<f32> = (0..n)
-            .map(|i| area.left() + colw * (i as f32 + 1.5))
+        let height = |users: &[String]| 64.0 + 34.0 * users.len().max(1) as f32;
+        // Where each server stands: (x, y). Servers between the first and
+        // the last stand a little lower, so that the lane between the two
+        // ends passes above them.
+        let places: Vec<(f32, f32)> = (0..n)
+            .map(|i| {
+                let x = area.left() + colw * (i as f32 + 1.5);
+                let y = if i == 0 || i + 1 == n {
+                    row
+                } else {
+                    row + height(&servers[i].1) / 2.0 + 24.0
+                };
+                (x, y)
+            })
             .collect();
         for (i, (s, users)) in servers.iter().enumerate() {
-            let h = 64.0 + 34.0 * users.len().max(1) as f32;
-            let rect = Rect::from_center_size(pos2(xs[i], row), vec2(server_w, h));
+            let (x, y) = places[i];
+            let rect = Rect::from_center_size(pos2(x, y), vec2(server_w, height(users)));
             let inner = server_w - 16.0;
             let queue = Rect::from_min_size(rect.min + vec2(8.0, 26.0), vec2(inner, 30.0));
             let mailboxes = users
@@ -238,26 +283,27 @@ impl Figure {
                 ..HostBox::new(*s, BoxKind::MailServer, title(*s), rect)
             });
         }
-        let mut place_agents = |list: &[NodeId], x: f32| {
+        let mut place_agents = |list: &[NodeId], x: f32, y0: f32, gap: f32| {
             let k = list.len();
             for (j, &a) in list.iter().enumerate() {
-                let y = row + (j as f32 - (k as f32 - 1.0) / 2.0) * 120.0;
+                let y = y0 + (j as f32 - (k as f32 - 1.0) / 2.0) * gap;
                 let rect = Rect::from_center_size(pos2(x, y), vec2(agent_w, 60.0));
                 self.boxes
                     .push(HostBox::new(a, BoxKind::UserAgent, title(a), rect));
             }
         };
-        let of = |s: NodeId| agents.get(&s).cloned().unwrap_or_default();
         if n == 1 {
             let all = of(servers[0].0);
             let (l, r) = all.split_at(all.len().min(1));
-            place_agents(l, left_x);
-            place_agents(r, right_x);
+            place_agents(l, left_x, row, 120.0);
+            place_agents(r, right_x, row, 120.0);
         } else {
-            place_agents(&of(servers[0].0), left_x);
-            place_agents(&of(servers[n - 1].0), right_x);
-            for (i, (s, _)) in servers.iter().enumerate().take(n - 1).skip(1) {
-                place_agents(&of(*s), xs[i]);
+            place_agents(&of(servers[0].0), left_x, row, 120.0);
+            place_agents(&of(servers[n - 1].0), right_x, row, 120.0);
+            // A server in the middle with agents of its own: below it.
+            for (i, (s, users)) in servers.iter().enumerate().take(n - 1).skip(1) {
+                let below = places[i].1 + height(users) / 2.0 + 46.0;
+                place_agents(&of(*s), places[i].0, below, 70.0);
             }
         }
         for (i, &d) in dns.iter().enumerate() {
@@ -552,11 +598,14 @@ fn lane_name(p: Proto) -> &'static str {
 }
 
 /// Paints the figure at time `at`.
+/// The figure's paper colour.
+pub const BACKGROUND: Color32 = Color32::from_rgb(250, 250, 246);
+
 pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, big: bool) {
     let text = Color32::from_gray(30);
     let muted = Color32::from_gray(120);
     let font = |s: f32| FontId::proportional(if big { s * 1.25 } else { s });
-    painter.rect_filled(fig.area, 0, Color32::from_rgb(250, 250, 246));
+    painter.rect_filled(fig.area, 0, BACKGROUND);
     // Pipes: open ones in their protocol's colour, closed ones as a faint
     // guide (a data connection is drawn only while it exists).
     let open = open_lanes(t, at);
@@ -994,6 +1043,33 @@ mod tests {
         }
         assert!(f.lanes.iter().any(|l| l.protocol == Proto::Smtp));
         assert!(f.lanes.iter().any(|l| l.protocol == Proto::Pop3));
+    }
+
+    #[test]
+    fn three_mail_servers_keep_the_lane_between_the_ends_clear() {
+        let t = load("smtp_starttls", None).unwrap();
+        let f = Figure::new(&t, area());
+        let b = |name: &str| {
+            let n = t.hosts.iter().find(|h| h.name == name).unwrap().node;
+            f.host_box(n).unwrap_or_else(|| panic!("{name}")).rect
+        };
+        // The server without user agents stands between the others, lower,
+        // so the SMTP lane from Alice's server to Bob's passes above it.
+        assert!(b("alice-mail").center().x < b("carol-mail").center().x);
+        assert!(b("carol-mail").center().x < b("bob-mail").center().x);
+        assert!(b("carol-mail").top() > b("alice-mail").center().y);
+        assert!(b("bob-mail").center().x < b("bob-pc").center().x);
+        for (i, a) in f.boxes.iter().enumerate() {
+            assert!(area().contains_rect(a.rect), "{} outside", a.title);
+            for other in &f.boxes[i + 1..] {
+                assert!(
+                    !a.rect.intersects(other.rect),
+                    "{} overlaps {}",
+                    a.title,
+                    other.title
+                );
+            }
+        }
     }
 
     #[test]

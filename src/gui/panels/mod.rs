@@ -140,7 +140,7 @@ pub fn draw_all(ctx: &egui::Context, v: &mut View) -> egui::Rect {
     let mut scene = central;
     let top = status(ctx, central, v);
     if v.state.textbook_on(&v.sim.player.timeline) {
-        textbook_view(ctx, central, v);
+        textbook_view(ctx, central, top.y, v);
     } else {
         let bottom = legend(ctx, central, v);
         // The status lines take a strip off the top; the legend a strip
@@ -163,14 +163,18 @@ pub fn draw_all(ctx: &egui::Context, v: &mut View) -> egui::Rect {
 
 /// The textbook view over the scene's area: it hides the network drawn
 /// beneath, and takes the area's clicks.
-fn textbook_view(ctx: &egui::Context, central: egui::Rect, v: &mut View) {
+fn textbook_view(ctx: &egui::Context, central: egui::Rect, status_height: f32, v: &mut View) {
     use super::textbook;
     let t = &v.sim.player.timeline;
     let at = v.sim.player.time;
     let generation = v.sim.player.generation;
-    let fresh = matches!(&v.state.figure, Some((g, r, _)) if *g == generation && *r == central);
+    // The figure is laid out below the status lines (a long title wraps
+    // to two), and its background covers the whole view.
+    let mut layout = central;
+    layout.min.y = (layout.min.y + status_height).min(layout.max.y - 80.0);
+    let fresh = matches!(&v.state.figure, Some((g, r, _)) if *g == generation && *r == layout);
     if !fresh {
-        v.state.figure = Some((generation, central, textbook::Figure::new(t, central)));
+        v.state.figure = Some((generation, layout, textbook::Figure::new(t, layout)));
     }
     // Out of the state while it is drawn (the state is borrowed mutably
     // below), back in at the end.
@@ -183,6 +187,7 @@ fn textbook_view(ctx: &egui::Context, central: egui::Rect, v: &mut View) {
         .show(ctx, |ui| {
             ui.set_min_size(central.size());
             let (response, painter) = ui.allocate_painter(central.size(), egui::Sense::click());
+            painter.rect_filled(central, 0, textbook::BACKGROUND);
             textbook::draw(&painter, &fig, t, at, v.theme.lecture);
             if response.clicked()
                 && let Some(pos) = response.interact_pointer_pos()
