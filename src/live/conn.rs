@@ -149,14 +149,14 @@ impl Dialogue<'_> {
 }
 
 /// Writes what the machine has to say (through TLS when the connection
-/// has it) and records its transcript; then, if the machine just said yes
-/// to STARTTLS, puts TLS under it. False when the client cannot be
-/// written to.
+/// has it) with `write`, and records its transcript; then, if the machine
+/// just said yes to STARTTLS (or STLS, AUTH TLS), puts TLS under it. False
+/// when the client cannot be written to.
 pub(super) fn flush_tls(
-    stream: &mut TcpStream,
     session: &mut dyn Session,
     d: &Dialogue<'_>,
     tls: &mut Option<TlsLayer>,
+    write: &mut dyn FnMut(&[u8]) -> bool,
 ) -> bool {
     while let Some(line) = session.poll_transcript() {
         d.line(line);
@@ -165,7 +165,7 @@ pub(super) fn flush_tls(
         match tls {
             Some(t) => t.send(&bytes),
             None => {
-                if stream.write_all(&bytes).is_err() {
+                if !write(&bytes) {
                     return false;
                 }
             }
@@ -176,16 +176,20 @@ pub(super) fn flush_tls(
             Ok(layer) => {
                 *tls = Some(layer);
                 session.tls_started();
-                d.line(Transcript::Data("TLS handshake starts (STARTTLS)".into()));
+                d.line(Transcript::Data("TLS handshake starts".into()));
             }
             Err(why) => d.line(Transcript::Data(format!("TLS unavailable: {why}"))),
         }
     }
-    write_tls(stream, d, tls)
+    write_tls(d, tls, write)
 }
 
 /// Sends what TLS has to send and records its notes.
-fn write_tls(stream: &mut TcpStream, d: &Dialogue<'_>, tls: &mut Option<TlsLayer>) -> bool {
+pub(super) fn write_tls(
+    d: &Dialogue<'_>,
+    tls: &mut Option<TlsLayer>,
+    write: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
     let Some(t) = tls else {
         return true;
     };
@@ -193,7 +197,7 @@ fn write_tls(stream: &mut TcpStream, d: &Dialogue<'_>, tls: &mut Option<TlsLayer
         d.line(Transcript::Data(note));
     }
     let out = t.take_output();
-    out.is_empty() || stream.write_all(&out).is_ok()
+    out.is_empty() || write(&out)
 }
 
 /// Serves one connection until either side closes it.
@@ -481,7 +485,9 @@ fn serve_lines(
     let mut last_heard = Instant::now();
     let mut why_closed = "client closed";
     loop {
-        if !flush_tls(&mut stream, m.session(), &d, &mut tls) {
+        if !flush_tls(m.session(), &d, &mut tls, &mut |b| {
+            stream.write_all(b).is_ok()
+        }) {
             why_closed = "client stopped reading";
             break;
         }
@@ -515,7 +521,7 @@ fn serve_lines(
                 let plaintext = match tls.as_mut() {
                     Some(t) => {
                         let plain = t.receive(&buf[..n]);
-                        if !write_tls(&mut stream, &d, &mut tls) {
+                        if !write_tls(&d, &mut tls, &mut |b| stream.write_all(b).is_ok()) {
                             why_closed = "client stopped reading";
                             break;
                         }
@@ -536,7 +542,9 @@ fn serve_lines(
                 for piece in plaintext.split_inclusive(|&b| b == b'\n') {
                     let mut relays = Vec::new();
                     let notes = feed(&mut m, piece, host, shared, &mut relays);
-                    written = flush_tls(&mut stream, m.session(), &d, &mut tls);
+                    written = flush_tls(m.session(), &d, &mut tls, &mut |b| {
+                        stream.write_all(b).is_ok()
+                    });
                     m.trace_events(&d);
                     trace_notes(&d, notes);
                     relay(&d, relays);
@@ -582,7 +590,7 @@ fn serve_lines(
     }
     if let Some(t) = tls.as_mut() {
         t.close();
-        let _ = write_tls(&mut stream, &d, &mut tls);
+        let _ = write_tls(&d, &mut tls, &mut |b| stream.write_all(b).is_ok());
     }
     let _ = stream.shutdown(Shutdown::Both);
     d.emit("session_closed", vec![("reason", why_closed.into())]);

@@ -244,42 +244,12 @@ fn flush_control(
     d: &Dialogue<'_>,
     tls: &mut Option<TlsLayer>,
 ) -> bool {
-    while let Some(line) = m.poll_transcript() {
-        d.line(line);
-    }
-    while let Some(bytes) = m.poll_output() {
-        match tls.as_mut() {
-            Some(t) => t.send(&bytes),
-            None => {
-                if !write_all(stream, &bytes) {
-                    return false;
-                }
-            }
-        }
-    }
-    if tls.is_none() && m.take_starttls() {
-        match TlsLayer::server(d.host.tls.clone(), None) {
-            Ok(layer) => {
-                *tls = Some(layer);
-                m.tls_started();
-                d.line(Transcript::Data("TLS handshake starts (AUTH TLS)".into()));
-            }
-            Err(why) => d.line(Transcript::Data(format!("TLS unavailable: {why}"))),
-        }
-    }
-    flush_tls(stream, d, tls)
+    super::conn::flush_tls(m, d, tls, &mut |b| write_all(stream, b))
 }
 
 /// Writes what the control connection's TLS has to send.
 fn flush_tls(stream: &mut TcpStream, d: &Dialogue<'_>, tls: &mut Option<TlsLayer>) -> bool {
-    let Some(t) = tls.as_mut() else {
-        return true;
-    };
-    while let Some(note) = t.poll_note() {
-        d.line(Transcript::Data(note));
-    }
-    let out = t.take_output();
-    write_all(stream, &out)
+    super::conn::write_tls(d, tls, &mut |b| write_all(stream, b))
 }
 
 /// TLS for a new data connection, if PROT P is in force.

@@ -302,20 +302,10 @@ impl ScpClient {
     }
 
     fn handle_message(&mut self, message: Message) {
+        if self.out.housekeeping(&message) {
+            return;
+        }
         match &message {
-            Message::GlobalRequest { want_reply, .. } => {
-                if *want_reply {
-                    self.out.send(Message::RequestFailure);
-                }
-                return;
-            }
-            Message::WindowAdjust { bytes, .. } => {
-                if let Some(channel) = self.out.channel.as_mut() {
-                    channel.window_adjust(*bytes);
-                }
-                self.out.flush_channel();
-                return;
-            }
             Message::Request {
                 request: ChannelRequest::ExitStatus(status),
                 ..
@@ -344,18 +334,9 @@ impl ScpClient {
                 return;
             }
             Message::Data { data, .. } => {
-                let grant = self.out.channel.as_mut().map(|c| c.received(data.len()));
-                match grant {
-                    Some(Ok(Some(adjust))) => self.out.send(adjust),
-                    Some(Ok(None)) => {}
-                    Some(Err(why)) => {
-                        self.fail(why);
-                        return;
-                    }
-                    None => {
-                        self.fail("data before the channel opened".into());
-                        return;
-                    }
+                if let Err(why) = self.out.account_data(data.len()) {
+                    self.fail(why);
+                    return;
                 }
             }
             _ => {}

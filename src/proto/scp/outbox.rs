@@ -102,6 +102,43 @@ impl Outbox {
         self.flush_channel();
     }
 
+    /// What both ends do alike: refuse global requests (no port
+    /// forwarding here) and take more window. True if `message` was one
+    /// of those.
+    pub(crate) fn housekeeping(&mut self, message: &Message) -> bool {
+        match message {
+            Message::GlobalRequest { want_reply, .. } => {
+                self.heard(message.describe());
+                if *want_reply {
+                    self.send(Message::RequestFailure);
+                }
+                true
+            }
+            Message::WindowAdjust { bytes, .. } => {
+                if let Some(channel) = self.channel.as_mut() {
+                    channel.window_adjust(*bytes);
+                }
+                self.flush_channel();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Counts `len` received data bytes against our window, granting more
+    /// when half is used; `Err` if the peer overran it or no channel is
+    /// open.
+    pub(crate) fn account_data(&mut self, len: usize) -> Result<(), String> {
+        let grant = match self.channel.as_mut() {
+            Some(channel) => channel.received(len)?,
+            None => return Err("data on a channel that is not open".to_string()),
+        };
+        if let Some(adjust) = grant {
+            self.send(adjust);
+        }
+        Ok(())
+    }
+
     /// The peer's number for the channel (0 before it is open).
     pub(crate) fn remote(&self) -> u32 {
         self.channel.as_ref().map_or(0, |c| c.remote)

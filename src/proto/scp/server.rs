@@ -217,21 +217,10 @@ impl ScpServer {
 
     fn handle_message<B: ScpBackend + ?Sized>(&mut self, message: Message, backend: &mut B) {
         // Messages that mean the same in every phase.
+        if self.out.housekeeping(&message) {
+            return;
+        }
         match &message {
-            Message::GlobalRequest { want_reply, .. } => {
-                self.out.heard(message.describe());
-                if *want_reply {
-                    self.out.send(Message::RequestFailure);
-                }
-                return;
-            }
-            Message::WindowAdjust { bytes, .. } => {
-                if let Some(channel) = self.out.channel.as_mut() {
-                    channel.window_adjust(*bytes);
-                }
-                self.out.flush_channel();
-                return;
-            }
             Message::Close { .. } => {
                 self.out.heard(message.describe());
                 if let Some(channel) = self.out.channel.as_ref()
@@ -247,17 +236,9 @@ impl ScpServer {
             | Message::ChannelFailure { .. }
             | Message::ExtendedData { .. } => return,
             Message::Data { data, .. } => {
-                let grant = match self.out.channel.as_mut() {
-                    Some(channel) => channel.received(data.len()),
-                    None => Err("data on a channel that is not open".to_string()),
-                };
-                match grant {
-                    Ok(Some(adjust)) => self.out.send(adjust),
-                    Ok(None) => {}
-                    Err(why) => {
-                        self.disconnect(msg::DISCONNECT_PROTOCOL_ERROR, &why);
-                        return;
-                    }
+                if let Err(why) = self.out.account_data(data.len()) {
+                    self.disconnect(msg::DISCONNECT_PROTOCOL_ERROR, &why);
+                    return;
                 }
             }
             _ => {}
