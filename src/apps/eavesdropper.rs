@@ -1836,6 +1836,13 @@ pub fn longest_printable_run(data: &[u8]) -> &[u8] {
 /// A connection the listener does not recognise: most likely an FTP data
 /// connection, carrying a file or a listing as raw bytes.
 fn read_data(c2s: &Stream, s2c: &Stream, out: &mut Findings) {
+    // A protected FTP data connection (PROT P) starts with a TLS
+    // handshake record: content type 22, version 3.x.
+    let looks_tls = |s: &Stream| matches!(s.first_run(), [22, 3, 0..=4, ..]);
+    if looks_tls(c2s) || looks_tls(s2c) {
+        read_tls(c2s, s2c, out);
+        return;
+    }
     for (stream, direction) in [(c2s, "client to server"), (s2c, "server to client")] {
         if stream.is_empty() {
             continue;

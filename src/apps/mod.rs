@@ -16,6 +16,7 @@ pub mod files;
 pub mod mail;
 pub mod tap;
 pub mod tcp;
+pub mod tls;
 pub mod vfs;
 
 use crate::trace::EventKind;

@@ -345,10 +345,15 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         .collect();
     // TLS: a CA for the scenario once any server asks for TLS; then every
     // mail server's SMTP client can check the certificates it is shown.
-    let wants_tls = s
-        .hosts
+    let wants_tls = s.hosts.iter().any(|h| {
+        matches!(
+            h.role,
+            Role::MailServer { tls: Some(_), .. } | Role::FileServer { tls: Some(_), .. }
+        )
+    }) || s
+        .actions
         .iter()
-        .any(|h| matches!(h.role, Role::MailServer { tls: Some(_), .. }));
+        .any(|a| matches!(a.what, ActionKind::Ftp { tls: true, .. }));
     let pki = if wants_tls {
         Some(crate::proto::tls::pki::ScenarioPki::new(seed, &s.title).map_err(NetError::Tls)?)
     } else {
@@ -428,7 +433,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         let app = w.add_app(node, Box::new(agent));
         agents.insert(node, app);
     }
-    add_file_roles(&mut w, s, &nodes);
+    add_file_roles(&mut w, s, &nodes, pki.as_ref(), clock)?;
     // Programs the actions need, one per host and kind.
     let mut senders: BTreeMap<NodeId, AppId> = BTreeMap::new();
     for a in &s.actions {
@@ -522,7 +527,15 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             | ActionKind::HttpGet { .. }
             | ActionKind::ScpUpload { .. }
             | ActionKind::ScpDownload { .. }
-            | ActionKind::Telnet { .. } => add_file_action(&mut w, &nodes, node, &at, &a.what),
+            | ActionKind::Telnet { .. } => {
+                let tls = match &pki {
+                    Some(pki) => {
+                        Some(crate::proto::tls::client_config(pki, clock).map_err(NetError::Tls)?)
+                    }
+                    None => None,
+                };
+                add_file_action(&mut w, &nodes, node, &at, &a.what, tls)
+            }
         }
     }
     for f in &s.faults {
@@ -626,7 +639,13 @@ fn build_vfs(
 }
 
 /// Starts the file servers and eavesdroppers the hosts' roles call for.
-fn add_file_roles(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>) {
+fn add_file_roles(
+    w: &mut World,
+    s: &Scenario,
+    nodes: &BTreeMap<String, NodeId>,
+    pki: Option<&crate::proto::tls::pki::ScenarioPki>,
+    clock: Option<u64>,
+) -> Result<(), NetError> {
     use super::spec::FileService;
     use crate::apps::files::{FileServer, FileServerConfig};
     use crate::apps::vfs::VPath;
@@ -642,6 +661,7 @@ fn add_file_roles(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>)
                 serves,
                 web_root,
                 data_timeout,
+                tls,
             } => {
                 let d = FileServerConfig::default();
                 let config = FileServerConfig {
@@ -657,7 +677,16 @@ fn add_file_roles(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>)
                     passive_ports: d.passive_ports,
                 };
                 let vfs = build_vfs(users, files, mtime);
-                w.add_app(node, Box::new(FileServer::new(vfs, config)));
+                let mut server = FileServer::new(vfs, config);
+                if let (Some(mode), Some(pki)) = (tls, pki) {
+                    let cert = pki.host_cert_for(&[&h.name]).map_err(NetError::Tls)?;
+                    server.set_tls(crate::apps::files::FileTls {
+                        server: crate::proto::tls::server_config(cert, clock)
+                            .map_err(NetError::Tls)?,
+                        require: *mode == crate::scenario::spec::TlsMode::Require,
+                    });
+                }
+                w.add_app(node, Box::new(server));
             }
             Role::WebServer { files } => {
                 let config = FileServerConfig {
@@ -681,6 +710,7 @@ fn add_file_roles(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>)
             _ => {}
         }
     }
+    Ok(())
 }
 
 /// The first application of type `T` on `node`, or a new one.
@@ -734,6 +764,7 @@ fn add_file_action(
     node: NodeId,
     at: &When,
     what: &ActionKind,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 ) {
     use super::spec::FtpMode;
     use crate::apps::files::{FtpUser, WebClient};
@@ -750,17 +781,22 @@ fn add_file_action(
             password,
             mode,
             extended,
+            tls: secure,
             steps,
         } => {
             let Some(to) = address(w, server, crate::proto::ftp::CONTROL_PORT) else {
                 return;
             };
+            let secure = secure
+                .then(|| tls.map(|config| (config, server.clone())))
+                .flatten();
             let mut config = FtpClientConfig::new(user, password, *to.ip());
             config.mode = match mode {
                 FtpMode::Active => DataMode::Active,
                 FtpMode::Passive => DataMode::Passive,
             };
             config.extended = *extended;
+            config.tls = secure.is_some();
             config.steps = steps.iter().map(ftp_step).collect();
             let app = app_of::<FtpUser>(w, node);
             schedule_call(
@@ -769,7 +805,7 @@ fn add_file_action(
                 app,
                 Box::new(move |app, cx| {
                     if let Some(u) = app.as_any_mut().downcast_mut::<FtpUser>() {
-                        u.start(cx, to, config);
+                        u.start_secure(cx, to, config, secure);
                     }
                 }),
             );

@@ -220,6 +220,10 @@ pub enum Role {
         /// server answers 425 (default "10s").
         #[serde(default)]
         data_timeout: Option<Dur>,
+        /// FTP over TLS (RFC 4217): `Offer` answers AUTH TLS, PBSZ and
+        /// PROT; `Require` also refuses USER and PASS before TLS.
+        #[serde(default)]
+        tls: Option<TlsMode>,
     },
     /// A web server: HTTP GET and HEAD for its files, nothing else.
     WebServer {
@@ -523,6 +527,10 @@ pub enum ActionKind {
         /// Use EPSV/EPRT (RFC 2428) instead of PASV/PORT.
         #[serde(default)]
         extended: bool,
+        /// AUTH TLS first, then PBSZ 0 and PROT P: the login and every
+        /// data connection over TLS (the server must offer it).
+        #[serde(default)]
+        tls: bool,
         #[serde(default)]
         steps: Vec<FtpStep>,
     },

@@ -1190,6 +1190,7 @@ impl<'a> Checker<'a, '_> {
                     serves,
                     web_root,
                     data_timeout,
+                    tls: _,
                 } => {
                     self.file_users(users);
                     self.file_specs(files);

@@ -280,3 +280,30 @@ fn trudy_reads_the_telnet_password_and_not_the_secure_channel() {
             .all(|f| f["kind"] == "banner" || f["kind"] == "ciphertext")
     );
 }
+
+#[test]
+fn ftp_over_tls_hides_carols_password_and_file_on_both_connections() {
+    let run = run_bundled("scp_vs_ftp");
+    let trudy = run.app::<Eavesdropper>("trudy").unwrap();
+    let report = trudy.report();
+    let text = wiretale::apps::eavesdropper::readable_text(&report);
+    // She sees the upgrade and the handshakes, on the control connection
+    // and on the data connection PROT P protects.
+    assert!(text.contains("FTP AUTH TLS"), "{text}");
+    let hellos = report
+        .findings
+        .iter()
+        .filter(|f| f.text.contains("ClientHello: server name (SNI) files"))
+        .count();
+    assert_eq!(hellos, 2, "{text}");
+    for secret in ["tiramisu", "Budget 2026", "marketing 40k"] {
+        assert!(!trudy.can_read(secret), "{secret}");
+        for (_, p) in trudy.captured() {
+            if let Payload::Tcp(seg) = &p.payload {
+                assert!(!contains(&seg.payload, secret), "{secret} on the wire");
+            }
+        }
+    }
+    // Alice's plain FTP in the same run is still read whole.
+    assert!(trudy.can_read(&format!("PASS {FTP_PASSWORD}")));
+}

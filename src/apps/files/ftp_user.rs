@@ -17,6 +17,7 @@
 
 use super::events;
 use super::{DataConn, Download, Timers, listen_in_range};
+use crate::apps::tls::TlsConns;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
 use crate::proto::ftp::client::{STATES, TRANSITIONS};
@@ -28,6 +29,7 @@ use crate::trace::{Protocol, Value};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 
 /// How long the client waits for a data connection to open. Longer than
 /// the server's [`DATA_TIMEOUT`](super::DATA_TIMEOUT): in active mode the
@@ -79,6 +81,8 @@ struct ClientSession {
     error: Option<String>,
     reported_outcomes: usize,
     downloads: Vec<Download>,
+    /// For AUTH TLS: the CA the client trusts and the server's name.
+    tls: Option<(Arc<rustls::ClientConfig>, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +99,8 @@ pub struct FtpUser {
     sessions: Vec<ClientSession>,
     controls: BTreeMap<ConnId, usize>,
     shared: ClientShared,
+    /// TLS under control and data connections (AUTH TLS, PROT P).
+    tls: TlsConns,
 }
 
 impl FtpUser {
@@ -104,7 +110,19 @@ impl FtpUser {
 
     /// Starts a session now: connects to `server` (its control port) and
     /// runs `config`'s steps. `config.server_ip` is set from `server`.
-    pub fn start(&mut self, cx: &mut AppCx<'_>, server: SocketAddrV4, mut config: FtpClientConfig) {
+    pub fn start(&mut self, cx: &mut AppCx<'_>, server: SocketAddrV4, config: FtpClientConfig) {
+        self.start_secure(cx, server, config, None);
+    }
+
+    /// [`start`](Self::start), with what AUTH TLS needs when
+    /// `config.tls` asks for it: the CA to trust and the server's name.
+    pub fn start_secure(
+        &mut self,
+        cx: &mut AppCx<'_>,
+        server: SocketAddrV4,
+        mut config: FtpClientConfig,
+        tls: Option<(Arc<rustls::ClientConfig>, String)>,
+    ) {
         config.server_ip = *server.ip();
         let index = self.sessions.len();
         let (user, mode) = (config.user.clone(), config.mode);
@@ -134,6 +152,7 @@ impl FtpUser {
             error,
             reported_outcomes: 0,
             downloads: Vec::new(),
+            tls,
         });
         if self.sessions[index].error.is_none() {
             self.controls.insert(control, index);
@@ -208,7 +227,17 @@ impl FtpUser {
                 return;
             };
             while let Some(bytes) = session.machine.poll_output() {
-                cx.send(session.control, bytes);
+                self.tls.send(cx, session.control, bytes);
+            }
+            // 234 to AUTH TLS: TLS under the control connection, then the
+            // machine goes on (PBSZ, PROT, USER) inside it.
+            if !self.tls.has(session.control)
+                && session.machine.take_starttls()
+                && let Some((config, name)) = session.tls.clone()
+                && self.tls.start_client(cx, session.control, config, &name)
+            {
+                session.machine.tls_started();
+                continue;
             }
             // The server records the dialogue; the client's copy of it
             // would only repeat every line.
@@ -250,13 +279,13 @@ impl FtpUser {
             }
             DataRequest::Send(bytes) => {
                 if let DataConn::Open { conn } = side.data {
-                    cx.send(conn, bytes);
+                    self.tls.send(cx, conn, bytes);
                 }
             }
             DataRequest::Close => {
                 if let DataConn::Open { conn } = side.data {
                     side.data = DataConn::Closing { conn };
-                    cx.close(conn);
+                    self.tls.close(cx, conn);
                 }
             }
             DataRequest::Abort => release(cx, side, &mut self.shared),
@@ -300,6 +329,7 @@ impl FtpUser {
             session.side.data = DataConn::Open { conn };
             let timer = session.side.timer.take();
             self.shared.timers.cancel(cx, timer);
+            self.protect_data(cx, index, conn);
             self.drive(cx, index, |m, p| m.handle_data_connected(p));
         }
     }
@@ -319,10 +349,25 @@ impl FtpUser {
         let timer = session.side.timer.take();
         self.shared.timers.cancel(cx, timer);
         self.shared.data_conns.insert(conn, index);
+        self.protect_data(cx, index, conn);
         self.drive(cx, index, |m, p| m.handle_data_connected(p));
     }
 
+    /// PROT P: TLS on the new data connection, the client as TLS client
+    /// whoever opened it (RFC 4217 §7).
+    fn protect_data(&mut self, cx: &mut AppCx<'_>, index: usize, conn: ConnId) {
+        let Some(session) = self.sessions.get(index) else {
+            return;
+        };
+        if session.machine.data_protected()
+            && let Some((config, name)) = session.tls.clone()
+        {
+            self.tls.start_client(cx, conn, config, &name);
+        }
+    }
+
     fn on_data(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: Bytes) {
+        let data = self.tls.receive(cx, conn, data);
         if let Some(&index) = self.controls.get(&conn) {
             self.drive(cx, index, |m, p| m.handle_input(&data, p));
         } else if let Some(&index) = self.shared.data_conns.get(&conn) {
@@ -352,6 +397,7 @@ impl FtpUser {
     }
 
     fn on_closed(&mut self, cx: &mut AppCx<'_>, conn: ConnId, error: Option<String>) {
+        self.tls.remove(conn);
         if let Some(index) = self.controls.remove(&conn) {
             let session = &mut self.sessions[index];
             if let Some(e) = error

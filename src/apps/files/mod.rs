@@ -38,7 +38,7 @@ mod web;
 
 pub use ftp_user::{FtpSessionResult, FtpUser};
 pub use scp_user::{ScpResult, ScpUser};
-pub use server::{FileServer, FileServerConfig, FtpSessionView, ScpView, WebView};
+pub use server::{FileServer, FileServerConfig, FileTls, FtpSessionView, ScpView, WebView};
 pub use telnet_user::{KEYSTROKE_INTERVAL, TelnetResult, TelnetUser};
 pub use web::{WebClient, WebResult};
 

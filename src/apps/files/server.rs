@@ -20,6 +20,7 @@
 
 use super::events;
 use super::{DataConn, Timers, listen_in_range, sha256_hex};
+use crate::apps::tls::TlsConns;
 use crate::apps::vfs::{EntryKind, VPath, Vfs, VfsError};
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
@@ -37,6 +38,7 @@ use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 
 /// Well-known ports of the services (RFC 959 §3.2; RFC 9110 §4.2.1;
 /// RFC 4253 §4.1; RFC 854).
@@ -233,9 +235,26 @@ pub struct FileServer {
     telnet: BTreeMap<ConnId, Conn<TelnetServer>>,
     shared: Shared,
     ftp_sessions_served: u64,
+    /// FTP over TLS (AUTH TLS, PROT P), when the scenario asks for it.
+    tls: Option<FileTls>,
+    tls_conns: TlsConns,
+}
+
+/// A file server's TLS set-up: its certificate and whether it insists on
+/// TLS before a password.
+#[derive(Clone)]
+pub struct FileTls {
+    pub server: Arc<rustls::ServerConfig>,
+    pub require: bool,
 }
 
 impl FileServer {
+    /// Offers AUTH TLS on FTP (and, with `require`, refuses a login
+    /// before it).
+    pub fn set_tls(&mut self, tls: FileTls) {
+        self.tls = Some(tls);
+    }
+
     /// A server for `vfs` (accounts and files already in place).
     pub fn new(vfs: Vfs, config: FileServerConfig) -> FileServer {
         let shared = Shared {
@@ -257,6 +276,8 @@ impl FileServer {
             telnet: BTreeMap::new(),
             shared,
             ftp_sessions_served: 0,
+            tls: None,
+            tls_conns: TlsConns::default(),
         }
     }
 
@@ -408,6 +429,8 @@ impl FileServer {
         // bounce" through this server).
         let config = FtpServerConfig {
             client_ip: Some(*remote.ip()),
+            tls: self.tls.is_some(),
+            require_tls: self.tls.as_ref().is_some_and(|t| t.require),
             ..FtpServerConfig::default()
         };
         let session = FtpSession {
@@ -493,7 +516,15 @@ impl FileServer {
                 }
             }
             while let Some(bytes) = session.server.poll_output() {
-                cx.send(control, bytes);
+                self.tls_conns.send(cx, control, bytes);
+            }
+            // 234 to AUTH TLS: TLS under the control connection.
+            if !self.tls_conns.has(control)
+                && session.server.take_starttls()
+                && let Some(tls) = &self.tls
+                && self.tls_conns.start_server(cx, control, tls.server.clone())
+            {
+                session.server.tls_started();
             }
             if let Some(port) = session.side.listened.take() {
                 cx.emit(
@@ -571,7 +602,7 @@ impl FileServer {
                     if let Some(info) = self.shared.data_conns.get_mut(&conn) {
                         info.sent += bytes.len() as u64;
                     }
-                    cx.send(conn, bytes);
+                    self.tls_conns.send(cx, conn, bytes);
                 }
             }
             DataRequest::Close => {
@@ -579,7 +610,7 @@ impl FileServer {
                 // the file (RFC 959 §3.4.1).
                 if let DataConn::Open { conn } = side.data {
                     side.data = DataConn::Closing { conn };
-                    cx.close(conn);
+                    self.tls_conns.close(cx, conn);
                 }
             }
             DataRequest::Abort => release(cx, side, &mut self.shared),
@@ -614,8 +645,10 @@ impl FileServer {
         );
         let name = cx.connection(conn).map(|c| (c.remote(), c.local()));
         session.side.data_name = name;
+        let protect = session.server.data_protected();
         let control_name = control_name(cx, control);
         emit_opened(cx, "passive", "client", port, client, control_name);
+        self.protect_data(cx, conn, protect);
         self.drive(cx, control, |s, b, p, now| {
             s.handle_data_connected(b, p, now)
         });
@@ -635,6 +668,8 @@ impl FileServer {
         let timer = session.side.timer.take();
         self.shared.timers.cancel(cx, timer);
         session.side.data_name = cx.connection(conn).map(|c| (c.remote(), c.local()));
+        let protect = session.server.data_protected();
+        self.protect_data(cx, conn, protect);
         let control_name = control_name(cx, info.control);
         emit_opened(
             cx,
@@ -647,6 +682,14 @@ impl FileServer {
         self.drive(cx, info.control, |s, b, p, now| {
             s.handle_data_connected(b, p, now)
         });
+    }
+
+    /// PROT P: TLS on a new data connection, this end the TLS server
+    /// whoever opened it (RFC 4217 §7).
+    fn protect_data(&mut self, cx: &mut AppCx<'_>, conn: ConnId, protect: bool) {
+        if protect && let Some(tls) = &self.tls {
+            self.tls_conns.start_server(cx, conn, tls.server.clone());
+        }
     }
 
     fn data_input(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: Bytes) {
@@ -871,6 +914,12 @@ impl FileServer {
     // ----- dispatch -----
 
     fn on_data(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: Bytes) {
+        let data = self.tls_conns.receive(cx, conn, data);
+        for note in self.tls_conns.notes(conn) {
+            if self.ftp.contains_key(&conn) {
+                cx.trace_dialogue(Layer::Ftp, conn, Transcript::Data(note));
+            }
+        }
         if self.ftp.contains_key(&conn) {
             self.drive(cx, conn, |s, b, p, now| s.handle_input(&data, b, p, now));
         } else if self.shared.data_conns.contains_key(&conn) {
@@ -903,6 +952,7 @@ impl FileServer {
     }
 
     fn on_closed(&mut self, cx: &mut AppCx<'_>, conn: ConnId, error: Option<String>) {
+        self.tls_conns.remove(conn);
         if self.ftp.contains_key(&conn) {
             self.control_gone(cx, conn, true);
         } else if self.shared.data_conns.contains_key(&conn) {

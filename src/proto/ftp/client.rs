@@ -30,6 +30,7 @@ pub const MAX_DOWNLOAD: usize = 256 * 1024 * 1024;
 /// The client's states, for the visualizer.
 pub const STATES: &[&str] = &[
     "AwaitingGreeting",
+    "SecuringControl",
     "LoggingIn",
     "Commanding",
     "SettingUpData",
@@ -41,6 +42,13 @@ pub const STATES: &[&str] = &[
 /// The client's state diagram: `(from, to, label)`.
 pub const TRANSITIONS: &[crate::proto::Transition] = &[
     ("AwaitingGreeting", "LoggingIn", "220 / USER, then PASS"),
+    ("AwaitingGreeting", "SecuringControl", "220 / AUTH TLS"),
+    (
+        "SecuringControl",
+        "LoggingIn",
+        "234, TLS, PBSZ 0, PROT P / USER",
+    ),
+    ("SecuringControl", "Quitting", "AUTH refused / QUIT"),
     ("LoggingIn", "Commanding", "230 / next step"),
     ("LoggingIn", "Quitting", "530 / QUIT"),
     ("Commanding", "Commanding", "final reply / next step"),
@@ -147,6 +155,10 @@ pub struct FtpClientConfig {
     /// only a port (RFC 2428 §3).
     pub server_ip: Ipv4Addr,
     pub steps: Vec<Step>,
+    /// RFC 4217: AUTH TLS before the login, then PBSZ 0 and PROT P, so that
+    /// the control and every data connection run over TLS (the driver
+    /// puts TLS under them).
+    pub tls: bool,
 }
 
 impl FtpClientConfig {
@@ -159,6 +171,7 @@ impl FtpClientConfig {
             extended: false,
             server_ip,
             steps: Vec::new(),
+            tls: false,
         }
     }
 }
@@ -198,6 +211,12 @@ struct DataState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Greeting,
+    /// AUTH TLS sent.
+    AuthTls,
+    /// 234 came; waiting for the driver to start TLS.
+    TlsPending,
+    Pbsz,
+    Prot,
     User,
     Pass,
     /// Waiting for the final reply of a one-command step.
@@ -229,6 +248,10 @@ pub struct FtpClient {
     downloads: Vec<(String, Bytes)>,
     listings: Vec<String>,
     error: Option<String>,
+    /// The control connection runs over TLS.
+    secure: bool,
+    /// PROT P accepted: data connections run over TLS too.
+    protected: bool,
 }
 
 impl FtpClient {
@@ -250,6 +273,8 @@ impl FtpClient {
             downloads: Vec::new(),
             listings: Vec::new(),
             error: None,
+            secure: false,
+            protected: false,
         }
     }
 
@@ -410,6 +435,22 @@ impl FtpClient {
         }
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Greeting => self.on_greeting(reply),
+            Phase::AuthTls if reply.code == 234 => self.phase = Phase::TlsPending,
+            Phase::TlsPending => self.phase = Phase::TlsPending,
+            Phase::Pbsz if reply.is_success() => {
+                self.send("PROT P");
+                self.phase = Phase::Prot;
+            }
+            Phase::Prot if reply.is_success() => {
+                self.protected = true;
+                self.send_user();
+            }
+            // The server will not do TLS: the session stops rather than
+            // send the password in the clear.
+            Phase::AuthTls | Phase::Pbsz | Phase::Prot => {
+                self.login_reply = Some(reply);
+                self.quit();
+            }
             Phase::User => self.on_user_reply(reply, ports),
             Phase::Pass => self.on_pass_reply(reply, ports),
             Phase::Simple => self.on_simple_reply(reply, ports),
@@ -428,16 +469,28 @@ impl FtpClient {
         match reply.code {
             // 120: service ready in a while; the 220 follows.
             120 => self.phase = Phase::Greeting,
-            SERVICE_READY => {
-                let line = format!("USER {}", self.config.user);
-                self.send(&line);
-                self.phase = Phase::User;
+            SERVICE_READY if self.config.tls => {
+                self.send("AUTH TLS");
+                self.phase = Phase::AuthTls;
             }
+            SERVICE_READY => self.send_user(),
             _ => {
                 self.login_reply = Some(reply);
                 self.quit();
             }
         }
+    }
+
+    fn send_user(&mut self) {
+        let line = format!("USER {}", self.config.user);
+        self.send(&line);
+        self.phase = Phase::User;
+    }
+
+    /// PROT P is in force: the driver puts TLS on each data connection
+    /// (this end as the TLS client, RFC 4217 §7).
+    pub fn data_protected(&self) -> bool {
+        self.protected
     }
 
     fn on_user_reply(&mut self, reply: Reply, ports: &mut dyn DataPorts) {
@@ -833,9 +886,25 @@ impl Session for FtpClient {
         self.phase = Phase::Done;
     }
 
+    fn take_starttls(&mut self) -> bool {
+        self.phase == Phase::TlsPending && !self.secure
+    }
+
+    fn tls_started(&mut self) {
+        self.secure = true;
+        self.parser = ReplyParser::new();
+        self.send("PBSZ 0");
+        self.phase = Phase::Pbsz;
+    }
+
+    fn is_secure(&self) -> bool {
+        self.secure
+    }
+
     fn state_name(&self) -> &'static str {
         match &self.phase {
             Phase::Greeting => "AwaitingGreeting",
+            Phase::AuthTls | Phase::TlsPending | Phase::Pbsz | Phase::Prot => "SecuringControl",
             Phase::User | Phase::Pass => "LoggingIn",
             Phase::Simple | Phase::RenameFrom => "Commanding",
             Phase::Transfer(state) if state.phase == TransferPhase::Command => "Transferring",
