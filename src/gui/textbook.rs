@@ -198,8 +198,8 @@ impl Figure {
                     .iter()
                     .all(|b| !b.rect.expand2(vec2(6.0, 22.0)).intersects(*rect))
             };
-            // Along the bottom, nearest the middle first.
-            let y = m.bottom() - 24.0;
+            // Along the bottom, nearest the middle first; then along the
+            // top.
             let mut xs: Vec<f32> = (0..=40)
                 .map(|k| m.left() + 75.0 + (m.width() - 150.0).max(0.0) * k as f32 / 40.0)
                 .collect();
@@ -208,12 +208,16 @@ impl Figure {
                     .abs()
                     .total_cmp(&(b - m.center().x).abs())
             });
-            let rect = xs
+            let bottom = m.bottom() - 24.0;
+            let rect = [bottom, m.top() + 24.0]
                 .into_iter()
-                .map(|x| Rect::from_center_size(pos2(x, y), vec2(150.0, 44.0)))
+                .flat_map(|y| {
+                    xs.iter()
+                        .map(move |&x| Rect::from_center_size(pos2(x, y), vec2(150.0, 44.0)))
+                })
                 .find(|r| free(r, &f.boxes))
                 .unwrap_or_else(|| {
-                    Rect::from_center_size(pos2(m.center().x, y), vec2(150.0, 44.0))
+                    Rect::from_center_size(pos2(m.center().x, bottom), vec2(150.0, 44.0))
                 });
             f.boxes
                 .push(HostBox::new(n, BoxKind::Eavesdropper, title(n), rect));
@@ -326,10 +330,13 @@ impl Figure {
         let column = |list: &[NodeId], x: f32, kind: BoxKind, boxes: &mut Vec<HostBox>| {
             let k = list.len();
             let gap = (area.height() / k.max(1) as f32).min(200.0);
+            // Several users stacked: each box as tall as the room allows.
+            let h = (gap - 14.0).clamp(76.0, 150.0);
             for (j, &n) in list.iter().enumerate() {
                 let y = area.center().y + (j as f32 - (k as f32 - 1.0) / 2.0) * gap;
-                let rect = Rect::from_center_size(pos2(x, y), vec2(w, 150.0));
-                let files = Rect::from_min_size(rect.min + vec2(8.0, 48.0), vec2(w - 16.0, 92.0));
+                let rect = Rect::from_center_size(pos2(x, y), vec2(w, h));
+                let files =
+                    Rect::from_min_size(rect.min + vec2(8.0, 48.0), vec2(w - 16.0, h - 58.0));
                 boxes.push(HostBox {
                     files: Some(files),
                     ..HostBox::new(n, kind, title(n), rect)
@@ -788,6 +795,9 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         }
         if let Some(r) = b.files {
             painter.rect_stroke(r, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
+        }
+        // The caption only where there is room for it under the files.
+        if let Some(r) = b.files.filter(|r| r.height() >= 50.0) {
             let what = if b.kind == BoxKind::FileClient {
                 "local file system"
             } else {
