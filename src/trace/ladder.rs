@@ -405,7 +405,29 @@ fn dialogue_lines(
         // Content (message lines, listings) goes whichever way its packet
         // went: from the client in SMTP's DATA, from the server in POP3's
         // RETR.
+        // Content that follows a reply at the same moment on the same
+        // connection (POP3's RETR body after +OK, an IMAP literal) is the
+        // server's; otherwise it rode on what the client just sent.
+        let after_reply = (0..i)
+            .rev()
+            .take_while(|&k| trace.records[k].time == r.time)
+            .find_map(|k| match &trace.records[k].event {
+                Event::Dialogue {
+                    dir: d, conn: c, ..
+                } if c == conn && *d != Dir::Data => Some(*d),
+                _ => None,
+            })
+            == Some(Dir::Reply);
         let (dir, packet) = match dir {
+            Dir::Data if after_reply => {
+                match carrier(trace, i, Dir::Reply, client, server_node, *conn) {
+                    Some(p) => (Dir::Reply, Some(p)),
+                    None => (
+                        Dir::Command,
+                        carrier(trace, i, Dir::Command, client, server_node, *conn),
+                    ),
+                }
+            }
             Dir::Data => match carrier(trace, i, Dir::Command, client, server_node, *conn) {
                 Some(p) => (Dir::Command, Some(p)),
                 None => (

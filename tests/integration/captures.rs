@@ -584,3 +584,32 @@ fn a_lost_segment_is_marked_on_its_arrow() {
     let svg = ladder::to_svg(&l, &title);
     assert!(svg.contains(r#"class="lost""#));
 }
+
+#[test]
+fn a_retrieved_message_goes_from_the_server_to_the_client_on_the_ladder() {
+    // POP3's RETR: the body follows the server's +OK at the same moment,
+    // so it rides on the server's segment, not on the client's RETR.
+    let (trace, _) = run("alice_to_bob");
+    let filter = ladder::LadderFilter {
+        layers: vec![Layer::Pop3],
+        conn: None,
+    };
+    let l = ladder::build(&trace, &filter);
+    let col = |name: &str| l.columns.iter().position(|c| c == name).unwrap();
+    let (server, client) = (col("bob-mail"), col("bob-pc"));
+    let body = l
+        .arrows
+        .iter()
+        .find(|a| {
+            a.label
+                .contains("Subject: Searching for the meaning of life.")
+        })
+        .expect("the message on the ladder");
+    assert_eq!((body.from, body.to), (server, client));
+    let retr = l
+        .arrows
+        .iter()
+        .find(|a| a.label.starts_with("C: RETR"))
+        .unwrap();
+    assert_eq!((retr.from, retr.to), (client, server));
+}
