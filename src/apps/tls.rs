@@ -109,6 +109,28 @@ impl TlsConns {
         }
     }
 
+    /// Closes `conn` at once: close_notify if TLS is up, then the FIN; the
+    /// connection's TLS is forgotten.
+    pub fn close_now(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
+        if let Some(t) = self.layers.get_mut(&conn)
+            && !t.is_handshaking()
+        {
+            t.close();
+            self.flush(cx, conn);
+        }
+        self.remove(conn);
+        cx.close(conn);
+    }
+
+    /// Sends close_notify on `conn` now (the caller closes the TCP
+    /// connection).
+    pub fn close_notify(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
+        if let Some(t) = self.layers.get_mut(&conn) {
+            t.close();
+        }
+        self.flush(cx, conn);
+    }
+
     /// Forgets `conn` (it closed).
     pub fn remove(&mut self, conn: ConnId) {
         self.layers.remove(&conn);
@@ -125,7 +147,14 @@ impl TlsConns {
 
     /// True if TLS on `conn` failed (a bad certificate, a bad record).
     pub fn failed(&self, conn: ConnId) -> bool {
-        self.layers.get(&conn).is_some_and(|t| t.error().is_some())
+        self.error(conn).is_some()
+    }
+
+    /// Why TLS on `conn` failed, if it did.
+    pub fn error(&self, conn: ConnId) -> Option<String> {
+        self.layers
+            .get(&conn)
+            .and_then(|t| t.error().map(str::to_string))
     }
 
     fn flush(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {

@@ -46,6 +46,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddrV4;
 
 use super::store::Flag;
+use crate::apps::tls::TlsConns;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
 use crate::proto::imap::{
@@ -57,7 +58,6 @@ use crate::proto::smtp::{
     self, Credentials, MessageOutcome, OutgoingMessage, SessionOutcome, SmtpClient,
     SmtpClientConfig,
 };
-use crate::proto::tls::TlsLayer;
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::{Layer, Protocol, Value};
 use std::sync::Arc;
@@ -473,8 +473,8 @@ pub struct UserAgent {
     /// The scenario's CA, when it has one: the agent then says STARTTLS
     /// (SMTP, IMAP) or STLS (POP3) whenever the server offers it.
     tls_client: Option<Arc<rustls::ClientConfig>>,
-    /// TLS under a connection, after STARTTLS, with the server's name.
-    tls: BTreeMap<ConnId, TlsLayer>,
+    /// TLS under a connection, after STARTTLS or STLS.
+    tls: TlsConns,
     servers: BTreeMap<ConnId, String>,
 }
 
@@ -492,7 +492,7 @@ impl UserAgent {
             timers: BTreeMap::new(),
             next_token: 0,
             tls_client: None,
-            tls: BTreeMap::new(),
+            tls: TlsConns::default(),
             servers: BTreeMap::new(),
         }
     }
@@ -789,7 +789,7 @@ impl UserAgent {
     }
 
     fn finish(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
-        self.tls.remove(&conn);
+        self.tls.remove(conn);
         self.servers.remove(&conn);
         match self.jobs.remove(&conn) {
             Some(Job::Submit { client, message }) => {
@@ -876,7 +876,7 @@ impl UserAgent {
     /// The connection ended; `error` says why if it failed (refused,
     /// reset, timed out).
     fn closed(&mut self, cx: &mut AppCx<'_>, conn: ConnId, error: Option<&str>) {
-        self.tls.remove(&conn);
+        self.tls.remove(conn);
         self.servers.remove(&conn);
         match self.jobs.remove(&conn) {
             Some(Job::Submit {
@@ -928,7 +928,7 @@ impl UserAgent {
         );
         if done {
             cx.close(conn);
-            self.tls.remove(&conn);
+            self.tls.remove(conn);
             self.servers.remove(&conn);
             self.imap_over(cx, *job, None);
         } else {
@@ -1244,45 +1244,29 @@ fn write_session(
     cx: &mut AppCx<'_>,
     conn: ConnId,
     session: &mut dyn Session,
-    tls: &mut BTreeMap<ConnId, TlsLayer>,
+    tls: &mut TlsConns,
     config: Option<&Arc<rustls::ClientConfig>>,
     server: Option<&String>,
 ) -> bool {
     while let Some(bytes) = session.poll_output() {
-        match tls.get_mut(&conn) {
-            Some(t) => t.send(&bytes),
-            None => cx.send(conn, bytes),
-        }
+        tls.send(cx, conn, bytes);
     }
-    if !tls.contains_key(&conn)
+    if !tls.has(conn)
         && session.take_starttls()
         && let (Some(config), Some(server)) = (config, server)
+        && tls.start_client(cx, conn, config.clone(), server)
     {
-        let mut seed = [0u8; 32];
-        cx.rng().fill_bytes(&mut seed);
-        if let Ok(layer) = TlsLayer::client(config.clone(), server, Some(seed)) {
-            tls.insert(conn, layer);
-            session.tls_started();
-            while let Some(bytes) = session.poll_output() {
-                if let Some(t) = tls.get_mut(&conn) {
-                    t.send(&bytes);
-                }
-            }
+        session.tls_started();
+        while let Some(bytes) = session.poll_output() {
+            tls.send(cx, conn, bytes);
         }
     }
-    let mut failed = false;
-    if let Some(t) = tls.get_mut(&conn) {
-        while t.poll_note().is_some() {}
-        failed = t.error().is_some();
-        if session.wants_close() {
-            t.close();
-        }
-        let out = t.take_output();
-        if !out.is_empty() {
-            cx.send(conn, out);
-        }
+    let _ = tls.notes(conn);
+    if session.wants_close() && tls.has(conn) && !tls.failed(conn) {
+        // close_notify goes out before the caller's FIN.
+        tls.close_notify(cx, conn);
     }
-    session.wants_close() || failed
+    session.wants_close() || tls.failed(conn)
 }
 
 /// Opens a connection to `port` of the account's mail server.
@@ -1503,17 +1487,7 @@ impl Application for UserAgent {
         match event {
             AppEvent::Data { conn, data } => {
                 // Under TLS the machines see the plaintext.
-                let data = match self.tls.get_mut(&conn) {
-                    Some(tls) => {
-                        let plain = tls.receive(&data);
-                        let out = tls.take_output();
-                        if !out.is_empty() {
-                            cx.send(conn, out);
-                        }
-                        bytes::Bytes::from(plain)
-                    }
-                    None => data,
-                };
+                let data = self.tls.receive(cx, conn, data);
                 match self.jobs.get_mut(&conn) {
                     Some(Job::Submit { client, .. }) => client.handle_input(&data),
                     Some(Job::Fetch { client, .. }) => client.handle_input(&data),

@@ -59,13 +59,13 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::queue::{OutboundQueue, QueueEntry, RetryPolicy};
 use super::store::{MailStore, flag_names};
+use crate::apps::tls::TlsConns;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::imap::{self, ImapConfig, ImapServer};
 use crate::proto::pop3::{self, Pop3Config, Pop3Server};
 use crate::proto::smtp::{
     self, Mailbox, ReceivedMessage, Reply, SmtpBackend, SmtpConfig, SmtpServer,
 };
-use crate::proto::tls::TlsLayer;
 use crate::proto::{Session, Transcript, Transition};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::{Layer, Protocol, Value};
@@ -163,8 +163,6 @@ struct InboundConn {
     session: Inbound,
     /// Closed for idleness at this time unless something arrives.
     deadline: SimTime,
-    /// TLS under the session, after STARTTLS or STLS.
-    tls: Option<TlsLayer>,
 }
 
 /// What a mail server needs for TLS: its certificate, the CA it trusts as
@@ -239,6 +237,9 @@ pub struct MailServer {
     timers: BTreeMap<u64, Timer>,
     next_token: u64,
     tls: Option<MailTls>,
+    /// TLS under inbound sessions (after STARTTLS or STLS) and outbound
+    /// ones (after our STARTTLS).
+    tls_conns: TlsConns,
 }
 
 impl MailServer {
@@ -281,6 +282,7 @@ impl MailServer {
             timers: BTreeMap::new(),
             next_token: 0,
             tls: None,
+            tls_conns: TlsConns::default(),
         }
     }
 
@@ -474,7 +476,6 @@ impl MailServer {
             InboundConn {
                 session,
                 deadline: cx.now() + timeout,
-                tls: None,
             },
         );
         self.set_timer(cx, timeout, Timer::Idle(conn));
@@ -482,6 +483,17 @@ impl MailServer {
     }
 
     fn inbound_data(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: &[u8]) {
+        // Under TLS the session sees the plaintext; the handshake's own
+        // answers go out at once.
+        let data = self
+            .tls_conns
+            .receive(cx, conn, bytes::Bytes::copy_from_slice(data));
+        if let Some(layer) = self.inbound.get(&conn).map(|c| c.session.layer()) {
+            for note in self.tls_conns.notes(conn) {
+                cx.trace_dialogue(layer, conn, Transcript::Data(note));
+            }
+        }
+        let data = &data[..];
         let now = cx.now();
         let now_unix = cx.now_unix();
         let MailServer {
@@ -493,24 +505,6 @@ impl MailServer {
         } = self;
         let Some(c) = inbound.get_mut(&conn) else {
             return;
-        };
-        // Under TLS the session sees the plaintext; the handshake's own
-        // answers go out at once.
-        let plaintext;
-        let data = match c.tls.as_mut() {
-            Some(tls) => {
-                plaintext = tls.receive(data);
-                let out = tls.take_output();
-                if !out.is_empty() {
-                    cx.send(conn, out);
-                }
-                let layer = c.session.layer();
-                while let Some(note) = tls.poll_note() {
-                    cx.trace_dialogue(layer, conn, Transcript::Data(note));
-                }
-                &plaintext[..]
-            }
-            None => data,
         };
         let mut notes = Vec::new();
         match &mut c.session {
@@ -552,46 +546,28 @@ impl MailServer {
             cx.trace_dialogue(layer, conn, line);
         }
         while let Some(bytes) = session.poll_output() {
-            match c.tls.as_mut() {
-                Some(tls) => tls.send(&bytes),
-                None => cx.send(conn, bytes),
-            }
+            self.tls_conns.send(cx, conn, bytes);
         }
         // STARTTLS / STLS: the go-ahead went out in the clear; TLS now.
-        if c.tls.is_none()
+        if !self.tls_conns.has(conn)
             && session.take_starttls()
             && let Some(config) = self.tls.as_ref().and_then(|t| t.server.clone())
         {
-            let mut seed = [0u8; 32];
-            cx.rng().fill_bytes(&mut seed);
-            match TlsLayer::server(config, Some(seed)) {
-                Ok(tls) => {
-                    c.tls = Some(tls);
-                    c.session.session().tls_started();
-                }
-                Err(why) => cx.trace_dialogue(
-                    layer,
-                    conn,
-                    Transcript::Data(format!("TLS unavailable: {why}")),
-                ),
+            if self.tls_conns.start_server(cx, conn, config) {
+                session.tls_started();
+            } else {
+                cx.trace_dialogue(layer, conn, Transcript::Data("TLS unavailable".into()));
             }
         }
-        let session = c.session.session();
-        let failed = c.tls.as_ref().and_then(|t| t.error().map(str::to_string));
-        if let Some(tls) = c.tls.as_mut() {
-            while let Some(note) = tls.poll_note() {
-                cx.trace_dialogue(layer, conn, Transcript::Data(note));
-            }
-            if session.wants_close() {
-                tls.close();
-            }
-            let out = tls.take_output();
-            if !out.is_empty() {
-                cx.send(conn, out);
-            }
+        for note in self.tls_conns.notes(conn) {
+            cx.trace_dialogue(layer, conn, Transcript::Data(note));
         }
-        if session.wants_close() || failed.is_some() {
+        if self.tls_conns.failed(conn) {
             cx.close(conn);
+            self.end_inbound(conn);
+        } else if session.wants_close() {
+            // close_notify first under TLS.
+            self.tls_conns.close_now(cx, conn);
             self.end_inbound(conn);
         }
     }
@@ -599,6 +575,7 @@ impl MailServer {
     /// Forgets an inbound session; a POP3 session gives its lock back
     /// without deleting anything (RFC 1939 §6: only QUIT deletes).
     fn end_inbound(&mut self, conn: ConnId) {
+        self.tls_conns.remove(conn);
         if let Some(mut c) = self.inbound.remove(&conn) {
             match &mut c.session {
                 Inbound::Smtp(s) => s.handle_close(),
@@ -633,16 +610,8 @@ impl MailServer {
                 text: text.clone(),
             },
         );
-        let line = format!("{text}\r\n");
-        match self.inbound.get_mut(&conn).and_then(|c| c.tls.as_mut()) {
-            Some(tls) => {
-                tls.send(line.as_bytes());
-                tls.close();
-                cx.send(conn, tls.take_output());
-            }
-            None => cx.send(conn, line),
-        }
-        cx.close(conn);
+        self.tls_conns.send(cx, conn, format!("{text}\r\n"));
+        self.tls_conns.close_now(cx, conn);
         self.end_inbound(conn);
     }
 

@@ -24,7 +24,6 @@ use crate::proto::dns::{MailExchange, MxResolver, ResolveError};
 use crate::proto::smtp::{
     self, OutgoingMessage, RecipientStatus, Reply, SmtpClient, SmtpClientConfig,
 };
-use crate::proto::tls::TlsLayer;
 use crate::sim::SimTime;
 use crate::trace::{Protocol, Value};
 
@@ -55,8 +54,6 @@ pub(super) enum Stage {
         conn: ConnId,
         client: Box<SmtpClient>,
         deadline: SimTime,
-        /// TLS under the client, after STARTTLS.
-        tls: Option<Box<TlsLayer>>,
     },
 }
 
@@ -300,7 +297,6 @@ impl MailServer {
                 conn,
                 client: Box::new(SmtpClient::new(config, vec![message])),
                 deadline,
-                tls: None,
             },
         );
         self.set_timer(cx, self.config.reply_timeout, Timer::Reply(conn));
@@ -335,24 +331,14 @@ impl MailServer {
         let Some(id) = self.outbound.get(&conn).cloned() else {
             return;
         };
+        let data = self
+            .tls_conns
+            .receive(cx, conn, bytes::Bytes::copy_from_slice(data));
         if let Some(Stage::Sending {
-            client,
-            deadline,
-            tls,
-            ..
+            client, deadline, ..
         }) = self.attempts.get_mut(&id)
         {
-            match tls.as_mut() {
-                Some(t) => {
-                    let plaintext = t.receive(data);
-                    let out = t.take_output();
-                    if !out.is_empty() {
-                        cx.send(conn, out);
-                    }
-                    client.handle_input(&plaintext);
-                }
-                None => client.handle_input(data),
-            }
+            client.handle_input(&data);
             *deadline = cx.now() + self.config.reply_timeout;
         }
         self.pump_client(cx, &id);
@@ -365,7 +351,6 @@ impl MailServer {
         let Some(Stage::Sending {
             client,
             conn,
-            tls,
             target,
             ..
         }) = self.attempts.get_mut(id)
@@ -375,47 +360,30 @@ impl MailServer {
         let conn = *conn;
         while client.poll_transcript().is_some() {}
         while let Some(bytes) = client.poll_output() {
-            match tls.as_mut() {
-                Some(t) => t.send(&bytes),
-                None => cx.send(conn, bytes),
-            }
+            self.tls_conns.send(cx, conn, bytes);
         }
         // STARTTLS accepted: TLS under the client, checking that the
         // certificate is the exchange's, signed by the scenario's CA.
-        if tls.is_none()
+        if !self.tls_conns.has(conn)
             && client.take_starttls()
             && let Some(config) = client_tls
+            && self
+                .tls_conns
+                .start_client(cx, conn, config, &target.exchange)
         {
-            let mut seed = [0u8; 32];
-            cx.rng().fill_bytes(&mut seed);
-            if let Ok(layer) = TlsLayer::client(config, &target.exchange, Some(seed)) {
-                *tls = Some(Box::new(layer));
-                client.tls_started();
-                while let Some(bytes) = client.poll_output() {
-                    if let Some(t) = tls.as_mut() {
-                        t.send(&bytes);
-                    }
-                }
+            client.tls_started();
+            while let Some(bytes) = client.poll_output() {
+                self.tls_conns.send(cx, conn, bytes);
             }
         }
-        let mut failed = None;
-        if let Some(t) = tls.as_mut() {
-            while t.poll_note().is_some() {}
-            failed = t.error().map(|e| format!("TLS failed: {e}"));
-            if client.wants_close() {
-                t.close();
-            }
-            let out = t.take_output();
-            if !out.is_empty() {
-                cx.send(conn, out);
-            }
-        }
-        if let Some(why) = failed {
+        let _ = self.tls_conns.notes(conn);
+        if let Some(why) = self.tls_conns.error(conn) {
             client.handle_close();
+            self.tls_conns.remove(conn);
             cx.abort(conn);
-            self.settle(cx, id, Some(why));
+            self.settle(cx, id, Some(format!("TLS failed: {why}")));
         } else if client.wants_close() {
-            cx.close(conn);
+            self.tls_conns.close_now(cx, conn);
             self.settle(cx, id, None);
         }
     }
@@ -426,6 +394,7 @@ impl MailServer {
         conn: ConnId,
         error: Option<&str>,
     ) {
+        self.tls_conns.remove(conn);
         let Some(id) = self.outbound.get(&conn).cloned() else {
             return;
         };
@@ -460,6 +429,7 @@ impl MailServer {
             return;
         }
         client.handle_close();
+        self.tls_conns.remove(conn);
         cx.abort(conn);
         let waited = self.config.reply_timeout.as_nanos() / 1_000_000_000;
         self.settle(cx, &id, Some(format!("no reply for {waited} s")));
