@@ -350,10 +350,12 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             h.role,
             Role::MailServer { tls: Some(_), .. } | Role::FileServer { tls: Some(_), .. }
         )
-    }) || s
-        .actions
-        .iter()
-        .any(|a| matches!(a.what, ActionKind::Ftp { tls: true, .. }));
+    }) || s.actions.iter().any(|a| {
+        matches!(
+            a.what,
+            ActionKind::Ftp { tls: true, .. } | ActionKind::HttpGet { tls: true, .. }
+        )
+    });
     let pki = if wants_tls {
         Some(crate::proto::tls::pki::ScenarioPki::new(seed, &s.title).map_err(NetError::Tls)?)
     } else {
@@ -810,11 +812,21 @@ fn add_file_action(
                 }),
             );
         }
-        ActionKind::HttpGet { server, paths } => {
-            let Some(to) = address(w, server, 80) else {
+        ActionKind::HttpGet {
+            server,
+            paths,
+            tls: secure,
+        } => {
+            let port = if *secure {
+                crate::proto::http::TLS_PORT
+            } else {
+                crate::proto::http::PORT
+            };
+            let Some(to) = address(w, server, port) else {
                 return;
             };
             let (host, paths) = (server.clone(), paths.clone());
+            let secure = secure.then_some(tls).flatten();
             let app = app_of::<WebClient>(w, node);
             schedule_call(
                 w,
@@ -822,7 +834,7 @@ fn add_file_action(
                 app,
                 Box::new(move |app, cx| {
                     if let Some(c) = app.as_any_mut().downcast_mut::<WebClient>() {
-                        c.start(cx, to, &host, &paths);
+                        c.start_secure(cx, to, &host, &paths, secure);
                     }
                 }),
             );

@@ -535,7 +535,13 @@ pub enum ActionKind {
         steps: Vec<FtpStep>,
     },
     /// HTTP GET of each path, in order, over one connection.
-    HttpGet { server: String, paths: Vec<String> },
+    HttpGet {
+        server: String,
+        paths: Vec<String>,
+        /// HTTPS: TLS on port 443 (the server must offer TLS).
+        #[serde(default)]
+        tls: bool,
+    },
     /// `scp LOCAL user@server:REMOTE`.
     ScpUpload {
         server: String,

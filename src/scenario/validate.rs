@@ -1393,6 +1393,20 @@ impl<'a> Checker<'a, '_> {
                 Some(format!("add `{service:?}` to its `serves`")),
             );
         }
+        // `tls: true` needs a server that offers TLS.
+        let wants_tls = matches!(
+            a.what,
+            ActionKind::Ftp { tls: true, .. } | ActionKind::HttpGet { tls: true, .. }
+        );
+        if wants_tls && !matches!(h.role, Role::FileServer { tls: Some(_), .. }) {
+            self.err_field(
+                "server",
+                server,
+                nth,
+                format!("{action} with `tls: true`: `{server}` offers no TLS"),
+                Some(format!("give `{server}` `tls: Offer` (a FileServer with a certificate from the scenario's CA)")),
+            );
+        }
     }
 
     fn file_action(&mut self, h: &HostSpec, a: &ActionSpec) {

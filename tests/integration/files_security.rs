@@ -307,3 +307,85 @@ fn ftp_over_tls_hides_carols_password_and_file_on_both_connections() {
     // Alice's plain FTP in the same run is still read whole.
     assert!(trudy.can_read(&format!("PASS {FTP_PASSWORD}")));
 }
+
+#[test]
+fn https_hides_the_page_that_http_gives_away() {
+    let run = run_text(
+        r#"Scenario(
+    version: 1,
+    title: "HTTP and HTTPS",
+    hosts: [
+        Host(name: "pc", position: (10, 50)),
+        Host(name: "r", role: Router, position: (50, 50)),
+        Host(name: "web", position: (90, 50), role: FileServer(serves: [Http],
+            files: [File(path: "/secret.txt", text: "the launch code is 0000\n")], tls: Offer)),
+        Host(name: "trudy", role: Eavesdropper(link: ("r", "web")), position: (70, 80)),
+    ],
+    links: [Link(a: "pc", b: "r", latency: "5ms"), Link(a: "r", b: "web", latency: "5ms")],
+    actions: [
+        Action(at: "100ms", host: "pc", do: HttpGet(server: "web", paths: ["/secret.txt"], tls: true)),
+        Action(at: "1s", host: "pc", do: HttpGet(server: "web", paths: ["/secret.txt"])),
+    ],
+)"#,
+    );
+    let client = run.app::<wiretale::apps::files::WebClient>("pc").unwrap();
+    let results = client.results();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].server.port(), 443);
+    assert!(
+        results.iter().all(|r| r.downloads.len() == 1),
+        "{results:?}"
+    );
+    let trudy = run.app::<Eavesdropper>("trudy").unwrap();
+    let report = trudy.report();
+    // Port 443: the server name in the ClientHello, records, nothing else.
+    let https: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.connection.server.port() == 443)
+        .collect();
+    assert!(
+        https
+            .iter()
+            .any(|f| f.text.contains("server name (SNI) web"))
+    );
+    assert!(
+        https
+            .iter()
+            .all(|f| !f.text.contains("launch code") && !f.text.contains("GET"))
+    );
+    // Port 80: the request and the page.
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.connection.server.port() == 80 && f.text.contains("the launch code is 0000")));
+}
+
+#[test]
+fn tls_actions_need_a_server_that_offers_tls() {
+    let text = r#"Scenario(
+    version: 1,
+    title: "no TLS here",
+    hosts: [
+        Host(name: "pc", position: (10, 50)),
+        Host(name: "web", position: (90, 50), role: FileServer(serves: [Http, Ftp], users: [User(name: "a", password: "b")])),
+    ],
+    links: [Link(a: "pc", b: "web", latency: "5ms")],
+    actions: [
+        Action(at: "100ms", host: "pc", do: HttpGet(server: "web", paths: ["/x"], tls: true)),
+        Action(at: "200ms", host: "pc", do: Ftp(server: "web", user: "a", password: "b", tls: true)),
+    ],
+)"#;
+    let err = wiretale::scenario::parse("notls.ron", text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HttpGet with `tls: true`: `web` offers no TLS"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Ftp with `tls: true`: `web` offers no TLS"),
+        "{err}"
+    );
+    assert!(err.contains("tls: Offer"), "{err}");
+}

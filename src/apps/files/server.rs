@@ -346,6 +346,20 @@ impl FileServer {
             (self.config.scp, SCP_PORT, "scp", Protocol::Scp),
             (self.config.telnet, TELNET_PORT, "telnet", Protocol::Telnet),
         ];
+        // HTTPS beside HTTP when the scenario gives the server TLS.
+        if self.config.http
+            && self.tls.is_some()
+            && let Err(e) = cx.listen(http::TLS_PORT, Protocol::Http)
+        {
+            cx.emit(
+                &events::LISTEN_FAILED,
+                vec![
+                    ("service", "https".into()),
+                    ("port", http::TLS_PORT.into()),
+                    ("error", e.to_string().into()),
+                ],
+            );
+        }
         for (on, port, name, protocol) in services {
             if on && let Err(e) = cx.listen(port, protocol) {
                 cx.emit(
@@ -398,6 +412,16 @@ impl FileServer {
         match port {
             FTP_PORT if self.config.ftp => self.ftp_accepted(cx, conn, local, remote),
             HTTP_PORT if self.config.http => {
+                self.http.insert(conn, Conn::new(HttpServer::new(), remote));
+                emit_connection(cx, &events::HTTP_CONNECTION_OPENED, remote, None);
+            }
+            http::TLS_PORT if self.config.http => {
+                let Some(tls) = &self.tls else {
+                    return cx.abort(conn);
+                };
+                if !self.tls_conns.start_server(cx, conn, tls.server.clone()) {
+                    return cx.abort(conn);
+                }
                 self.http.insert(conn, Conn::new(HttpServer::new(), remote));
                 emit_connection(cx, &events::HTTP_CONNECTION_OPENED, remote, None);
             }
@@ -853,8 +877,26 @@ impl FileServer {
     }
 
     fn pump_http(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
-        if let Some(c) = self.http.get_mut(&conn) {
+        let Some(c) = self.http.get_mut(&conn) else {
+            return;
+        };
+        if !self.tls_conns.has(conn) {
             c.pump(cx, conn, Layer::Http);
+            return;
+        }
+        // HTTPS: the same, through TLS.
+        while let Some(line) = c.server.poll_transcript() {
+            cx.trace_dialogue(Layer::Http, conn, line);
+        }
+        for note in self.tls_conns.notes(conn) {
+            cx.trace_dialogue(Layer::Http, conn, Transcript::Data(note));
+        }
+        while let Some(bytes) = c.server.poll_output() {
+            self.tls_conns.send(cx, conn, bytes);
+        }
+        if c.server.wants_close() && !c.closing {
+            c.closing = true;
+            self.tls_conns.close_now(cx, conn);
         }
     }
 
@@ -915,9 +957,16 @@ impl FileServer {
 
     fn on_data(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: Bytes) {
         let data = self.tls_conns.receive(cx, conn, data);
+        let layer = if self.ftp.contains_key(&conn) {
+            Some(Layer::Ftp)
+        } else if self.http.contains_key(&conn) {
+            Some(Layer::Http)
+        } else {
+            None
+        };
         for note in self.tls_conns.notes(conn) {
-            if self.ftp.contains_key(&conn) {
-                cx.trace_dialogue(Layer::Ftp, conn, Transcript::Data(note));
+            if let Some(layer) = layer {
+                cx.trace_dialogue(layer, conn, Transcript::Data(note));
             }
         }
         if self.ftp.contains_key(&conn) {
@@ -938,6 +987,18 @@ impl FileServer {
             self.control_gone(cx, conn, false);
         } else if self.shared.data_conns.contains_key(&conn) {
             self.data_peer_closed(cx, conn);
+        } else if self.tls_conns.has(conn) && self.http.contains_key(&conn) {
+            // HTTPS: the machine's last word goes through TLS.
+            if let Some(c) = self.http.get_mut(&conn) {
+                c.server.handle_close();
+            }
+            self.pump_http(cx, conn);
+            if let Some(c) = self.http.get_mut(&conn)
+                && !c.closing
+            {
+                c.closing = true;
+                self.tls_conns.close_now(cx, conn);
+            }
         } else if let Some(c) = self.http.get_mut(&conn) {
             c.peer_closed(cx, conn, Layer::Http);
         } else if let Some(c) = self.scp.get_mut(&conn) {

@@ -8,11 +8,13 @@
 
 use super::Download;
 use super::events;
+use crate::apps::tls::TlsConns;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
 use crate::proto::http::{CLIENT_STATES, CLIENT_TRANSITIONS, ClientRequest, HttpClient};
 use crate::trace::{Protocol, Value};
 use std::net::SocketAddrV4;
+use std::sync::Arc;
 
 /// One fetch's results.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,12 +39,16 @@ struct Fetch {
     error: Option<String>,
     reported: usize,
     downloads: Vec<Download>,
+    /// HTTPS: the CA to trust and the name the certificate must have.
+    tls: Option<(Arc<rustls::ClientConfig>, String)>,
 }
 
 /// Fetches files over HTTP from a client host.
 #[derive(Default)]
 pub struct WebClient {
     fetches: Vec<Fetch>,
+    /// HTTPS connections' TLS.
+    tls: TlsConns,
 }
 
 impl WebClient {
@@ -59,6 +65,19 @@ impl WebClient {
         host: &str,
         paths: &[String],
     ) {
+        self.start_secure(cx, server, host, paths, None);
+    }
+
+    /// [`start`](Self::start) over TLS (HTTPS) when `tls` gives the CA to
+    /// trust: the certificate must be for `host`.
+    pub fn start_secure(
+        &mut self,
+        cx: &mut AppCx<'_>,
+        server: SocketAddrV4,
+        host: &str,
+        paths: &[String],
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) {
         let requests = paths.iter().map(|p| ClientRequest::get(p)).collect();
         let (conn, error) = match cx.connect(server, Protocol::Http) {
             Ok(conn) => (Some(conn), None),
@@ -74,6 +93,7 @@ impl WebClient {
             error,
             reported: 0,
             downloads: Vec::new(),
+            tls: tls.map(|config| (config, host.to_string())),
         });
     }
 
@@ -111,7 +131,7 @@ impl WebClient {
         let f = &mut self.fetches[index];
         let Some(conn) = f.conn else { return };
         while let Some(bytes) = f.client.poll_output() {
-            cx.send(conn, bytes);
+            self.tls.send(cx, conn, bytes);
         }
         // The server records the dialogue.
         while f.client.poll_transcript().is_some() {}
@@ -134,7 +154,7 @@ impl WebClient {
         f.reported = responses.len();
         if f.client.wants_close() && !f.closing {
             f.closing = true;
-            cx.close(conn);
+            self.tls.close_now(cx, conn);
         }
     }
 
@@ -170,10 +190,14 @@ impl Application for WebClient {
         match event {
             AppEvent::Connected { conn } => {
                 if let Some(i) = self.index_of(conn) {
+                    if let Some((config, name)) = self.fetches[i].tls.clone() {
+                        self.tls.start_client(cx, conn, config, &name);
+                    }
                     self.pump(cx, i);
                 }
             }
             AppEvent::Data { conn, data } => {
+                let data = self.tls.receive(cx, conn, data);
                 if let Some(i) = self.index_of(conn) {
                     self.fetches[i].client.handle_input(&data);
                     self.pump(cx, i);
@@ -193,6 +217,7 @@ impl Application for WebClient {
                 }
             }
             AppEvent::Closed { conn, error } => {
+                self.tls.remove(conn);
                 if let Some(i) = self.index_of(conn) {
                     self.finish(cx, i, error.map(|e| e.name().to_string()));
                 }

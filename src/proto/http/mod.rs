@@ -28,6 +28,8 @@ pub use server::{HttpBackend, HttpLimits, HttpServer};
 pub const PORT: u16 = 80;
 /// The usual port of an HTTP server that is not the main one.
 pub const ALT_PORT: u16 = 8080;
+/// HTTP over TLS (RFC 2818).
+pub const TLS_PORT: u16 = 443;
 
 // Status codes used here (RFC 9110 §15).
 
