@@ -191,32 +191,34 @@ impl<S: Session> Conn<S> {
         }
     }
 
-    /// Traces the machine's dialogue, sends its output and closes the
-    /// connection once the machine wants it closed.
-    fn pump(&mut self, cx: &mut AppCx<'_>, conn: ConnId, layer: Layer) {
+    /// Traces the machine's dialogue, sends its output (through TLS when
+    /// the connection has it: HTTPS) and closes the connection once the
+    /// machine wants it closed.
+    fn pump(&mut self, cx: &mut AppCx<'_>, conn: ConnId, layer: Layer, tls: &mut TlsConns) {
         while let Some(line) = self.server.poll_transcript() {
             cx.trace_dialogue(layer, conn, line);
         }
         while let Some(bytes) = self.server.poll_output() {
-            cx.send(conn, bytes);
+            tls.send(cx, conn, bytes);
         }
         if self.server.wants_close() {
-            self.close(cx, conn);
+            self.close(cx, conn, tls);
         }
     }
 
     /// The client closed its side: the machine has its last word, then we
     /// close ours.
-    fn peer_closed(&mut self, cx: &mut AppCx<'_>, conn: ConnId, layer: Layer) {
+    fn peer_closed(&mut self, cx: &mut AppCx<'_>, conn: ConnId, layer: Layer, tls: &mut TlsConns) {
         self.server.handle_close();
-        self.pump(cx, conn, layer);
-        self.close(cx, conn);
+        self.pump(cx, conn, layer, tls);
+        self.close(cx, conn, tls);
     }
 
-    fn close(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
+    /// Closes once (close_notify first under TLS).
+    fn close(&mut self, cx: &mut AppCx<'_>, conn: ConnId, tls: &mut TlsConns) {
         if !self.closing {
             self.closing = true;
-            cx.close(conn);
+            tls.close_now(cx, conn);
         }
     }
 }
@@ -877,26 +879,8 @@ impl FileServer {
     }
 
     fn pump_http(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
-        let Some(c) = self.http.get_mut(&conn) else {
-            return;
-        };
-        if !self.tls_conns.has(conn) {
-            c.pump(cx, conn, Layer::Http);
-            return;
-        }
-        // HTTPS: the same, through TLS.
-        while let Some(line) = c.server.poll_transcript() {
-            cx.trace_dialogue(Layer::Http, conn, line);
-        }
-        for note in self.tls_conns.notes(conn) {
-            cx.trace_dialogue(Layer::Http, conn, Transcript::Data(note));
-        }
-        while let Some(bytes) = c.server.poll_output() {
-            self.tls_conns.send(cx, conn, bytes);
-        }
-        if c.server.wants_close() && !c.closing {
-            c.closing = true;
-            self.tls_conns.close_now(cx, conn);
+        if let Some(c) = self.http.get_mut(&conn) {
+            c.pump(cx, conn, Layer::Http, &mut self.tls_conns);
         }
     }
 
@@ -918,7 +902,7 @@ impl FileServer {
 
     fn pump_scp(&mut self, cx: &mut AppCx<'_>, conn: ConnId) {
         if let Some(c) = self.scp.get_mut(&conn) {
-            c.pump(cx, conn, Layer::Scp);
+            c.pump(cx, conn, Layer::Scp, &mut self.tls_conns);
         }
     }
 
@@ -949,7 +933,7 @@ impl FileServer {
             cx.send(conn, bytes);
         }
         if c.server.wants_close() {
-            c.close(cx, conn);
+            c.close(cx, conn, &mut self.tls_conns);
         }
     }
 
@@ -987,27 +971,15 @@ impl FileServer {
             self.control_gone(cx, conn, false);
         } else if self.shared.data_conns.contains_key(&conn) {
             self.data_peer_closed(cx, conn);
-        } else if self.tls_conns.has(conn) && self.http.contains_key(&conn) {
-            // HTTPS: the machine's last word goes through TLS.
-            if let Some(c) = self.http.get_mut(&conn) {
-                c.server.handle_close();
-            }
-            self.pump_http(cx, conn);
-            if let Some(c) = self.http.get_mut(&conn)
-                && !c.closing
-            {
-                c.closing = true;
-                self.tls_conns.close_now(cx, conn);
-            }
         } else if let Some(c) = self.http.get_mut(&conn) {
-            c.peer_closed(cx, conn, Layer::Http);
+            c.peer_closed(cx, conn, Layer::Http, &mut self.tls_conns);
         } else if let Some(c) = self.scp.get_mut(&conn) {
-            c.peer_closed(cx, conn, Layer::Scp);
+            c.peer_closed(cx, conn, Layer::Scp, &mut self.tls_conns);
         } else if let Some(c) = self.telnet.get_mut(&conn) {
             c.server.handle_close();
             self.pump_telnet(cx, conn);
             if let Some(c) = self.telnet.get_mut(&conn) {
-                c.close(cx, conn);
+                c.close(cx, conn, &mut self.tls_conns);
             }
         }
     }

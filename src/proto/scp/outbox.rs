@@ -103,10 +103,14 @@ impl Outbox {
     }
 
     /// What both ends do alike: refuse global requests (no port
-    /// forwarding here) and take more window. True if `message` was one
-    /// of those.
+    /// forwarding here), take more window, note a banner. True if
+    /// `message` was one of those.
     pub(crate) fn housekeeping(&mut self, message: &Message) -> bool {
         match message {
+            Message::UserAuthBanner(_) => {
+                self.heard(message.describe());
+                true
+            }
             Message::GlobalRequest { want_reply, .. } => {
                 self.heard(message.describe());
                 if *want_reply {

@@ -428,7 +428,7 @@ impl ScpServer {
             }
             self.out.send_data(&stdout);
             self.out.send_stderr(&stderr);
-            self.exit(status, true);
+            self.exit(status);
             return;
         }
         let command = match ScpCommand::parse(command_line) {
@@ -436,7 +436,7 @@ impl ScpServer {
             Err(why) => {
                 self.out.send_stderr(format!("{why}\n").as_bytes());
                 self.out.data(why);
-                self.exit(EXIT_COMMAND_NOT_FOUND, true);
+                self.exit(EXIT_COMMAND_NOT_FOUND);
                 return;
             }
         };
@@ -470,7 +470,7 @@ impl ScpServer {
             self.out.note(note);
         }
         if sink.is_finished() {
-            self.exit(sink.exit_status(), true);
+            self.exit(sink.exit_status());
         } else {
             self.phase = Phase::Sink(sink);
         }
@@ -484,7 +484,7 @@ impl ScpServer {
             self.out.note(note);
         }
         if source.is_finished() {
-            self.exit(source.exit_status(), true);
+            self.exit(source.exit_status());
         } else {
             self.phase = Phase::Source(source);
         }
@@ -492,15 +492,13 @@ impl ScpServer {
 
     /// RFC 4254 §6.10: EOF, the command's exit status, CLOSE, each after
     /// the data still waiting for window.
-    fn exit(&mut self, status: u32, eof: bool) {
+    fn exit(&mut self, status: u32) {
         let Some(channel) = self.out.channel.as_mut() else {
             self.close();
             return;
         };
         let recipient = channel.remote;
-        if eof {
-            channel.send_after_data(Message::Eof { recipient });
-        }
+        channel.send_after_data(Message::Eof { recipient });
         channel.send_after_data(Message::Request {
             recipient,
             want_reply: false,

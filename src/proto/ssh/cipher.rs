@@ -216,14 +216,6 @@ impl Sealer {
         self.seq = 0;
     }
 
-    pub fn sequence(&self) -> u32 {
-        self.seq
-    }
-
-    pub fn is_encrypting(&self) -> bool {
-        !matches!(self.protection, Protection::Clear)
-    }
-
     /// One packet carrying `payload`, padded with random bytes.
     pub fn seal(&mut self, payload: &[u8], rng: &mut ChaCha20Rng) -> Vec<u8> {
         let block = self.protection.block_size();
@@ -302,10 +294,6 @@ impl Opener {
 
     pub fn reset_sequence(&mut self) {
         self.seq = 0;
-    }
-
-    pub fn is_decrypting(&self) -> bool {
-        !matches!(self.protection, Protection::Clear)
     }
 
     pub fn push(&mut self, data: &[u8]) {

@@ -41,6 +41,8 @@ pub enum Message {
         partial: bool,
     },
     UserAuthSuccess,
+    /// Text the server wants shown before login (RFC 4252 §5.4).
+    UserAuthBanner(String),
     GlobalRequest {
         name: String,
         want_reply: bool,
@@ -128,6 +130,7 @@ impl Message {
                 format!("userauth_failure (try: {})", methods.join(","))
             }
             Message::UserAuthSuccess => "userauth_success".into(),
+            Message::UserAuthBanner(text) => format!("userauth_banner {:?}", text.trim_end()),
             Message::GlobalRequest { name, .. } => format!("global_request {name}"),
             Message::RequestFailure => "request_failure".into(),
             Message::ChannelOpen {
@@ -183,6 +186,9 @@ impl Message {
                 .text(&methods.join(","))
                 .boolean(*partial),
             Message::UserAuthSuccess => Writer::message(msg::USERAUTH_SUCCESS),
+            Message::UserAuthBanner(text) => {
+                Writer::message(msg::USERAUTH_BANNER).text(text).text("")
+            }
             Message::GlobalRequest { name, want_reply } => Writer::message(msg::GLOBAL_REQUEST)
                 .text(name)
                 .boolean(*want_reply),
@@ -302,14 +308,11 @@ impl Message {
                 })
             })(),
             msg::USERAUTH_SUCCESS => Some(Message::UserAuthSuccess),
-            msg::USERAUTH_BANNER => {
-                // Shown by clients, ignored here.
-                r = Reader::new(&[]);
-                Some(Message::GlobalRequest {
-                    name: "banner".into(),
-                    want_reply: false,
-                })
-            }
+            msg::USERAUTH_BANNER => (|| {
+                let text = r.text()?;
+                r.text()?;
+                Some(Message::UserAuthBanner(text))
+            })(),
             msg::GLOBAL_REQUEST => (|| {
                 let name = r.text()?;
                 let want_reply = r.boolean()?;
@@ -400,5 +403,42 @@ impl Message {
             Some(message) if r.is_empty() => Ok(message),
             _ => Err(DecodeError::Malformed(kind)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_a_banner_is_its_own_message() {
+        let messages = [
+            Message::UserAuthBanner("Authorized users only\r\n".into()),
+            Message::UserAuthFailure {
+                methods: vec!["password".into()],
+                partial: false,
+            },
+            Message::Request {
+                recipient: 3,
+                want_reply: true,
+                request: ChannelRequest::Exec("scp -f a.txt".into()),
+            },
+            Message::Data {
+                recipient: 0,
+                data: b"C0644 3 a\n".to_vec(),
+            },
+        ];
+        for m in messages {
+            assert_eq!(Message::decode(&m.encode()), Ok(m.clone()), "{m:?}");
+        }
+        assert_eq!(
+            Message::UserAuthBanner("hi\n".into()).describe(),
+            "userauth_banner \"hi\""
+        );
+        assert_eq!(Message::decode(&[200]), Err(DecodeError::Unknown(200)));
+        assert_eq!(
+            Message::decode(&[msg::USERAUTH_BANNER, 0, 0]),
+            Err(DecodeError::Malformed(msg::USERAUTH_BANNER))
+        );
     }
 }

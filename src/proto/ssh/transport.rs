@@ -682,26 +682,6 @@ impl Transport {
     pub fn server_host_key(&self) -> Option<[u8; 32]> {
         self.server_host_key
     }
-
-    /// The peer's version line.
-    pub fn peer_version(&self) -> Option<&str> {
-        self.peer_version.as_deref()
-    }
-
-    /// True while the first key exchange runs.
-    pub fn is_exchanging_keys(&self) -> bool {
-        !self.keyed
-    }
-
-    /// The session identifier (the first exchange hash), once keyed.
-    pub fn session_id(&self) -> Option<[u8; 32]> {
-        self.session_id
-    }
-
-    /// Fresh random bytes from the session's generator.
-    pub fn random(&mut self, out: &mut [u8]) {
-        self.rng.fill_bytes(out);
-    }
 }
 
 /// A KEXINIT for the transcript: the first name of the main lists.
