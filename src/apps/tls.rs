@@ -8,6 +8,7 @@
 //! session starts, so runs repeat byte for byte.
 
 use crate::net::{AppCx, ConnId};
+use crate::proto::Session;
 use crate::proto::tls::TlsLayer;
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +21,8 @@ pub struct TlsConns {
     /// Closes asked for while the handshake still ran: done once it is over
     /// and the data has gone.
     closing: BTreeSet<ConnId>,
+    /// Why TLS could not start on a connection, for its trace.
+    unavailable: BTreeMap<ConnId, String>,
 }
 
 fn seed(cx: &mut AppCx<'_>) -> [u8; 32] {
@@ -46,7 +49,10 @@ impl TlsConns {
                 self.layers.insert(conn, layer);
                 true
             }
-            Err(_) => false,
+            Err(why) => {
+                self.unavailable.insert(conn, why);
+                false
+            }
         }
     }
 
@@ -65,8 +71,53 @@ impl TlsConns {
                 self.flush(cx, conn);
                 true
             }
-            Err(_) => false,
+            Err(why) => {
+                self.unavailable.insert(conn, why);
+                false
+            }
         }
+    }
+
+    /// If `session` just said yes to STARTTLS (or STLS, AUTH TLS), puts
+    /// TLS under `conn` with this end the server, and tells the session.
+    /// True if it did.
+    pub fn upgrade_server(
+        &mut self,
+        cx: &mut AppCx<'_>,
+        conn: ConnId,
+        session: &mut dyn Session,
+        config: Option<Arc<rustls::ServerConfig>>,
+    ) -> bool {
+        if self.has(conn) || !session.take_starttls() {
+            return false;
+        }
+        let Some(config) = config else { return false };
+        let up = self.start_server(cx, conn, config);
+        if up {
+            session.tls_started();
+        }
+        up
+    }
+
+    /// The same with this end the client, checking the server is `name`.
+    pub fn upgrade_client(
+        &mut self,
+        cx: &mut AppCx<'_>,
+        conn: ConnId,
+        session: &mut dyn Session,
+        config: Option<(Arc<rustls::ClientConfig>, &str)>,
+    ) -> bool {
+        if self.has(conn) || !session.take_starttls() {
+            return false;
+        }
+        let Some((config, name)) = config else {
+            return false;
+        };
+        let up = self.start_client(cx, conn, config, name);
+        if up {
+            session.tls_started();
+        }
+        up
     }
 
     /// Sends plaintext on `conn`, through TLS if it has it.
@@ -135,10 +186,15 @@ impl TlsConns {
     pub fn remove(&mut self, conn: ConnId) {
         self.layers.remove(&conn);
         self.closing.remove(&conn);
+        self.unavailable.remove(&conn);
     }
 
-    /// The TLS session's notes (the handshake's outcome), for the trace.
+    /// The TLS session's notes (the handshake's outcome, or why TLS could
+    /// not start), for the trace.
     pub fn notes(&mut self, conn: ConnId) -> Vec<String> {
+        if let Some(why) = self.unavailable.remove(&conn) {
+            return vec![format!("TLS unavailable: {why}")];
+        }
         let Some(t) = self.layers.get_mut(&conn) else {
             return Vec::new();
         };

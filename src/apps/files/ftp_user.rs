@@ -231,12 +231,14 @@ impl FtpUser {
             }
             // 234 to AUTH TLS: TLS under the control connection, then the
             // machine goes on (PBSZ, PROT, USER) inside it.
-            if !self.tls.has(session.control)
-                && session.machine.take_starttls()
-                && let Some((config, name)) = session.tls.clone()
-                && self.tls.start_client(cx, session.control, config, &name)
+            let config = session
+                .tls
+                .as_ref()
+                .map(|(c, name)| (c.clone(), name.as_str()));
+            if self
+                .tls
+                .upgrade_client(cx, session.control, &mut session.machine, config)
             {
-                session.machine.tls_started();
                 continue;
             }
             // The server records the dialogue; the client's copy of it

@@ -545,13 +545,9 @@ impl FileServer {
                 self.tls_conns.send(cx, control, bytes);
             }
             // 234 to AUTH TLS: TLS under the control connection.
-            if !self.tls_conns.has(control)
-                && session.server.take_starttls()
-                && let Some(tls) = &self.tls
-                && self.tls_conns.start_server(cx, control, tls.server.clone())
-            {
-                session.server.tls_started();
-            }
+            let config = self.tls.as_ref().map(|t| t.server.clone());
+            self.tls_conns
+                .upgrade_server(cx, control, &mut session.server, config);
             if let Some(port) = session.side.listened.take() {
                 cx.emit(
                     &events::DATA_LISTENING,

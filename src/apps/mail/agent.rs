@@ -1251,12 +1251,8 @@ fn write_session(
     while let Some(bytes) = session.poll_output() {
         tls.send(cx, conn, bytes);
     }
-    if !tls.has(conn)
-        && session.take_starttls()
-        && let (Some(config), Some(server)) = (config, server)
-        && tls.start_client(cx, conn, config.clone(), server)
-    {
-        session.tls_started();
+    let config = config.cloned().zip(server.map(String::as_str));
+    if tls.upgrade_client(cx, conn, session, config) {
         while let Some(bytes) = session.poll_output() {
             tls.send(cx, conn, bytes);
         }

@@ -549,16 +549,8 @@ impl MailServer {
             self.tls_conns.send(cx, conn, bytes);
         }
         // STARTTLS / STLS: the go-ahead went out in the clear; TLS now.
-        if !self.tls_conns.has(conn)
-            && session.take_starttls()
-            && let Some(config) = self.tls.as_ref().and_then(|t| t.server.clone())
-        {
-            if self.tls_conns.start_server(cx, conn, config) {
-                session.tls_started();
-            } else {
-                cx.trace_dialogue(layer, conn, Transcript::Data("TLS unavailable".into()));
-            }
-        }
+        let config = self.tls.as_ref().and_then(|t| t.server.clone());
+        self.tls_conns.upgrade_server(cx, conn, session, config);
         for note in self.tls_conns.notes(conn) {
             cx.trace_dialogue(layer, conn, Transcript::Data(note));
         }

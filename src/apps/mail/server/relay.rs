@@ -364,14 +364,11 @@ impl MailServer {
         }
         // STARTTLS accepted: TLS under the client, checking that the
         // certificate is the exchange's, signed by the scenario's CA.
-        if !self.tls_conns.has(conn)
-            && client.take_starttls()
-            && let Some(config) = client_tls
-            && self
-                .tls_conns
-                .start_client(cx, conn, config, &target.exchange)
+        let config = client_tls.map(|c| (c, target.exchange.as_str()));
+        if self
+            .tls_conns
+            .upgrade_client(cx, conn, client.as_mut(), config)
         {
-            client.tls_started();
             while let Some(bytes) = client.poll_output() {
                 self.tls_conns.send(cx, conn, bytes);
             }
