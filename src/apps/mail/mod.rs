@@ -14,6 +14,9 @@
 //!   (UIDs, flags, internal dates), shared by SMTP delivery, POP3 and IMAP.
 //! - [`queue`]: [`OutboundQueue`] and [`RetryPolicy`], mail waiting to be
 //!   relayed.
+//! - [`office`]: [`PostOffice`], what becomes of mail (intake, local
+//!   delivery, the queue, delivered/bounced/deferred), shared by the
+//!   simulated server and the live mode.
 //! - [`bounce`]: delivery status notifications for mail that cannot be
 //!   delivered.
 //! - [`server`]: [`MailServer`], the application: SMTP on 25, submission
@@ -29,6 +32,7 @@
 pub mod agent;
 pub mod bounce;
 pub mod events;
+pub mod office;
 pub mod queue;
 pub mod server;
 pub mod store;
@@ -37,6 +41,7 @@ pub use agent::{
     FetchedMessage, ImapAction, MailAccount, RemoteMessage, SeenUpdate, SendStatus, SentMessage,
     UpdateKind, UserAgent,
 };
+pub use office::PostOffice;
 pub use queue::{OutboundQueue, QueueEntry, RetryPolicy};
 pub use server::{MailServer, MailServerConfig, MailTls};
 pub use store::{Flag, Folder, MailStore, StoredMessage, User};

@@ -91,6 +91,15 @@ impl QueueEntry {
     pub fn sender(&self) -> &str {
         self.reverse_path.as_deref().unwrap_or("")
     }
+
+    /// The message as an SMTP client sends it: envelope and data.
+    pub fn message(&self) -> crate::proto::smtp::OutgoingMessage {
+        crate::proto::smtp::OutgoingMessage {
+            reverse_path: self.sender().to_string(),
+            recipients: self.recipients.clone(),
+            data: self.data.clone(),
+        }
+    }
 }
 
 /// The queue: entries in the order they were queued.

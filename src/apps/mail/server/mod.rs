@@ -57,18 +57,17 @@ use crate::apps::mail::events;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::queue::{OutboundQueue, QueueEntry, RetryPolicy};
+use super::office::PostOffice;
+use super::queue::{OutboundQueue, RetryPolicy};
 use super::store::{MailStore, flag_names};
 use crate::apps::tls::TlsConns;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::imap::{self, ImapConfig, ImapServer};
 use crate::proto::pop3::{self, Pop3Config, Pop3Server};
-use crate::proto::smtp::{
-    self, Mailbox, ReceivedMessage, Reply, SmtpBackend, SmtpConfig, SmtpServer,
-};
+use crate::proto::smtp::{self, SmtpConfig, SmtpServer};
 use crate::proto::{Session, Transcript, Transition};
 use crate::sim::{SimDuration, SimTime};
-use crate::trace::{Layer, Protocol, Value};
+use crate::trace::{Layer, Protocol};
 use relay::Stage;
 use std::sync::Arc;
 
@@ -202,30 +201,12 @@ enum Timer {
     Reply(ConnId),
 }
 
-/// Something the intake did, traced after the SMTP machine's reply.
-#[derive(Debug, Clone)]
-enum Note {
-    Stored {
-        queue_id: String,
-        user: String,
-        uid: u32,
-        from: String,
-        subject: String,
-    },
-    Queued(String),
-    Discarded {
-        queue_id: String,
-        to: String,
-        reason: String,
-    },
-}
-
 /// The mail server application. See the module documentation.
 pub struct MailServer {
     config: MailServerConfig,
-    // "On disk": survives a crash.
-    store: MailStore,
-    queue: OutboundQueue,
+    /// Mailboxes and queue ("on disk": they survive a crash) and the rules
+    /// for what becomes of mail, shared with the live mode.
+    office: PostOffice,
     // In memory: lost in a crash.
     inbound: BTreeMap<ConnId, InboundConn>,
     /// Delivery attempts under way, by queue id.
@@ -267,13 +248,8 @@ impl MailServer {
     /// own host name counts as a local domain too (mail to
     /// `postmaster@bob-mail.hamburger.edu` stays here).
     pub fn new(config: MailServerConfig) -> MailServer {
-        let mut domains = config.domains.clone();
-        if !domains.contains(&config.hostname) {
-            domains.push(config.hostname.clone());
-        }
         MailServer {
-            store: MailStore::new(&domains),
-            queue: OutboundQueue::with_prefix(&queue_prefix(&config.hostname)),
+            office: PostOffice::new(&config.hostname, &config.domains, config.retry),
             config,
             inbound: BTreeMap::new(),
             attempts: BTreeMap::new(),
@@ -289,7 +265,7 @@ impl MailServer {
     /// Adds a user (builder style).
     pub fn with_user(mut self, name: &str, password: &str) -> MailServer {
         // A duplicate name keeps the first password.
-        let _ = self.store.add_user(name, password);
+        let _ = self.office.store.add_user(name, password);
         self
     }
 
@@ -299,18 +275,18 @@ impl MailServer {
 
     /// The mailboxes, for inspection.
     pub fn store(&self) -> &MailStore {
-        &self.store
+        &self.office.store
     }
 
     /// The mailboxes, to add users or messages before a run (or for an
     /// IMAP server sharing them).
     pub fn store_mut(&mut self) -> &mut MailStore {
-        &mut self.store
+        &mut self.office.store
     }
 
     /// The outbound queue, for inspection.
     pub fn queue(&self) -> &OutboundQueue {
-        &self.queue
+        &self.office.queue
     }
 
     /// Whether a delivery attempt of this queue entry is under way.
@@ -343,7 +319,7 @@ impl MailServer {
                     self.attempts.get(id),
                     Some(relay::Stage::Resolving { timer, .. }) if timer == *token
                 ),
-                Timer::Retry(id) => self.queue.get(id).is_none(),
+                Timer::Retry(id) => self.office.queue.get(id).is_none(),
             })
             .map(|(token, _)| *token)
             .collect();
@@ -360,6 +336,7 @@ impl MailServer {
         match timer {
             Timer::Retry(id) => {
                 let due = self
+                    .office
                     .queue
                     .get(&id)
                     .is_some_and(|e| e.next_attempt <= cx.now());
@@ -392,6 +369,7 @@ impl MailServer {
         }
         // After a restart: whatever waited in the queue is due again.
         let due: Vec<(String, SimTime)> = self
+            .office
             .queue
             .entries()
             .iter()
@@ -412,11 +390,11 @@ impl MailServer {
         self.outbound.clear();
         self.lookups.clear();
         self.timers.clear();
-        self.store.unlock_all();
-        if !self.queue.is_empty() {
+        self.office.store.unlock_all();
+        if !self.office.queue.is_empty() {
             cx.emit(
                 &events::QUEUE_KEPT,
-                vec![("messages", self.queue.len().into())],
+                vec![("messages", self.office.queue.len().into())],
             );
         }
     }
@@ -498,40 +476,32 @@ impl MailServer {
         let now_unix = cx.now_unix();
         let MailServer {
             config,
-            store,
-            queue,
+            office,
             inbound,
             ..
         } = self;
         let Some(c) = inbound.get_mut(&conn) else {
             return;
         };
-        let mut notes = Vec::new();
         match &mut c.session {
             Inbound::Smtp(server) => {
                 c.deadline = now + config.smtp_idle_timeout;
-                let mut intake = Intake {
-                    hostname: &config.hostname,
-                    store,
-                    queue,
-                    now,
-                    notes: &mut notes,
-                };
+                let mut intake = office.intake(now);
                 server.handle_input(data, &mut intake, now_unix);
             }
             Inbound::Pop3(server) => {
                 c.deadline = now + config.pop3_idle_timeout;
-                server.handle_input(data, store);
+                server.handle_input(data, &mut office.store);
             }
             Inbound::Imap(server) => {
                 c.deadline = now + config.imap_idle_timeout;
-                server.handle_input(data, store, now_unix);
+                server.handle_input(data, &mut office.store, now_unix);
             }
         }
         let layer = c.session.layer();
         self.flush_inbound(cx, conn);
         self.trace_store_changes(cx, layer);
-        self.after_intake(cx, notes);
+        self.after_intake(cx);
     }
 
     /// Sends what the session has to say, traces its transcript, and closes
@@ -571,7 +541,7 @@ impl MailServer {
         if let Some(mut c) = self.inbound.remove(&conn) {
             match &mut c.session {
                 Inbound::Smtp(s) => s.handle_close(),
-                Inbound::Pop3(s) => s.handle_close_with(&mut self.store),
+                Inbound::Pop3(s) => s.handle_close_with(&mut self.office.store),
                 Inbound::Imap(s) => s.handle_close(),
             }
         }
@@ -619,7 +589,7 @@ impl MailServer {
 
     /// Traces what POP3 sessions removed from mailboxes.
     fn trace_pop3_changes(&mut self, cx: &mut AppCx<'_>) {
-        for change in self.store.take_changes() {
+        for change in self.office.store.take_changes() {
             if let super::store::StoreChange::Expunged { user, folder, uids } = change {
                 let uids: Vec<String> = uids.iter().map(u32::to_string).collect();
                 cx.emit(
@@ -638,7 +608,7 @@ impl MailServer {
     /// messages appended or copied into a folder.
     fn trace_imap_changes(&mut self, cx: &mut AppCx<'_>) {
         use super::store::StoreChange;
-        for change in self.store.take_changes() {
+        for change in self.office.store.take_changes() {
             match change {
                 StoreChange::Flags {
                     user,
@@ -667,6 +637,7 @@ impl MailServer {
                 }
                 StoreChange::Appended { user, folder, uid } => {
                     let subject = self
+                        .office
                         .store
                         .folder(&user, &folder)
                         .and_then(|f| f.get(uid))
@@ -690,7 +661,7 @@ impl MailServer {
     /// the idling IMAP sessions of every user whose mailboxes changed
     /// (by SMTP, POP3 or another IMAP session) and sends what they say.
     fn notify_idlers(&mut self, cx: &mut AppCx<'_>) {
-        let touched = self.store.take_touched();
+        let touched = self.office.store.take_touched();
         if touched.is_empty() {
             return;
         }
@@ -699,7 +670,7 @@ impl MailServer {
             .iter()
             .filter_map(|(&conn, c)| match &c.session {
                 Inbound::Imap(s) if s.is_idling() => {
-                    let user = s.user().and_then(|u| self.store.resolve_login(u))?;
+                    let user = s.user().and_then(|u| self.office.store.resolve_login(u))?;
                     touched.contains(&user).then_some(conn)
                 }
                 _ => None,
@@ -711,7 +682,7 @@ impl MailServer {
                 ..
             }) = self.inbound.get_mut(&conn)
             {
-                s.handle_mailbox_changed(&mut self.store);
+                s.handle_mailbox_changed(&mut self.office.store);
             }
             self.flush_inbound(cx, conn);
         }
@@ -720,6 +691,7 @@ impl MailServer {
     /// The users' folders and messages, for the host inspector.
     fn inspect_mailboxes(&self) -> Inspect {
         let users: Vec<Inspect> = self
+            .office
             .store
             .users()
             // The built-in postmaster is shown only when it has mail.
@@ -755,6 +727,7 @@ impl MailServer {
     /// The outbound queue with the next retry times, for the inspector.
     fn inspect_queue(&self) -> Inspect {
         let entries = self
+            .office
             .queue
             .entries()
             .iter()
@@ -777,187 +750,24 @@ impl MailServer {
                 ))
             })
             .collect();
-        Inspect::node(format!("Queue ({})", self.queue.len()), entries)
+        Inspect::node(format!("Queue ({})", self.office.queue.len()), entries)
     }
 
-    /// Traces what the intake did and starts delivering what it queued.
-    fn after_intake(&mut self, cx: &mut AppCx<'_>, notes: Vec<Note>) {
-        for note in notes {
-            match note {
-                Note::Stored {
-                    queue_id,
-                    user,
-                    uid,
-                    from,
-                    subject,
-                } => cx.emit(
-                    &events::STORED,
-                    vec![
-                        ("queue_id", queue_id.into()),
-                        ("user", user.into()),
-                        ("mailbox", super::store::INBOX.into()),
-                        ("uid", uid.into()),
-                        ("from", from.into()),
-                        ("subject", subject.into()),
-                    ],
-                ),
-                Note::Queued(id) => {
-                    if let Some(e) = self.queue.get(&id) {
-                        let fields = vec![
-                            ("queue_id", Value::from(id.clone())),
-                            ("from", e.sender().into()),
-                            ("to", e.recipients.join(",").into()),
-                            ("domain", e.domain.as_str().into()),
-                            ("size", e.data.len().into()),
-                        ];
-                        cx.emit(&events::QUEUED, fields);
-                        self.start_attempt(cx, &id);
-                    }
-                }
-                Note::Discarded {
-                    queue_id,
-                    to,
-                    reason,
-                } => cx.emit(
-                    &events::DISCARDED,
-                    vec![
-                        ("queue_id", queue_id.into()),
-                        ("to", to.into()),
-                        ("reason", reason.into()),
-                    ],
-                ),
+    /// Traces what the post office did and starts delivering what it
+    /// queued, and arms the retry of what it deferred.
+    fn after_intake(&mut self, cx: &mut AppCx<'_>) {
+        for note in self.office.take_notes() {
+            let (kind, fields) = note.event();
+            cx.emit(kind, fields);
+            if let Some(id) = note.queued() {
+                self.start_attempt(cx, id);
+            } else if let Some((id, at)) = note.retry() {
+                let delay = at - cx.now();
+                self.set_timer(cx, delay, Timer::Retry(id.to_string()));
             }
         }
         // Appends were traced as `stored` already.
-        self.store.take_changes();
-    }
-}
-
-/// Queue ids start with the server name's first letter (`A1` at alice-mail,
-/// `B1` at bob-mail), so that the ids two servers give one message differ.
-fn queue_prefix(hostname: &str) -> String {
-    hostname
-        .chars()
-        .find(char::is_ascii_alphabetic)
-        .map_or("Q".to_string(), |c| c.to_ascii_uppercase().to_string())
-}
-
-/// The mail server as the SMTP machine sees it: local users get the
-/// message in their INBOX, other domains go to the queue.
-struct Intake<'a> {
-    hostname: &'a str,
-    store: &'a mut MailStore,
-    queue: &'a mut OutboundQueue,
-    now: SimTime,
-    notes: &'a mut Vec<Note>,
-}
-
-impl Intake<'_> {
-    fn is_local(&self, domain: &str) -> bool {
-        self.store.is_local_domain(domain) || domain.eq_ignore_ascii_case(self.hostname)
-    }
-
-    /// Takes responsibility for a message: delivers it to local users and
-    /// queues one entry per foreign domain.
-    fn take(
-        &mut self,
-        id: &str,
-        reverse_path: Option<String>,
-        recipients: &[String],
-        data: Vec<u8>,
-        received_unix: i64,
-    ) {
-        let headers = crate::proto::smtp::message::Headers::parse(&data);
-        let subject = headers.get("Subject").unwrap_or_default().to_string();
-        let from = headers.get("From").unwrap_or_default().to_string();
-        let mut foreign: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for rcpt in recipients {
-            let Some(mailbox) = Mailbox::parse(rcpt) else {
-                self.notes.push(Note::Discarded {
-                    queue_id: id.into(),
-                    to: rcpt.clone(),
-                    reason: "not an address".into(),
-                });
-                continue;
-            };
-            let domain = mailbox.domain.to_ascii_lowercase();
-            if !self.is_local(&domain) {
-                foreign.entry(domain).or_default().push(rcpt.clone());
-                continue;
-            }
-            let stored =
-                crate::proto::smtp::message::with_return_path(reverse_path.as_deref(), &data);
-            match self
-                .store
-                .deliver(&mailbox.local_part, stored, received_unix)
-            {
-                Ok(uid) => self.notes.push(Note::Stored {
-                    queue_id: id.into(),
-                    user: mailbox.local_part.to_ascii_lowercase(),
-                    uid,
-                    from: from.clone(),
-                    subject: subject.clone(),
-                }),
-                // Only a bounce to a sender who is not a user gets here
-                // (RCPT TO checked the others).
-                Err(e) => self.notes.push(Note::Discarded {
-                    queue_id: id.into(),
-                    to: rcpt.clone(),
-                    reason: e.to_string(),
-                }),
-            }
-        }
-        for (n, (domain, recipients)) in foreign.into_iter().enumerate() {
-            // One entry per domain: the first keeps the id of the message.
-            let entry_id = if n == 0 {
-                id.to_string()
-            } else {
-                format!("{id}-{}", n + 1)
-            };
-            self.queue.push(QueueEntry {
-                id: entry_id.clone(),
-                reverse_path: reverse_path.clone(),
-                recipients,
-                domain,
-                data: data.clone(),
-                queued_at: self.now,
-                attempts: 0,
-                next_attempt: self.now,
-                last_error: None,
-            });
-            self.notes.push(Note::Queued(entry_id));
-        }
-    }
-}
-
-impl SmtpBackend for Intake<'_> {
-    fn is_local_domain(&self, domain: &str) -> bool {
-        self.is_local(domain)
-    }
-
-    fn user_exists(&self, local_part: &str, _domain: &str) -> bool {
-        self.store.user_exists(local_part)
-    }
-
-    fn check_password(&mut self, user: &str, password: &str) -> bool {
-        self.store.check_password(user, password)
-    }
-
-    fn next_queue_id(&mut self) -> String {
-        self.queue.next_id()
-    }
-
-    fn accept_message(&mut self, message: ReceivedMessage) -> Result<(), Reply> {
-        let reverse_path = message.reverse_path.as_ref().map(Mailbox::to_string);
-        let recipients: Vec<String> = message.recipients.iter().map(Mailbox::to_string).collect();
-        self.take(
-            &message.queue_id,
-            reverse_path,
-            &recipients,
-            message.data,
-            message.received_at,
-        );
-        Ok(())
+        self.office.store.take_changes();
     }
 }
 

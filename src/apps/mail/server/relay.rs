@@ -16,16 +16,14 @@
 use crate::apps::mail::events;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::{Intake, MailServer, NO_TIMER, Timer};
-use crate::apps::mail::bounce::{Bounce, FailedRecipient, status_from_reply};
+use super::{MailServer, NO_TIMER, Timer};
+use crate::apps::mail::office::At;
 use crate::net::{AppCx, ConnId};
 use crate::proto::Session;
 use crate::proto::dns::{MailExchange, MxResolver, ResolveError};
-use crate::proto::smtp::{
-    self, OutgoingMessage, RecipientStatus, Reply, SmtpClient, SmtpClientConfig,
-};
+use crate::proto::smtp::{self, SmtpClient, SmtpClientConfig};
 use crate::sim::SimTime;
-use crate::trace::{Protocol, Value};
+use crate::trace::Protocol;
 
 /// Where an exchanger can be reached.
 #[derive(Debug, Clone)]
@@ -60,15 +58,13 @@ pub(super) enum Stage {
 impl MailServer {
     /// Starts delivering a queue entry: first the DNS lookup.
     pub(super) fn start_attempt(&mut self, cx: &mut AppCx<'_>, id: &str) {
-        let Some(entry) = self.queue.get_mut(id) else {
+        let Some(entry) = self.office.queue.get(id) else {
             return;
         };
-        entry.attempts += 1;
-        let (attempt, domain, to) = (
-            entry.attempts,
-            entry.domain.clone(),
-            entry.recipients.join(","),
-        );
+        let (domain, to) = (entry.domain.clone(), entry.recipients.join(","));
+        let Some((attempt, _)) = self.office.begin_attempt(id) else {
+            return;
+        };
         cx.emit(
             &events::DELIVERY_ATTEMPT,
             vec![
@@ -159,6 +155,7 @@ impl MailServer {
         self.lookups.remove(&port);
         self.attempts.remove(id);
         let domain = self
+            .office
             .queue
             .get(id)
             .map(|e| e.domain.clone())
@@ -270,16 +267,12 @@ impl MailServer {
         let Some(Stage::Connecting { targets, index, .. }) = self.attempts.remove(&id) else {
             return;
         };
-        let Some(entry) = self.queue.get(&id) else {
+        let Some(entry) = self.office.queue.get(&id) else {
             cx.abort(conn);
             self.outbound.remove(&conn);
             return;
         };
-        let message = OutgoingMessage {
-            reverse_path: entry.sender().to_string(),
-            recipients: entry.recipients.clone(),
-            data: entry.data.clone(),
-        };
+        let message = entry.message();
         let config = SmtpClientConfig {
             ehlo_name: self.config.hostname.clone(),
             credentials: None,
@@ -432,9 +425,9 @@ impl MailServer {
         self.settle(cx, &id, Some(format!("no reply for {waited} s")));
     }
 
-    /// The SMTP session of an attempt is over: every recipient was
-    /// accepted (delivered), refused for good (bounced) or for now
-    /// (deferred). `lost` says why, if the connection broke off.
+    /// The SMTP session of an attempt is over: the post office settles
+    /// each recipient (delivered, bounced, deferred). `lost` says why, if
+    /// the connection broke off.
     pub(super) fn settle(&mut self, cx: &mut AppCx<'_>, id: &str, lost: Option<String>) {
         let Some(Stage::Sending {
             target,
@@ -449,113 +442,23 @@ impl MailServer {
         let Some(report) = client.reports().first() else {
             return;
         };
-        let mut delivered = Vec::new();
-        let mut failed = Vec::new();
-        let mut deferred: Vec<(String, Reply)> = Vec::new();
-        for r in &report.recipients {
-            match &r.status {
-                RecipientStatus::Accepted => delivered.push(r.address.clone()),
-                RecipientStatus::PermFailed(reply) => {
-                    let text = reply.lines.join(" ");
-                    failed.push(FailedRecipient {
-                        address: r.address.clone(),
-                        status: status_from_reply(reply.code, &text),
-                        remote_mta: Some(target.exchange.clone()),
-                        diagnostic: format!("{} {text}", reply.code),
-                    });
-                }
-                RecipientStatus::TempFailed(reply) => {
-                    deferred.push((r.address.clone(), reply.clone()))
-                }
-                RecipientStatus::Pending => deferred.push((
-                    r.address.clone(),
-                    Reply::new(smtp::reply::LOCAL_ERROR, "session ended early"),
-                )),
-            }
-        }
-        if !delivered.is_empty() {
-            let reply = report
-                .final_reply
-                .as_ref()
-                .map(|r| format!("{} {}", r.code, r.lines.join(" ")))
-                .unwrap_or_default();
-            cx.emit(
-                &events::DELIVERED,
-                vec![
-                    ("queue_id", id.into()),
-                    ("to", delivered.join(",").into()),
-                    ("exchange", target.exchange.as_str().into()),
-                    ("address", target.addr.to_string().into()),
-                    ("reply", reply.into()),
-                ],
-            );
-            if let Some(e) = self.queue.get_mut(id) {
-                e.recipients.retain(|r| !delivered.contains(r));
-            }
-        }
-        if !failed.is_empty() {
-            self.bounce(cx, id, failed);
-        }
-        if let Some((_, reply)) = deferred.first() {
-            let why = match lost {
-                Some(why) => format!(
-                    "lost the connection to {} [{}]: {why}",
-                    target.exchange, target.addr
-                ),
-                None => format!(
-                    "{} said: {} {}",
-                    target.exchange,
-                    reply.code,
-                    reply.lines.join(" ")
-                ),
-            };
-            if let Some(e) = self.queue.get_mut(id) {
-                let keep: Vec<String> = deferred.iter().map(|(a, _)| a.clone()).collect();
-                e.recipients.retain(|r| keep.contains(r));
-            }
-            self.defer(cx, id, why);
-        } else {
-            self.drop_if_done(id);
-        }
-    }
-
-    pub(super) fn drop_if_done(&mut self, id: &str) {
-        if self.queue.get(id).is_some_and(|e| e.recipients.is_empty()) {
-            self.queue.remove(id);
-        }
+        let at = at(cx);
+        self.office.settle(
+            id,
+            report,
+            &target.exchange,
+            &target.addr.to_string(),
+            lost,
+            at,
+        );
+        self.after_intake(cx);
     }
 
     /// Temporary failure: try again later, or give up if it waited too long.
     pub(super) fn defer(&mut self, cx: &mut AppCx<'_>, id: &str, reason: String) {
         self.attempts.remove(id);
-        let now = cx.now();
-        let policy = self.config.retry;
-        let Some(entry) = self.queue.get_mut(id) else {
-            return;
-        };
-        entry.last_error = Some(reason.clone());
-        match policy.next_attempt(entry.queued_at, now, entry.attempts) {
-            Some(at) => {
-                entry.next_attempt = at;
-                let fields = vec![
-                    ("queue_id", Value::from(id)),
-                    ("to", entry.recipients.join(",").into()),
-                    ("reason", reason.into()),
-                    ("attempt", entry.attempts.into()),
-                    ("retry_in_s", ((at - now).as_nanos() / 1_000_000_000).into()),
-                    ("next_attempt_us", at.as_micros().into()),
-                ];
-                cx.emit(&events::DEFERRED, fields);
-                self.set_timer(cx, at - now, Timer::Retry(id.into()));
-            }
-            None => {
-                let waited = (now - entry.queued_at).as_nanos() / 1_000_000_000;
-                let diagnostic =
-                    format!("delivery time expired after {waited} s; last error: {reason}");
-                // RFC 3463 4.4.7: delivery time expired.
-                self.bounce_all(cx, id, "4.4.7", None, diagnostic);
-            }
-        }
+        self.office.defer(id, reason, at(cx));
+        self.after_intake(cx);
     }
 
     /// Permanent failure of every remaining recipient.
@@ -568,86 +471,17 @@ impl MailServer {
         diagnostic: String,
     ) {
         self.attempts.remove(id);
-        let Some(entry) = self.queue.get(id) else {
-            return;
-        };
-        let failed = entry
-            .recipients
-            .iter()
-            .map(|address| FailedRecipient {
-                address: address.clone(),
-                status: status.to_string(),
-                remote_mta: remote_mta.clone(),
-                diagnostic: diagnostic.clone(),
-            })
-            .collect();
-        self.bounce(cx, id, failed);
-        self.drop_if_done(id);
+        self.office
+            .bounce_all(id, status, remote_mta, diagnostic, at(cx));
+        self.after_intake(cx);
     }
+}
 
-    /// Returns a message to its sender for the `failed` recipients, and
-    /// removes them from the entry. A bounce itself is never bounced.
-    pub(super) fn bounce(&mut self, cx: &mut AppCx<'_>, id: &str, failed: Vec<FailedRecipient>) {
-        let Some(entry) = self.queue.get_mut(id) else {
-            return;
-        };
-        entry
-            .recipients
-            .retain(|r| !failed.iter().any(|f| f.address == *r));
-        let entry = entry.clone();
-        self.drop_if_done(id);
-        let Some(first) = failed.first() else {
-            return;
-        };
-        let to: Vec<&str> = failed.iter().map(|f| f.address.as_str()).collect();
-        let (status, reason) = (first.status.clone(), first.diagnostic.clone());
-        let Some(sender) = entry.reverse_path.clone() else {
-            // RFC 5321 §4.5.5: a message with a null reverse path gets no
-            // notification, or bounces could loop forever.
-            cx.emit(
-                &events::DISCARDED,
-                vec![
-                    ("queue_id", id.into()),
-                    ("to", to.join(",").into()),
-                    ("reason", format!("undeliverable bounce: {reason}").into()),
-                ],
-            );
-            return;
-        };
-        let bounce_id = self.queue.next_id();
-        let arrival =
-            cx.now_unix() - ((cx.now() - entry.queued_at).as_nanos() / 1_000_000_000) as i64;
-        let data = Bounce {
-            reporting_mta: &self.config.hostname,
-            to: &sender,
-            failed: &failed,
-            original: &entry.data,
-            arrival_unix: arrival,
-            now_unix: cx.now_unix(),
-            unique: &bounce_id,
-        }
-        .to_bytes();
-        cx.emit(
-            &events::BOUNCED,
-            vec![
-                ("queue_id", id.into()),
-                ("to", to.join(",").into()),
-                ("status", status.into()),
-                ("reason", reason.into()),
-                ("notify", sender.as_str().into()),
-                ("bounce_id", bounce_id.as_str().into()),
-            ],
-        );
-        let mut notes = Vec::new();
-        let mut intake = Intake {
-            hostname: &self.config.hostname,
-            store: &mut self.store,
-            queue: &mut self.queue,
-            now: cx.now(),
-            notes: &mut notes,
-        };
-        intake.take(&bounce_id, None, &[sender], data, cx.now_unix());
-        self.after_intake(cx, notes);
+/// The moment for the post office.
+fn at(cx: &AppCx<'_>) -> At {
+    At {
+        now: cx.now(),
+        unix: cx.now_unix(),
     }
 }
 
