@@ -6,8 +6,8 @@
 //! FTP, with its data connections, has its own loop in `ftp.rs`; this file
 //! only dispatches to it.
 
-use super::mail::{LiveIntake, Note, Relay};
 use super::{LiveHost, Service, Shared, lock, set_timeouts, v4};
+use crate::apps::mail::office::Note;
 use crate::proto::Session;
 use crate::proto::Transcript;
 use crate::proto::http::HttpServer;
@@ -106,7 +106,7 @@ impl Machine {
         if let (Machine::Imap(m), Some(mail)) = (self, &host.mail)
             && m.is_idling()
         {
-            m.handle_mailbox_changed(&mut lock(mail).store);
+            m.handle_mailbox_changed(&mut lock(mail).office.store);
         }
     }
 
@@ -219,9 +219,9 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
         Service::Smtp | Service::Submission | Service::Smtps => {
             let mh = lock(host.mail.as_ref()?);
             let mut config = if service == Service::Smtp {
-                SmtpConfig::new(&mh.hostname)
+                SmtpConfig::new(&mh.office.hostname)
             } else {
-                SmtpConfig::submission(&mh.hostname)
+                SmtpConfig::submission(&mh.office.hostname)
             };
             config.max_message_size = mh.max_message_size;
             config.starttls = service != Service::Smtps;
@@ -231,23 +231,23 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
             } else {
                 SmtpServer::new(config, peer)
             };
-            Some((Machine::Smtp(Box::new(m)), mh.hostname.clone()))
+            Some((Machine::Smtp(Box::new(m)), mh.office.hostname.clone()))
         }
         Service::Pop3 | Service::Pop3s => {
             let mh = lock(host.mail.as_ref()?);
-            let mut config = Pop3Config::new(&mh.hostname);
+            let mut config = Pop3Config::new(&mh.office.hostname);
             let m = if service == Service::Pop3s {
                 Pop3Server::new_secure(config)
             } else {
                 config.stls = true;
                 Pop3Server::new(config)
             };
-            Some((Machine::Pop3(Box::new(m)), mh.hostname.clone()))
+            Some((Machine::Pop3(Box::new(m)), mh.office.hostname.clone()))
         }
         Service::Imap | Service::Imaps => {
             let mh = lock(host.mail.as_ref()?);
             let config = ImapConfig {
-                hostname: mh.hostname.clone(),
+                hostname: mh.office.hostname.clone(),
                 starttls: service == Service::Imap,
                 ..ImapConfig::default()
             };
@@ -256,7 +256,7 @@ fn new_machine(host: &LiveHost, service: Service, peer: SocketAddrV4) -> Option<
             } else {
                 ImapServer::new(config)
             };
-            Some((Machine::Imap(Box::new(m)), mh.hostname.clone()))
+            Some((Machine::Imap(Box::new(m)), mh.office.hostname.clone()))
         }
         Service::Http | Service::Https => Some((Machine::Http(Box::default()), host.name.clone())),
         Service::Ssh => {
@@ -295,35 +295,26 @@ fn fresh_seed() -> [u8; 32] {
 
 /// Hands received bytes to the machine, with the host's state locked only
 /// for that; returns what the mail intake did, to trace after the reply.
-fn feed(
-    m: &mut Machine,
-    data: &[u8],
-    host: &LiveHost,
-    shared: &Shared,
-    relays: &mut Vec<Relay>,
-) -> Vec<Note> {
+fn feed(m: &mut Machine, data: &[u8], host: &LiveHost, shared: &Shared) -> Vec<Note> {
     let mut notes = Vec::new();
     let now = shared.now_unix();
     match m {
         Machine::Smtp(s) => {
             if let Some(mail) = &host.mail {
                 let mut mh = lock(mail);
-                let mut intake = LiveIntake {
-                    host: &mut mh,
-                    relays,
-                    notes: &mut notes,
-                };
+                let mut intake = mh.office.intake(shared.now());
                 s.handle_input(data, &mut intake, now);
+                notes = mh.office.take_notes();
             }
         }
         Machine::Pop3(p) => {
             if let Some(mail) = &host.mail {
-                p.handle_input(data, &mut lock(mail).store);
+                p.handle_input(data, &mut lock(mail).office.store);
             }
         }
         Machine::Imap(i) => {
             if let Some(mail) = &host.mail {
-                i.handle_input(data, &mut lock(mail).store, now);
+                i.handle_input(data, &mut lock(mail).office.store, now);
             }
         }
         Machine::Ssh(m) => {
@@ -351,100 +342,6 @@ fn feed(
         }
     }
     notes
-}
-
-fn trace_notes(d: &Dialogue<'_>, notes: Vec<Note>) {
-    for n in notes {
-        match n {
-            Note::Stored {
-                queue_id,
-                user,
-                subject,
-            } => d.shared.emit(
-                Layer::Smtp,
-                d.host.node,
-                "stored",
-                vec![
-                    ("queue_id", queue_id.into()),
-                    ("user", user.into()),
-                    ("subject", subject.into()),
-                ],
-            ),
-            Note::Refused { queue_id, to, why } => d.shared.emit(
-                Layer::Smtp,
-                d.host.node,
-                "discarded",
-                vec![
-                    ("queue_id", queue_id.into()),
-                    ("to", to.into()),
-                    ("reason", why.into()),
-                ],
-            ),
-        }
-    }
-}
-
-/// Carries messages for other domains to the live host that serves them,
-/// or holds them.
-fn relay(d: &Dialogue<'_>, relays: Vec<Relay>) {
-    let now = d.shared.now_unix();
-    for r in relays {
-        let target = d.shared.hosts.iter().find(|h| {
-            h.node != d.host.node
-                && h.mail
-                    .as_ref()
-                    .is_some_and(|m| lock(m).store.is_local_domain(&r.domain))
-        });
-        let Some(target) = target else {
-            d.shared.emit(
-                Layer::Smtp,
-                d.host.node,
-                "held",
-                vec![
-                    ("queue_id", r.queue_id.clone().into()),
-                    ("domain", r.domain.clone().into()),
-                    ("reason", "no host of the scenario serves this domain; the live mode sends nothing outside".into()),
-                ],
-            );
-            continue;
-        };
-        let Some(mail) = &target.mail else { continue };
-        let from = d
-            .host
-            .mail
-            .as_ref()
-            .map(|m| lock(m).hostname.clone())
-            .unwrap_or_default();
-        let mut m = lock(mail);
-        // The receiving server records the hop, as it would over SMTP
-        // (RFC 5321 §4.4).
-        let mut data = format!(
-            "Received: from {from} by {} with ESMTP (wiretale live relay) id {}; {}\r\n",
-            m.hostname,
-            r.queue_id,
-            crate::proto::date::rfc5322(now)
-        )
-        .into_bytes();
-        data.extend_from_slice(&r.data);
-        // Final delivery: the envelope's sender at the top (RFC 5321 §4.4).
-        let reverse = r.reverse_path.as_ref().map(ToString::to_string);
-        let data = crate::proto::smtp::message::with_return_path(reverse.as_deref(), &data);
-        for rcpt in &r.recipients {
-            let mut fields = vec![
-                ("queue_id", r.queue_id.clone().into()),
-                ("recipient", rcpt.to_string().into()),
-                ("via", target.name.clone().into()),
-            ];
-            let event = match m.store.deliver(&rcpt.local_part, data.clone(), now) {
-                Ok(_) => "relayed",
-                Err(e) => {
-                    fields.push(("reason", e.to_string().into()));
-                    "undeliverable"
-                }
-            };
-            d.shared.emit(Layer::Smtp, d.host.node, event, fields);
-        }
-    }
 }
 
 fn serve_lines(
@@ -540,14 +437,15 @@ fn serve_lines(
                 let mut written = true;
                 let was_plain = tls.is_none();
                 for piece in plaintext.split_inclusive(|&b| b == b'\n') {
-                    let mut relays = Vec::new();
-                    let notes = feed(&mut m, piece, host, shared, &mut relays);
+                    let notes = feed(&mut m, piece, host, shared);
                     written = flush_tls(m.session(), &d, &mut tls, &mut |b| {
                         stream.write_all(b).is_ok()
                     });
                     m.trace_events(&d);
-                    trace_notes(&d, notes);
-                    relay(&d, relays);
+                    // Mail queued for another server: the postman takes it.
+                    if super::mail::trace_notes(shared, host.node, notes) {
+                        shared.doorbell.ring();
+                    }
                     // RFC 3207 §4.2: what came after STARTTLS in the clear
                     // is not read (it could be an attacker's).
                     if !written || (was_plain && tls.is_some()) {
@@ -583,7 +481,7 @@ fn serve_lines(
             if let Some(mail) = &host.mail {
                 // RFC 1939 §6: a session that ends without QUIT deletes
                 // nothing; give the maildrop back.
-                p.handle_close_with(&mut lock(mail).store);
+                p.handle_close_with(&mut lock(mail).office.store);
             }
         }
         other => other.session().handle_close(),

@@ -27,8 +27,10 @@
 //! (995), IMAPS (993) and HTTPS (443) are TLS from the first byte, with
 //! certificates from the scenario's own CA (`wiretale serve --ca-out`).
 //!
-//! Not here: relaying to the Internet (mail for domains the scenario does
-//! not serve is reported in the trace and goes no further).
+//! Mail between the scenario's servers is relayed over real SMTP
+//! connections by the postman (`mail.rs`), with the simulation's queue,
+//! retries and bounces. Not here: relaying to the Internet (mail for a
+//! domain no served host receives is bounced to its sender).
 
 mod conn;
 mod ftp;
@@ -221,6 +223,10 @@ pub(crate) struct Shared {
     pub hosts: Vec<LiveHost>,
     pub sessions: AtomicUsize,
     pub shutdown: AtomicBool,
+    /// Where each host's live SMTP port is (the postman relays there).
+    pub smtp_addrs: Vec<Option<SocketAddr>>,
+    /// Rung when mail is queued, and at shutdown.
+    pub doorbell: mail::Doorbell,
 }
 
 /// Locks a mutex even if a session thread panicked while holding it: the
@@ -247,6 +253,34 @@ impl Shared {
             event,
             fields,
         });
+    }
+
+    /// Records an application's event of `kind` on host `node`.
+    pub fn record(
+        &self,
+        node: NodeId,
+        kind: &'static crate::trace::EventKind,
+        fields: Vec<(&'static str, Value)>,
+    ) {
+        self.emit(kind.layer, node, kind.name, fields);
+    }
+
+    /// The live server's clock: time since it started, as in its trace.
+    pub fn now(&self) -> crate::sim::SimTime {
+        lock(&self.trace).now()
+    }
+
+    /// Now, for a post office.
+    pub fn at(&self) -> crate::apps::mail::office::At {
+        crate::apps::mail::office::At {
+            now: self.now(),
+            unix: self.now_unix(),
+        }
+    }
+
+    /// The address of host `k`'s live SMTP port, if it serves one.
+    pub fn smtp_addr(&self, k: usize) -> Option<SocketAddr> {
+        self.smtp_addrs.get(k).copied().flatten()
     }
 
     /// The current date for headers: the live mode uses real time.
@@ -291,8 +325,7 @@ impl LiveServer {
             }
             let mail = run.app::<MailServer>(name).map(|m| {
                 Mutex::new(MailHost::new(
-                    m.store().clone(),
-                    m.config().hostname.clone(),
+                    m.office().clone(),
                     m.config().max_message_size,
                 ))
             });
@@ -393,6 +426,12 @@ impl LiveServer {
             trace.keep_lines();
         }
         let ca_pem = pki.ca_pem().to_string();
+        let mut smtp_addrs = vec![None; hosts.len()];
+        for (k, service, _, b) in &listeners {
+            if *service == Service::Smtp {
+                smtp_addrs[*k] = Some(b.addr);
+            }
+        }
         let shared = Arc::new(Shared {
             ca_pem,
             opts,
@@ -400,6 +439,8 @@ impl LiveServer {
             hosts,
             sessions: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            smtp_addrs,
+            doorbell: mail::Doorbell::default(),
         });
         let mut bound = Vec::new();
         let mut threads = Vec::new();
@@ -412,6 +453,11 @@ impl LiveServer {
                 accept_loop(listener, shared, k, service)
             }));
             bound.push(b);
+        }
+        // The postman delivers what the mail servers queue.
+        if shared.hosts.iter().any(|h| h.mail.is_some()) {
+            let shared = shared.clone();
+            threads.push(std::thread::spawn(move || mail::postman(shared)));
         }
         Ok(LiveServer {
             bound,
@@ -436,7 +482,13 @@ impl LiveServer {
     /// A copy of a mail host's mailboxes, as they are now.
     pub fn mail_store(&self, host: &str) -> Option<crate::apps::mail::store::MailStore> {
         let h = self.shared.hosts.iter().find(|h| h.name == host)?;
-        Some(lock(h.mail.as_ref()?).store.clone())
+        Some(lock(h.mail.as_ref()?).office.store.clone())
+    }
+
+    /// A copy of a mail host's outbound queue, as it is now.
+    pub fn mail_queue(&self, host: &str) -> Option<crate::apps::mail::OutboundQueue> {
+        let h = self.shared.hosts.iter().find(|h| h.name == host)?;
+        Some(lock(h.mail.as_ref()?).office.queue.clone())
     }
 
     /// A copy of a file server's files, as they are now.
@@ -473,6 +525,7 @@ impl LiveServer {
     /// Stops accepting, lets every session end, and waits for them.
     pub fn shutdown(self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
+        self.shared.doorbell.ring();
         // Each accept loop is blocked in accept(): one connection wakes it
         // to see the flag.
         for b in &self.bound {

@@ -68,6 +68,28 @@ pub fn start(name: &str, opts: LiveOptions) -> LiveServer {
     .expect("the live server starts")
 }
 
+/// Waits until `done` holds (checked every 20 ms), failing the test with
+/// `what` after `secs` seconds: mail relayed between live servers arrives
+/// a moment after the sender's 250, as on the Internet.
+pub fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The number of messages in `user`'s INBOX at live mail host `host`.
+pub fn inbox_len(server: &LiveServer, host: &str, user: &str) -> usize {
+    server
+        .mail_store(host)
+        .and_then(|s| s.folder(user, "INBOX").map(|f| f.len()))
+        .unwrap_or(0)
+}
+
 /// Runs a Python script; returns its standard output, failing the test
 /// if it fails.
 pub fn python(script: &str) -> String {

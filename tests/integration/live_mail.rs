@@ -6,7 +6,7 @@
 
 use crate::live_common;
 
-use live_common::{clients, curl, python, start};
+use live_common::{clients, curl, inbox_len, python, start, wait_for};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -27,9 +27,9 @@ fn smtplib_submits_and_poplib_fetches_the_message_intact() {
     let submit = server.addr("alice-mail", Service::Submission).unwrap();
     let pop = server.addr("bob-mail", Service::Pop3).unwrap();
     let body = "Hi Bob,\n.a line that starts with a dot\n..and two\n\nAlice\n";
-    let out = python(&format!(
+    let mut out = python(&format!(
         r#"
-import smtplib, poplib
+import smtplib
 from email.message import EmailMessage
 m = EmailMessage()
 m["From"] = "alice@crepes.fr"
@@ -40,6 +40,16 @@ s = smtplib.SMTP("127.0.0.1", {sp}, timeout=10)
 s.login("alice", "croissant")
 s.send_message(m)
 s.quit()
+"#,
+        sp = submit.port(),
+    ));
+    // Alice's server relays it to Bob's over a real SMTP connection.
+    wait_for("the message reaches bob-mail", 10, || {
+        inbox_len(&server, "bob-mail", "bob") == 1
+    });
+    out += &python(&format!(
+        r#"
+import poplib
 p = poplib.POP3("127.0.0.1", {pp}, timeout=10)
 p.user("bob")
 p.pass_("hungry")
@@ -51,7 +61,6 @@ p.quit()
 text = b"\n".join(lines).decode()
 print(text)
 "#,
-        sp = submit.port(),
         pp = pop.port()
     ));
     assert!(out.contains("COUNT 1"), "{out}");
@@ -315,9 +324,10 @@ fn too_many_sessions_are_turned_away() {
     server.shutdown();
 }
 
-/// Sends `n` messages on one SMTP connection; returns the subjects the
-/// server accepted with 250.
-fn smtp_client(addr: SocketAddr, client: usize, n: usize) -> Vec<String> {
+/// Submits `n` messages as Alice on one connection (AUTH PLAIN); every
+/// tenth goes to a user Bob's server does not have. Returns the subjects
+/// the server accepted with 250, for known and for unknown recipients.
+fn submit_client(addr: SocketAddr, client: usize, n: usize) -> (Vec<String>, Vec<String>) {
     let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut w = s.try_clone().unwrap();
@@ -336,12 +346,22 @@ fn smtp_client(addr: SocketAddr, client: usize, n: usize) -> Vec<String> {
     w.write_all(format!("EHLO load{client}\r\n").as_bytes())
         .unwrap();
     expect("250");
-    let mut accepted = Vec::new();
+    // "\0alice\0croissant" in base64.
+    w.write_all(b"AUTH PLAIN AGFsaWNlAGNyb2lzc2FudA==\r\n")
+        .unwrap();
+    expect("235");
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for i in 0..n {
         let subject = format!("load {client}-{i}");
-        w.write_all(b"MAIL FROM:<load@example.org>\r\n").unwrap();
+        let to = if i % 10 == 9 {
+            format!("nobody{client}x{i}@hamburger.edu")
+        } else {
+            "bob@hamburger.edu".to_string()
+        };
+        w.write_all(b"MAIL FROM:<alice@crepes.fr>\r\n").unwrap();
         expect("250");
-        w.write_all(b"RCPT TO:<bob@hamburger.edu>\r\n").unwrap();
+        w.write_all(format!("RCPT TO:<{to}>\r\n").as_bytes())
+            .unwrap();
         expect("250");
         w.write_all(b"DATA\r\n").unwrap();
         expect("354");
@@ -350,15 +370,32 @@ fn smtp_client(addr: SocketAddr, client: usize, n: usize) -> Vec<String> {
         )
         .unwrap();
         expect("250");
-        accepted.push(subject);
+        if i % 10 == 9 {
+            unknown.push(subject);
+        } else {
+            known.push(subject);
+        }
     }
     w.write_all(b"QUIT\r\n").unwrap();
     expect("221");
-    accepted
+    (known, unknown)
 }
 
-/// 50 concurrent SMTP clients each send 20 messages: every accepted
-/// message is in Bob's mailbox afterwards, and none twice.
+/// The Subject of the original message a bounce returns (its header is
+/// the report's last part).
+fn bounced_subject(bounce: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bounce);
+    let returned = text.split("Content-Type: text/rfc822-headers").nth(1)?;
+    returned
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: "))
+        .map(str::to_string)
+}
+
+/// 50 concurrent clients each submit 20 messages to Alice's server, which
+/// relays them to Bob's: every accepted message is in Bob's mailbox
+/// afterwards, once; each of the tenth addressed to users Bob's server
+/// does not have comes back to Alice as a bounce, once.
 #[test]
 fn fifty_concurrent_clients_lose_and_duplicate_nothing() {
     const CLIENTS: usize = 50;
@@ -370,35 +407,153 @@ fn fifty_concurrent_clients_lose_and_duplicate_nothing() {
             ..LiveOptions::default()
         },
     );
-    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let submit = server.addr("alice-mail", Service::Submission).unwrap();
     let started = Instant::now();
     let threads: Vec<_> = (0..CLIENTS)
-        .map(|c| std::thread::spawn(move || smtp_client(smtp, c, EACH)))
+        .map(|c| std::thread::spawn(move || submit_client(submit, c, EACH)))
         .collect();
-    let mut accepted: Vec<String> = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for t in threads {
+        let (k, u) = t.join().unwrap();
+        known.extend(k);
+        unknown.extend(u);
+    }
+    let accepted = known.len() + unknown.len();
+    assert_eq!(accepted, CLIENTS * EACH);
+    wait_for("every message delivered or bounced", 60, || {
+        inbox_len(&server, "bob-mail", "bob") >= known.len()
+            && inbox_len(&server, "alice-mail", "alice") >= unknown.len()
+            && server
+                .mail_queue("alice-mail")
+                .is_some_and(|q| q.is_empty())
+    });
     let secs = started.elapsed().as_secs_f64();
-    let store = server.mail_store("bob-mail").unwrap();
-    let mut stored: Vec<String> = store
-        .folder("bob", "INBOX")
-        .unwrap()
-        .messages()
+    let subjects = |host: &str, user: &str| -> Vec<Vec<u8>> {
+        let store = server.mail_store(host).unwrap();
+        let folder = store.folder(user, "INBOX").unwrap();
+        folder.messages().iter().map(|m| m.data.clone()).collect()
+    };
+    let mut stored: Vec<String> = subjects("bob-mail", "bob")
         .iter()
-        .map(|m| m.subject())
+        .map(|d| {
+            let text = String::from_utf8_lossy(d).into_owned();
+            let subject = text.lines().find_map(|l| l.strip_prefix("Subject: "));
+            subject.unwrap_or_default().to_string()
+        })
         .collect();
-    accepted.sort();
+    let mut bounced: Vec<String> = subjects("alice-mail", "alice")
+        .iter()
+        .map(|d| bounced_subject(d).expect("a bounce returns the original header"))
+        .collect();
+    known.sort();
     stored.sort();
-    assert_eq!(accepted.len(), CLIENTS * EACH);
+    unknown.sort();
+    bounced.sort();
+    assert_eq!(stored, known, "every message for Bob stored exactly once");
     assert_eq!(
-        stored, accepted,
-        "every accepted message stored exactly once"
+        bounced, unknown,
+        "every message for an unknown user bounced exactly once"
     );
     eprintln!(
-        "live SMTP load: {} messages from {CLIENTS} concurrent clients in {secs:.2} s = {:.0} messages/s",
-        accepted.len(),
-        accepted.len() as f64 / secs
+        "live SMTP load: {accepted} messages from {CLIENTS} concurrent clients, relayed and {} bounced, in {secs:.2} s = {:.0} messages/s",
+        unknown.len(),
+        accepted as f64 / secs
+    );
+    server.shutdown();
+}
+
+/// A message sent live to a user Bob's server does not have is accepted
+/// by Alice's server (it cannot know), refused by Bob's with 550 when it
+/// relays it, and returned to Alice: POP3 shows her the bounce. A message
+/// for a domain no server of the scenario receives bounces too. Nothing
+/// stays in the queue and nothing arrives twice.
+#[test]
+fn mail_to_an_unknown_user_comes_back_to_the_sender() {
+    if !clients() {
+        return;
+    }
+    let server = start("alice_to_bob", LiveOptions::default());
+    let submit = server.addr("alice-mail", Service::Submission).unwrap();
+    let pop = server.addr("alice-mail", Service::Pop3).unwrap();
+    python(&format!(
+        r#"
+import smtplib
+s = smtplib.SMTP("127.0.0.1", {sp}, timeout=10)
+s.login("alice", "croissant")
+s.sendmail("alice@crepes.fr", ["bob@hamburger.edu", "bobby@hamburger.edu"],
+           "From: alice@crepes.fr\r\nSubject: two recipients\r\n\r\nHi.\r\n")
+s.sendmail("alice@crepes.fr", ["carol@example.org"],
+           "From: alice@crepes.fr\r\nSubject: to nowhere\r\n\r\nHi.\r\n")
+s.quit()
+"#,
+        sp = submit.port()
+    ));
+    wait_for("two bounces for Alice", 10, || {
+        inbox_len(&server, "alice-mail", "alice") == 2
+            && server
+                .mail_queue("alice-mail")
+                .is_some_and(|q| q.is_empty())
+    });
+    assert_eq!(
+        inbox_len(&server, "bob-mail", "bob"),
+        1,
+        "Bob gets his copy"
+    );
+    let out = python(&format!(
+        r#"
+import poplib
+p = poplib.POP3("127.0.0.1", {pp}, timeout=10)
+p.user("alice")
+p.pass_("croissant")
+count, size = p.stat()
+print("COUNT", count)
+for n in range(1, count + 1):
+    print("\n".join(l.decode() for l in p.retr(n)[1]))
+    print("=====")
+p.quit()
+"#,
+        pp = pop.port()
+    ));
+    assert!(out.contains("COUNT 2"), "{out}");
+    let bounces: Vec<&str> = out
+        .split("=====")
+        .filter(|b| b.contains("Return-Path"))
+        .collect();
+    assert_eq!(bounces.len(), 2, "{out}");
+    // Bob's server refused bobby at RCPT TO; the bounce says so.
+    let unknown = bounces
+        .iter()
+        .find(|b| b.contains("Subject: two recipients"))
+        .expect("the bounce for bobby");
+    assert!(unknown.lines().any(|l| l == "Return-Path: <>"), "{unknown}");
+    assert!(
+        unknown.contains("Subject: Undelivered Mail Returned to Sender"),
+        "{unknown}"
+    );
+    assert!(
+        unknown.contains("Final-Recipient: rfc822; bobby@hamburger.edu"),
+        "{unknown}"
+    );
+    assert!(unknown.contains("Status: 5.1.1"), "{unknown}");
+    assert!(
+        !unknown.contains("Final-Recipient: rfc822; bob@hamburger.edu"),
+        "{unknown}"
+    );
+    // No server of the scenario receives mail for example.org.
+    let nowhere = bounces
+        .iter()
+        .find(|b| b.contains("Subject: to nowhere"))
+        .expect("the bounce for carol");
+    assert!(nowhere.contains("Status: 5.4.4"), "{nowhere}");
+    let lines = server.trace_lines();
+    let count = |needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("SMTP  bounced"), 2, "{lines:#?}");
+    assert_eq!(count("SMTP  delivered"), 1, "{lines:#?}");
+    // The relay is a real SMTP session at Bob's server, traced as one.
+    assert_eq!(
+        count("-> bob-mail  SMTP  C: RCPT TO:<bobby@hamburger.edu>"),
+        1,
+        "{lines:#?}"
     );
     server.shutdown();
 }
@@ -472,9 +627,12 @@ fn curl_lists_mailboxes_and_fetches_with_imap() {
         return;
     }
     let server = start("alice_to_bob", LiveOptions::default());
-    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let submit = server.addr("alice-mail", Service::Submission).unwrap();
     let imap = server.addr("bob-mail", Service::Imap).unwrap();
-    smtp_client(smtp, 0, 1);
+    submit_client(submit, 0, 1);
+    wait_for("the message reaches bob-mail", 10, || {
+        inbox_len(&server, "bob-mail", "bob") == 1
+    });
     let boxes = curl(&[&format!("imap://{imap}/"), "--user", "bob:hungry"]);
     assert!(boxes.contains("INBOX"), "{boxes}");
     let msg = curl(&[
@@ -492,7 +650,7 @@ fn curl_lists_mailboxes_and_fetches_with_imap() {
 #[test]
 fn an_idling_imap_session_sees_new_mail() {
     let server = start("alice_to_bob", LiveOptions::default());
-    let smtp = server.addr("bob-mail", Service::Smtp).unwrap();
+    let submit = server.addr("alice-mail", Service::Submission).unwrap();
     let imap = server.addr("bob-mail", Service::Imap).unwrap();
     let s = TcpStream::connect(imap).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -513,7 +671,8 @@ fn an_idling_imap_session_sees_new_mail() {
     w.write_all(b"c IDLE\r\n").unwrap();
     until("+");
     let sent = Instant::now();
-    smtp_client(smtp, 7, 1);
+    // Submitted to Alice's server, relayed to Bob's.
+    submit_client(submit, 7, 1);
     let exists = until("* 1 EXISTS");
     assert!(exists.starts_with("* 1 EXISTS"));
     assert!(

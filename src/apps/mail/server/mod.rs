@@ -284,6 +284,12 @@ impl MailServer {
         &mut self.office.store
     }
 
+    /// The mailboxes, the queue and the rules for mail (the live mode
+    /// serves a copy).
+    pub fn office(&self) -> &PostOffice {
+        &self.office
+    }
+
     /// The outbound queue, for inspection.
     pub fn queue(&self) -> &OutboundQueue {
         &self.office.queue
