@@ -16,6 +16,7 @@ mod files_scenarios;
 mod files_security;
 mod golden;
 mod live_files;
+mod live_hostile;
 mod live_mail;
 mod live_ssh;
 mod live_telnet;
