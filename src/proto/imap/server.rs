@@ -1452,17 +1452,13 @@ impl ImapServer {
         let user = self.user_name();
         // RFC 3501 §6.3.11: [TRYCREATE] tells the client it may CREATE
         // the folder and try again.
-        if store.folder_info(&user, &name).is_err() {
+        let Ok(info) = store.folder_info(&user, &name) else {
             return no(Some(Code::TryCreate), "No such mailbox");
-        }
-        let uid_validity = match store.folder_info(&user, &name) {
-            Ok(info) => info.uid_validity,
-            Err(e) => return store_no(e),
         };
         match store.append(&user, &name, &flags, date, data) {
             // RFC 4315 §3: the new message's UID, with the UIDVALIDITY
             // that makes it meaningful.
-            Ok(uid) => ok_code(appenduid(uid_validity, uid), "APPEND completed"),
+            Ok(uid) => ok_code(appenduid(info.uid_validity, uid), "APPEND completed"),
             Err(e) => store_no(e),
         }
     }
