@@ -153,6 +153,76 @@ except ftplib.error_perm as e:
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `LIST -R` through Python's ftplib: the listing walks into the
+/// directories the client made, like `ls -R`, and `LIST -la` is still a
+/// plain listing.
+#[test]
+fn ftplib_list_recursive_shows_nested_files() {
+    if !clients() {
+        return;
+    }
+    let server = start("ftp_session", LiveOptions::default());
+    let ftp = server.addr("files", Service::Ftp).unwrap();
+    let out = python(&format!(
+        r#"
+import ftplib, io
+f = ftplib.FTP()
+f.connect("127.0.0.1", {port}, timeout=10)
+f.login("alice", "wonderland")
+f.mkd("docs")
+f.mkd("docs/deep")
+f.storbinary("STOR docs/deep/nested.txt", io.BytesIO(b"nested file\n"))
+lines = []
+f.retrlines("LIST -R", lines.append)
+for l in lines:
+    print("R|" + l)
+plain = []
+f.retrlines("LIST -la", plain.append)
+for l in plain:
+    print("P|" + l)
+f.quit()
+"#,
+        port = ftp.port()
+    ));
+    let recursive: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("R|")).collect();
+    let plain: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("P|")).collect();
+    let header = |h: &str| {
+        recursive
+            .iter()
+            .position(|l| *l == h)
+            .unwrap_or_else(|| panic!("no {h:?} in {out}"))
+    };
+    assert_eq!(recursive[0], ".:", "{out}");
+    let deep = header("./docs/deep:");
+    assert!(header("./docs:") < deep, "{out}");
+    let vfs = server.files("files").unwrap();
+    let nested = vfs
+        .get_file(&VPath::parse("/alice/docs/deep/nested.txt").unwrap())
+        .unwrap();
+    let line = recursive[deep + 1];
+    assert!(
+        line.starts_with('-') && line.ends_with(" nested.txt"),
+        "{out}"
+    );
+    assert!(
+        line.split_whitespace().nth(4) == Some(nested.len().to_string().as_str()),
+        "{line}"
+    );
+    // Every file of the top directory is in both listings.
+    assert!(plain.iter().any(|l| l.ends_with(" report.txt")), "{out}");
+    assert!(
+        plain
+            .iter()
+            .any(|l| l.starts_with('d') && l.ends_with(" docs")),
+        "{out}"
+    );
+    assert!(!plain.iter().any(|l| l.ends_with(':')), "{out}");
+    for l in &plain {
+        assert!(recursive.contains(l), "{l:?} missing from LIST -R: {out}");
+    }
+    server.shutdown();
+}
+
 /// Python's `ftplib.mlsd()` (RFC 3659 §7) lists facts that match the
 /// server's files: their type, size and modification time.
 #[test]

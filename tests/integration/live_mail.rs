@@ -683,3 +683,131 @@ fn an_idling_imap_session_sees_new_mail() {
     assert!(until("c ").starts_with("c OK"));
     server.shutdown();
 }
+
+/// Python's imaplib against the extensions mail programs look for: ID
+/// before login, NAMESPACE, ENABLE, SPECIAL-USE in LIST, and UIDPLUS
+/// (APPENDUID, COPYUID, MOVE's untagged COPYUID, UID EXPUNGE). The UIDs
+/// the replies name are the ones the store holds.
+#[test]
+fn imaplib_uses_uidplus_namespace_id_and_special_use() {
+    if !clients() {
+        return;
+    }
+    let server = start("pop_vs_imap", LiveOptions::default());
+    let imap = server.addr("bob-mail", Service::Imap).unwrap();
+    let out = python(&format!(
+        r#"
+import imaplib, re
+imaplib.Commands["MOVE"] = ("SELECTED",)
+m = imaplib.IMAP4("127.0.0.1", {imap})
+print("CAPS", " ".join(sorted(m.capabilities)))
+typ, data = m.xatom("ID", '("name" "imaplib" "version" NIL)')
+print("ID", typ, m.response("ID")[1])
+m.login("bob", "hungry")
+typ, data = m.namespace()
+print("NAMESPACE", typ, data)
+typ, data = m.enable("CONDSTORE")
+print("ENABLE", typ, m.response("ENABLED")[1])
+typ, data = m.list()
+print("LIST", typ, data)
+def code(name, data):
+    return re.search(rb"\[" + name + rb" ([0-9:,]+) ([0-9:,]+)(?: ([0-9:,]+))?\]", data[0]).groups()
+typ, data = m.append("INBOX", None, None, b"Subject: first\r\n\r\none\r\n")
+v, first, _ = code(b"APPENDUID", data)
+typ, data = m.append("INBOX", None, None, b"Subject: second\r\n\r\ntwo\r\n")
+_, second, _ = code(b"APPENDUID", data)
+typ, data = m.append("INBOX", None, None, b"Subject: third\r\n\r\nthree\r\n")
+_, third, _ = code(b"APPENDUID", data)
+print("APPENDUID", int(v), int(first), int(second), int(third))
+typ, data = m.select("INBOX")
+print("UIDVALIDITY", int(m.response("UIDVALIDITY")[1][0]))
+typ, data = m.uid("FETCH", second.decode(), "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+print("FETCHED", data[0][1])
+# imaplib's uid() keeps only FETCH data: COPY by sequence numbers gives
+# the tagged reply, whose COPYUID names the UIDs.
+typ, data = m.copy("1:2", "Archive")
+av, src, dst = code(b"COPYUID", data)
+print("COPYUID", int(av), src.decode(), dst.decode())
+# imaplib also files the tagged reply's code away; drop it before MOVE.
+m.response("COPYUID")
+typ, data = m.uid("MOVE", third.decode(), "Archive")
+print("MOVE", typ, m.response("COPYUID")[1], m.response("EXPUNGE")[1])
+m.uid("STORE", first.decode() + ":" + second.decode(), "+FLAGS.SILENT", "(\\Deleted)")
+typ, data = m.uid("EXPUNGE", first.decode())
+print("UIDEXPUNGE", typ, m.response("EXPUNGE")[1])
+typ, data = m.uid("SEARCH", "ALL")
+print("LEFT", data)
+m.select("Archive")
+typ, data = m.uid("FETCH", dst.decode().split(":")[-1].split(",")[-1], "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+print("ARCHIVED", data[0][1])
+m.logout()
+"#,
+        imap = imap.port()
+    ));
+    let caps = out.lines().find(|l| l.starts_with("CAPS")).unwrap_or("");
+    for cap in ["UIDPLUS", "NAMESPACE", "ID", "ENABLE", "SPECIAL-USE"] {
+        assert!(caps.split(' ').any(|c| c == cap), "{cap} in {caps}");
+    }
+    assert!(
+        out.contains("ID OK [b'(\"name\" \"wiretale\" \"version\" \""),
+        "{out}"
+    );
+    assert!(
+        out.contains("NAMESPACE OK [b'((\"\" \"/\")) NIL NIL']"),
+        "{out}"
+    );
+    assert!(out.contains("ENABLE OK [b'']"), "{out}");
+    assert!(
+        out.contains("(\\\\HasNoChildren \\\\Archive) \"/\" Archive"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FETCHED b'Subject: second\\r\\n\\r\\n'"),
+        "{out}"
+    );
+    let store = server.mail_store("bob-mail").unwrap();
+    let inbox = store.folder("bob", "INBOX").unwrap();
+    let archive = store.folder("bob", "Archive").unwrap();
+    // APPENDUID: INBOX's UIDVALIDITY, and UIDs 1, 2, 3.
+    assert!(
+        out.contains(&format!("APPENDUID {} 1 2 3", inbox.uid_validity())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("UIDVALIDITY {}", inbox.uid_validity())),
+        "{out}"
+    );
+    // COPYUID: Archive's UIDVALIDITY; 1 and 2 became Archive's 1 and 2.
+    assert!(
+        out.contains(&format!("COPYUID {} 1:2 1:2", archive.uid_validity())),
+        "{out}"
+    );
+    // MOVE: COPYUID untagged, then the EXPUNGE of message 3.
+    assert!(
+        out.contains(&format!(
+            "MOVE OK [b'{} 3 3'] [b'3']",
+            archive.uid_validity()
+        )),
+        "{out}"
+    );
+    // UID EXPUNGE 1 took message 1 only; 2 is deleted but stays.
+    assert!(out.contains("UIDEXPUNGE OK [b'1']"), "{out}");
+    assert!(out.contains("LEFT [b'2']"), "{out}");
+    assert!(out.contains("ARCHIVED b'Subject: second"), "{out}");
+    let uids: Vec<u32> = inbox.messages().iter().map(|m| m.uid).collect();
+    assert_eq!(uids, [2]);
+    let subjects: Vec<(u32, String)> = archive
+        .messages()
+        .iter()
+        .map(|m| (m.uid, m.subject()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            (1, "first".to_string()),
+            (2, "second".to_string()),
+            (3, "third".to_string())
+        ]
+    );
+    server.shutdown();
+}

@@ -971,32 +971,92 @@ impl FtpServer {
         backend: &mut dyn FtpBackend,
     ) {
         self.rest_offset = 0;
-        let path = list_path(arg.as_deref());
+        let (options, path) = list_args(arg.as_deref());
         let entries = match backend.list(user, &self.cwd, &path) {
             Ok(entries) => entries,
             // RFC 959 lists 450 (not 550) for LIST and NLST.
             Err(e) => return self.reply(FILE_UNAVAILABLE, format!("Cannot list {path}: {e}.")),
         };
         let read_only = backend.is_read_only(user);
-        let lines: Vec<String> = entries
-            .iter()
-            .map(|info| {
-                if names_only {
-                    info.name.clone()
-                } else {
-                    list_line(info, user, read_only)
-                }
-            })
-            .collect();
+        let line = |info: &FileInfo| {
+            if names_only {
+                info.name.clone()
+            } else {
+                list_line(info, user, read_only)
+            }
+        };
+        // `ls -R`: only a directory has anything below it.
+        let recursive = options.contains('R')
+            && backend
+                .stat(user, &self.cwd, &path)
+                .is_ok_and(|info| info.kind == FileKind::Directory);
+        let lines: Vec<String> = if recursive {
+            let mut lines = Vec::new();
+            self.list_tree(user, &path, entries, &line, backend, 0, &mut lines);
+            lines
+        } else {
+            entries.iter().map(line).collect()
+        };
+        let dir = if path == "." { self.cwd.clone() } else { path };
         let job = Job::Send {
             payload: listing_bytes(&lines),
-            what: match arg.as_deref().map(|a| list_path(Some(a))) {
-                Some(dir) if dir != "." => format!("listing of {dir}"),
-                _ => format!("listing of {}", self.cwd),
+            what: if recursive {
+                format!("recursive listing of {dir}")
+            } else {
+                format!("listing of {dir}")
             },
             listing: Some(lines),
         };
         self.start_transfer(job);
+    }
+
+    /// `LIST -R` as `ls -R` prints it: a `dir:` header, the directory's
+    /// lines, then each subdirectory the same way after an empty line.
+    /// Bounded by [`RECURSIVE_MAX_DEPTH`] levels and
+    /// [`RECURSIVE_MAX_LINES`] lines, so a deep tree cannot make the
+    /// listing endless.
+    #[allow(clippy::too_many_arguments)]
+    fn list_tree(
+        &self,
+        user: &str,
+        dir: &str,
+        entries: Vec<FileInfo>,
+        line: &dyn Fn(&FileInfo) -> String,
+        backend: &mut dyn FtpBackend,
+        depth: usize,
+        lines: &mut Vec<String>,
+    ) {
+        if lines.len() >= RECURSIVE_MAX_LINES {
+            return;
+        }
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.push(format!("{dir}:"));
+        for info in &entries {
+            if lines.len() >= RECURSIVE_MAX_LINES {
+                return;
+            }
+            lines.push(line(info));
+        }
+        if depth + 1 >= RECURSIVE_MAX_DEPTH {
+            return;
+        }
+        for info in entries {
+            if info.kind != FileKind::Directory {
+                continue;
+            }
+            let sub = if dir.ends_with('/') {
+                format!("{dir}{}", info.name)
+            } else {
+                format!("{dir}/{}", info.name)
+            };
+            // A directory that cannot be read is left out, as ls leaves
+            // it out after its error message.
+            if let Ok(children) = backend.list(user, &self.cwd, &sub) {
+                self.list_tree(user, &sub, children, line, backend, depth + 1, lines);
+            }
+        }
     }
 
     /// MLSD (RFC 3659 §7): the entries of a directory, one per line, as
@@ -1434,20 +1494,30 @@ fn absolute(cwd: &str, path: &str) -> String {
     }
 }
 
-/// LIST's argument without `ls` options: clients send `LIST -la` or
-/// `LIST -a /pub`, which RFC 959 never defined but every server accepts.
-fn list_path(arg: Option<&str>) -> String {
+/// Deepest level `LIST -R` descends to (the listed directory is level 1).
+pub const RECURSIVE_MAX_DEPTH: usize = 16;
+/// Most lines a `LIST -R` listing has.
+pub const RECURSIVE_MAX_LINES: usize = 10_000;
+
+/// LIST's argument split into `ls` options and the path: clients send
+/// `LIST -la`, `LIST -a /pub` or `LIST -R`, which RFC 959 never defined
+/// but every server accepts. Returns the option letters (`"laR"`) and the
+/// path (`.` if none). Only `R` changes the listing; the others are
+/// accepted and ignored.
+fn list_args(arg: Option<&str>) -> (String, String) {
     let mut rest = arg.unwrap_or("").trim_start();
-    while rest.starts_with('-') {
-        rest = rest
-            .split_once(' ')
-            .map_or("", |(_, after)| after.trim_start());
+    let mut options = String::new();
+    while let Some(after_dash) = rest.strip_prefix('-') {
+        let (word, after) = after_dash.split_once(' ').unwrap_or((after_dash, ""));
+        options.push_str(word);
+        rest = after.trim_start();
     }
-    if rest.is_empty() {
+    let path = if rest.is_empty() {
         ".".to_string()
     } else {
         rest.to_string()
-    }
+    };
+    (options, path)
 }
 
 /// One line of `ls -l` output, the de facto LIST format that ftplib, curl
@@ -1481,11 +1551,15 @@ mod unit_tests {
     use super::*;
 
     #[test]
-    fn list_path_skips_ls_options() {
-        assert_eq!(list_path(None), ".");
-        assert_eq!(list_path(Some("-la")), ".");
-        assert_eq!(list_path(Some("-a -l /pub")), "/pub");
-        assert_eq!(list_path(Some("docs")), "docs");
+    fn list_args_split_ls_options_from_the_path() {
+        let args = list_args;
+        assert_eq!(args(None), ("".into(), ".".into()));
+        assert_eq!(args(Some("-la")), ("la".into(), ".".into()));
+        assert_eq!(args(Some("-a -l /pub")), ("al".into(), "/pub".into()));
+        assert_eq!(args(Some("docs")), ("".into(), "docs".into()));
+        assert_eq!(args(Some("-R")), ("R".into(), ".".into()));
+        assert_eq!(args(Some("-lR  pub")), ("lR".into(), "pub".into()));
+        assert_eq!(args(Some("-")), ("".into(), ".".into()));
     }
 
     #[test]

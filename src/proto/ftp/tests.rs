@@ -566,6 +566,80 @@ fn list_and_nlst_look_like_ls() {
     );
 }
 
+/// `LIST -R` lists like `ls -R`: the directory, then every subdirectory
+/// under a `path:` header, blocks separated by an empty line.
+#[test]
+fn list_recursive_walks_subdirectories() {
+    let mut s = Raw::logged_in();
+    s.vfs.mkdir_all(&p("/home/alice/pub/deep/er"), NOW).unwrap();
+    s.vfs
+        .create_text_file(&p("/home/alice/pub/deep/x.txt"), "deep\n", NOW)
+        .unwrap();
+    let mut listing = |cmd: &str| {
+        s.send("PASV\r\n");
+        s.connected();
+        s.send(&format!("{cmd}\r\n"));
+        let data = String::from_utf8(s.sent_data().0).unwrap();
+        s.sent();
+        data
+    };
+    let file = |size: u32, name: &str| {
+        format!("-rw-r--r--    1 alice    ftp      {size:>8} Mar  2 14:05 {name}\r\n")
+    };
+    let dir =
+        |name: &str| format!("drwxr-xr-x    1 alice    ftp          4096 Mar  2 14:05 {name}\r\n");
+    let all = listing("LIST -R");
+    assert_eq!(
+        all,
+        format!(
+            ".:\r\n{}{}\r\n./pub:\r\n{}{}{}\r\n./pub/deep:\r\n{}{}\r\n./pub/deep/er:\r\n",
+            file(12, "notes.txt"),
+            dir("pub"),
+            file(9, "README.txt"),
+            file(5000, "blob.bin"),
+            dir("deep"),
+            dir("er"),
+            file(5, "x.txt"),
+        )
+    );
+    assert_eq!(
+        listing("NLST -R /pub/"),
+        "/pub/:\r\nREADME.txt\r\nblob.bin\r\ndeep\r\n\r\n/pub/deep:\r\ner\r\nx.txt\r\n\r\n/pub/deep/er:\r\n"
+    );
+    // A file has nothing below it; other options change nothing.
+    assert_eq!(listing("LIST -lR notes.txt"), file(12, "notes.txt"));
+    assert_eq!(
+        listing("LIST -la pub/deep"),
+        format!("{}{}", dir("er"), file(5, "x.txt"))
+    );
+    let t = s.transcript();
+    let summary = format!(
+        "(data connection: {} bytes of recursive listing of /)",
+        all.len()
+    );
+    assert!(t.contains(&Transcript::Data(summary)), "{t:?}");
+    assert!(t.contains(&Transcript::Data("./pub/deep:".into())), "{t:?}");
+}
+
+/// `LIST -R` of a very deep tree stops at `RECURSIVE_MAX_DEPTH` levels.
+#[test]
+fn list_recursive_is_bounded() {
+    let mut s = Raw::logged_in();
+    let deep = format!("/home/alice/t{}", "/d".repeat(40));
+    s.vfs.mkdir_all(&p(&deep), NOW).unwrap();
+    s.send("PASV\r\n");
+    s.connected();
+    s.send("NLST -R t\r\n");
+    let data = String::from_utf8(s.sent_data().0).unwrap();
+    let headers: Vec<&str> = data.lines().filter(|l| l.ends_with(':')).collect();
+    assert_eq!(headers.len(), server::RECURSIVE_MAX_DEPTH);
+    assert_eq!(headers[0], "t:");
+    assert_eq!(
+        headers.last().copied(),
+        Some(format!("t{}:", "/d".repeat(server::RECURSIVE_MAX_DEPTH - 1)).as_str())
+    );
+}
+
 /// MLSD and MLST (RFC 3659 §7): facts a program can read, the same for
 /// the same object in both.
 #[test]
@@ -1572,6 +1646,7 @@ fn command_strategy() -> impl Strategy<Value = String> {
         Just("RNFR"),
         Just("RNTO"),
         Just("LIST"),
+        Just("LIST -R"),
         Just("NLST"),
         Just("RETR"),
         Just("STOR"),
@@ -1602,6 +1677,9 @@ fn command_strategy() -> impl Strategy<Value = String> {
         Just("USER alice"),
         Just("PASS wonderland"),
         Just("QUIT"),
+        Just("LIST -R"),
+        Just("LIST -la"),
+        Just("NLST -R pub"),
         Just("STAT"),
     ];
     prop_oneof![

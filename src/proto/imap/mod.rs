@@ -16,15 +16,19 @@
 //! - [`MemoryMailStore`] is a small in-memory [`MailStore`] for tests; the
 //!   mail server's own store is [`crate::apps::mail::MailStore`].
 //!
-//! Supported: the RFC 3501 commands, LITERAL+ (RFC 7888), IDLE (RFC 2177),
-//! MOVE (RFC 6851), UNSELECT (RFC 3691), CHILDREN (RFC 3348) attributes and
-//! AUTHENTICATE PLAIN (RFC 4616) with SASL-IR (RFC 4959). Not supported:
-//! STARTTLS, UIDPLUS, CONDSTORE, NAMESPACE, ID, COMPRESS, QUOTA, BINARY,
-//! and decoding of MIME transfer encodings (SEARCH BODY looks at the raw
-//! text).
+//! Supported: the RFC 3501 commands, STARTTLS (RFC 3501 §6.2.1),
+//! LITERAL+ (RFC 7888), IDLE (RFC 2177), MOVE (RFC 6851), UNSELECT
+//! (RFC 3691), CHILDREN (RFC 3348) attributes, UIDPLUS (RFC 4315:
+//! APPENDUID, COPYUID, UID EXPUNGE), NAMESPACE (RFC 2342), ID (RFC 2971),
+//! ENABLE (RFC 5161), SPECIAL-USE (RFC 6154) attributes on the usual folder
+//! names, and AUTHENTICATE PLAIN (RFC 4616) with SASL-IR (RFC 4959). Not
+//! supported: CONDSTORE, COMPRESS, QUOTA, BINARY, LIST-EXTENDED,
+//! MULTIAPPEND, and decoding of MIME transfer encodings (SEARCH BODY looks
+//! at the raw text).
 
 pub mod client;
 pub mod convert;
+pub mod ext;
 pub mod framing;
 pub mod message;
 pub mod search;
@@ -38,7 +42,7 @@ pub use client::{
     ClientEvent, FetchedMessage, ImapClient, ImapStep, ImapUpdate, StepOutcome, StepStatus,
     StoreOp, Which,
 };
-pub use server::{ImapConfig, ImapServer};
+pub use server::{ImapConfig, ImapServer, special_use};
 pub use store::{
     DELIMITER, Flag, FlagSet, FolderInfo, INBOX, MailStore, MemoryMailStore, MessageMeta,
     StoreError,

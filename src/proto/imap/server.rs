@@ -22,8 +22,17 @@
 //! STARTTLS (RFC 3501 §6.2.1) when the driver can put TLS under the
 //! session, with LOGINDISABLED until then if so configured.
 //!
-//! Not implemented: UIDPLUS (no APPENDUID/COPYUID, no UID
-//! EXPUNGE), NAMESPACE, ID, ENABLE, COMPRESS, QUOTA, an autologout timer.
+//! UIDPLUS (RFC 4315): APPEND answers `[APPENDUID v uid]`, COPY
+//! `[COPYUID v source-uids dest-uids]` (MOVE in an untagged OK before its
+//! expunges, RFC 6851 §4.3), and UID EXPUNGE removes only the `\Deleted`
+//! messages among the UIDs it names. NAMESPACE (RFC 2342), ID (RFC 2971)
+//! and ENABLE (RFC 5161, with nothing to enable) are answered, and LIST
+//! marks the usual folder names with SPECIAL-USE attributes (RFC 6154, see
+//! [`special_use`]). imap-codec 1.0 parses neither ID, NAMESPACE nor UID
+//! EXPUNGE: `ext.rs` reads those by hand.
+//!
+//! Not implemented: CONDSTORE, COMPRESS, QUOTA, LIST-EXTENDED (so no
+//! CREATE-SPECIAL-USE), MULTIAPPEND, an autologout timer.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::num::NonZeroU32;
@@ -53,6 +62,7 @@ use super::convert::{
     body_structure, envelope, flag_fetch, flag_list, flag_set, internal_date, list_pattern,
     literal, mailbox, mailbox_name, perm_flags, set_contains, unix_from_date_time,
 };
+use super::ext::{self, ExtCommand, IdField};
 use super::framing::{self, Frame, FrameLimits, Framer};
 use super::message::{MimePart, header_fields, parse_message};
 use super::search::{self, Candidate};
@@ -191,6 +201,58 @@ fn code(name: &'static str) -> Code<'static> {
     Code::Other(CodeOther::unvalidated(name.as_bytes()))
 }
 
+/// RFC 4315 §3 `[APPENDUID uidvalidity uid]`.
+fn appenduid(uid_validity: u32, uid: u32) -> Code<'static> {
+    Code::Other(CodeOther::unvalidated(
+        format!("APPENDUID {uid_validity} {uid}").into_bytes(),
+    ))
+}
+
+/// RFC 4315 §3 `[COPYUID uidvalidity source-uids dest-uids]`, the two
+/// sets in matching order.
+fn copyuid(uid_validity: u32, source: &[u32], dest: &[u32]) -> Code<'static> {
+    Code::Other(CodeOther::unvalidated(
+        format!(
+            "COPYUID {uid_validity} {} {}",
+            ext::uid_set(source),
+            ext::uid_set(dest)
+        )
+        .into_bytes(),
+    ))
+}
+
+/// RFC 6154 §2: the special-use attribute LIST gives a folder, if its name
+/// is one that mail programs use for that purpose. Only top-level folders
+/// count ("Work/Archive" is just a folder), names compare without regard to
+/// case:
+///
+/// | attribute  | folder names                                  |
+/// |------------|-----------------------------------------------|
+/// | `\Sent`    | Sent, Sent Messages, Sent Items               |
+/// | `\Drafts`  | Drafts                                        |
+/// | `\Trash`   | Trash, Deleted Messages, Deleted Items        |
+/// | `\Junk`    | Junk, Spam                                    |
+/// | `\Archive` | Archive                                       |
+///
+/// A scenario that gives a user these folders thereby tells the client
+/// where to file sent mail, drafts and deleted messages.
+pub fn special_use(folder: &str) -> Option<&'static str> {
+    const TABLE: &[(&str, &[&str])] = &[
+        ("Sent", &["Sent", "Sent Messages", "Sent Items"]),
+        ("Drafts", &["Drafts"]),
+        ("Trash", &["Trash", "Deleted Messages", "Deleted Items"]),
+        ("Junk", &["Junk", "Spam"]),
+        ("Archive", &["Archive"]),
+    ];
+    if folder.contains(DELIMITER) {
+        return None;
+    }
+    TABLE
+        .iter()
+        .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(folder)))
+        .map(|(attribute, _)| *attribute)
+}
+
 /// Response text; `Text` may not be empty or hold CR/LF.
 fn text(s: &str) -> Text<'static> {
     let clean: String = s
@@ -243,10 +305,14 @@ pub fn capabilities() -> NonEmptyVec<Capability<'static>> {
         Capability::Idle,
         Capability::Move,
     ];
-    for other in ["UNSELECT", "CHILDREN"] {
+    for other in ["UNSELECT", "CHILDREN", "UIDPLUS", "NAMESPACE", "ID"] {
         if let Ok(c) = Capability::try_from(other) {
             caps.push(c);
         }
+    }
+    caps.push(Capability::Enable);
+    if let Ok(c) = Capability::try_from("SPECIAL-USE") {
+        caps.push(c);
     }
     caps.push(Capability::Auth(AuthMechanism::Plain));
     caps.push(Capability::SaslIr);
@@ -409,6 +475,8 @@ pub struct ImapServer {
     closed: bool,
     secure: bool,
     starttls_pending: bool,
+    /// RFC 2971: what the client said about itself with ID.
+    client_id: Option<Vec<IdField>>,
 }
 
 impl ImapServer {
@@ -442,6 +510,7 @@ impl ImapServer {
             closed: false,
             secure: false,
             starttls_pending: false,
+            client_id: None,
         };
         let greeting = Greeting {
             kind: GreetingKind::Ok,
@@ -483,6 +552,12 @@ impl ImapServer {
     /// Failed login attempts so far.
     pub fn failed_logins(&self) -> u32 {
         self.failed_logins
+    }
+
+    /// The fields the client sent with its last ID command (RFC 2971),
+    /// if it sent one with a list.
+    pub fn client_id(&self) -> Option<&[IdField]> {
+        self.client_id.as_deref()
     }
 
     /// Feeds bytes from the client. Commands are run as soon as they are
@@ -554,6 +629,18 @@ impl ImapServer {
 
     fn send_data(&mut self, data: Data<'_>) {
         self.send(&Response::Data(data));
+    }
+
+    /// An untagged reply imap-codec 1.0 cannot encode (see `ext.rs`),
+    /// written out as one line.
+    fn send_line(&mut self, line: String) {
+        let mut bytes = line.into_bytes();
+        bytes.extend_from_slice(b"\r\n");
+        self.transcript.push_back(Transcript::Reply {
+            code: None,
+            text: printable(&bytes),
+        });
+        self.output.push_back(bytes);
     }
 
     // ----- input ----------------------------------------------------------
@@ -669,6 +756,10 @@ impl ImapServer {
         let command = match CommandCodec::new().decode(message) {
             Ok((_, command)) => command,
             Err(_) => {
+                if let Some((tag, parsed)) = ext::parse(message) {
+                    self.execute_ext(&tag, parsed, store);
+                    return;
+                }
                 let tag = framing::first_word(message);
                 self.send_status(
                     tag.as_deref(),
@@ -707,6 +798,49 @@ impl ImapServer {
         }
         let done = self.run(&tag, command.body, store, now_unix);
         self.finish(&tag, done, store, allow_expunge);
+    }
+
+    /// Runs one of the commands `ext.rs` reads: ID in any state,
+    /// NAMESPACE once logged in, UID EXPUNGE with a folder selected.
+    fn execute_ext(
+        &mut self,
+        tag: &str,
+        parsed: Result<ExtCommand, &'static str>,
+        store: &mut dyn MailStore,
+    ) {
+        let command = match parsed {
+            Ok(c) => c,
+            Err(msg) => return self.send_status(Some(tag), Kind::Bad, None, msg),
+        };
+        let state_error = match command {
+            ExtCommand::Id(_) => None,
+            ExtCommand::Namespace => self.user.is_none().then_some("Log in first"),
+            ExtCommand::UidExpunge(_) => self.selected.is_none().then_some("No mailbox selected"),
+        };
+        if let Some(msg) = state_error {
+            return self.send_status(Some(tag), Kind::Bad, None, msg);
+        }
+        let done = match command {
+            ExtCommand::Id(fields) => {
+                // RFC 2971 §3.1: the server answers with its own ID.
+                if fields.is_some() {
+                    self.client_id = fields;
+                }
+                self.send_line(ext::id_response());
+                ok("ID completed")
+            }
+            ExtCommand::Namespace => {
+                self.send_line(ext::namespace_response(DELIMITER));
+                ok("NAMESPACE completed")
+            }
+            ExtCommand::UidExpunge(set) => {
+                // Like the other UID commands: the view is brought up to
+                // date first, so `*` is the largest UID there is.
+                self.report_changes(store, true);
+                self.cmd_uid_expunge(store, &set)
+            }
+        };
+        self.finish(tag, done, store, true);
     }
 
     /// Reports pending changes and sends the tagged reply.
@@ -760,6 +894,17 @@ impl ImapServer {
             | C::Idle => {
                 if self.user.is_none() {
                     Err("Log in first")
+                } else {
+                    Ok(())
+                }
+            }
+            // RFC 5161 §3.1: only in the authenticated state, before any
+            // mailbox is selected.
+            C::Enable { .. } => {
+                if self.user.is_none() {
+                    Err("Log in first")
+                } else if self.selected.is_some() {
+                    Err("ENABLE must come before SELECT or EXAMINE")
                 } else {
                     Ok(())
                 }
@@ -902,6 +1047,15 @@ impl ImapServer {
                 mailbox,
                 uid,
             } => self.cmd_copy(store, &sequence_set, &mailbox, uid, true),
+            C::Enable { .. } => {
+                // RFC 5161 §3.2: the reply lists what was enabled. This
+                // server has no extension that needs enabling, so the list
+                // is always empty.
+                self.send_data(Data::Enabled {
+                    capabilities: Vec::new(),
+                });
+                ok("ENABLE completed")
+            }
             C::Idle => {
                 self.send_continuation("idling");
                 self.mode = Mode::Idle {
@@ -1190,9 +1344,11 @@ impl ImapServer {
             } else {
                 "HasNoChildren"
             };
-            let items: Vec<FlagNameAttribute<'static>> = Atom::try_from(attribute)
+            // RFC 6154 §2: the folder's special use, if its name says so.
+            let items: Vec<FlagNameAttribute<'static>> = std::iter::once(attribute)
+                .chain(special_use(&name))
+                .filter_map(|a| Atom::try_from(a).ok())
                 .map(FlagNameAttribute::from)
-                .into_iter()
                 .collect();
             if lsub {
                 self.send_data(Data::Lsub {
@@ -1296,11 +1452,13 @@ impl ImapServer {
         let user = self.user_name();
         // RFC 3501 §6.3.11: [TRYCREATE] tells the client it may CREATE
         // the folder and try again.
-        if store.folder_info(&user, &name).is_err() {
+        let Ok(info) = store.folder_info(&user, &name) else {
             return no(Some(Code::TryCreate), "No such mailbox");
-        }
+        };
         match store.append(&user, &name, &flags, date, data) {
-            Ok(_) => ok("APPEND completed"),
+            // RFC 4315 §3: the new message's UID, with the UIDVALIDITY
+            // that makes it meaningful.
+            Ok(uid) => ok_code(appenduid(info.uid_validity, uid), "APPEND completed"),
             Err(e) => store_no(e),
         }
     }
@@ -1397,6 +1555,28 @@ impl ImapServer {
             .collect();
         match store.expunge(&user, &folder, &deleted) {
             Ok(()) => ok("EXPUNGE completed"),
+            Err(e) => store_no(e),
+        }
+    }
+
+    /// RFC 4315 §2.1 UID EXPUNGE: like EXPUNGE, but only the `\Deleted`
+    /// messages whose UIDs are in `set`; others stay even if deleted.
+    fn cmd_uid_expunge(&mut self, store: &mut dyn MailStore, set: &SequenceSet) -> Done {
+        let Some((user, folder, read_only)) = self.context() else {
+            return bad("No mailbox selected");
+        };
+        if read_only {
+            return no(None, "Mailbox is read-only");
+        }
+        let current = self.current(store);
+        let largest = current.keys().next_back().copied().unwrap_or(0);
+        let doomed: Vec<u32> = current
+            .values()
+            .filter(|m| m.flags.contains(&Flag::Deleted) && set_contains(set, m.uid, largest))
+            .map(|m| m.uid)
+            .collect();
+        match store.expunge(&user, &folder, &doomed) {
+            Ok(()) => ok("UID EXPUNGE completed"),
             Err(e) => store_no(e),
         }
     }
@@ -1659,9 +1839,9 @@ impl ImapServer {
         if is_move && read_only {
             return no(None, "Mailbox is read-only");
         }
-        if store.folder_info(&user, &dest).is_err() {
+        let Ok(dest_info) = store.folder_info(&user, &dest) else {
             return no(Some(Code::TryCreate), "No such mailbox");
-        }
+        };
         let current = self.current(store);
         let uids: Vec<u32> = match self.selected.as_ref() {
             Some(sel) => targets
@@ -1677,12 +1857,22 @@ impl ImapServer {
                 "Some messages were expunged",
             );
         }
+        let mut copies = Vec::with_capacity(uids.len());
         for &u in &uids {
-            if let Err(e) = store.copy_message(&user, &folder, u, &dest) {
-                return store_no(e);
+            match store.copy_message(&user, &folder, u, &dest) {
+                Ok(new) => copies.push(new),
+                Err(e) => return store_no(e),
             }
         }
+        // RFC 4315 §3: COPYUID pairs each source UID with its copy's. A
+        // set that named no message copied nothing and has no COPYUID.
+        let uid_code = (!uids.is_empty()).then(|| copyuid(dest_info.uid_validity, &uids, &copies));
         if is_move {
+            // RFC 6851 §4.3: with UIDPLUS, COPYUID comes in an untagged OK
+            // before the expunges.
+            if let Some(c) = uid_code {
+                self.send_untagged_ok(c, "Moved UIDs");
+            }
             // RFC 6851 §3.3: the originals are expunged; the EXPUNGE
             // responses follow from report_changes.
             if let Err(e) = store.expunge(&user, &folder, &uids) {
@@ -1694,11 +1884,15 @@ impl ImapServer {
                 "MOVE completed"
             });
         }
-        ok(if uid {
+        let text = if uid {
             "UID COPY completed"
         } else {
             "COPY completed"
-        })
+        };
+        match uid_code {
+            Some(c) => ok_code(c, text),
+            None => ok(text),
+        }
     }
 
     // ----- synchronising with other sessions --------------------------------

@@ -62,7 +62,8 @@ fn selected(st: &mut MemoryMailStore) -> ImapServer {
     s
 }
 
-const CAPS: &str = "IMAP4REV1 LITERAL+ IDLE MOVE UNSELECT CHILDREN AUTH=PLAIN SASL-IR";
+const CAPS: &str = "IMAP4REV1 LITERAL+ IDLE MOVE UNSELECT CHILDREN UIDPLUS NAMESPACE ID ENABLE \
+SPECIAL-USE AUTH=PLAIN SASL-IR";
 
 #[test]
 fn greeting_capability_login_logout() {
@@ -151,9 +152,10 @@ fn bad_syntax_and_unknown_commands() {
         send(&mut s, &mut st, "\r\nb NOOP\n"),
         "b OK NOOP completed\r\n"
     );
+    // RFC 5161: ENABLE needs a login.
     assert_eq!(
         send(&mut s, &mut st, "c ENABLE CONDSTORE\r\n"),
-        "c BAD Command not supported\r\n"
+        "c BAD Log in first\r\n"
     );
 }
 
@@ -435,12 +437,12 @@ fn copy_move_expunge_close() {
     );
     assert_eq!(
         send(&mut s, &mut st, "e COPY 1:2 Archive\r\n"),
-        "e OK COPY completed\r\n"
+        "e OK [COPYUID 2 1:2 1:2] COPY completed\r\n"
     );
     assert_eq!(st.messages("bob", "Archive").unwrap().len(), 2);
     assert_eq!(
         send(&mut s, &mut st, "f UID MOVE 1 Archive\r\n"),
-        "* 1 EXPUNGE\r\nf OK UID MOVE completed\r\n"
+        "* OK [COPYUID 2 1 3] Moved UIDs\r\n* 1 EXPUNGE\r\nf OK UID MOVE completed\r\n"
     );
     assert_eq!(
         send(&mut s, &mut st, "g STORE 1 +FLAGS.SILENT (\\Deleted)\r\n"),
@@ -466,6 +468,230 @@ fn copy_move_expunge_close() {
         .map(|m| m.uid)
         .collect();
     assert_eq!(uids, vec![1, 3]);
+}
+
+/// RFC 4315 UIDPLUS: APPENDUID and COPYUID name the UIDs the store gave,
+/// UID EXPUNGE removes only the deleted messages it names.
+#[test]
+fn uidplus_appenduid_copyuid_and_uid_expunge() {
+    let mut st = store();
+    st.deliver("bob", b"Subject: three\r\n\r\n3\r\n", NOW)
+        .unwrap();
+    st.deliver("bob", b"Subject: four\r\n\r\n4\r\n", NOW)
+        .unwrap();
+    st.expunge("bob", INBOX, &[3]).unwrap();
+    let mut s = selected(&mut st);
+    assert_eq!(
+        send(&mut s, &mut st, "c CREATE Archive\r\n"),
+        "c OK CREATE completed\r\n"
+    );
+    let archive = st.folder_info("bob", "Archive").unwrap().uid_validity;
+    assert_eq!(archive, 2);
+    // APPEND: the new message's UID under the folder's UIDVALIDITY.
+    assert_eq!(
+        send(
+            &mut s,
+            &mut st,
+            "d APPEND Archive {12+}\r\nSubject: a\r\n\r\n"
+        ),
+        "d OK [APPENDUID 2 1] APPEND completed\r\n"
+    );
+    assert_eq!(
+        st.message_body("bob", "Archive", 1).unwrap(),
+        b"Subject: a\r\n"
+    );
+    // UIDs 1, 2 and 4 (3 is gone): the source set has a gap, the copies
+    // are numbered on from Archive's UIDNEXT.
+    assert_eq!(
+        send(&mut s, &mut st, "e COPY 1:* Archive\r\n"),
+        "e OK [COPYUID 2 1:2,4 2:4] COPY completed\r\n"
+    );
+    let copied: Vec<String> = st
+        .messages("bob", "Archive")
+        .unwrap()
+        .iter()
+        .map(|m| subject_of(&st.message_body("bob", "Archive", m.uid).unwrap()))
+        .collect();
+    assert_eq!(copied, ["a", "Hello", "Report", "four"]);
+    assert_eq!(
+        send(&mut s, &mut st, "f UID COPY 4,1 Archive\r\n"),
+        "f OK [COPYUID 2 1,4 5:6] UID COPY completed\r\n"
+    );
+    // Nothing named, nothing copied: no COPYUID.
+    assert_eq!(
+        send(&mut s, &mut st, "g UID COPY 99 Archive\r\n"),
+        "g OK UID COPY completed\r\n"
+    );
+    assert_eq!(
+        send(&mut s, &mut st, "h APPEND Nowhere {1+}\r\nx\r\n"),
+        "h NO [TRYCREATE] No such mailbox\r\n"
+    );
+    // UID EXPUNGE 2:4 takes 2 and 4 but leaves the deleted 1 alone.
+    send(&mut s, &mut st, "i STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n");
+    assert_eq!(
+        send(&mut s, &mut st, "j UID EXPUNGE 2:4\r\n"),
+        "* 2 EXPUNGE\r\n* 2 EXPUNGE\r\nj OK UID EXPUNGE completed\r\n"
+    );
+    let left: Vec<u32> = st
+        .messages("bob", INBOX)
+        .unwrap()
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    assert_eq!(left, [1]);
+    assert_eq!(
+        send(&mut s, &mut st, "k UID EXPUNGE 1,5:7\r\n"),
+        "* 1 EXPUNGE\r\nk OK UID EXPUNGE completed\r\n"
+    );
+    assert!(st.messages("bob", INBOX).unwrap().is_empty());
+    assert_eq!(
+        send(&mut s, &mut st, "l UID EXPUNGE 1:x\r\n"),
+        "l BAD UID EXPUNGE expects a UID set such as 4:7,9\r\n"
+    );
+    // The UIDs COPYUID gave are the ones to fetch.
+    send(&mut s, &mut st, "m SELECT Archive\r\n");
+    assert_eq!(
+        send(
+            &mut s,
+            &mut st,
+            "n UID FETCH 6 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\n"
+        ),
+        "* 6 FETCH (UID 6 BODY[HEADER.FIELDS (SUBJECT)] {17}\r\nSubject: four\r\n\r\n)\r\n\
+n OK UID FETCH completed\r\n"
+    );
+    send(&mut s, &mut st, "o STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+    send(&mut s, &mut st, "p EXAMINE Archive\r\n");
+    assert_eq!(
+        send(&mut s, &mut st, "q UID EXPUNGE 1\r\n"),
+        "q NO Mailbox is read-only\r\n"
+    );
+    send(&mut s, &mut st, "r CLOSE\r\n");
+    assert_eq!(
+        send(&mut s, &mut st, "s UID EXPUNGE 1\r\n"),
+        "s BAD No mailbox selected\r\n"
+    );
+    assert_eq!(st.messages("bob", "Archive").unwrap().len(), 6);
+}
+
+/// RFC 6851 §4.3: MOVE with UIDPLUS sends COPYUID in an untagged OK,
+/// before the EXPUNGEs.
+#[test]
+fn move_reports_copyuid_before_expunges() {
+    let mut st = store();
+    st.create_folder("bob", "Old").unwrap();
+    st.append("bob", "Old", &FlagSet::new(), NOW, b"\r\n")
+        .unwrap();
+    let mut s = selected(&mut st);
+    assert_eq!(
+        send(&mut s, &mut st, "c MOVE 1:2 Old\r\n"),
+        "* OK [COPYUID 2 1:2 2:3] Moved UIDs\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n\
+c OK MOVE completed\r\n"
+    );
+    assert_eq!(
+        send(&mut s, &mut st, "d UID MOVE 1 Old\r\n"),
+        "d OK UID MOVE completed\r\n"
+    );
+}
+
+/// ID (RFC 2971) in any state, NAMESPACE (RFC 2342) once logged in,
+/// ENABLE (RFC 5161) before a folder is selected.
+#[test]
+fn id_namespace_and_enable() {
+    let mut st = store();
+    let mut s = server();
+    let id = format!(
+        "* ID (\"name\" \"wiretale\" \"version\" \"{}\")\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        send(
+            &mut s,
+            &mut st,
+            "a ID (\"name\" \"imaplib\" \"os\" NIL)\r\n"
+        ),
+        format!("{id}a OK ID completed\r\n")
+    );
+    assert_eq!(
+        s.client_id(),
+        Some(
+            &[
+                ("name".to_string(), Some("imaplib".to_string())),
+                ("os".to_string(), None)
+            ][..]
+        )
+    );
+    assert_eq!(s.state_name(), "NotAuthenticated");
+    assert_eq!(
+        send(&mut s, &mut st, "b ID (\"name\")\r\n"),
+        "b BAD ID expects NIL or a list of field-value pairs\r\n"
+    );
+    assert_eq!(
+        send(&mut s, &mut st, "c NAMESPACE\r\n"),
+        "c BAD Log in first\r\n"
+    );
+    send(&mut s, &mut st, "d LOGIN bob hunter2\r\n");
+    assert_eq!(
+        send(&mut s, &mut st, "e NAMESPACE\r\n"),
+        "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\ne OK NAMESPACE completed\r\n"
+    );
+    // Nothing here needs enabling, so nothing is listed as enabled.
+    assert_eq!(
+        send(&mut s, &mut st, "f ENABLE CONDSTORE UTF8=ACCEPT\r\n"),
+        "* ENABLED\r\nf OK ENABLE completed\r\n"
+    );
+    assert_eq!(s.state_name(), "Authenticated");
+    send(&mut s, &mut st, "g SELECT INBOX\r\n");
+    assert_eq!(
+        send(&mut s, &mut st, "h ENABLE CONDSTORE\r\n"),
+        "h BAD ENABLE must come before SELECT or EXAMINE\r\n"
+    );
+    // ID NIL keeps what the client said before; ID works when selected.
+    assert_eq!(
+        send(&mut s, &mut st, "i id nil\r\n"),
+        format!("{id}i OK ID completed\r\n")
+    );
+    assert_eq!(s.client_id().map(<[_]>::len), Some(2));
+    assert_eq!(s.state_name(), "Selected");
+}
+
+/// RFC 6154: LIST marks the top-level folders whose names say what they
+/// are for.
+#[test]
+fn list_marks_special_use_folders() {
+    let mut st = store();
+    let mut s = server();
+    send(&mut s, &mut st, "a LOGIN bob hunter2\r\n");
+    for name in [
+        "Archive",
+        "Drafts",
+        "junk",
+        "\"Sent Messages\"",
+        "Trash",
+        "Work/Archive",
+        "Notes",
+    ] {
+        assert_eq!(
+            send(&mut s, &mut st, &format!("b CREATE {name}\r\n")),
+            "b OK CREATE completed\r\n"
+        );
+    }
+    assert_eq!(
+        send(&mut s, &mut st, "c LIST \"\" *\r\n"),
+        "* LIST (\\HasNoChildren \\Archive) \"/\" Archive\r\n\
+* LIST (\\HasNoChildren \\Drafts) \"/\" Drafts\r\n\
+* LIST (\\HasNoChildren) \"/\" INBOX\r\n\
+* LIST (\\HasNoChildren) \"/\" Notes\r\n\
+* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent Messages\"\r\n\
+* LIST (\\HasNoChildren \\Trash) \"/\" Trash\r\n\
+* LIST (\\HasChildren) \"/\" Work\r\n\
+* LIST (\\HasNoChildren) \"/\" Work/Archive\r\n\
+* LIST (\\HasNoChildren \\Junk) \"/\" junk\r\n\
+c OK LIST completed\r\n"
+    );
+    assert_eq!(special_use("SPAM"), Some("Junk"));
+    assert_eq!(special_use("Deleted Items"), Some("Trash"));
+    assert_eq!(special_use("Sent/Old"), None);
+    assert_eq!(special_use("INBOX"), None);
 }
 
 #[test]
@@ -574,7 +800,10 @@ fn append_with_synchronising_literal_split_anywhere() {
         s.handle_input(&[byte], &mut st, NOW);
         assert_eq!(drain(&mut s), "");
     }
-    assert_eq!(send(&mut s, &mut st, "\r\n"), "b OK APPEND completed\r\n");
+    assert_eq!(
+        send(&mut s, &mut st, "\r\n"),
+        "b OK [APPENDUID 1 3] APPEND completed\r\n"
+    );
     let m = st.messages("bob", INBOX).unwrap().pop().unwrap();
     assert_eq!(m.uid, 3);
     assert_eq!(m.internal_date, 1_772_355_600); // 01-Mar-2026 09:00:00 UTC
@@ -598,7 +827,7 @@ fn append_with_synchronising_literal_split_anywhere() {
             crate::proto::Transcript::Data("remember".into()),
             crate::proto::Transcript::Reply {
                 code: None,
-                text: "b OK APPEND completed".into()
+                text: "b OK [APPENDUID 1 3] APPEND completed".into()
             },
         ]
     );
@@ -614,7 +843,7 @@ fn literal_plus_and_pipelining() {
     assert_eq!(
         send(&mut s, &mut st, input),
         format!(
-            "a OK [CAPABILITY {CAPS}] Logged in\r\nb OK APPEND completed\r\nc OK NOOP completed\r\n"
+            "a OK [CAPABILITY {CAPS}] Logged in\r\nb OK [APPENDUID 1 3] APPEND completed\r\nc OK NOOP completed\r\n"
         )
     );
     assert_eq!(st.message_body("bob", INBOX, 3).unwrap(), b"hi\r\n");
@@ -1124,6 +1353,18 @@ fn plausible_command() -> impl Strategy<Value = String> {
         "COPY 1 Archive",
         "MOVE 1 Archive",
         "EXPUNGE",
+        "UID EXPUNGE 1:*",
+        "UID EXPUNGE 2,4:5",
+        "UID EXPUNGE",
+        "UID COPY 1:* Archive",
+        "UID MOVE 2 Archive",
+        "APPEND Archive {3+}\r\nabc",
+        "ID NIL",
+        "ID (\"name\" \"x\" \"os\" NIL)",
+        "ID (\"name\" {2+}\r\nab)",
+        "ID (",
+        "NAMESPACE",
+        "ENABLE CONDSTORE",
         "CLOSE",
         "UNSELECT",
         "IDLE",
