@@ -17,6 +17,8 @@
 //!   the checks and the visualizer read only this and read-only world state.
 //! - `gui` (feature `gui`, on by default) is the visualizer: a Bevy app
 //!   with egui panels that animates a run; nothing else depends on it.
+//! - [`exercise`] asks "what if?" (a fork of a run with one change) and
+//!   compares two runs: the first difference and both ladders.
 //! - [`live`] serves a scenario's servers on real loopback sockets, so
 //!   real clients (curl, Python's smtplib, ...) talk to the same machines.
 //!
@@ -26,6 +28,7 @@
 
 pub mod apps;
 pub mod diagram;
+pub mod exercise;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod live;

@@ -6,6 +6,7 @@
 
 mod check;
 mod diagram;
+mod diff;
 mod gui;
 mod run;
 mod serve;
@@ -44,6 +45,9 @@ enum Command {
     /// Serve a scenario's mail, FTP, web and TELNET servers on loopback
     /// ports for real clients (curl, Python, a mail program, telnet).
     Serve(serve::ServeArgs),
+    /// Compare two runs (two scenarios, or one and a "what if?" change):
+    /// where they part, what each did next, both ladders as SVG.
+    Diff(diff::DiffArgs),
     /// Draw a protocol's state machine as SVG for slides (tcp, smtp,
     /// pop3, imap, ftp, telnet, and their clients).
     Diagram(diagram::DiagramArgs),
@@ -60,6 +64,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check::check(args),
         Some(Command::Serve(args)) => serve::serve(args),
         Some(Command::Diagram(args)) => diagram::diagram(args),
+        Some(Command::Diff(args)) => diff::diff(args),
         Some(Command::Scenarios) => scenarios(),
     };
     ExitCode::from(code)

@@ -178,7 +178,7 @@ fn parse_time(s: &str) -> Result<SimTime, String> {
     units::parse_duration(s).map(|d| SimTime::ZERO + d)
 }
 
-fn parse_layer(s: &str) -> Result<Layer, String> {
+pub(super) fn parse_layer(s: &str) -> Result<Layer, String> {
     Layer::from_name(s.trim()).ok_or_else(|| {
         let names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
         format!("unknown layer {s:?}; layers: {}", names.join(", "))

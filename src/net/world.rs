@@ -189,6 +189,14 @@ pub enum Fault {
     HostDown { node: NodeId },
     /// A crashed host restarts: its applications get `Start` again.
     HostUp { node: NodeId },
+    /// A link's one-way propagation delay changes (packets already on
+    /// the way keep theirs).
+    SetLatency { link: LinkId, latency: SimDuration },
+    /// The packet with this id is lost on the next link it crosses: "what
+    /// if this packet were lost?". A run is deterministic, so the packet of
+    /// a given id is the same one in every run of a scenario and seed,
+    /// until the runs part.
+    DropPacket { packet: PacketId },
 }
 
 /// Errors building a topology.
@@ -237,6 +245,8 @@ pub struct World {
     triggers_seen: usize,
     /// Links an eavesdropper listens on.
     taps: BTreeMap<LinkId, Vec<AppId>>,
+    /// Packets to lose on purpose ([`Fault::DropPacket`]).
+    doomed: std::collections::BTreeSet<PacketId>,
     conns: Vec<Option<ConnEntry>>,
     apps: Vec<AppSlot>,
     /// Application events waiting to be delivered at the current time.
@@ -272,6 +282,7 @@ impl World {
             next_hop: Vec::new(),
             routes_dirty: true,
             taps: BTreeMap::new(),
+            doomed: std::collections::BTreeSet::new(),
             triggers: Vec::new(),
             triggers_seen: 0,
             conns: Vec::new(),
@@ -737,6 +748,25 @@ impl World {
                     },
                 );
             }
+            Fault::SetLatency { link, latency } => {
+                self.links[link as usize].config.latency = latency;
+                let name = self.links[link as usize].name.clone();
+                self.trace.push(
+                    now,
+                    Event::Fault {
+                        event: "latency_changed",
+                        fields: vec![
+                            ("link", name.into()),
+                            ("latency_us", latency.as_micros().into()),
+                        ],
+                    },
+                );
+            }
+            Fault::DropPacket { packet } => {
+                // Traced when it happens, not when it is armed: until then
+                // the run is the same as without it.
+                self.doomed.insert(packet);
+            }
             Fault::HostDown { node } => self.crash(node),
             Fault::HostUp { node } => {
                 let n = &mut self.nodes[node as usize];
@@ -883,6 +913,10 @@ impl World {
         let to = l.ends[1 - dir];
         if l.epoch != epoch || !l.up {
             self.drop_packet(to, Some(link), packet, DropReason::LinkDown);
+            return;
+        }
+        if self.doomed.remove(&packet) {
+            self.drop_packet(to, Some(link), packet, DropReason::Injected);
             return;
         }
         let loss = l.config.loss;

@@ -552,6 +552,10 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             }
             FaultKind::HostDown(h) => node(h).map(|node| Fault::HostDown { node }),
             FaultKind::HostUp(h) => node(h).map(|node| Fault::HostUp { node }),
+            FaultKind::SetLatency(a, b, d) => {
+                link(a, b).map(|link| Fault::SetLatency { link, latency: d.0 })
+            }
+            FaultKind::DropPacket(packet) => Some(Fault::DropPacket { packet: *packet }),
         };
         if let Some(fault) = fault {
             match at {

@@ -792,6 +792,11 @@ pub enum FaultKind {
     HostDown(String),
     /// The host restarts.
     HostUp(String),
+    /// The link's one-way delay becomes the given duration.
+    SetLatency(String, String, Dur),
+    /// The packet with this id (the number the trace shows, `packet 12`)
+    /// is lost on the next link it crosses.
+    DropPacket(u64),
 }
 
 /// A caption at a time.

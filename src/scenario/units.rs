@@ -13,6 +13,12 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Dur(pub SimDuration);
 
+impl std::fmt::Display for Dur {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A bit rate: a number followed by `bps`, `kbps`, `Mbps` or `Gbps`, or
 /// `"unlimited"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

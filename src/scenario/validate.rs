@@ -338,7 +338,8 @@ impl<'a> Checker<'a, '_> {
             match &f.what {
                 FaultKind::LinkDown(a, b)
                 | FaultKind::LinkUp(a, b)
-                | FaultKind::SetLoss(a, b, _) => {
+                | FaultKind::SetLoss(a, b, _)
+                | FaultKind::SetLatency(a, b, _) => {
                     let ok = self.host(a, "a fault").is_some() & self.host(b, "a fault").is_some();
                     if ok && !self.link_exists(a, b) {
                         self.err_quoted(
@@ -362,6 +363,8 @@ impl<'a> Checker<'a, '_> {
                 FaultKind::HostDown(h) | FaultKind::HostUp(h) => {
                     self.host(h, "a fault");
                 }
+                // A packet id that never comes up loses nothing.
+                FaultKind::DropPacket(_) => {}
             }
         }
     }

@@ -144,6 +144,9 @@ impl<'a> Captioner<'a> {
                     }
                     DropReason::HostDown => format!("{at} is down: {what} is lost."),
                     DropReason::NotForHost => format!("{what} is not for {at}: it is dropped."),
+                    DropReason::Injected => {
+                        format!("What if it were lost? {what} never reaches {at}.")
+                    }
                 }
             }
             Event::Forwarded { node, packet } => {

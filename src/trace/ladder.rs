@@ -680,6 +680,12 @@ const MAX_LABEL_LINES: usize = 6;
 
 /// The ladder as an SVG image.
 pub fn to_svg(l: &Ladder, title: &str) -> String {
+    to_svg_marked(l, title, None)
+}
+
+/// The ladder as SVG, with arrow `mark` (if any) on a highlighted band
+/// and tagged with `note`: the first difference between two runs.
+pub fn to_svg_marked(l: &Ladder, title: &str, mark: Option<(usize, &str)>) -> String {
     // Every arrow end gets its own row, in time order, so that arrows and
     // labels of segments sent together do not overlap; arrows slant from
     // send to arrival, as in the textbook's figures.
@@ -745,6 +751,23 @@ pub fn to_svg(l: &Ladder, title: &str) -> String {
         let _ = writeln!(
             s,
             r##"<line x1="{cx:.0}" y1="62" x2="{cx:.0}" y2="{lifeline_end:.0}" stroke="#9aa5b1" stroke-dasharray="4 3"/>"##
+        );
+    }
+    if let Some((i, note)) = mark
+        && i < l.arrows.len()
+    {
+        let (top, bottom) = (
+            y_sent[i].min(y_recv[i]) - 18.0,
+            y_sent[i].max(y_recv[i]) + 8.0,
+        );
+        let _ = writeln!(
+            s,
+            r##"<rect x="4" y="{top:.1}" width="{:.0}" height="{:.1}" fill="#fff3b0" stroke="#e0a800" class="first-difference"/><text x="{:.0}" y="{:.1}" font-size="11" font-weight="bold" text-anchor="end" fill="#8a5a00">{}</text>"##,
+            width - 8.0,
+            bottom - top,
+            width - 12.0,
+            top + 13.0,
+            xml(note)
         );
     }
     let mut last_time = None;

@@ -245,6 +245,8 @@ pub enum DropReason {
     HostDown,
     /// Delivered to a host that does not own the destination address.
     NotForHost,
+    /// Lost on purpose: a scenario's `DropPacket` fault, or a what-if.
+    Injected,
 }
 
 impl DropReason {
@@ -259,6 +261,7 @@ impl DropReason {
             DropReason::PortClosed => "port_closed",
             DropReason::HostDown => "host_down",
             DropReason::NotForHost => "not_for_host",
+            DropReason::Injected => "injected",
         }
     }
 }

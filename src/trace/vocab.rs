@@ -118,6 +118,7 @@ const ENGINE: &[EventKind] = &[
     EventKind::engine(Layer::Udp, "datagram_dropped", DROPPED),
     EventKind::engine(Layer::App, "narration", &["text"]),
     EventKind::engine(Layer::Fault, "loss_changed", &["link", "loss_percent"]),
+    EventKind::engine(Layer::Fault, "latency_changed", &["link", "latency_us"]),
     EventKind::engine(Layer::Fault, "host_up", &["host"]),
     EventKind::engine(Layer::Fault, "host_down", &["host"]),
 ];

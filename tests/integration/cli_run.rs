@@ -114,3 +114,45 @@ fn until_layers_and_trace_file() {
     assert_eq!(code, 2, "a bad argument is bad input");
     assert!(err.contains("unknown layer"), "{err}");
 }
+
+#[test]
+fn diff_compares_a_run_with_its_what_if_and_refuses_bad_changes() {
+    let dir = std::env::temp_dir().join(format!("wiretale-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("fork.svg");
+    let (code, out, err) = run(&[
+        "diff",
+        "tcp_handshake",
+        "--what-if",
+        "drop:0",
+        "--ladder-layers",
+        "tcp",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("what if packet 0 is lost"), "{out}");
+    assert!(out.contains("First difference:"), "{out}");
+    assert!(out.contains("DROPPED (injected)"), "{out}");
+    assert!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .contains("first-difference")
+    );
+    let (code, out, _) = run(&["diff", "tcp_handshake", "tcp_handshake"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("the same, event for event"), "{out}");
+    let (code, _, err) = run(&["diff", "tcp_handshake"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nothing to compare"), "{err}");
+    let (code, _, err) = run(&["diff", "tcp_handshake", "--what-if", "host-down:sever"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no host `sever`") && err.contains("did you mean `server`"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["diff", "tcp_handshake", "--what-if", "melt:server"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no change called"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -11,6 +11,7 @@ mod mail_support;
 mod captures;
 mod cli_run;
 mod diagrams;
+mod exercises;
 mod files_ftp;
 mod files_scenarios;
 mod files_security;
