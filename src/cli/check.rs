@@ -38,6 +38,15 @@ pub struct CheckArgs {
     /// Print only failures and the summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Grade the scenario files against this lab (a file or a bundled
+    /// lab such as ftp_firewall): each runs with the lab's expectations and
+    /// seed, and one that fails is compared with the lab's reference run.
+    #[arg(long, value_name = "LAB")]
+    expect: Option<String>,
+    /// With --expect: write DIR/STUDENT.html for each answer (score, what
+    /// failed, both ladders), DIR/index.html and DIR/summary.csv.
+    #[arg(long, value_name = "DIR", requires = "expect")]
+    report: Option<PathBuf>,
 }
 
 /// The .ron files under `dir`, sorted, recursively.
@@ -159,6 +168,9 @@ pub fn check(args: CheckArgs) -> u8 {
         return BAD_INPUT;
     }
 
+    if let Some(lab) = &args.expect {
+        return grade(&args, lab, &sources, bad_input);
+    }
     let mut loaded: Vec<Arc<Loaded>> = Vec::new();
     for s in &sources {
         match scenario::load(s) {
@@ -284,6 +296,119 @@ pub fn check(args: CheckArgs) -> u8 {
     if bad_input {
         BAD_INPUT
     } else if failed > 0 || golden_failures > 0 {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+/// `check --expect LAB`: grades each answer against the lab.
+fn grade(args: &CheckArgs, lab: &str, sources: &[String], mut bad_input: bool) -> u8 {
+    use wiretale::exercise::grade;
+    let lab = match scenario::load(lab) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return BAD_INPUT;
+        }
+    };
+    if grade::expectations(&lab.scenario) == 0 {
+        eprintln!(
+            "error: {} has no expectations (expect, never or final) to grade against",
+            lab.file
+        );
+        return BAD_INPUT;
+    }
+    let start = Instant::now();
+    let mut progress = Progress {
+        tty: std::io::stderr().is_terminal(),
+        shown: false,
+        start,
+        failed: 0,
+        last_tenth: 0,
+    };
+    let mut grades = Vec::new();
+    let mut outcomes = Vec::new();
+    for (done, source) in sources.iter().enumerate() {
+        let answer = match scenario::load(source) {
+            Ok(l) => l,
+            Err(e) => {
+                progress.clear();
+                eprintln!("{e}\n");
+                bad_input = true;
+                continue;
+            }
+        };
+        let began = Instant::now();
+        let g = match grade::grade(&lab, &answer) {
+            Ok(g) => g,
+            Err(e) => {
+                progress.clear();
+                eprintln!("error: {}: {e}", answer.file);
+                bad_input = true;
+                continue;
+            }
+        };
+        progress.clear();
+        if !g.passed() {
+            progress.failed += 1;
+        }
+        if !args.quiet || !g.passed() {
+            println!("{}", g.to_text());
+        }
+        outcomes.push(Outcome {
+            name: g.student.clone(),
+            file: g.file.clone(),
+            seed: lab.scenario.seed,
+            failures: g.failures.clone(),
+            events: 0,
+            sim_us: 0,
+            wall: began.elapsed(),
+            trace: None,
+        });
+        grades.push(g);
+        progress.update(done + 1, sources.len());
+    }
+    progress.clear();
+    if let Some(dir) = &args.report {
+        let title = &lab.scenario.title;
+        let mut files: Vec<(PathBuf, String)> = grades
+            .iter()
+            .map(|g| {
+                (
+                    dir.join(format!("{}.html", g.student)),
+                    grade::page(title, g),
+                )
+            })
+            .collect();
+        files.push((dir.join("index.html"), grade::index_page(title, &grades)));
+        files.push((dir.join("summary.csv"), grade::summary_csv(&grades)));
+        for (path, text) in files {
+            if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, text))
+            {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                bad_input = true;
+            }
+        }
+        eprintln!("wrote the report to {}", dir.join("index.html").display());
+    }
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, batch::junit_xml(&outcomes, start.elapsed()))
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        bad_input = true;
+    }
+    let failed = grades.iter().filter(|g| !g.passed()).count();
+    eprintln!(
+        "{} answers graded against {}: {} passed, {} failed",
+        grades.len(),
+        lab.file,
+        grades.len() - failed,
+        failed
+    );
+    if bad_input {
+        BAD_INPUT
+    } else if failed > 0 {
         FAILED
     } else {
         OK

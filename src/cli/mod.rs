@@ -51,8 +51,12 @@ enum Command {
     /// Draw a protocol's state machine as SVG for slides (tcp, smtp,
     /// pop3, imap, ftp, telnet, and their clients).
     Diagram(diagram::DiagramArgs),
-    /// List the bundled scenarios.
-    Scenarios,
+    /// List the bundled scenarios and labs; with a name, print that one's
+    /// file (`wiretale scenarios ftp_firewall_start > answer.ron`).
+    Scenarios {
+        /// A bundled scenario or lab to print.
+        name: Option<String>,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -65,7 +69,7 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::serve(args),
         Some(Command::Diagram(args)) => diagram::diagram(args),
         Some(Command::Diff(args)) => diff::diff(args),
-        Some(Command::Scenarios) => scenarios(),
+        Some(Command::Scenarios { name }) => scenarios(name.as_deref()),
     };
     ExitCode::from(code)
 }
@@ -74,18 +78,36 @@ fn gui(args: Option<gui::GuiArgs>) -> u8 {
     gui::gui(args)
 }
 
-fn scenarios() -> u8 {
-    let width = wiretale::scenario::bundled::ALL
-        .iter()
-        .map(|b| b.name.len())
-        .max()
-        .unwrap_or(0);
-    for b in wiretale::scenario::bundled::ALL {
-        let title = match wiretale::scenario::parse(b.name, b.text) {
-            Ok(s) => s.title,
-            Err(e) => format!("(invalid: {})", e.location()),
+fn scenarios(name: Option<&str>) -> u8 {
+    use wiretale::scenario::bundled::{ALL, LABS, find};
+    if let Some(name) = name {
+        return match find(name) {
+            Some(b) => {
+                print!("{}", b.text);
+                OK
+            }
+            None => {
+                let names = ALL.iter().chain(LABS).map(|b| b.name);
+                let hint = wiretale::scenario::diag::did_you_mean(name, names)
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                eprintln!("wiretale: no bundled scenario or lab called `{name}`{hint}");
+                BAD_INPUT
+            }
         };
-        println!("{:width$}  {title}", b.name);
     }
+    let width = ALL.iter().chain(LABS).map(|b| b.name.len()).max().unwrap_or(0);
+    let list = |list: &[wiretale::scenario::bundled::Bundled]| {
+        for b in list {
+            let title = match wiretale::scenario::parse(b.name, b.text) {
+                Ok(s) => s.title,
+                Err(e) => format!("(invalid: {})", e.location()),
+            };
+            println!("{:width$}  {title}", b.name);
+        }
+    };
+    list(ALL);
+    println!("\nLabs (grade an answer with `wiretale check --expect LAB ANSWER.ron`):");
+    list(LABS);
     OK
 }

@@ -170,6 +170,22 @@ impl Comparison {
         let none = "(the run had ended)".to_string();
         let _ = writeln!(s, "  left:  {}", d.left.as_ref().unwrap_or(&none).trim());
         let _ = writeln!(s, "  right: {}", d.right.as_ref().unwrap_or(&none).trim());
+        if let Some((l, r)) = self.first_arrow {
+            let show = |ladder: &Ladder, i: Option<usize>| -> String {
+                i.and_then(|i| ladder.arrows.get(i)).map_or_else(
+                    || "(no more arrows)".to_string(),
+                    |a| {
+                        let col = |c: usize| ladder.columns.get(c).cloned().unwrap_or_default();
+                        let label = a.label.lines().next().unwrap_or_default();
+                        let lost = if a.lost { " (lost)" } else { "" };
+                        format!("{} -> {}: {label}{lost}", col(a.from), col(a.to))
+                    },
+                )
+            };
+            let _ = writeln!(s, "On the ladder, the first arrow that differs:");
+            let _ = writeln!(s, "  left:  {}", show(&self.left_ladder, l));
+            let _ = writeln!(s, "  right: {}", show(&self.right_ladder, r));
+        }
         for (name, lines) in [
             (&self.left_name, &self.left_next),
             (&self.right_name, &self.right_next),

@@ -5,12 +5,16 @@
 //!   down, a slower or lossy link, another seed), from a moment on.
 //! - [`diff`]: two runs side by side: the first difference, what each did
 //!   next, and two ladders with the first differing arrow marked.
+//! - [`grade`]: a student's scenario graded against a lab's expectations,
+//!   with the comparison against the lab's reference run, as text and as
+//!   an HTML report.
 //!
 //! Runs are deterministic, so a fork is the changed scenario run from the
 //! start: it is the same run as the original until the change takes
 //! effect, and every comparison repeats exactly.
 
 pub mod diff;
+pub mod grade;
 pub mod whatif;
 
 use crate::scenario::spec::Scenario;

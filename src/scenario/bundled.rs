@@ -67,10 +67,32 @@ pub const ALL: &[Bundled] = &[
     },
 ];
 
-/// The bundled scenario called `name` (with or without `.ron`, or a path
-/// ending in that file name).
+/// The bundled labs (`labs/`): for each, the instructor's reference with
+/// the expectations a student's answer is graded against (`NAME`), and the
+/// broken scenario students start from (`NAME_start`).
+pub const LABS: &[Bundled] = &[
+    Bundled {
+        name: "ftp_firewall",
+        text: include_str!("../../labs/ftp_firewall.ron"),
+    },
+    Bundled {
+        name: "ftp_firewall_start",
+        text: include_str!("../../labs/ftp_firewall_start.ron"),
+    },
+    Bundled {
+        name: "missing_mx",
+        text: include_str!("../../labs/missing_mx.ron"),
+    },
+    Bundled {
+        name: "missing_mx_start",
+        text: include_str!("../../labs/missing_mx_start.ron"),
+    },
+];
+
+/// The bundled scenario or lab called `name` (with or without `.ron`, or
+/// a path ending in that file name).
 pub fn find(name: &str) -> Option<&'static Bundled> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let base = base.strip_suffix(".ron").unwrap_or(base);
-    ALL.iter().find(|b| b.name == base)
+    ALL.iter().chain(LABS).find(|b| b.name == base)
 }
