@@ -8,6 +8,7 @@ mod check;
 mod diagram;
 mod diff;
 mod gui;
+mod quiz;
 mod run;
 mod serve;
 
@@ -48,6 +49,9 @@ enum Command {
     /// Compare two runs (two scenarios, or one and a "what if?" change):
     /// where they part, what each did next, both ladders as SVG.
     Diff(diff::DiffArgs),
+    /// Predict the next step: answer questions asked before chosen events
+    /// of a run (the scenario's quiz, or --generated ones), scored.
+    Quiz(quiz::QuizArgs),
     /// Draw a protocol's state machine as SVG for slides (tcp, smtp,
     /// pop3, imap, ftp, telnet, and their clients).
     Diagram(diagram::DiagramArgs),
@@ -69,6 +73,7 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::serve(args),
         Some(Command::Diagram(args)) => diagram::diagram(args),
         Some(Command::Diff(args)) => diff::diff(args),
+        Some(Command::Quiz(args)) => quiz::quiz(args),
         Some(Command::Scenarios { name }) => scenarios(name.as_deref()),
     };
     ExitCode::from(code)
@@ -96,7 +101,12 @@ fn scenarios(name: Option<&str>) -> u8 {
             }
         };
     }
-    let width = ALL.iter().chain(LABS).map(|b| b.name.len()).max().unwrap_or(0);
+    let width = ALL
+        .iter()
+        .chain(LABS)
+        .map(|b| b.name.len())
+        .max()
+        .unwrap_or(0);
     let list = |list: &[wiretale::scenario::bundled::Bundled]| {
         for b in list {
             let title = match wiretale::scenario::parse(b.name, b.text) {

@@ -5,6 +5,9 @@
 //!   down, a slower or lossy link, another seed), from a moment on.
 //! - [`diff`]: two runs side by side: the first difference, what each did
 //!   next, and two ladders with the first differing arrow marked.
+//! - [`quiz`]: predict the next step: questions from a scenario's `quiz:`
+//!   and generated from any trace, asked before the event that answers
+//!   them, scored, and collected as JSON or CSV.
 //! - [`grade`]: a student's scenario graded against a lab's expectations,
 //!   with the comparison against the lab's reference run, as text and as
 //!   an HTML report.
@@ -15,6 +18,7 @@
 
 pub mod diff;
 pub mod grade;
+pub mod quiz;
 pub mod whatif;
 
 use crate::scenario::spec::Scenario;

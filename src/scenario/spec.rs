@@ -64,6 +64,29 @@ pub struct Scenario {
     /// What must hold when the run ends.
     #[serde(default, rename = "final")]
     pub final_state: Vec<FinalCheck>,
+    /// Questions asked before chosen events (`wiretale quiz`, and the
+    /// visualizer's predict mode).
+    #[serde(default)]
+    pub quiz: Vec<QuizSpec>,
+}
+
+/// A question asked just before the first event that matches `before`:
+/// the answer is that event's `field` ("What ack number does the SYN-ACK
+/// carry?", `field: "ack"`), or a fixed `answer`. With `choices`, the
+/// student picks one.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename = "Quiz")]
+pub struct QuizSpec {
+    pub before: Pattern,
+    pub question: String,
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// The field of the event whose value is the answer.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// The answer, when it is not a field of the event.
+    #[serde(default)]
+    pub answer: Option<String>,
 }
 
 fn default_seed() -> u64 {

@@ -48,6 +48,7 @@ pub fn validate(src: &Source<'_>, s: &Scenario) -> Vec<Diagnostic> {
     c.actions();
     c.faults();
     c.patterns();
+    c.quiz();
     c.timings();
     c.finals();
     if c.out.is_empty() {
@@ -591,6 +592,31 @@ impl<'a> Checker<'a, '_> {
         }
         for p in &self.s.never {
             self.pattern(p, "never");
+        }
+    }
+
+    /// Each question names its event, and exactly one of the field whose
+    /// value answers it or the answer; a fixed answer is one of the
+    /// choices, and a field is one the event carries.
+    fn quiz(&mut self) {
+        for (i, q) in self.s.quiz.iter().enumerate() {
+            // The answer's field is checked with the pattern's own.
+            let mut checked = q.before.clone();
+            if let Some(f) = &q.field {
+                checked.insert(f.clone(), serde_json::Value::Bool(true));
+            }
+            self.pattern(&checked, "quiz");
+            let problem = match (&q.field, &q.answer) {
+                (Some(_), Some(_)) => Some("give either `field` (the event's value is the answer) or `answer`, not both".to_string()),
+                (None, None) => Some("say what the answer is: `field: \"code\"` (a field of the event) or `answer: \"...\"`".to_string()),
+                (None, Some(a)) if !q.choices.is_empty() && !q.choices.iter().any(|c| c.eq_ignore_ascii_case(a)) => {
+                    Some(format!("the answer {a:?} is not one of the choices"))
+                }
+                _ => None,
+            };
+            if let Some(message) = problem {
+                self.err_in_item("quiz", "Quiz", i, &q.question, message, None);
+            }
         }
     }
 

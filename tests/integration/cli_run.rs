@@ -156,3 +156,49 @@ fn diff_compares_a_run_with_its_what_if_and_refuses_bad_changes() {
     assert!(err.contains("no change called"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn quiz_takes_piped_answers_and_writes_the_results() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("wiretale-quiz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let results = dir.join("ann.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wiretale"))
+        .args(["quiz", "ftp_session", "--name", "ann", "--results"])
+        .arg(&results)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // 230 is right, 21 is the control port (the SYN comes from 20), and
+    // the last question (who opens the data connection) gets no answer.
+    child.stdin.take().unwrap().write_all(b"230\n21\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Question 2 of 3"), "{stdout}");
+    assert!(stdout.contains("Not \"21\": the answer is 20."), "{stdout}");
+    assert!(
+        stdout.contains("(no answer) The answer is server."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Score: 1 of 3."), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert_eq!(json["student"], "ann");
+    assert_eq!(json["score"], 1);
+    assert_eq!(json["answers"].as_array().unwrap().len(), 3);
+    assert_eq!(json["answers"][0]["right"], true);
+    assert_eq!(json["answers"][1]["answer"], "20");
+    assert_eq!(json["answers"][2]["given"], serde_json::Value::Null);
+    let (code, _, err) = run(&["quiz", "alice_to_bob"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--generated"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -317,3 +317,128 @@ fn the_class_report_shows_the_ladders_in_a_browser() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_scenario_quiz_pauses_before_its_event_and_scores_the_answers() {
+    use wiretale::exercise::quiz;
+    let loaded = wiretale::scenario::load("tcp_handshake").unwrap();
+    let run = exercise::run(&loaded.scenario).unwrap();
+    let t = run.world.trace();
+    let (questions, missing) = quiz::from_scenario(&loaded.scenario, t);
+    assert!(missing.is_empty(), "{missing:?}");
+    assert_eq!(questions.len(), 3);
+    // The first is asked just before the server's SYN-ACK goes out.
+    let synack = t
+        .records
+        .iter()
+        .position(|r| {
+            t.to_text(r)
+                .contains("server -> client  TCP  9 > 49152 [SYN,ACK]")
+        })
+        .unwrap();
+    assert_eq!(questions[0].event, synack);
+    assert_eq!(questions[0].answer, "1", "the ack, counted from the SYN");
+    assert!(questions[0].proof.contains("[SYN,ACK]"));
+    let mut session = quiz::Session::new(questions);
+    // The run pauses before that event and no other until answered.
+    let pauses: Vec<usize> = (0..t.records.len())
+        .filter(|&i| session.pauses_before(i))
+        .collect();
+    assert_eq!(pauses, [synack]);
+    assert_eq!(session.answer(Some(" 1 "), 2.0), Some(true));
+    // A choice by its number, and by its text in any case.
+    assert!(session.next().unwrap().is_right("2"));
+    assert!(session.next().unwrap().is_right("established"));
+    assert_eq!(session.answer(Some("SYN-RECEIVED"), 1.0), Some(false));
+    assert_eq!(session.answer(None, 0.0), Some(false), "no answer");
+    assert_eq!(session.answer(Some("x"), 0.0), None, "nothing left to ask");
+    assert_eq!(session.score(), 1);
+    let results = quiz::Results {
+        student: "ann",
+        scenario: "tcp_handshake",
+        session: &session,
+        seconds: 3.0,
+    };
+    let json: serde_json::Value = serde_json::from_str(&results.to_json()).unwrap();
+    assert_eq!(json["score"], 1);
+    assert_eq!(json["answers"][1]["answer"], "ESTABLISHED");
+    assert_eq!(json["answers"][2]["given"], serde_json::Value::Null);
+    assert_eq!(results.to_csv().lines().count(), 4);
+}
+
+/// What the text line of a record says the answer is, read from the text
+/// (not from the fields the generator uses).
+fn answer_in_text(kind: &str, text: &str) -> Option<String> {
+    let after = |key: &str| {
+        text.split(key).nth(1).map(|rest| {
+            rest.split([' ', '"'])
+                .find(|w| !w.is_empty())
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    match kind {
+        // `S: 250 ...`, or HTTP's `S: HTTP/1.1 200 OK`.
+        "reply_code" => text.split("S: ").nth(1).and_then(|r| {
+            r.split_whitespace().take(2).find_map(|w| {
+                let code = w.get(..3)?;
+                let next = w.as_bytes().get(3).copied();
+                (code.bytes().all(|b| b.is_ascii_digit()) && matches!(next, None | Some(b'-')))
+                    .then(|| code.to_string())
+            })
+        }),
+        "tcp_state" => text.rsplit(" -> ").next().map(|s| s.trim().to_string()),
+        "synack_ack" => after(" ack="),
+        "data_opener" => after("opened_by="),
+        "mx" => after("exchange="),
+        "queue_retry" => after("retry_in_s="),
+        "flag_seen_by" => text.split_whitespace().nth(2).map(str::to_string),
+        _ => None,
+    }
+}
+
+#[test]
+fn generated_questions_match_the_trace_on_every_bundled_scenario() {
+    use wiretale::exercise::quiz;
+    use wiretale::scenario::bundled;
+    let mut kinds = std::collections::BTreeMap::new();
+    for b in bundled::ALL.iter().chain(bundled::LABS) {
+        let loaded = wiretale::scenario::load(b.name).unwrap();
+        let run = exercise::run(&loaded.scenario).unwrap();
+        let t = run.world.trace();
+        let questions = quiz::generated(t);
+        // Every event a question can be about has one: each TCP state change.
+        let state_changes = t
+            .records
+            .iter()
+            .filter(|r| t.event_name(r) == "state")
+            .count();
+        let asked = questions.iter().filter(|q| q.source == "tcp_state").count();
+        assert_eq!(asked, state_changes, "{}", b.name);
+        for q in &questions {
+            let text = t.to_text(&t.records[q.event]);
+            let want = answer_in_text(&q.source, &text)
+                .unwrap_or_else(|| panic!("{}: no answer in {text:?} for {q:?}", b.name));
+            assert_eq!(q.answer, want, "{}: {} about {text}", b.name, q.text);
+            assert!(q.is_right(&want));
+            if !q.choices.is_empty() {
+                assert!(q.choices.contains(&q.answer), "{q:?}");
+            }
+            *kinds.entry(q.source.clone()).or_insert(0) += 1;
+        }
+    }
+    for kind in [
+        "reply_code",
+        "tcp_state",
+        "synack_ack",
+        "data_opener",
+        "mx",
+        "queue_retry",
+        "flag_seen_by",
+    ] {
+        assert!(
+            kinds.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} question: {kinds:?}"
+        );
+    }
+}

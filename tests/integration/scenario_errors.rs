@@ -25,6 +25,13 @@ const VALID: &str = r#"Scenario(
 )
 "#;
 
+fn with_quiz(entry: &str) -> String {
+    VALID.replace(
+        "    ],\n)\n",
+        &format!("    ],\n    quiz: [\n        {entry},\n    ],\n)\n"),
+    )
+}
+
 /// (what is wrong, the text, the line and column the error must name, a
 /// phrase the message must contain).
 fn cases() -> Vec<(&'static str, String, usize, usize, &'static str)> {
@@ -154,6 +161,34 @@ fn cases() -> Vec<(&'static str, String, usize, usize, &'static str)> {
             9,
             17,
             "to itself",
+        ),
+        (
+            "quiz answer field misspelt",
+            with_quiz(r#"Quiz(before: {"layer": "app", "event": "received"}, question: "How many bytes arrive?", field: "byts")"#),
+            18,
+            104,
+            "did you mean `bytes`",
+        ),
+        (
+            "quiz with both a field and an answer",
+            with_quiz(r#"Quiz(before: {"layer": "app", "event": "received"}, question: "How many bytes arrive?", field: "bytes", answer: "1000")"#),
+            18,
+            71,
+            "not both",
+        ),
+        (
+            "quiz answer not among the choices",
+            with_quiz(r#"Quiz(before: {"layer": "app", "event": "received"}, question: "How many bytes arrive?", choices: ["10", "100"], answer: "1000")"#),
+            18,
+            71,
+            "not one of the choices",
+        ),
+        (
+            "quiz event misspelt",
+            with_quiz(r#"Quiz(before: {"layer": "app", "event": "recieved"}, question: "How many bytes arrive?", field: "bytes")"#),
+            18,
+            48,
+            "did you mean `received`",
         ),
         (
             "negative port",
