@@ -24,6 +24,7 @@ fn app(source: &str) -> App {
         seed: None,
         at: None,
         play: false,
+        what_if: Vec::new(),
     });
     app.update();
     app
@@ -241,6 +242,135 @@ fn the_default_scenario_is_bundled() {
     assert!(wiretale::scenario::bundled::find(name).is_some());
     let t: Timeline = model::load(name, None).expect("loads");
     assert!(!t.flights.is_empty());
+}
+
+/// The first SYN to port 25 (Alice's mail server opening the relay to
+/// Bob's) in a run.
+fn first_syn_to_port_25(t: &wiretale::trace::Trace) -> u64 {
+    t.records
+        .iter()
+        .find_map(|r| match r.event {
+            wiretale::trace::Event::SegmentSent { packet, .. } => {
+                match &t.packets[packet as usize].payload {
+                    Payload::Tcp(s) if s.dst_port == 25 && s.flags.syn() && !s.flags.ack() => {
+                        Some(packet)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .expect("alice_to_bob relays over port 25")
+}
+
+/// Predict mode holds the view before each question's event, whatever
+/// the student presses, until the question is answered; then the run
+/// goes on to the next question, and the answers are scored.
+#[test]
+fn predict_mode_holds_the_run_before_each_question_until_it_is_answered() {
+    use wiretale::gui::exercise::{Predict, PredictOptions};
+    let mut a = app("tcp_handshake");
+    a.insert_resource(Predict::new(PredictOptions {
+        student: "ada".into(),
+        ..Default::default()
+    }));
+    control(&mut a, Control::ToEnd);
+    let questions = a.world().resource::<Predict>().session.questions.clone();
+    assert_eq!(
+        questions.len(),
+        3,
+        "tcp_handshake's quiz has three questions"
+    );
+    for (k, q) in questions.iter().enumerate() {
+        // Play, step, jump to the end: the view stays before the event.
+        for c in [
+            Control::ToEnd,
+            Control::Play,
+            Control::StepForward,
+            Control::ToEnd,
+        ] {
+            control(&mut a, c);
+            let sim = a.world().non_send::<Sim>();
+            assert_eq!(sim.player.cursor, q.event, "question {k}: {}", q.text);
+            assert!(sim.player.time <= q.time);
+        }
+        assert!(!a.world().resource::<wiretale::gui::sim::Playback>().playing);
+        let mut pr = a.world_mut().resource_mut::<Predict>();
+        assert_eq!(pr.asking(q.event).map(|x| &x.text), Some(&q.text));
+        // The first answer is wrong, the others right.
+        let given = if k == 0 {
+            "not it".to_string()
+        } else {
+            q.answer.clone()
+        };
+        pr.answer(Some(given), "bundled:tcp_handshake");
+        let f = pr.feedback.clone().expect("feedback");
+        assert_eq!(f.right, k != 0);
+        assert_eq!(f.question.proof, q.proof);
+    }
+    control(&mut a, Control::ToEnd);
+    let sim = a.world().non_send::<Sim>();
+    assert_eq!(
+        sim.player.cursor,
+        sim.player.len(),
+        "no question holds the view"
+    );
+    assert_eq!(a.world().resource::<Predict>().session.score(), 2);
+}
+
+/// "What if this packet is lost?" forks the run: both runs stand just
+/// before they part, and the first arrow that differs is the dropped SYN
+/// in both ladders (received in the original, lost in the fork).
+#[test]
+fn a_what_if_fork_stands_at_the_fork_and_marks_the_dropped_syn_in_both_ladders() {
+    let mut a = app("alice_to_bob");
+    let syn = {
+        let sim = a.world().non_send::<Sim>();
+        first_syn_to_port_25(&sim.player.timeline.trace)
+    };
+    control(
+        &mut a,
+        Control::WhatIf(vec![wiretale::exercise::WhatIf::DropPacket(syn)]),
+    );
+    let sim = a.world().non_send::<Sim>();
+    assert_eq!(sim.error, None);
+    let fork = sim.fork.as_ref().expect("a fork");
+    let common = fork.common().expect("the runs part");
+    assert_eq!(sim.player.cursor, common, "the view stands where they part");
+    for (side, lost) in [(0, false), (1, true)] {
+        let lad = &fork.ladders[side];
+        let arrow = &lad.arrows[fork.marks[side].expect("a marked arrow")];
+        assert_eq!(arrow.flight_packet, syn, "side {side}");
+        assert_eq!(arrow.lost, lost, "side {side}");
+    }
+    // The fork goes on to retransmit the SYN; the original does not.
+    let retransmits = |t: &Timeline| {
+        t.trace
+            .records
+            .iter()
+            .filter(|r| t.trace.event_name(r) == "retransmit_timeout")
+            .count()
+    };
+    assert_eq!(retransmits(&sim.player.timeline), 0);
+    assert_eq!(retransmits(&fork.timeline), 1);
+    drop(a);
+    // A change the scenario cannot take is an error, and no fork.
+    let mut b = app("tcp_handshake");
+    control(
+        &mut b,
+        Control::WhatIf(vec![wiretale::exercise::WhatIf::DnsDown {
+            at: Default::default(),
+        }]),
+    );
+    let sim = b.world().non_send::<Sim>();
+    assert!(sim.fork.is_none());
+    assert!(
+        sim.error
+            .as_deref()
+            .is_some_and(|e| e.contains("no DNS server")),
+        "{:?}",
+        sim.error
+    );
 }
 
 // ---------------------------------------------------------------------
@@ -931,4 +1061,116 @@ fn the_transcripts_tab_shows_the_data_connection_under_its_control_connection() 
         data.0 > opened.0,
         "the data connection is indented under the control one"
     );
+}
+
+/// The texts of a layout with their rectangles.
+fn texts_of(layout: &serde_json::Value) -> Vec<(String, [f32; 4])> {
+    layout["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["text"].as_str().unwrap_or("").to_string(),
+                rect_of(&t["rect"]),
+            )
+        })
+        .collect()
+}
+
+/// The GUI's fork at the SYN to port 25 shows two ladders side by side:
+/// the original's on the left and the fork's on the right, each with the
+/// hosts' columns, and the first differing arrow marked in both.
+#[test]
+fn a_fork_shows_two_ladders_side_by_side_with_the_first_difference_marked() {
+    let t = model::load("alice_to_bob", None).unwrap();
+    let syn = first_syn_to_port_25(&t.trace);
+    let change = format!("drop:{syn}");
+    let Some((layout, img)) = layout_of(
+        "alice_to_bob",
+        SimTime::ZERO,
+        (1280, 720),
+        &["--what-if", &change, "--hide-panels"],
+    ) else {
+        return;
+    };
+    let texts = texts_of(&layout);
+    let c = rect_of(&layout["central"]);
+    let mid = (c[0] + c[2]) / 2.0;
+    let find = |what: &str| -> Vec<[f32; 4]> {
+        texts
+            .iter()
+            .filter(|(t, _)| t == what)
+            .map(|(_, r)| *r)
+            .collect()
+    };
+    let original = find("The original");
+    let forked = find("The fork");
+    assert!(
+        original.len() == 1 && forked.len() == 1,
+        "the two titles: {texts:?}"
+    );
+    assert!(original[0][2] <= mid && forked[0][0] >= mid);
+    // Each ladder has the hosts' columns: alice-mail and bob-mail head a
+    // column on both sides.
+    for host in ["alice-mail", "bob-mail"] {
+        let heads = find(host);
+        assert!(
+            heads.iter().any(|r| r[2] <= mid) && heads.iter().any(|r| r[0] >= mid),
+            "{host} heads a column in both ladders: {heads:?}"
+        );
+    }
+    let marks = find("first difference");
+    assert!(
+        marks.iter().any(|r| r[0] < mid) && marks.iter().any(|r| r[0] >= mid),
+        "the first difference is marked on both sides: {marks:?}"
+    );
+    // The marks' yellow band is drawn on both sides.
+    let w = layout["window"][0].as_f64().unwrap() as usize;
+    let h = img.len() / w;
+    let fill = [0xff, 0xf3, 0xb0];
+    let left = blob(
+        &img,
+        w,
+        (c[0] as usize, c[1] as usize, mid as usize, h),
+        fill,
+        3,
+    );
+    let right = blob(
+        &img,
+        w,
+        (mid as usize, c[1] as usize, c[2] as usize, h),
+        fill,
+        3,
+    );
+    assert!(
+        left.is_some_and(|b| b.2 > 200) && right.is_some_and(|b| b.2 > 200),
+        "yellow bands: {left:?} {right:?}"
+    );
+    assert!(
+        overlapping(&layout).is_empty(),
+        "{:#?}",
+        overlapping(&layout)
+    );
+}
+
+/// Predict mode in the window: the run stands before the SYN-ACK and the
+/// question about its ack number is on screen.
+#[test]
+fn predict_mode_asks_its_question_in_a_window() {
+    let Some((layout, _)) = layout_of(
+        "tcp_handshake",
+        SimTime::from_millis(25),
+        (1280, 720),
+        &["--predict", "--view", "network"],
+    ) else {
+        return;
+    };
+    // Each row of a wrapped text is its own rectangle: read them in order.
+    let texts: Vec<String> = texts_of(&layout).into_iter().map(|(t, _)| t).collect();
+    let all = texts.join(" ");
+    let has = |what: &str| all.contains(what);
+    assert!(has("Predict the next step"), "{texts:?}");
+    assert!(has("Question 1 of 3"), "{texts:?}");
+    assert!(has("What ack number does its SYN-ACK carry?"), "{texts:?}");
 }

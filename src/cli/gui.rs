@@ -58,6 +58,31 @@ pub struct GuiArgs {
     /// check that no text covers another.
     #[arg(long, value_name = "FILE")]
     pub layout_json: Option<PathBuf>,
+    /// Predict mode: the run holds before each of the scenario's quiz:
+    /// questions and asks; the answers are scored as you go.
+    #[arg(long)]
+    pub predict: bool,
+    /// With --predict: also ask questions generated from the run (reply
+    /// codes, TCP states, ack numbers, who opens the data connection, the
+    /// queue, who sees a flag).
+    #[arg(long)]
+    pub generated: bool,
+    /// With --generated: at most this many generated questions.
+    #[arg(long, default_value_t = 10)]
+    pub max: usize,
+    /// With --predict: the student's name for the results (default:
+    /// $USER).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// With --predict: write the results (name, answers, score, time) to
+    /// FILE.json or FILE.csv after every answer.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Fork the run with this change and show both runs side by side
+    /// (repeatable; the forms of `wiretale diff --what-if`, e.g.
+    /// drop:23, link-down:A/B@1s+2s, dns-down@0s, seed:7).
+    #[arg(long = "what-if", value_name = "CHANGE")]
+    pub what_if: Vec<String>,
     /// Time this many frames of a generated 200-host network and print
     /// the figures (no window).
     #[arg(long, hide = true)]
@@ -110,6 +135,48 @@ pub fn gui(args: Option<GuiArgs>) -> u8 {
         eprintln!("{e}");
         return BAD_INPUT;
     }
+    let mut what_if = Vec::new();
+    for w in &args.what_if {
+        match w.parse::<wiretale::exercise::WhatIf>() {
+            Ok(c) => what_if.push(c),
+            Err(e) => {
+                eprintln!("wiretale gui: --what-if {e}");
+                return BAD_INPUT;
+            }
+        }
+    }
+    if let Ok(loaded) = wiretale::scenario::load(&scenario)
+        && let Err(e) = wiretale::exercise::fork(&loaded.scenario, &what_if)
+    {
+        eprintln!("wiretale gui: --what-if: {e}");
+        return BAD_INPUT;
+    }
+    if (args.generated || args.name.is_some() || args.results.is_some()) && !args.predict {
+        eprintln!("wiretale gui: --generated, --name and --results go with --predict");
+        return BAD_INPUT;
+    }
+    if let Some(path) = &args.results
+        && !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "csv")
+        )
+    {
+        eprintln!(
+            "wiretale gui: {}: results are written as .json or .csv",
+            path.display()
+        );
+        return BAD_INPUT;
+    }
+    let predict = args.predict.then(|| gui::exercise::PredictOptions {
+        generated: args.generated,
+        max: args.max,
+        student: args
+            .name
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "student".into()),
+        results: args.results.clone(),
+    });
     gui::run(gui::GuiOptions {
         scenario,
         seed: args.seed,
@@ -124,6 +191,8 @@ pub fn gui(args: Option<GuiArgs>) -> u8 {
         layout_json: args.layout_json,
         present: args.present,
         hide_panels: args.hide_panels,
+        predict,
+        what_if,
     })
 }
 

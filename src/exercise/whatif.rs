@@ -12,6 +12,7 @@
 //! | `host-down:dns@0s+5s` | the host crashes (and restarts) |
 //! | `loss:A/B=10%@0s` | the link loses that share of its packets from then on |
 //! | `latency:A/B=200ms@0s` | the link's one-way delay becomes that |
+//! | `dns-down@1s` | the DNS stops: every DNS server of the scenario is down from then on |
 //! | `seed:7` | the run's random numbers come from another seed |
 //!
 //! The time after `@` is optional (default 0 s).
@@ -47,10 +48,14 @@ pub enum WhatIf {
         latency: Dur,
         at: Dur,
     },
+    /// Every DNS server stops.
+    DnsDown {
+        at: Dur,
+    },
     Seed(u64),
 }
 
-const FORMS: &str = "drop:PACKET, link-down:A/B@TIME[+FOR], host-down:HOST@TIME[+FOR], loss:A/B=PERCENT%@TIME, latency:A/B=DELAY@TIME, seed:N";
+const FORMS: &str = "drop:PACKET, link-down:A/B@TIME[+FOR], host-down:HOST@TIME[+FOR], loss:A/B=PERCENT%@TIME, latency:A/B=DELAY@TIME, dns-down[@TIME], seed:N";
 
 fn duration(s: &str) -> Result<Dur, String> {
     units::parse_duration(s).map(Dur)
@@ -83,6 +88,15 @@ impl std::str::FromStr for WhatIf {
     type Err = String;
 
     fn from_str(text: &str) -> Result<WhatIf, String> {
+        if let Some(rest) = text.trim().strip_prefix("dns-down") {
+            let rest = rest.trim();
+            let at = match rest.strip_prefix('@') {
+                Some(t) => duration(t.trim()).map_err(|e| format!("{text:?}: {e}"))?,
+                None if rest.is_empty() => Dur::default(),
+                None => return Err(format!("{text:?}: write dns-down or dns-down@TIME")),
+            };
+            return Ok(WhatIf::DnsDown { at });
+        }
         let (kind, rest) = text
             .split_once(':')
             .ok_or_else(|| format!("{text:?}: write a change as one of {FORMS}"))?;
@@ -188,6 +202,7 @@ impl std::fmt::Display for WhatIf {
                 latency,
                 at: t,
             } => write!(f, "the link {a}-{b} takes {latency} one way from {}", at(t)),
+            WhatIf::DnsDown { at: t } => write!(f, "the DNS stops at {}", at(t)),
             WhatIf::Seed(s) => write!(f, "the run uses seed {s}"),
         }
     }
@@ -231,6 +246,20 @@ impl WhatIf {
         match self {
             WhatIf::DropPacket(p) => push(s, Dur::default(), FaultKind::DropPacket(*p)),
             WhatIf::Seed(seed) => s.seed = *seed,
+            WhatIf::DnsDown { at } => {
+                let servers: Vec<String> = s
+                    .hosts
+                    .iter()
+                    .filter(|h| matches!(h.role, crate::scenario::spec::Role::DnsServer { .. }))
+                    .map(|h| h.name.clone())
+                    .collect();
+                if servers.is_empty() {
+                    return Err("the scenario has no DNS server to stop".into());
+                }
+                for h in servers {
+                    push(s, *at, FaultKind::HostDown(h));
+                }
+            }
             WhatIf::LinkDown { a, b, at, lasting } => {
                 link(s, a, b)?;
                 push(s, *at, FaultKind::LinkDown(a.clone(), b.clone()));
@@ -284,6 +313,12 @@ mod tests {
         let w: WhatIf = "host-down:dns@0s".parse().unwrap();
         assert_eq!(w.to_string(), "dns is down from the start");
         assert!("latency:a/b=200ms@1s".parse::<WhatIf>().is_ok());
+        let w: WhatIf = "dns-down@2s".parse().unwrap();
+        assert_eq!(w.to_string(), "the DNS stops at 2.000 s");
+        assert_eq!(
+            "dns-down".parse::<WhatIf>(),
+            Ok(WhatIf::DnsDown { at: Dur::default() })
+        );
     }
 
     #[test]
@@ -320,5 +355,24 @@ mod tests {
             .apply(&mut s)
             .unwrap_err();
         assert!(e.contains("no link between"), "{e}");
+        let e = "dns-down"
+            .parse::<WhatIf>()
+            .unwrap()
+            .apply(&mut crate::scenario::load("tcp_handshake").unwrap().scenario)
+            .unwrap_err();
+        assert!(e.contains("no DNS server"), "{e}");
+    }
+
+    #[test]
+    fn stopping_the_dns_takes_every_dns_server_down() {
+        let mut s = crate::scenario::load("alice_to_bob").unwrap().scenario;
+        let before = s.faults.len();
+        "dns-down@1s"
+            .parse::<WhatIf>()
+            .unwrap()
+            .apply(&mut s)
+            .unwrap();
+        assert_eq!(s.faults.len(), before + 1);
+        assert!(matches!(&s.faults[before].what, FaultKind::HostDown(h) if h == "dns"));
     }
 }

@@ -200,6 +200,7 @@ pub fn measure_view(frames: usize, textbook: bool) -> FrameStats {
         seed: None,
         at: None,
         play: false,
+        what_if: Vec::new(),
     });
     let mut sim = match Sim::new(timeline, "bench", None) {
         Ok(s) => s,

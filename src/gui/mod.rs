@@ -24,6 +24,8 @@
 //!   lecture theme, and the text size.
 //! - [`prefs::PrefsPlugin`]: the layout the window saves between
 //!   sessions.
+//! - [`exercise::ExercisePlugin`]: predict mode's questions; what-if
+//!   forks are [`exercise::Fork`]s the player's controls make.
 //!
 //! [`headless_app`] builds the model plugins alone (no window, no
 //! renderer) for tests and the frame-time benchmark.
@@ -34,6 +36,7 @@
 
 pub mod bench;
 pub mod controls;
+pub mod exercise;
 pub mod files;
 pub mod layout;
 pub mod model;
@@ -110,6 +113,10 @@ pub struct GuiOptions {
     /// Write the rectangle of every text on screen to this JSON file
     /// (with `--screenshot`: checking that no text covers another).
     pub layout_json: Option<PathBuf>,
+    /// Predict mode: hold before each question's event and ask.
+    pub predict: Option<exercise::PredictOptions>,
+    /// Fork the run with these changes at once and show the comparison.
+    pub what_if: Vec<crate::exercise::WhatIf>,
 }
 
 impl Default for GuiOptions {
@@ -128,6 +135,8 @@ impl Default for GuiOptions {
             layout_json: None,
             present: false,
             hide_panels: false,
+            predict: None,
+            what_if: Vec::new(),
         }
     }
 }
@@ -201,6 +210,7 @@ pub fn run(opts: GuiOptions) -> u8 {
         seed: opts.seed,
         at: opts.at,
         play: opts.play && opts.screenshot.is_none(),
+        what_if: opts.what_if.clone(),
     })
     .insert_resource(theme::Theme {
         lecture: opts.lecture,
@@ -216,7 +226,11 @@ pub fn run(opts: GuiOptions) -> u8 {
         ui::UiPlugin,
         controls::ControlsPlugin,
         files::FilesPlugin,
+        exercise::ExercisePlugin,
     ));
+    if let Some(predict) = &opts.predict {
+        app.insert_resource(exercise::Predict::new(predict.clone()));
+    }
     app.insert_resource(ui::UiState {
         tab: opts
             .tab

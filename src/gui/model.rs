@@ -235,6 +235,23 @@ pub fn load(name: &str, seed: Option<u64>) -> Result<Timeline, LoadError> {
 }
 
 impl Timeline {
+    /// The run of this timeline's scenario with `changes` made: a what-if
+    /// fork, with the same seed unless a change picks another.
+    pub fn fork(&self, changes: &[crate::exercise::WhatIf]) -> Result<Timeline, LoadError> {
+        let scenario = crate::exercise::fork(&self.scenario, changes).map_err(LoadError)?;
+        let reseeded = changes
+            .iter()
+            .any(|c| matches!(c, crate::exercise::WhatIf::Seed(_)));
+        Timeline::new(
+            Loaded {
+                file: self.file.clone(),
+                text: String::new(),
+                scenario,
+            },
+            (!reseeded).then_some(self.seed),
+        )
+    }
+
     /// Runs a loaded scenario to its end and indexes the run.
     pub fn new(loaded: Loaded, seed: Option<u64>) -> Result<Timeline, LoadError> {
         let Loaded { file, scenario, .. } = loaded;
@@ -897,6 +914,9 @@ pub struct Player {
     pub time: SimTime,
     /// Bumped whenever a different timeline is loaded.
     pub generation: u64,
+    /// The view does not go past this record until it is lifted: a
+    /// question in predict mode is about it (see [`Player::set_hold`]).
+    hold: Option<usize>,
 }
 
 impl Player {
@@ -911,6 +931,7 @@ impl Player {
             cursor: 0,
             time: SimTime::ZERO,
             generation: 0,
+            hold: None,
         })
     }
 
@@ -944,7 +965,57 @@ impl Player {
     pub fn seek(&mut self, t: SimTime) {
         self.time = t;
         self.cursor = self.timeline.records_until(t);
+        self.clamp();
         self.sync();
+    }
+
+    /// Holds the view before record `i` (`None` lifts the hold): moving
+    /// on stops just before it, and a view already past it goes back
+    /// there. Predict mode holds the view before the event a question is
+    /// about.
+    pub fn set_hold(&mut self, i: Option<usize>) {
+        if self.hold == i {
+            return;
+        }
+        self.hold = i;
+        if self.clamp() {
+            self.sync();
+        }
+    }
+
+    /// The record the view is held before, if any.
+    pub fn hold(&self) -> Option<usize> {
+        self.hold
+    }
+
+    /// True if the view stands at the hold and cannot move on.
+    pub fn held(&self) -> bool {
+        self.hold.is_some_and(|h| self.cursor >= h)
+    }
+
+    /// Puts the view back before the hold if it went past it; true if it
+    /// moved. The view time goes to just before the held event (not
+    /// before the one ahead of it), so that its packet is on its way.
+    fn clamp(&mut self) -> bool {
+        let Some(h) = self.hold else {
+            return false;
+        };
+        if self.cursor <= h {
+            return false;
+        }
+        self.cursor = h;
+        let records = &self.timeline.trace.records;
+        let before = h
+            .checked_sub(1)
+            .and_then(|p| records.get(p))
+            .map_or(SimTime::ZERO, |r| r.time);
+        let at = records.get(h).map_or(before, |r| r.time);
+        self.time = if at > before {
+            SimTime::ZERO + SimDuration::from_nanos(at.as_nanos() - 1)
+        } else {
+            before
+        };
+        true
     }
 
     /// Moves to just after record `i` (clicking an event in the list).
@@ -954,6 +1025,7 @@ impl Player {
         };
         self.time = r.time;
         self.cursor = i + 1;
+        self.clamp();
         self.sync();
     }
 
@@ -962,6 +1034,7 @@ impl Player {
         let t = self.time + dt;
         self.time = t;
         self.cursor = self.cursor.max(self.timeline.records_until(t));
+        self.clamp();
         self.sync();
     }
 

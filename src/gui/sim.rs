@@ -42,6 +42,11 @@ pub enum Control {
     Load(String),
     /// Load the current file again (it changed on disk).
     Reload,
+    /// Fork the run with these changes and compare the two
+    /// ([`super::exercise::Fork`]).
+    WhatIf(Vec<crate::exercise::WhatIf>),
+    /// Close the comparison with a fork.
+    CloseFork,
 }
 
 /// The player, and where its scenario came from. Not `Send` (the live
@@ -57,6 +62,8 @@ pub struct Sim {
     pub error: Option<String>,
     /// A seed that overrides the scenario's.
     pub seed: Option<u64>,
+    /// A what-if fork of the run, compared with it.
+    pub fork: Option<super::exercise::Fork>,
 }
 
 impl Sim {
@@ -72,6 +79,7 @@ impl Sim {
             source: source.to_owned(),
             error: None,
             seed,
+            fork: None,
         })
     }
 
@@ -81,6 +89,7 @@ impl Sim {
             Ok(t) => match self.player.replace(t) {
                 Ok(()) => {
                     self.error = None;
+                    self.fork = None;
                     self.source = source.to_owned();
                     self.watch = watch_path(source);
                 }
@@ -94,6 +103,26 @@ impl Sim {
                     self.watch = Some(p);
                 }
             }
+        }
+    }
+}
+
+impl Sim {
+    /// Forks the run with `changes` and compares the two; the view goes
+    /// to just before they part (the last event they share is the
+    /// current one). A change that cannot be made is the error shown.
+    pub fn fork_with(&mut self, changes: Vec<crate::exercise::WhatIf>) {
+        match super::exercise::Fork::new(&self.player.timeline, changes) {
+            Ok(fork) => {
+                match fork.common() {
+                    Some(0) => self.player.seek(SimTime::ZERO),
+                    Some(c) => self.player.jump_to(c - 1),
+                    None => {}
+                }
+                self.fork = Some(fork);
+                self.error = None;
+            }
+            Err(e) => self.error = Some(format!("what if: {}", e.0)),
         }
     }
 }
@@ -208,6 +237,8 @@ pub struct StartUp {
     /// Where to put the view first.
     pub at: Option<SimTime>,
     pub play: bool,
+    /// Fork the run with these changes at once (`--what-if`).
+    pub what_if: Vec<crate::exercise::WhatIf>,
 }
 
 pub struct SimPlugin;
@@ -218,7 +249,12 @@ impl Plugin for SimPlugin {
             .init_resource::<Selection>()
             .insert_resource(ViewFilter::initial())
             .add_systems(PreStartup, open_first)
-            .add_systems(Update, (apply_controls, play).chain().in_set(SimSet));
+            .add_systems(
+                Update,
+                (super::exercise::hold_for_questions, apply_controls, play)
+                    .chain()
+                    .in_set(SimSet),
+            );
     }
 }
 
@@ -248,12 +284,16 @@ fn open_first(world: &mut World) {
         Ok(s) => s,
         Err(e) => panic!("the bundled scenario does not build: {e}"),
     };
-    if error.is_some() {
+    let broken = error.is_some();
+    if broken {
         sim.error = error;
         sim.watch = watch_path(&start.source);
     }
     if let Some(at) = start.at {
         sim.player.seek(at);
+    }
+    if !start.what_if.is_empty() && !broken {
+        sim.fork_with(start.what_if.clone());
     }
     world.insert_non_send(sim);
     world.insert_resource(playback);
@@ -329,6 +369,11 @@ pub fn apply_controls(
                     *selection = Selection::default();
                 }
             }
+            Control::WhatIf(changes) => {
+                playback.playing = false;
+                sim.fork_with(changes.clone());
+            }
+            Control::CloseFork => sim.fork = None,
         }
     }
 }
@@ -365,6 +410,11 @@ fn play(time: Res<Time>, mut sim: NonSendMut<Sim>, mut playback: ResMut<Playback
 pub fn advance_by_wall(p: &mut Player, playback: &mut Playback, wall: f64) {
     let dt = SimDuration::from_nanos((wall * playback.speed * 1e9) as u64);
     p.advance(dt);
+    if p.held() {
+        // A question waits for its answer.
+        playback.playing = false;
+        return;
+    }
     if playback.skip_idle && p.timeline.in_flight(p.time).next().is_none() {
         // Nothing on the wire: if the next event is far away at this speed,
         // go to shortly before it.

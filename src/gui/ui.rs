@@ -39,8 +39,11 @@ pub struct UiState {
     pub dismissed_error: Option<String>,
     /// The cursor the event list last scrolled to.
     pub followed_cursor: Option<(u64, usize)>,
-    /// The cursor the ladder last scrolled to.
-    pub ladder_followed: Option<(u64, usize)>,
+    /// The cursor the ladder last scrolled to (and the height it had).
+    pub ladder_followed: Option<(u64, usize, i32)>,
+    /// The comparison with a what-if fork: each ladder's fitted column
+    /// headers and the cursor it last scrolled to.
+    pub compare: ([panels::ladder::Headers; 2], [Option<(u64, usize, i32)>; 2]),
     /// Cached list rows for the current filter.
     pub rows: panels::events::Rows,
     /// Cached ladder for the current run.

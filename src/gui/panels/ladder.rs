@@ -204,6 +204,7 @@ impl LadderCache {
     }
 }
 
+/// The ladder tab: the current run's ladder at the view's position.
 pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
     let t = &v.sim.player.timeline;
     let generation = v.sim.player.generation;
@@ -211,14 +212,68 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
         v.state.ladder = LadderCache::build(t);
         v.state.ladder.generation = Some(generation);
     }
+    let at = At {
+        generation,
+        cursor: v.sim.player.cursor,
+        time: v.sim.player.time,
+        chosen: v.selection.conn,
+        mark: None,
+        salt: "ladder",
+    };
     // Out of the cache while the ladder is borrowed, back at the end.
     let mut headers = std::mem::take(&mut v.state.ladder.headers);
-    let lad = &v.state.ladder;
+    let clicked = draw(
+        ui,
+        t,
+        &v.state.ladder,
+        &mut headers,
+        &at,
+        &mut v.state.ladder_followed,
+    );
+    v.state.ladder.headers = headers;
+    if let Some(r) = clicked {
+        v.out.push(Control::JumpTo(r));
+    }
+}
+
+/// Where in its run a ladder is drawn.
+pub struct At {
+    /// The run's generation: a new run scrolls the ladder anew.
+    pub generation: u64,
+    /// Records `..cursor` have happened.
+    pub cursor: usize,
+    /// The view time (the orange line).
+    pub time: crate::sim::SimTime,
+    /// The connection that stands out.
+    pub chosen: Option<usize>,
+    /// An arrow (an index into the ladder's arrows) marked as the first
+    /// difference between two runs.
+    pub mark: Option<usize>,
+    /// The id of the ladder's scroll area.
+    pub salt: &'static str,
+}
+
+/// The band behind the first arrow that differs between two runs (the
+/// colour of the SVG comparison's mark).
+pub const MARK_FILL: egui::Color32 = egui::Color32::from_rgb(0xff, 0xf3, 0xb0);
+
+/// Draws the ladder `lad` of `t` at `at`; `headers` keeps the column
+/// headers fitted to the width, `followed` where the ladder last
+/// scrolled to. Returns the record of an arrow clicked.
+pub fn draw(
+    ui: &mut egui::Ui,
+    t: &Timeline,
+    lad: &LadderCache,
+    headers: &mut Headers,
+    at: &At,
+    followed: &mut Option<(u64, usize, i32)>,
+) -> Option<usize> {
+    let generation = at.generation;
     if lad.columns.is_empty() || lad.arrows.is_empty() {
         ui.label("No packets between hosts in this run.");
-        return;
+        return None;
     }
-    let cursor = v.sim.player.cursor;
+    let cursor = at.cursor;
     let left = 62.0;
     let width = ui.available_width().max(200.0);
     let ncol = lad.columns.len();
@@ -241,7 +296,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
         let h = &t.hosts[n as usize];
         let x = head.left() + col_x(c);
         let top = head.top() + if staggered && c % 2 == 1 { 30.0 } else { 2.0 };
-        let (name, addr) = header_text(&mut headers, ncol, ui, c, h, room);
+        let (name, addr) = header_text(headers, ncol, ui, c, h, room);
         ui.painter().text(
             egui::pos2(x, top),
             egui::Align2::CENTER_TOP,
@@ -261,13 +316,14 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
     }
     let scale = lad.scale;
     let y_of_axis = |y: f64| (y * scale) as f32;
-    let now_y = y_of_axis(t.to_axis(v.sim.player.time));
+    let now_y = y_of_axis(t.to_axis(at.time));
     let mut area = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .id_salt("ladder");
-    let follow = (generation, cursor);
-    if v.state.ladder_followed != Some(follow) {
-        v.state.ladder_followed = Some(follow);
+        .id_salt(at.salt);
+    // Scrolled anew when the view moves or the ladder's height changes.
+    let follow = (generation, cursor, ui.available_height().round() as i32);
+    if *followed != Some(follow) {
+        *followed = Some(follow);
         area = area.vertical_scroll_offset((now_y - ui.available_height() * 0.5).max(0.0));
     }
     let mut clicked = None;
@@ -306,7 +362,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             .take(MAX_DETAILED + 1)
             .count();
         let detailed = visible <= MAX_DETAILED;
-        for a in &lad.arrows[start..] {
+        for (k, a) in lad.arrows[start..].iter().enumerate() {
             let (y0, y1) = (top + y_of_axis(a.y0), top + y_of_axis(a.y1));
             if y0 - top > last {
                 break;
@@ -328,11 +384,37 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             };
             // The connection selected (a packet or a textbook object
             // clicked) stands out.
-            let chosen = v.selection.conn == Some(a.conn);
+            let chosen = at.chosen == Some(a.conn);
             let alpha = if past || chosen { 1.0 } else { 0.22 };
             let color = a.color.gamma_multiply(alpha);
             let width = if past && !done { 2.8 } else { 1.6 } + if chosen { 2.0 } else { 0.0 };
             let (p0, p1) = (egui::pos2(x0, y0), egui::pos2(x_end, y_end));
+            if at.mark == Some(start + k) {
+                // The first difference between two runs: a band behind
+                // the arrow, and a word at its side.
+                let band = egui::Rect::from_two_pos(p0, p1).expand2(egui::vec2(10.0, 9.0));
+                painter.rect(
+                    band,
+                    3,
+                    MARK_FILL,
+                    egui::Stroke::new(1.5, egui::Color32::from_rgb(230, 150, 0)),
+                    egui::StrokeKind::Outside,
+                );
+                let note = egui::pos2(band.right() + 4.0, band.top());
+                let galley = painter.layout_no_wrap(
+                    "first difference".to_owned(),
+                    egui::FontId::proportional(11.0),
+                    egui::Color32::from_rgb(150, 80, 0),
+                );
+                let r = if note.x + galley.size().x < rect.right() {
+                    egui::Align2::LEFT_TOP.anchor_size(note, galley.size())
+                } else {
+                    egui::Align2::RIGHT_BOTTOM
+                        .anchor_size(egui::pos2(band.right(), band.top() - 2.0), galley.size())
+                };
+                label_boxes.push(r);
+                painter.galley(r.min, galley, egui::Color32::BLACK);
+            }
             if chosen {
                 painter.line_segment(
                     [egui::pos2(x0, y0), egui::pos2(x_end, y_end)],
@@ -396,10 +478,7 @@ pub fn ladder(ui: &mut egui::Ui, v: &mut View) {
             }
         }
     });
-    v.state.ladder.headers = headers;
-    if let Some(r) = clicked {
-        v.out.push(Control::JumpTo(r));
-    }
+    clicked
 }
 
 /// Draws an arrow's label at `mid` on a white box, unless it would cover
@@ -459,7 +538,7 @@ fn header_text(
 
 /// Fitted column headers: the width they were fitted to, and per column
 /// the name and address.
-type Headers = (i32, Vec<Option<(String, Option<String>)>>);
+pub type Headers = (i32, Vec<Option<(String, Option<String>)>>);
 
 /// `text` shortened with an ellipsis until it is at most `width` wide.
 fn fit_text(ui: &egui::Ui, text: &str, font: egui::FontId, width: f32) -> String {

@@ -4,12 +4,14 @@
 //! - toolbar and caption: [`toolbar`]
 //! - the event list: [`events`]
 //! - the ladder diagram: [`ladder`]
+//! - two runs compared, ladder beside ladder: [`compare`]
 //! - transcripts of application connections: [`transcript`]
 //! - the packet inspector: [`packet`]
 //! - TCP and protocol state machines: [`machines`]
 //! - TCP plots (cwnd, sequence numbers): [`plot`]
 //! - host inspectors: [`hosts`]
 
+pub mod compare;
 pub mod events;
 pub mod hosts;
 pub mod ladder;
@@ -99,7 +101,9 @@ pub fn draw_all(ctx: &egui::Context, v: &mut View) -> egui::Rect {
             .frame(panel_frame(ctx, 6.0))
             .show(&mut root, |ui| toolbar::toolbar(ui, v));
     }
-    if present || !v.state.hide_caption {
+    // While two runs are compared, each ladder has its own caption line.
+    let comparing = v.sim.fork.is_some() && !present;
+    if present || (!v.state.hide_caption && !comparing) {
         egui::Panel::top("caption")
             .frame(panel_frame(ctx, 8.0).fill(caption_fill(v)))
             .show(&mut root, |ui| toolbar::caption(ui, v));
@@ -138,10 +142,13 @@ pub fn draw_all(ctx: &egui::Context, v: &mut View) -> egui::Rect {
     // legend at the bottom (their sizes from the last frame), so that no
     // host or label sits under them.
     let mut scene = central;
-    let top = status(ctx, central, v);
-    if v.state.textbook_on(&v.sim.player.timeline) {
+    if comparing {
+        compare::compare_view(ctx, central, v);
+    } else if v.state.textbook_on(&v.sim.player.timeline) {
+        let top = status(ctx, central, v);
         textbook_view(ctx, central, top.y, v);
     } else {
+        let top = status(ctx, central, v);
         let bottom = legend(ctx, central, v);
         // The status lines take a strip off the top; the legend a strip
         // off the bottom, or off the left side when the area is wide

@@ -127,6 +127,7 @@ pub fn toolbar(ui: &mut egui::Ui, v: &mut View) {
         {
             v.state.textbook = Some(textbook);
         }
+        super::compare::what_if_menu(ui, v);
         ui.separator();
         let mut events = !v.state.hide_events;
         if ui
