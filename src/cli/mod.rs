@@ -7,6 +7,7 @@
 mod check;
 mod diagram;
 mod diff;
+mod generate;
 mod gui;
 mod quiz;
 mod run;
@@ -55,6 +56,9 @@ enum Command {
     /// Draw a protocol's state machine as SVG for slides (tcp, smtp,
     /// pop3, imap, ftp, telnet, and their clients).
     Diagram(diagram::DiagramArgs),
+    /// Write the scenario file of a big network: a star, a tree of
+    /// routers or a campus, idle or with every host sending to a server.
+    Generate(generate::GenerateArgs),
     /// List the bundled scenarios and labs; with a name, print that one's
     /// file (`wiretale scenarios ftp_firewall_start > answer.ron`).
     Scenarios {
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Some(Command::Diagram(args)) => diagram::diagram(args),
         Some(Command::Diff(args)) => diff::diff(args),
         Some(Command::Quiz(args)) => quiz::quiz(args),
+        Some(Command::Generate(args)) => generate::generate(args),
         Some(Command::Scenarios { name }) => scenarios(name.as_deref()),
     };
     ExitCode::from(code)

@@ -25,6 +25,7 @@
 //! No input from the network may make a machine panic: bad bytes become an
 //! error reply or a clean close.
 
+pub mod contract;
 pub mod date;
 pub mod dns;
 pub mod ftp;

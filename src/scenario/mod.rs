@@ -18,6 +18,7 @@ pub mod build;
 pub mod bundled;
 pub mod check;
 pub mod diag;
+pub mod generate;
 pub mod spec;
 pub mod units;
 mod validate;

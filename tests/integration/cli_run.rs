@@ -202,3 +202,25 @@ fn quiz_takes_piped_answers_and_writes_the_results() {
     assert!(err.contains("--generated"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `wiretale generate` writes a scenario that `wiretale run` runs, and
+/// refuses what it cannot make.
+#[test]
+fn generate_writes_a_scenario_that_runs() {
+    let file = std::env::temp_dir().join(format!("wiretale-gen-{}.ron", std::process::id()));
+    let path = file.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "generate", "tree", "--hosts", "20", "--fanout", "3", "--send", "2KB", "-o", path,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&["run", path, "--layers", "app"]);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("transfer_done").count(), 20, "{out}");
+    let (code, _, err) = run(&["generate", "ring", "--hosts", "5"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("star, tree or campus"), "{err}");
+    let (code, _, err) = run(&["generate", "star", "--hosts", "100000"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("at most 65535"), "{err}");
+}
