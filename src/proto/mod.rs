@@ -33,6 +33,7 @@ pub mod http;
 pub mod imap;
 pub mod line;
 pub mod pop3;
+pub mod reply;
 pub mod scp;
 pub mod smtp;
 pub mod ssh;

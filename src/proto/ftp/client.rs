@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::ascii;
 use super::codes::*;
 use super::command::{format_eprt, format_host_port, parse_epsv_reply, parse_pasv_reply};
-use super::reply::{Reply, ReplyParser};
+use super::reply::{self, Reply, ReplyParser};
 use super::{DataPorts, DataRequest, TransferType};
 use crate::proto::{Session, Transcript};
 
@@ -259,7 +259,7 @@ impl FtpClient {
     pub fn new(config: FtpClientConfig) -> FtpClient {
         FtpClient {
             config,
-            parser: ReplyParser::new(),
+            parser: reply::parser(),
             phase: Phase::Greeting,
             step: 0,
             command: String::new(),
@@ -339,19 +339,17 @@ impl FtpClient {
         }
         self.parser.push(data);
         loop {
-            let mut lines = Vec::new();
-            let next = self
-                .parser
-                .next_reply(|code, line| lines.push((code, line.to_string())));
-            for (code, text) in lines {
-                self.transcript.push_back(Transcript::Reply {
-                    code: Some(code),
-                    text,
-                });
-            }
-            match next {
+            match self.parser.next_reply() {
                 None => break,
-                Some(Ok(reply)) => self.on_reply(reply, ports),
+                Some(Ok((reply, raw))) => {
+                    for text in raw {
+                        self.transcript.push_back(Transcript::Reply {
+                            code: Some(reply.code),
+                            text,
+                        });
+                    }
+                    self.on_reply(reply, ports);
+                }
                 Some(Err(e)) => {
                     self.fail_session(format!("bad reply from server: {e}"));
                     break;
@@ -428,7 +426,7 @@ impl FtpClient {
     fn on_reply(&mut self, reply: Reply, ports: &mut dyn DataPorts) {
         if reply.code == SERVICE_NOT_AVAILABLE {
             // RFC 959 §4.2: 421 may come at any time; the server is closing.
-            self.record_current(Some(reply.code), reply.text(), None);
+            self.record_current(Some(reply.code), reply::text(&reply), None);
             self.data_requests.push_back(DataRequest::Abort);
             self.phase = Phase::Done;
             return;
@@ -437,11 +435,11 @@ impl FtpClient {
             Phase::Greeting => self.on_greeting(reply),
             Phase::AuthTls if reply.code == 234 => self.phase = Phase::TlsPending,
             Phase::TlsPending => self.phase = Phase::TlsPending,
-            Phase::Pbsz if reply.is_success() => {
+            Phase::Pbsz if reply.is_positive() => {
                 self.send("PROT P");
                 self.phase = Phase::Prot;
             }
-            Phase::Prot if reply.is_success() => {
+            Phase::Prot if reply.is_positive() => {
                 self.protected = true;
                 self.send_user();
             }
@@ -533,11 +531,11 @@ impl FtpClient {
             return;
         }
         if let Some(Step::Type(t)) = self.config.steps.get(self.step)
-            && reply.is_success()
+            && reply.is_positive()
         {
             self.transfer_type = *t;
         }
-        self.end_step(Some(reply.code), reply.text(), None, ports);
+        self.end_step(Some(reply.code), reply::text(&reply), None, ports);
     }
 
     fn on_rnfr_reply(&mut self, reply: Reply, ports: &mut dyn DataPorts) {
@@ -547,7 +545,7 @@ impl FtpClient {
                 self.send(&self.command.clone());
                 self.phase = Phase::Simple;
             }
-            _ => self.end_step(Some(reply.code), reply.text(), None, ports),
+            _ => self.end_step(Some(reply.code), reply::text(&reply), None, ports),
         }
     }
 
@@ -564,7 +562,7 @@ impl FtpClient {
                     self.send_command_line();
                 } else {
                     self.abort_data();
-                    self.end_step(Some(reply.code), reply.text(), None, ports);
+                    self.end_step(Some(reply.code), reply::text(&reply), None, ports);
                 }
             }
             TransferPhase::Command => {
@@ -572,14 +570,14 @@ impl FtpClient {
                     state.preliminary = true;
                     self.phase = Phase::Transfer(Box::new(state));
                     self.maybe_upload();
-                } else if reply.is_success() {
+                } else if reply.is_positive() {
                     state.final_reply = Some(reply);
                     self.phase = Phase::Transfer(Box::new(state));
                     self.maybe_finish(ports);
                 } else {
                     // 425, 426, 450, 452, 550, 553...: the step failed.
                     self.abort_data();
-                    self.end_step(Some(reply.code), reply.text(), None, ports);
+                    self.end_step(Some(reply.code), reply::text(&reply), None, ports);
                 }
             }
         }
@@ -587,8 +585,8 @@ impl FtpClient {
 
     fn on_setup_reply(&mut self, mut state: DataState, reply: Reply, ports: &mut dyn DataPorts) {
         let passive_target = match reply.code {
-            ENTERING_PASSIVE => parse_pasv_reply(&reply.text()),
-            ENTERING_EXTENDED_PASSIVE => parse_epsv_reply(&reply.text())
+            ENTERING_PASSIVE => parse_pasv_reply(&reply::text(&reply)),
+            ENTERING_EXTENDED_PASSIVE => parse_epsv_reply(&reply::text(&reply))
                 .map(|port| SocketAddrV4::new(self.config.server_ip, port)),
             _ => None,
         };
@@ -622,7 +620,7 @@ impl FtpClient {
             }
             _ => {
                 self.abort_data();
-                self.end_step(Some(reply.code), reply.text(), None, ports);
+                self.end_step(Some(reply.code), reply::text(&reply), None, ports);
             }
         }
     }
@@ -812,7 +810,7 @@ impl FtpClient {
                 _ => {}
             }
         }
-        self.end_step(Some(reply.code), reply.text(), data, ports);
+        self.end_step(Some(reply.code), reply::text(&reply), data, ports);
     }
 
     /// Records the current step's outcome and starts the next step.
@@ -892,7 +890,7 @@ impl Session for FtpClient {
 
     fn tls_started(&mut self) {
         self.secure = true;
-        self.parser = ReplyParser::new();
+        self.parser = reply::parser();
         self.send("PBSZ 0");
         self.phase = Phase::Pbsz;
     }

@@ -1282,17 +1282,17 @@ impl FtpServer {
     }
 
     fn reply_multi(&mut self, code: u16, lines: Vec<String>) {
-        self.send_reply(Reply::multi(code, lines));
+        self.send_reply(Reply::multiline(code, lines));
     }
 
     fn send_reply(&mut self, reply: Reply) {
-        for line in reply.wire_lines() {
+        for line in reply.wire_lines(super::reply::STYLE) {
             self.transcript.push_back(Transcript::Reply {
                 code: Some(reply.code),
                 text: line,
             });
         }
-        self.output.push_back(reply.to_bytes());
+        self.output.push_back(reply.to_bytes(super::reply::STYLE));
     }
 
     /// Maps a file error of MKD, RMD or DELE to its reply: RFC 959 §5.4

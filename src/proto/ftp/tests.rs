@@ -1703,10 +1703,10 @@ fn event_strategy() -> impl Strategy<Value = Event> {
 
 /// Every reply the server sent parses as RFC 959 replies.
 fn assert_well_formed(output: &str) {
-    let mut parser = reply::ReplyParser::new();
+    let mut parser = reply::parser();
     parser.push(output.as_bytes());
-    while let Some(reply) = parser.next_reply(|_, _| {}) {
-        let reply = reply.expect("well-formed reply");
+    while let Some(reply) = parser.next_reply() {
+        let (reply, _) = reply.expect("well-formed reply");
         assert!((100..600).contains(&reply.code));
     }
 }

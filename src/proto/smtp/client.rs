@@ -228,7 +228,7 @@ impl SmtpClient {
             current: 0,
             rcpt_accepted: Vec::new(),
             state: State::Greeting,
-            parser: ReplyParser::new(),
+            parser: parser(),
             extensions: Vec::new(),
             outcome: SessionOutcome::InProgress,
             output: Vec::new(),
@@ -268,7 +268,7 @@ impl SmtpClient {
         while self.state != State::Closed {
             match self.parser.next_reply() {
                 None => break,
-                Some(ParsedReply::Reply(reply, raw)) => {
+                Some(Ok((reply, raw))) => {
                     for line in raw {
                         self.transcript.push_back(Transcript::Reply {
                             code: Some(reply.code),
@@ -277,7 +277,11 @@ impl SmtpClient {
                     }
                     self.handle_reply(reply);
                 }
-                Some(ParsedReply::Malformed(line)) => {
+                Some(Err(e)) => {
+                    let line = match e {
+                        ReplyError::Malformed(line) => line,
+                        ReplyError::TooLong => "(line too long)".into(),
+                    };
                     self.transcript.push_back(Transcript::Reply {
                         code: None,
                         text: line,
@@ -621,7 +625,7 @@ impl Session for SmtpClient {
         // RFC 3207 §4.2: forget what the server said and greet it again.
         self.secure = true;
         self.extensions.clear();
-        self.parser = ReplyParser::new();
+        self.parser = parser();
         let line = format!("EHLO {}", self.config.ehlo_name);
         self.send_command(&line);
         self.state = State::Ehlo;

@@ -439,13 +439,13 @@ impl SmtpServer {
         if reply.is_permanent() {
             self.errors += 1;
         }
-        for line in reply.wire_lines() {
+        for line in reply.wire_lines(STYLE) {
             self.transcript.push_back(Transcript::Reply {
                 code: Some(reply.code),
                 text: line,
             });
         }
-        self.output.extend_from_slice(&reply.to_bytes());
+        self.output.extend_from_slice(&reply.to_bytes(STYLE));
     }
 
     fn close_with(&mut self, reply: Reply) {
