@@ -5,6 +5,12 @@
 //! send a line that never ends. [`LineReader`] buffers at most `max_len`
 //! bytes of an unfinished line, so a hostile peer cannot grow memory without
 //! bound.
+//!
+//! Commands are read leniently: a bare LF ends a line too, as many real
+//! clients send it. Some text must not be: SMTP's message data ends only
+//! at CRLF "." CRLF (RFC 5321 §4.1.1.4), or a sender could hide a second
+//! message in the first ("SMTP smuggling", 2023). [`Ends::Crlf`] reads so,
+//! and the same reader switches between the two ([`LineReader::set_ends`]).
 
 /// What [`LineReader::next_line`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,11 +24,23 @@ pub enum Line {
     TooLong,
 }
 
+/// Where a line ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ends {
+    /// At LF, with a CR before it removed (commands).
+    #[default]
+    LfOrCrlf,
+    /// At CRLF only: a bare CR or LF is part of the line (SMTP's message
+    /// text).
+    Crlf,
+}
+
 /// Accumulates bytes and yields lines.
 #[derive(Debug, Clone)]
 pub struct LineReader {
     buf: Vec<u8>,
     max_len: usize,
+    ends: Ends,
     /// True while skipping the rest of an over-long line.
     discarding: bool,
     /// Whether `TooLong` was already reported for the line being discarded.
@@ -36,9 +54,16 @@ impl LineReader {
         LineReader {
             buf: Vec::new(),
             max_len,
+            ends: Ends::LfOrCrlf,
             discarding: false,
             reported: false,
         }
+    }
+
+    /// Reads the lines from here on as ending at `ends`; what is buffered
+    /// is read so too.
+    pub fn set_ends(&mut self, ends: Ends) {
+        self.ends = ends;
     }
 
     /// Appends received bytes.
@@ -61,7 +86,15 @@ impl LineReader {
     /// The next complete line, if one is buffered.
     pub fn next_line(&mut self) -> Option<Line> {
         loop {
-            match self.buf.iter().position(|&b| b == b'\n') {
+            let end = match self.ends {
+                Ends::LfOrCrlf => self.buf.iter().position(|&b| b == b'\n'),
+                Ends::Crlf => self
+                    .buf
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .map(|p| p + 1),
+            };
+            match end {
                 Some(pos) => {
                     let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
                     if self.discarding {
@@ -84,8 +117,13 @@ impl LineReader {
                 None => {
                     if self.buf.len() > self.max_len {
                         // Keep memory bounded: drop what we have of this line
-                        // and report it once.
+                        // and report it once. Read to CRLF, a final CR may
+                        // be half of the CRLF that ends it.
+                        let keep_cr = self.ends == Ends::Crlf && self.buf.last() == Some(&b'\r');
                         self.buf.clear();
+                        if keep_cr {
+                            self.buf.push(b'\r');
+                        }
                         if !self.discarding {
                             self.discarding = true;
                             self.reported = true;
@@ -128,5 +166,29 @@ mod tests {
         r.push(b"0123456789abc\r\n");
         assert_eq!(r.next_line(), Some(Line::TooLong));
         assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
+    fn read_to_crlf_a_bare_lf_is_part_of_the_line() {
+        let mut r = LineReader::new(100);
+        r.push(b"one\ntwo\r\n.\n\r\nQUIT\r\n");
+        r.set_ends(Ends::Crlf);
+        assert_eq!(r.next_line(), Some(Line::Complete(b"one\ntwo".to_vec())));
+        assert_eq!(r.next_line(), Some(Line::Complete(b".\n".to_vec())));
+        r.set_ends(Ends::LfOrCrlf);
+        assert_eq!(r.next_line(), Some(Line::Complete(b"QUIT".to_vec())));
+    }
+
+    #[test]
+    fn read_to_crlf_an_over_long_line_keeps_a_final_cr() {
+        let mut r = LineReader::new(10);
+        r.set_ends(Ends::Crlf);
+        let mut long = vec![b'x'; 20];
+        long.push(b'\r');
+        r.push(&long);
+        assert_eq!(r.next_line(), Some(Line::TooLong));
+        // The LF that completes the CRLF ends the skipped line.
+        r.push(b"\nok\r\n");
+        assert_eq!(r.next_line(), Some(Line::Complete(b"ok".to_vec())));
     }
 }

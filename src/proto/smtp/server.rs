@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use super::command::{Command, ForwardPath, MailParams, Mailbox, parse_command};
 use super::reply::*;
 use super::sasl::{PlainError, base64_decode, decode_plain};
-use crate::proto::line::{Line, LineReader};
+use crate::proto::line::{Ends, Line, LineReader};
 use crate::proto::{BodyLines, Session, Transcript, Transition, date};
 
 /// RFC 5321 §4.5.3.1.4 and §4.5.3.1.6: command lines are at most 512 and
@@ -222,74 +222,6 @@ struct Incoming {
     line_too_long: bool,
 }
 
-/// A line of message text, as [`DataReader`] splits it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum DataLine {
-    /// The line without its CRLF (bare CR or LF inside are kept).
-    Complete(Vec<u8>),
-    /// The line grew past [`MAX_LINE`]; the rest of it is skipped.
-    TooLong,
-}
-
-/// Splits message text at CRLF and nowhere else.
-///
-/// RFC 5321 §4.1.1.4: the data ends with CRLF "." CRLF. Commands may be
-/// read leniently (bare LF accepted), but the end of the data must not be:
-/// if "LF . LF" also ended it, a sender could hide a second message inside
-/// the first, one that a server reading strictly would see as text but this
-/// one would take as new commands ("SMTP smuggling", 2023). So a bare LF is
-/// just part of a line here.
-#[derive(Debug, Clone, Default)]
-struct DataReader {
-    buf: Vec<u8>,
-    /// Skipping the rest of an over-long line.
-    discarding: bool,
-}
-
-impl DataReader {
-    fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
-    }
-
-    fn next_line(&mut self) -> Option<DataLine> {
-        loop {
-            let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") else {
-                if self.buf.len() > MAX_LINE {
-                    // Keep memory bounded; keep a final CR, which may be
-                    // half of the CRLF that ends this line.
-                    let keep_cr = self.buf.last() == Some(&b'\r');
-                    self.buf.clear();
-                    if keep_cr {
-                        self.buf.push(b'\r');
-                    }
-                    if !self.discarding {
-                        self.discarding = true;
-                        return Some(DataLine::TooLong);
-                    }
-                }
-                return None;
-            };
-            let mut line: Vec<u8> = self.buf.drain(..pos + 2).collect();
-            if self.discarding {
-                // The tail of a line already reported as too long.
-                self.discarding = false;
-                continue;
-            }
-            if line.len() > MAX_LINE {
-                return Some(DataLine::TooLong);
-            }
-            line.truncate(pos);
-            return Some(DataLine::Complete(line));
-        }
-    }
-
-    /// The bytes after the last line returned.
-    fn take_rest(&mut self) -> Vec<u8> {
-        self.discarding = false;
-        std::mem::take(&mut self.buf)
-    }
-}
-
 /// One SMTP server session. See the module documentation.
 #[derive(Debug)]
 pub struct SmtpServer {
@@ -303,7 +235,6 @@ pub struct SmtpServer {
     auth_step: AuthStep,
     transaction: Transaction,
     incoming: Incoming,
-    data_reader: DataReader,
     errors: u32,
     output: Vec<u8>,
     transcript: VecDeque<Transcript>,
@@ -328,7 +259,6 @@ impl SmtpServer {
             auth_step: AuthStep::Plain,
             transaction: Transaction::default(),
             incoming: Incoming::default(),
-            data_reader: DataReader::default(),
             errors: 0,
             output: Vec::new(),
             transcript: VecDeque::new(),
@@ -399,19 +329,16 @@ impl SmtpServer {
         self.reader.push(data);
         while self.state != State::Closed {
             if self.state == State::Data {
-                // Message text is split at CRLF only (see `DataReader`):
-                // hand it whatever the command reader holds.
-                let raw = self.reader.take_raw(self.reader.buffered());
-                self.data_reader.push(&raw);
-                let Some(line) = self.data_reader.next_line() else {
+                // RFC 5321 §4.1.1.4: message text ends at CRLF only; a
+                // bare LF is part of a line (see `proto::line`). After
+                // the "." the same reader reads commands again.
+                self.reader.set_ends(Ends::Crlf);
+                let line = self.reader.next_line();
+                self.reader.set_ends(Ends::LfOrCrlf);
+                let Some(line) = line else {
                     break;
                 };
                 self.handle_data_line(line, backend, now_unix);
-                if self.state != State::Data {
-                    // The "." came: what follows are commands again.
-                    let rest = self.data_reader.take_rest();
-                    self.reader.push(&rest);
-                }
                 continue;
             }
             let Some(line) = self.reader.next_line() else {
@@ -459,7 +386,6 @@ impl SmtpServer {
         self.incoming = Incoming::default();
         // Whatever else the client sent is never read.
         self.reader = LineReader::new(MAX_LINE);
-        self.data_reader = DataReader::default();
     }
 
     fn ok(text: &str) -> Reply {
@@ -815,13 +741,13 @@ impl SmtpServer {
 
     fn handle_data_line<B: SmtpBackend + ?Sized>(
         &mut self,
-        line: DataLine,
+        line: Line,
         backend: &mut B,
         now_unix: i64,
     ) {
         let bytes = match line {
-            DataLine::Complete(bytes) => bytes,
-            DataLine::TooLong => {
+            Line::Complete(bytes) => bytes,
+            Line::TooLong => {
                 // RFC 5321 §4.5.3.1.6: remember, refuse at the end of data.
                 self.incoming.line_too_long = true;
                 self.note_data_line("(line too long)".into());
