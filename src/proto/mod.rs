@@ -32,6 +32,7 @@ pub mod ftp;
 pub mod http;
 pub mod imap;
 pub mod line;
+pub mod outbox;
 pub mod pop3;
 pub mod reply;
 pub mod scp;

@@ -10,6 +10,7 @@
 //! It is not a mail store: the retrieved messages are handed to the
 //! application through [`Pop3Client::messages`].
 
+use crate::proto::outbox::Outbox;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::proto::line::{Line, LineReader};
@@ -146,8 +147,8 @@ pub struct Pop3Client {
     to_fetch: VecDeque<usize>,
     messages: Vec<RetrievedMessage>,
     error: Option<Pop3ClientError>,
-    output: Vec<u8>,
-    transcript: VecDeque<Transcript>,
+    /// What the session has to send and to note.
+    out: Outbox,
     /// The lines of the multi-line response being read, for the transcript.
     body_lines: BodyLines,
     secure: bool,
@@ -169,8 +170,7 @@ impl Pop3Client {
             to_fetch: VecDeque::new(),
             messages: Vec::new(),
             error: None,
-            output: Vec::new(),
-            transcript: VecDeque::new(),
+            out: Outbox::default(),
             body_lines: BodyLines::default(),
             secure: false,
             stls_pending: false,
@@ -235,7 +235,7 @@ impl Pop3Client {
     }
 
     fn handle_status_line(&mut self, line: &str) {
-        self.transcript.push_back(Transcript::Reply {
+        self.out.note(Transcript::Reply {
             code: None,
             text: line.to_string(),
         });
@@ -277,15 +277,15 @@ impl Pop3Client {
     /// byte-stuffing (RFC 1939 §3).
     fn handle_body_line(&mut self, bytes: Vec<u8>) {
         if bytes == b"." {
-            self.transcript.extend(self.body_lines.rest());
-            self.transcript.push_back(Transcript::Data(".".into()));
+            self.out.notes(self.body_lines.rest());
+            self.out.note(Transcript::Data(".".into()));
             let body = self.body.take().unwrap_or_default();
             self.on_multiline(body);
             return;
         }
         if self.body_lines.count() {
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            self.transcript.push_back(Transcript::Data(text));
+            self.out.note(Transcript::Data(text));
         }
         let content = bytes.strip_prefix(b".").unwrap_or(&bytes);
         let kept = self.body.as_ref().map_or(0, Vec::len);
@@ -450,10 +450,9 @@ impl Pop3Client {
     }
 
     fn send(&mut self, line: &str) {
-        self.transcript
-            .push_back(Transcript::Command(line.to_string()));
-        self.output.extend_from_slice(line.as_bytes());
-        self.output.extend_from_slice(b"\r\n");
+        self.out.note(Transcript::Command(line.to_string()));
+        self.out.send(line.as_bytes());
+        self.out.send(b"\r\n");
     }
 }
 
@@ -468,15 +467,11 @@ fn parse_pairs(body: &[u8]) -> impl Iterator<Item = (usize, &str)> {
 
 impl Session for Pop3Client {
     fn poll_output(&mut self) -> Option<Vec<u8>> {
-        if self.output.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.output))
-        }
+        self.out.poll_output()
     }
 
     fn poll_transcript(&mut self) -> Option<Transcript> {
-        self.transcript.pop_front()
+        self.out.poll_transcript()
     }
 
     fn wants_close(&self) -> bool {

@@ -11,7 +11,7 @@
 //! get: drivers call [`Pop3Server::handle_close_with`] instead (or
 //! [`Pop3Server::release`] after `handle_close`).
 
-use std::collections::VecDeque;
+use crate::proto::outbox::Outbox;
 
 use super::{byte_stuff, lines};
 use crate::proto::line::{Line, LineReader};
@@ -119,8 +119,8 @@ pub struct Pop3Server {
     messages: Vec<MaildropMessage>,
     deleted: Vec<bool>,
     failed_logins: u32,
-    output: Vec<u8>,
-    transcript: VecDeque<Transcript>,
+    /// What the session has to send and to note.
+    out: Outbox,
     secure: bool,
     stls_pending: bool,
 }
@@ -146,8 +146,7 @@ impl Pop3Server {
             messages: Vec::new(),
             deleted: Vec::new(),
             failed_logins: 0,
-            output: Vec::new(),
-            transcript: VecDeque::new(),
+            out: Outbox::default(),
             secure: false,
             stls_pending: false,
         };
@@ -178,12 +177,11 @@ impl Pop3Server {
             match line {
                 Line::Complete(bytes) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
-                    self.transcript.push_back(Transcript::Command(text.clone()));
+                    self.out.note(Transcript::Command(text.clone()));
                     self.handle_command(&text, backend);
                 }
                 Line::TooLong => {
-                    self.transcript
-                        .push_back(Transcript::Command("(line too long)".into()));
+                    self.out.note(Transcript::Command("(line too long)".into()));
                     self.status("-ERR line too long");
                 }
             }
@@ -209,12 +207,12 @@ impl Pop3Server {
 
     /// Sends a one-line status response (`+OK ...` or `-ERR ...`).
     fn status(&mut self, line: &str) {
-        self.transcript.push_back(Transcript::Reply {
+        self.out.note(Transcript::Reply {
             code: None,
             text: line.to_string(),
         });
-        self.output.extend_from_slice(line.as_bytes());
-        self.output.extend_from_slice(b"\r\n");
+        self.out.send(line.as_bytes());
+        self.out.send(b"\r\n");
     }
 
     /// Sends `+OK ...` followed by a byte-stuffed multi-line body and ".".
@@ -225,13 +223,13 @@ impl Pop3Server {
         for line in lines(&stuffed) {
             if shown.count() {
                 let text = String::from_utf8_lossy(line).into_owned();
-                self.transcript.push_back(Transcript::Data(text));
+                self.out.note(Transcript::Data(text));
             }
         }
-        self.transcript.extend(shown.rest());
-        self.transcript.push_back(Transcript::Data(".".into()));
-        self.output.extend_from_slice(&stuffed);
-        self.output.extend_from_slice(b".\r\n");
+        self.out.notes(shown.rest());
+        self.out.note(Transcript::Data(".".into()));
+        self.out.send(&stuffed);
+        self.out.send(b".\r\n");
     }
 
     fn close(&mut self) {
@@ -529,15 +527,11 @@ fn top_of_message(data: &[u8], n: usize) -> Vec<u8> {
 
 impl Session for Pop3Server {
     fn poll_output(&mut self) -> Option<Vec<u8>> {
-        if self.output.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.output))
-        }
+        self.out.poll_output()
     }
 
     fn poll_transcript(&mut self) -> Option<Transcript> {
-        self.transcript.pop_front()
+        self.out.poll_transcript()
     }
 
     fn wants_close(&self) -> bool {

@@ -14,7 +14,7 @@
 //! mail queue: retrying, choosing an MX host and writing bounces belong to
 //! the application that drives it.
 
-use std::collections::VecDeque;
+use crate::proto::outbox::Outbox;
 
 use super::reply::*;
 use super::sasl::encode_plain;
@@ -195,8 +195,8 @@ pub struct SmtpClient {
     /// EHLO keywords, one per line after the greeting line.
     extensions: Vec<String>,
     outcome: SessionOutcome,
-    output: Vec<u8>,
-    transcript: VecDeque<Transcript>,
+    /// What the session has to send and to note.
+    out: Outbox,
     /// The session runs over TLS.
     secure: bool,
     /// 220 to STARTTLS came; the driver has not switched yet.
@@ -231,8 +231,7 @@ impl SmtpClient {
             parser: parser(),
             extensions: Vec::new(),
             outcome: SessionOutcome::InProgress,
-            output: Vec::new(),
-            transcript: VecDeque::new(),
+            out: Outbox::default(),
             secure: false,
             starttls_pending: false,
         }
@@ -270,7 +269,7 @@ impl SmtpClient {
                 None => break,
                 Some(Ok((reply, raw))) => {
                     for line in raw {
-                        self.transcript.push_back(Transcript::Reply {
+                        self.out.note(Transcript::Reply {
                             code: Some(reply.code),
                             text: line,
                         });
@@ -282,7 +281,7 @@ impl SmtpClient {
                         ReplyError::Malformed(line) => line,
                         ReplyError::TooLong => "(line too long)".into(),
                     };
-                    self.transcript.push_back(Transcript::Reply {
+                    self.out.note(Transcript::Reply {
                         code: None,
                         text: line,
                     });
@@ -509,14 +508,14 @@ impl SmtpClient {
         for line in stuffed.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             if shown.count() {
                 let text = line.strip_suffix(b"\r").unwrap_or(line);
-                self.transcript
-                    .push_back(Transcript::Data(String::from_utf8_lossy(text).into_owned()));
+                self.out
+                    .note(Transcript::Data(String::from_utf8_lossy(text).into_owned()));
             }
         }
-        self.transcript.extend(shown.rest());
-        self.transcript.push_back(Transcript::Data(".".into()));
-        self.output.extend_from_slice(&stuffed);
-        self.output.extend_from_slice(b".\r\n");
+        self.out.notes(shown.rest());
+        self.out.note(Transcript::Data(".".into()));
+        self.out.send(&stuffed);
+        self.out.send(b".\r\n");
     }
 
     fn on_body(&mut self, reply: Reply) {
@@ -564,10 +563,9 @@ impl SmtpClient {
     }
 
     fn send_command(&mut self, line: &str) {
-        self.transcript
-            .push_back(Transcript::Command(line.to_string()));
-        self.output.extend_from_slice(line.as_bytes());
-        self.output.extend_from_slice(b"\r\n");
+        self.out.note(Transcript::Command(line.to_string()));
+        self.out.send(line.as_bytes());
+        self.out.send(b"\r\n");
     }
 }
 
@@ -602,15 +600,11 @@ pub fn dot_stuff(data: &[u8]) -> Vec<u8> {
 
 impl Session for SmtpClient {
     fn poll_output(&mut self) -> Option<Vec<u8>> {
-        if self.output.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.output))
-        }
+        self.out.poll_output()
     }
 
     fn poll_transcript(&mut self) -> Option<Transcript> {
-        self.transcript.pop_front()
+        self.out.poll_transcript()
     }
 
     fn wants_close(&self) -> bool {

@@ -18,7 +18,7 @@
 //! authenticated client, or one the backend trusts ([`SmtpBackend::may_relay`]),
 //! so the server is not an open relay.
 
-use std::collections::VecDeque;
+use crate::proto::outbox::Outbox;
 use std::net::IpAddr;
 
 use super::command::{Command, ForwardPath, MailParams, Mailbox, parse_command};
@@ -236,8 +236,8 @@ pub struct SmtpServer {
     transaction: Transaction,
     incoming: Incoming,
     errors: u32,
-    output: Vec<u8>,
-    transcript: VecDeque<Transcript>,
+    /// What the session has to send and to note.
+    out: Outbox,
     /// The session runs over TLS.
     secure: bool,
     /// 220 to STARTTLS queued; the driver has not switched yet.
@@ -260,8 +260,7 @@ impl SmtpServer {
             transaction: Transaction::default(),
             incoming: Incoming::default(),
             errors: 0,
-            output: Vec::new(),
-            transcript: VecDeque::new(),
+            out: Outbox::default(),
             secure: false,
             starttls_pending: false,
         };
@@ -367,12 +366,12 @@ impl SmtpServer {
             self.errors += 1;
         }
         for line in reply.wire_lines(STYLE) {
-            self.transcript.push_back(Transcript::Reply {
+            self.out.note(Transcript::Reply {
                 code: Some(reply.code),
                 text: line,
             });
         }
-        self.output.extend_from_slice(&reply.to_bytes(STYLE));
+        self.out.send(&reply.to_bytes(STYLE));
     }
 
     fn close_with(&mut self, reply: Reply) {
@@ -403,13 +402,12 @@ impl SmtpServer {
             Line::Complete(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Line::TooLong => {
                 // RFC 5321 §4.5.3.1.4 / §4.2.2: 500 "line too long".
-                self.transcript
-                    .push_back(Transcript::Command("(line too long)".into()));
+                self.out.note(Transcript::Command("(line too long)".into()));
                 self.send(Reply::new(SYNTAX_ERROR, "5.5.2 Line too long"));
                 return;
             }
         };
-        self.transcript.push_back(Transcript::Command(text.clone()));
+        self.out.note(Transcript::Command(text.clone()));
         match parse_command(&text) {
             Ok(command) => self.handle_command(command, backend),
             Err(reply) => self.send(reply),
@@ -694,7 +692,7 @@ impl SmtpServer {
         match line {
             Line::Complete(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
-                self.transcript.push_back(Transcript::Command(text.clone()));
+                self.out.note(Transcript::Command(text.clone()));
                 match step {
                     AuthStep::Plain => self.finish_auth(&text, backend),
                     AuthStep::LoginUser => {
@@ -705,8 +703,7 @@ impl SmtpServer {
                 }
             }
             Line::TooLong => {
-                self.transcript
-                    .push_back(Transcript::Command("(line too long)".into()));
+                self.out.note(Transcript::Command("(line too long)".into()));
                 self.send(Reply::new(SYNTAX_ERROR, "5.5.2 Line too long"));
             }
         }
@@ -771,7 +768,7 @@ impl SmtpServer {
 
     fn note_data_line(&mut self, text: String) {
         if self.incoming.lines.count() {
-            self.transcript.push_back(Transcript::Data(text));
+            self.out.note(Transcript::Data(text));
         }
     }
 
@@ -779,8 +776,8 @@ impl SmtpServer {
         let incoming = std::mem::take(&mut self.incoming);
         let transaction = std::mem::take(&mut self.transaction);
         self.state = State::Ready;
-        self.transcript.extend(incoming.lines.rest());
-        self.transcript.push_back(Transcript::Data(".".into()));
+        self.out.notes(incoming.lines.rest());
+        self.out.note(Transcript::Data(".".into()));
 
         let reply = if incoming.line_too_long {
             Reply::new(SYNTAX_ERROR, "5.5.2 Line too long")
@@ -846,15 +843,11 @@ fn invalid_credentials() -> Reply {
 
 impl Session for SmtpServer {
     fn poll_output(&mut self) -> Option<Vec<u8>> {
-        if self.output.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.output))
-        }
+        self.out.poll_output()
     }
 
     fn poll_transcript(&mut self) -> Option<Transcript> {
-        self.transcript.pop_front()
+        self.out.poll_transcript()
     }
 
     fn wants_close(&self) -> bool {
