@@ -27,6 +27,12 @@
 //! What is not: window scaling, timestamps and SACK (RFC 7323, RFC 2018),
 //! Nagle's algorithm (every connection behaves as with TCP_NODELAY, which
 //! keeps request/response dialogues easy to follow), urgent data.
+//!
+//! The pieces: this file is the connection (its states, the send and
+//! receive sequence spaces, the output, segment arrival and the timers
+//! other than the RTO); `rtt` is the retransmission timer, `congestion`
+//! the congestion window and `reassembly` the queue of out-of-order data.
+//! Each is an `impl TcpConnection` over the fields declared here.
 
 use super::seq;
 use crate::net::packet::{TcpFlags, TcpSegment};
@@ -88,7 +94,7 @@ impl TcpState {
     }
 
     /// Synchronized states (RFC 9293 §3.5.2): both ISNs are known.
-    fn synchronized(self) -> bool {
+    pub(super) fn synchronized(self) -> bool {
         !matches!(
             self,
             TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived
@@ -276,23 +282,23 @@ impl SendBuffer {
 
 /// One end of a TCP connection.
 pub struct TcpConnection {
-    config: TcpConfig,
-    state: TcpState,
+    pub(super) config: TcpConfig,
+    pub(super) state: TcpState,
     local: SocketAddrV4,
     remote: SocketAddrV4,
 
     // Send sequence space (RFC 9293 §3.3.1).
     iss: u32,
-    snd_una: u32,
-    snd_nxt: u32,
+    pub(super) snd_una: u32,
+    pub(super) snd_nxt: u32,
     /// The highest sequence number sent so far, plus one. After a timeout
     /// `snd_nxt` goes back to `snd_una` (go-back-N) but this stays.
-    snd_max: u32,
+    pub(super) snd_max: u32,
     snd_wnd: u32,
     snd_wl1: u32,
     snd_wl2: u32,
     /// The MSS this end may send: the peer's MSS option, or 536.
-    snd_mss: u32,
+    pub(super) snd_mss: u32,
     /// Sequence number of `send_buf`'s first byte.
     buf_seq: u32,
     send_buf: SendBuffer,
@@ -301,14 +307,14 @@ pub struct TcpConnection {
 
     // Receive sequence space.
     irs: u32,
-    rcv_nxt: u32,
-    recv_buf: VecDeque<Bytes>,
-    recv_len: usize,
+    pub(super) rcv_nxt: u32,
+    pub(super) recv_buf: VecDeque<Bytes>,
+    pub(super) recv_len: usize,
     /// Out-of-order data, keyed by stream offset (see `rcv_off`): sequence
     /// numbers wrap, offsets do not.
-    ooo: BTreeMap<u64, Bytes>,
+    pub(super) ooo: BTreeMap<u64, Bytes>,
     /// Stream offset of `rcv_nxt` (bytes received in order so far).
-    rcv_off: u64,
+    pub(super) rcv_off: u64,
     /// Stream offset of the peer's FIN, if it arrived ahead of data.
     ooo_fin: Option<u64>,
     /// Window last advertised, to decide when a window update is due.
@@ -317,52 +323,48 @@ pub struct TcpConnection {
     fin_received: bool,
 
     // Output requests.
-    ack_now: bool,
+    pub(super) ack_now: bool,
     /// In-order segments received since the last ACK we sent.
     unacked_segments: u32,
     delack_at: Option<SimTime>,
     /// Retransmit the segment at `snd_una` at once (fast retransmit,
     /// partial ACK in NewReno recovery).
-    retransmit_una: bool,
+    pub(super) retransmit_una: bool,
     /// Send one byte past a zero window (RFC 9293 §3.8.6.1).
     probe_now: bool,
     /// RST to send (and then be closed).
     rst_pending: Option<TcpSegment>,
 
     // Retransmission timer (RFC 6298).
-    rto: SimDuration,
-    srtt: Option<SimDuration>,
-    rttvar: SimDuration,
-    rto_at: Option<SimTime>,
-    backoff: u32,
+    pub(super) rto: SimDuration,
+    pub(super) srtt: Option<SimDuration>,
+    pub(super) rttvar: SimDuration,
+    pub(super) rto_at: Option<SimTime>,
+    pub(super) backoff: u32,
     /// Sequence number being timed and when it was sent. Karn's rule: the
     /// sample is discarded if that segment is retransmitted.
-    rtt_probe: Option<(u32, SimTime)>,
+    pub(super) rtt_probe: Option<(u32, SimTime)>,
     persist_at: Option<SimTime>,
     persist_backoff: u32,
     time_wait_at: Option<SimTime>,
 
     // Congestion control (RFC 5681, RFC 6582).
-    cwnd: u32,
-    ssthresh: u32,
-    dupacks: u32,
-    in_recovery: bool,
-    recover: u32,
+    pub(super) cwnd: u32,
+    pub(super) ssthresh: u32,
+    pub(super) dupacks: u32,
+    pub(super) in_recovery: bool,
+    pub(super) recover: u32,
     /// Bytes acknowledged in congestion avoidance, toward the next MSS of
     /// cwnd growth (RFC 5681 §3.1, the byte-counting variant).
-    ca_acked: u32,
+    pub(super) ca_acked: u32,
     /// The current run of timeouts has already reduced ssthresh.
-    timeout_reduced: bool,
+    pub(super) timeout_reduced: bool,
 
-    events: VecDeque<TcpEvent>,
+    pub(super) events: VecDeque<TcpEvent>,
 }
 
 /// RFC 9293 §3.7.1: the MSS to assume when the peer sends none.
 const DEFAULT_MSS: u32 = 536;
-/// RFC 6298 §5.7: the RTO after a lost SYN, once the connection is up.
-const RTO_AFTER_SYN_LOSS: SimDuration = SimDuration::from_secs(3);
-/// RFC 5681 §3.2: duplicate ACKs that signal a loss.
-const DUPACK_THRESHOLD: u32 = 3;
 
 impl TcpConnection {
     /// An active open: the connection starts in SYN-SENT and its first
@@ -785,7 +787,7 @@ impl TcpConnection {
     }
 
     /// Free receive buffer space: the window we advertise.
-    fn rcv_window(&self) -> u32 {
+    pub(super) fn rcv_window(&self) -> u32 {
         self.config.recv_buffer.saturating_sub(self.recv_len as u32)
     }
 
@@ -806,10 +808,6 @@ impl TcpConnection {
     // ------------------------------------------------------------------
     // Timers
     // ------------------------------------------------------------------
-
-    fn arm_rto(&mut self, now: SimTime) {
-        self.rto_at = Some(now + self.rto);
-    }
 
     /// Handles every timer that expired at or before `now`.
     pub fn handle_timeout(&mut self, now: SimTime) {
@@ -833,47 +831,7 @@ impl TcpConnection {
         }
     }
 
-    /// RFC 6298 §5.4-5.7 and RFC 5681 §3.1 on a timeout.
-    fn on_retransmission_timeout(&mut self, now: SimTime) {
-        let outstanding = self.snd_max != self.snd_una;
-        if !outstanding && !matches!(self.state, TcpState::SynSent | TcpState::SynReceived) {
-            return;
-        }
-        let limit = match self.state {
-            TcpState::SynSent | TcpState::SynReceived => self.config.syn_retries,
-            _ => self.config.data_retries,
-        };
-        if self.backoff >= limit {
-            self.fail(TcpError::TimedOut);
-            return;
-        }
-        self.backoff += 1;
-        self.rto = (self.rto.saturating_mul(2)).min(self.config.max_rto);
-        self.events.push_back(TcpEvent::Timeout {
-            rto: self.rto,
-            backoff: self.backoff,
-        });
-        if self.state.synchronized() {
-            // RFC 5681 §3.1 eq. (4), once per run of timeouts; then one
-            // segment of cwnd (the loss window) and go back N.
-            if !self.timeout_reduced {
-                self.ssthresh = (self.flight_size() / 2).max(2 * self.snd_mss);
-                self.timeout_reduced = true;
-            }
-            self.cwnd = self.snd_mss;
-            self.emit_cwnd();
-            self.in_recovery = false;
-            self.dupacks = 0;
-            // RFC 6582 §3.2 step 4.
-            self.recover = self.snd_max.wrapping_sub(1);
-        }
-        // Go back N: everything from snd_una is sent again.
-        self.snd_nxt = self.snd_una;
-        self.rtt_probe = None;
-        self.arm_rto(now);
-    }
-
-    fn fail(&mut self, err: TcpError) {
+    pub(super) fn fail(&mut self, err: TcpError) {
         self.events.push_back(TcpEvent::Error(err));
         self.enter_closed();
     }
@@ -904,13 +862,6 @@ impl TcpConnection {
         }
     }
 
-    fn emit_cwnd(&mut self) {
-        self.events.push_back(TcpEvent::Cwnd {
-            cwnd: self.cwnd,
-            ssthresh: self.ssthresh,
-        });
-    }
-
     // ------------------------------------------------------------------
     // Segment arrival (RFC 9293 §3.10.7)
     // ------------------------------------------------------------------
@@ -936,20 +887,6 @@ impl TcpConnection {
         self.snd_wl1 = syn.seq;
         self.snd_wl2 = syn.ack;
         self.init_cwnd();
-    }
-
-    /// RFC 5681 §3.1 eq. (1) (the RFC 3390 initial window).
-    fn init_cwnd(&mut self) {
-        let smss = self.snd_mss;
-        self.cwnd = if smss > 2190 {
-            2 * smss
-        } else if smss > 1095 {
-            3 * smss
-        } else {
-            4 * smss
-        };
-        self.ssthresh = 65_535;
-        self.emit_cwnd();
     }
 
     fn acceptable_ack(&self, ack: u32) -> bool {
@@ -987,17 +924,6 @@ impl TcpConnection {
             self.set_state(TcpState::SynReceived);
             self.snd_nxt = self.iss;
         }
-    }
-
-    /// Once our SYN is acknowledged: timer and RFC 6298 §5.7.
-    fn after_syn_acked(&mut self) {
-        self.backoff = 0;
-        if self.srtt.is_none() && self.rto > self.config.initial_rto {
-            self.rto = RTO_AFTER_SYN_LOSS.max(self.config.min_rto);
-        } else if self.srtt.is_none() {
-            self.rto = self.config.initial_rto;
-        }
-        self.rto_at = None;
     }
 
     fn rst_for_ack(&self, ack: u32) -> TcpSegment {
@@ -1204,109 +1130,6 @@ impl TcpConnection {
         };
     }
 
-    /// RTT measurement and RFC 6298 §2 RTO computation.
-    fn sample_rtt(&mut self, now: SimTime, ack: u32) {
-        let Some((timed, sent_at)) = self.rtt_probe else {
-            return;
-        };
-        if !seq::gt(ack, timed) {
-            return;
-        }
-        self.rtt_probe = None;
-        let r = now - sent_at;
-        let (srtt, rttvar) = match self.srtt {
-            None => (r, SimDuration(r.0 / 2)),
-            Some(srtt) => {
-                // RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|;
-                // SRTT <- 7/8 SRTT + 1/8 R'
-                let delta = srtt.0.abs_diff(r.0);
-                let rttvar = SimDuration((3 * self.rttvar.0 + delta) / 4);
-                let srtt = SimDuration((7 * srtt.0 + r.0) / 8);
-                (srtt, rttvar)
-            }
-        };
-        self.srtt = Some(srtt);
-        self.rttvar = rttvar;
-        // RTO <- SRTT + max(G, K*RTTVAR), G = 1 us here.
-        let rto = srtt + SimDuration((4 * rttvar.0).max(1_000));
-        self.rto = rto.max(self.config.min_rto).min(self.config.max_rto);
-        self.events.push_back(TcpEvent::Rtt {
-            sample: r,
-            srtt,
-            rto: self.rto,
-        });
-    }
-
-    /// RFC 5681 §3.1 growth and RFC 6582 recovery on a new ACK.
-    fn congestion_on_new_ack(&mut self, acked: u32) {
-        let smss = self.snd_mss;
-        if self.in_recovery {
-            if seq::gt(self.snd_una, self.recover) {
-                // Full acknowledgment (RFC 6582 §3.2 step 3, option 1).
-                let flight = self.flight_size();
-                self.cwnd = self.ssthresh.min(flight.max(smss) + smss);
-                self.in_recovery = false;
-                self.dupacks = 0;
-                self.emit_cwnd();
-            } else {
-                // Partial acknowledgment (step 4): retransmit the next hole
-                // and deflate the window by what was acknowledged.
-                self.retransmit_una = true;
-                self.cwnd = self.cwnd.saturating_sub(acked);
-                if acked >= smss {
-                    self.cwnd += smss;
-                }
-                self.cwnd = self.cwnd.max(smss);
-                self.emit_cwnd();
-            }
-            return;
-        }
-        self.dupacks = 0;
-        if self.cwnd < self.ssthresh {
-            // Slow start: at most one SMSS per ACK (eq. 2).
-            self.cwnd = self.cwnd.saturating_add(acked.min(smss));
-        } else {
-            // Congestion avoidance: one SMSS per cwnd acknowledged (eq. 3
-            // in its byte-counting form).
-            self.ca_acked += acked;
-            if self.ca_acked >= self.cwnd {
-                self.ca_acked -= self.cwnd;
-                self.cwnd = self.cwnd.saturating_add(smss);
-            } else {
-                return;
-            }
-        }
-        self.emit_cwnd();
-    }
-
-    /// RFC 5681 §3.2 and RFC 6582 §3.2 on a duplicate ACK.
-    fn on_dup_ack(&mut self) {
-        let smss = self.snd_mss;
-        self.dupacks += 1;
-        if self.in_recovery {
-            // Step 5: inflate the window for each segment that left.
-            self.cwnd = self.cwnd.saturating_add(smss);
-            self.emit_cwnd();
-            return;
-        }
-        if self.dupacks != DUPACK_THRESHOLD {
-            return;
-        }
-        // Step 2: only if the ACK covers more than `recover`, to avoid
-        // reacting to the duplicates a go-back-N retransmission causes.
-        if !seq::gt(self.snd_una, self.recover) {
-            return;
-        }
-        self.ssthresh = (self.flight_size() / 2).max(2 * smss);
-        self.recover = self.snd_max.wrapping_sub(1);
-        self.in_recovery = true;
-        self.cwnd = self.ssthresh + DUPACK_THRESHOLD * smss;
-        self.retransmit_una = true;
-        self.events
-            .push_back(TcpEvent::FastRetransmit { seq: self.snd_una });
-        self.emit_cwnd();
-    }
-
     /// RFC 9293 §3.10.7.4 "seventh, process the segment text" and "eighth,
     /// check the FIN bit". `data_seq` is the sequence number of the first
     /// payload byte.
@@ -1345,117 +1168,6 @@ impl TcpConnection {
             }
         } else if !seg.payload.is_empty() {
             self.schedule_ack(now, in_order);
-        }
-    }
-
-    /// The stream offset of sequence number `s`, if it is not before the
-    /// start of the stream.
-    fn offset_of(&self, s: u32) -> Option<u64> {
-        let d = seq::diff(s, self.rcv_nxt);
-        let off = self.rcv_off as i64 + d;
-        (off >= 0).then_some(off as u64)
-    }
-
-    /// Stores payload bytes; returns true if they extended the in-order
-    /// stream without leaving a hole behind.
-    fn receive_data(&mut self, data_seq: u32, payload: &Bytes) -> bool {
-        let wnd_end = self.rcv_off + u64::from(self.rcv_window());
-        let Some(mut start) = self.offset_of(data_seq) else {
-            // Starts before offset 0: trim what precedes it.
-            let skip = (-seq::diff(data_seq, self.rcv_nxt) - self.rcv_off as i64) as usize;
-            if skip >= payload.len() {
-                return false;
-            }
-            return self.receive_data(data_seq.wrapping_add(skip as u32), &payload.slice(skip..));
-        };
-        let mut data = payload.clone();
-        // Trim what was already received and what lies beyond the window.
-        if start < self.rcv_off {
-            let skip = (self.rcv_off - start) as usize;
-            if skip >= data.len() {
-                self.ack_now = true;
-                return false;
-            }
-            data = data.slice(skip..);
-            start = self.rcv_off;
-        }
-        let end = (start + data.len() as u64).min(wnd_end);
-        if end <= start {
-            return false;
-        }
-        data = data.slice(..(end - start) as usize);
-        let had_holes = !self.ooo.is_empty();
-        if start > self.rcv_off {
-            // Out of order: keep it, acknowledge at once so the sender gets
-            // a duplicate ACK (RFC 5681 §4.2).
-            self.insert_ooo(start, data);
-            self.ack_now = true;
-            return false;
-        }
-        self.deliver(data);
-        self.drain_ooo();
-        if had_holes {
-            // Filling a hole: acknowledge at once (RFC 5681 §4.2).
-            self.ack_now = true;
-        }
-        true
-    }
-
-    /// Keeps an out-of-order piece, without storing any byte twice.
-    fn insert_ooo(&mut self, mut start: u64, mut data: Bytes) {
-        // Trim against the piece that starts at or before us.
-        if let Some((&s, d)) = self.ooo.range(..=start).next_back() {
-            let e = s + d.len() as u64;
-            if e >= start + data.len() as u64 {
-                return;
-            }
-            if e > start {
-                data = data.slice((e - start) as usize..);
-                start = e;
-            }
-        }
-        // Remove pieces we cover entirely; trim ourselves before a piece
-        // that starts inside us and extends beyond.
-        let end = start + data.len() as u64;
-        let later: Vec<u64> = self.ooo.range(start..end).map(|(&s, _)| s).collect();
-        for s in later {
-            let e = s + self.ooo[&s].len() as u64;
-            if e <= end {
-                self.ooo.remove(&s);
-            } else {
-                data = data.slice(..(s - start) as usize);
-                break;
-            }
-        }
-        if !data.is_empty() {
-            self.ooo.insert(start, data);
-        }
-    }
-
-    /// Appends in-order data to the receive buffer.
-    fn deliver(&mut self, data: Bytes) {
-        let n = data.len();
-        self.rcv_off += n as u64;
-        self.rcv_nxt = self.rcv_nxt.wrapping_add(n as u32);
-        self.recv_len += n;
-        self.recv_buf.push_back(data);
-        self.events.push_back(TcpEvent::Readable);
-    }
-
-    /// Moves out-of-order pieces that became in-order.
-    fn drain_ooo(&mut self) {
-        while let Some((&s, _)) = self.ooo.first_key_value() {
-            if s > self.rcv_off {
-                break;
-            }
-            let Some((s, d)) = self.ooo.pop_first() else {
-                break;
-            };
-            let e = s + d.len() as u64;
-            if e > self.rcv_off {
-                let skip = (self.rcv_off - s) as usize;
-                self.deliver(d.slice(skip..));
-            }
         }
     }
 

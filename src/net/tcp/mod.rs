@@ -4,8 +4,13 @@
 //! the [`World`](crate::net::World) demultiplexes segments to connections,
 //! runs listeners and answers segments for closed ports with RST.
 
+mod congestion;
 mod conn;
+mod reassembly;
+mod rtt;
 pub mod seq;
+#[cfg(test)]
+mod testing;
 
 pub use conn::{TRANSITIONS, TcpConfig, TcpConnection, TcpError, TcpEvent, TcpState};
 

@@ -176,6 +176,21 @@ pub fn parse_header_field(line: &[u8]) -> Option<HeaderField> {
     })
 }
 
+/// Reads a header field line as a listener on the wire does: the name is
+/// what comes before the first colon, name and value trimmed of
+/// whitespace; only a line without a colon is refused. A server answers
+/// 400 to what [`parse_header_field`] refuses (a space before the colon,
+/// a folded line, control characters); the field crossed the link all
+/// the same.
+pub fn parse_header_field_lenient(line: &[u8]) -> Option<HeaderField> {
+    let text = String::from_utf8_lossy(line);
+    let (name, value) = text.split_once(':')?;
+    Some(HeaderField {
+        name: name.trim().to_string(),
+        value: value.trim().to_string(),
+    })
+}
+
 /// Removes optional whitespace (SP and HTAB, RFC 9110 §5.6.3) at both ends.
 fn trim_ows(mut value: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = value {
@@ -370,6 +385,18 @@ pub fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenient_header_fields() {
+        let line = b"Authorization : Basic x\x01";
+        assert_eq!(parse_header_field(line), None);
+        let field = parse_header_field_lenient(line).unwrap();
+        assert_eq!(
+            (field.name.as_str(), field.value.as_str()),
+            ("Authorization", "Basic x\u{1}")
+        );
+        assert_eq!(parse_header_field_lenient(b"no colon"), None);
+    }
 
     #[test]
     fn request_lines() {

@@ -112,6 +112,17 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Decodes base64 as a listener on the wire reads it: the `=` padding
+/// may be missing or overlong (RFC 4648 §3.2 lets a specification drop
+/// it), otherwise as [`base64_decode`]. A server refuses such a response;
+/// the credentials in it crossed the link all the same.
+pub fn base64_decode_lenient(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut padded = text.to_string();
+    padded.extend(std::iter::repeat_n('=', (4 - text.len() % 4) % 4));
+    base64_decode(&padded)
+}
+
 fn letter_value(c: u8) -> Option<u8> {
     match c {
         b'A'..=b'Z' => Some(c - b'A'),
@@ -145,6 +156,22 @@ mod tests {
         assert_eq!(base64_decode("Zm9v!"), None);
         assert_eq!(base64_decode("Zg==Zg=="), None);
         assert_eq!(base64_decode("Z==="), None);
+    }
+
+    #[test]
+    fn lenient_padding() {
+        assert_eq!(base64_decode("YQ"), None);
+        assert_eq!(base64_decode_lenient("YQ"), Some(b"a".to_vec()));
+        assert_eq!(base64_decode_lenient("YQ==="), Some(b"a".to_vec()));
+        assert_eq!(
+            base64_decode_lenient("YWxpY2U6c2VjcmV0"),
+            Some(b"alice:secret".to_vec())
+        );
+        assert_eq!(base64_decode_lenient("="), Some(Vec::new()));
+        // One letter left over cannot make a byte; a letter must be one.
+        assert_eq!(base64_decode_lenient("Y"), None);
+        assert_eq!(base64_decode_lenient("a b"), None);
+        assert_eq!(base64_decode_lenient("YQ==YQ"), None);
     }
 
     #[test]
