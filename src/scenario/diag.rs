@@ -179,8 +179,8 @@ impl Source<'_> {
     ) -> Diagnostic {
         let quoted = format!("\"{needle}\"");
         let found = self
-            .item_offset(section, tag, index)
-            .and_then(|start| self.find_nth_after(start, &quoted, 0));
+            .item_span(section, tag, index)
+            .and_then(|span| self.find_nth_within(span, &quoted, 0));
         match found {
             Some(off) => self.at_offset(off, quoted.chars().count(), message, help),
             None => self.at_quoted(needle, 0, message, help),
@@ -202,8 +202,8 @@ impl Source<'_> {
         help: Option<String>,
     ) -> Diagnostic {
         let found = self
-            .item_offset(section, tag, index)
-            .and_then(|start| self.find_nth_after(start, needle, nth));
+            .item_span(section, tag, index)
+            .and_then(|span| self.find_nth_within(span, needle, nth));
         match found {
             Some(off) => self.at_offset(off, needle.chars().count(), message, help),
             None => self.at_text(needle, 0, message, help),
@@ -230,10 +230,77 @@ impl Source<'_> {
         }
     }
 
-    /// Byte offset of the `index`-th `tag(` after `section:`.
-    fn item_offset(&self, section: &str, tag: &str, index: usize) -> Option<usize> {
+    /// The bytes of the `index`-th (0-based) item of the list `section:
+    /// [...]`, e.g. the third `Link(...)` of `links:`. Items are found by
+    /// their brackets (outside strings and comments), so an item is never
+    /// confused with another one or with something nested in it. `tag`
+    /// names the items for readers of the call; an item written without
+    /// it (`Link(` may be left out in RON) is found all the same.
+    pub fn item_span(&self, section: &str, _tag: &str, index: usize) -> Option<(usize, usize)> {
         let sec = self.find_nth(&format!("{section}:"), 0)?;
-        self.find_nth_after(sec, &format!("{tag}("), index)
+        let bytes = self.text.as_bytes();
+        let mut i = sec + section.len() + 1;
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'[') {
+            return None;
+        }
+        i += 1;
+        let (mut depth, mut item, mut start) = (0usize, 0usize, None::<usize>);
+        while i < bytes.len() {
+            let c = bytes[i];
+            match c {
+                b'"' => {
+                    start.get_or_insert(i);
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b'(' | b'[' | b'{' => {
+                    start.get_or_insert(i);
+                    depth += 1;
+                }
+                b')' | b']' | b'}' => {
+                    if depth == 0 {
+                        // The end of the list.
+                        return match start {
+                            Some(st) if item == index => Some((st, i)),
+                            _ => None,
+                        };
+                    }
+                    depth -= 1;
+                }
+                b',' if depth == 0 => {
+                    if let Some(st) = start.take() {
+                        if item == index {
+                            return Some((st, i));
+                        }
+                        item += 1;
+                    }
+                }
+                c if depth == 0 && !c.is_ascii_whitespace() => {
+                    start.get_or_insert(i);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Byte offset of the `nth` appearance of `needle` outside comments
+    /// within `span`.
+    fn find_nth_within(&self, span: (usize, usize), needle: &str, nth: usize) -> Option<usize> {
+        self.find_nth_after(span.0, needle, nth)
+            .filter(|&off| off + needle.len() <= span.1)
     }
 
     /// A diagnostic at the `nth` appearance of `needle` as written (not

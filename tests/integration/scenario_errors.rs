@@ -200,6 +200,115 @@ fn cases() -> Vec<(&'static str, String, usize, usize, &'static str)> {
     ]
 }
 
+/// A scenario with two of everything, so that a mistake in the second
+/// one must not be reported at the first.
+const TWO_OF_EACH: &str = r#"Scenario(
+    version: 1,
+    title: "two links",
+    hosts: [
+        Host(name: "client", position: (10.0, 50.0)),
+        Host(name: "r", role: Router, position: (50.0, 50.0)),
+        Host(name: "server", role: Server, services: [Discard(port: 9)], position: (90.0, 50.0)),
+        Host(name: "mail", role: MailServer(domains: ["x.org"], users: [User(name: "carol", password: "pw")])),
+    ],
+    links: [
+        Link(a: "client", b: "r", loss: 0.01, queue: 10),
+        Link(a: "r", b: "server", loss: 0.01, queue: 10),
+        Link(a: "r", b: "mail"),
+    ],
+    actions: [
+        Action(at: "1ms", host: "client", do: TcpSend(to: "server", port: 9, bytes: 1000)),
+    ],
+    faults: [
+        Fault(at: "5ms", do: HostDown("server")),
+    ],
+    final: [
+        Received(host: "server", bytes: 1000),
+    ],
+)
+"#;
+
+/// Misplaced positions: each error names the line and column of the item
+/// it is about, not an earlier one that looks the same.
+fn placed_cases() -> Vec<(&'static str, String, usize, usize, &'static str)> {
+    vec![
+        (
+            "queue of the second link",
+            TWO_OF_EACH.replace(
+                "b: \"server\", loss: 0.01, queue: 10",
+                "b: \"server\", loss: 0.01, queue: 0",
+            ),
+            12,
+            47,
+            "at least one packet",
+        ),
+        (
+            "loss of the second link",
+            TWO_OF_EACH.replace("b: \"server\", loss: 0.01", "b: \"server\", loss: 2.0"),
+            12,
+            35,
+            "between 0.0 and 1.0",
+        ),
+        (
+            "position of the third host",
+            TWO_OF_EACH.replace("position: (90.0, 50.0)", "position: (190.0, 50.0)"),
+            7,
+            74,
+            "within 0..100",
+        ),
+        (
+            "a fault names a host that is only a user",
+            TWO_OF_EACH.replace("HostDown(\"server\")", "HostDown(\"carol\")"),
+            19,
+            39,
+            "unknown host `carol`",
+        ),
+        (
+            "a final check names an unknown host",
+            TWO_OF_EACH.replace("Received(host: \"server\"", "Received(host: \"servr\""),
+            22,
+            24,
+            "did you mean `server`",
+        ),
+        (
+            "a final check on a host without the service",
+            TWO_OF_EACH.replace("Received(host: \"server\"", "Received(host: \"client\""),
+            22,
+            24,
+            "needs a Discard service",
+        ),
+        (
+            "a host with no link",
+            TWO_OF_EACH.replace("        Link(a: \"r\", b: \"mail\"),\n", ""),
+            8,
+            20,
+            "`mail` has no link",
+        ),
+    ]
+}
+
+#[test]
+fn errors_point_at_the_item_they_are_about() {
+    scenario::parse("ok.ron", TWO_OF_EACH).unwrap();
+    for (what, text, line, col, phrase) in placed_cases() {
+        let err = match scenario::parse("broken.ron", &text) {
+            Ok(_) => panic!("{what}: accepted"),
+            Err(e) => e,
+        };
+        let d = &err.diagnostics[0];
+        let shown = err.to_string();
+        assert_eq!(
+            (d.line, d.col),
+            (line, col),
+            "{what}: wrong place in\n{shown}"
+        );
+        assert!(
+            shown.contains(phrase),
+            "{what}: expected {phrase:?} in\n{shown}"
+        );
+    }
+}
+
 #[test]
 fn each_malformed_scenario_names_its_place() {
     for (what, text, line, col, phrase) in cases() {

@@ -31,6 +31,9 @@ struct Checker<'a, 'b> {
     /// How often each text was written in the patterns of each section so
     /// far: `(section, text) -> count`.
     pattern_texts: BTreeMap<(String, String), usize>,
+    /// The list item being checked (section, tag, index), if any: an
+    /// unknown host it names is reported inside it.
+    item: Option<(&'static str, &'static str, usize)>,
 }
 
 /// Every semantic problem of `s`, in file order as far as possible.
@@ -41,6 +44,7 @@ pub fn validate(src: &Source<'_>, s: &Scenario) -> Vec<Diagnostic> {
         hosts: BTreeMap::new(),
         out: Vec::new(),
         pattern_texts: BTreeMap::new(),
+        item: None,
     };
     c.header();
     c.hosts();
@@ -61,7 +65,12 @@ pub fn validate(src: &Source<'_>, s: &Scenario) -> Vec<Diagnostic> {
 }
 
 impl<'a> Checker<'a, '_> {
+    /// An error at the `nth` `"needle"` of the file; the first one inside
+    /// the item being checked, when there is one.
     fn err_quoted(&mut self, needle: &str, nth: usize, message: String, help: Option<String>) {
+        if let (0, Some((section, tag, index))) = (nth, self.item) {
+            return self.err_in_item(section, tag, index, needle, message, help);
+        }
         let d = self.src.at_quoted(needle, nth, message, help);
         self.out.push(d);
     }
@@ -106,7 +115,16 @@ impl<'a> Checker<'a, '_> {
         None
     }
 
+    /// An error at the `nth` `needle` (as written) of the file; the first
+    /// one inside the item being checked, when there is one.
     fn err_text(&mut self, needle: &str, nth: usize, message: String, help: Option<String>) {
+        if let (0, Some((section, tag, index))) = (nth, self.item) {
+            let d = self
+                .src
+                .at_text_in_item(section, tag, index, needle, 0, message, help);
+            self.out.push(d);
+            return;
+        }
         let d = self.src.at_text(needle, nth, message, help);
         self.out.push(d);
     }
@@ -140,8 +158,12 @@ impl<'a> Checker<'a, '_> {
         }
     }
 
-    /// The host called `name`, or an error at its mention.
+    /// The host called `name`, or an error at its mention (inside the
+    /// item being checked, if any).
     fn host(&mut self, name: &str, what: &str) -> Option<&'a HostSpec> {
+        if let Some((section, tag, index)) = self.item {
+            return self.host_in_item(name, what, section, tag, index);
+        }
         if let Some(h) = self.hosts.get(name) {
             return Some(h);
         }
@@ -155,6 +177,17 @@ impl<'a> Checker<'a, '_> {
         None
     }
 
+    /// An error at the first `needle` (as written) in the item being
+    /// checked.
+    fn err_here(&mut self, needle: &str, message: String, help: Option<String>) {
+        self.err_text(needle, 0, message, help);
+    }
+
+    /// An error at the first `"needle"` in the item being checked.
+    fn err_quoted_here(&mut self, needle: &str, message: String, help: Option<String>) {
+        self.err_quoted(needle, 0, message, help);
+    }
+
     fn hosts(&mut self) {
         if self.s.hosts.is_empty() {
             self.err_text(
@@ -164,11 +197,11 @@ impl<'a> Checker<'a, '_> {
                 None,
             );
         }
-        for h in &self.s.hosts {
+        for (i, h) in self.s.hosts.iter().enumerate() {
+            self.item = Some(("hosts", "Host", i));
             if h.name.trim().is_empty() || h.name.chars().any(char::is_whitespace) {
-                self.err_quoted(
+                self.err_quoted_here(
                     &h.name,
-                    0,
                     format!(
                         "host name {:?} must be non-empty and without spaces",
                         h.name
@@ -187,9 +220,8 @@ impl<'a> Checker<'a, '_> {
             }
             for svc in &h.services {
                 if !service_allowed(&h.role, svc) {
-                    self.err_text(
+                    self.err_here(
                         svc.name(),
-                        0,
                         format!(
                             "host `{}` is a {} and cannot run {}",
                             h.name,
@@ -201,9 +233,8 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             if h.role == Role::Router && h.firewall.is_some() {
-                self.err_quoted(
-                    &h.name,
-                    0,
+                self.err_here(
+                    "firewall",
                     format!("router `{}` cannot have a firewall", h.name),
                     None,
                 );
@@ -211,14 +242,14 @@ impl<'a> Checker<'a, '_> {
             if let Some((x, y)) = h.position
                 && !((0.0..=100.0).contains(&x) && (0.0..=100.0).contains(&y))
             {
-                self.err_text(
+                self.err_here(
                     "position",
-                    0,
                     format!("position of `{}` must be within 0..100", h.name),
                     None,
                 );
             }
         }
+        self.item = None;
     }
 
     fn links(&mut self) {
@@ -235,42 +266,50 @@ impl<'a> Checker<'a, '_> {
                     None,
                 );
             }
+            self.item = Some(("links", "Link", i));
             for (name, p) in [("loss", l.loss), ("duplicate", l.duplicate)] {
                 if !(0.0..=1.0).contains(&p) || p.is_nan() {
-                    self.err_text(
+                    self.err_here(
                         &format!("{name}:"),
-                        self.nth_field_in_links(name, l as *const _),
                         format!("`{name}` must be between 0.0 and 1.0, got {p}"),
                         Some("it is a probability: 0.05 means 5%".into()),
                     );
                 }
             }
             if l.queue == Some(0) {
-                self.err_text(
+                self.err_here(
                     "queue:",
-                    0,
                     "`queue` must hold at least one packet".into(),
                     None,
                 );
             }
+            self.item = None;
         }
-    }
-
-    /// Which appearance of `name:` among the links belongs to link `ptr`
-    /// (counting only links that set it).
-    fn nth_field_in_links(&self, name: &str, ptr: *const super::spec::LinkSpec) -> usize {
-        let mut n = 0;
-        for l in &self.s.links {
-            if std::ptr::eq(l, ptr) {
-                return n;
+        // A host on no link can neither send nor be reached (its mail
+        // would bounce with "no address"). An eavesdropper taps a link
+        // instead, and a lone host has nothing to link to. A link to a
+        // misspelt host is reported already, and is the likely cause.
+        let ends_known = self.s.links.iter().all(|l| {
+            self.hosts.contains_key(l.a.as_str()) && self.hosts.contains_key(l.b.as_str())
+        });
+        if self.s.hosts.len() > 1 && ends_known {
+            for (i, h) in self.s.hosts.iter().enumerate() {
+                let linked = self.s.links.iter().any(|l| l.a == h.name || l.b == h.name);
+                if !linked && !matches!(h.role, Role::Eavesdropper { .. }) {
+                    self.err_in_item(
+                        "hosts",
+                        "Host",
+                        i,
+                        &h.name,
+                        format!("`{}` has no link: nothing can reach it", h.name),
+                        Some(format!(
+                            "connect it, e.g. `Link(a: \"{}\", b: ...)`",
+                            h.name
+                        )),
+                    );
+                }
             }
-            let set = match name {
-                "loss" => l.loss != 0.0,
-                _ => l.duplicate != 0.0,
-            };
-            n += usize::from(set);
         }
-        n
     }
 
     fn actions(&mut self) {
@@ -338,7 +377,8 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn faults(&mut self) {
-        for f in &self.s.faults {
+        for (i, f) in self.s.faults.iter().enumerate() {
+            self.item = Some(("faults", "Fault", i));
             match &f.what {
                 FaultKind::LinkDown(a, b)
                 | FaultKind::LinkUp(a, b)
@@ -346,9 +386,8 @@ impl<'a> Checker<'a, '_> {
                 | FaultKind::SetLatency(a, b, _) => {
                     let ok = self.host(a, "a fault").is_some() & self.host(b, "a fault").is_some();
                     if ok && !self.link_exists(a, b) {
-                        self.err_quoted(
+                        self.err_quoted_here(
                             b,
-                            0,
                             format!("there is no link between `{a}` and `{b}`"),
                             None,
                         );
@@ -356,9 +395,8 @@ impl<'a> Checker<'a, '_> {
                     if let FaultKind::SetLoss(_, _, p) = f.what
                         && !(0.0..=1.0).contains(&p)
                     {
-                        self.err_text(
+                        self.err_here(
                             "SetLoss",
-                            0,
                             format!("loss must be between 0.0 and 1.0, got {p}"),
                             None,
                         );
@@ -370,6 +408,7 @@ impl<'a> Checker<'a, '_> {
                 // A packet id that never comes up loses nothing.
                 FaultKind::DropPacket(_) => {}
             }
+            self.item = None;
         }
     }
 
@@ -624,7 +663,8 @@ impl<'a> Checker<'a, '_> {
     }
 
     fn finals(&mut self) {
-        for f in &self.s.final_state {
+        for (i, f) in self.s.final_state.iter().enumerate() {
+            self.item = Some(("final", "", i));
             match f {
                 FinalCheck::Received { host, .. } => {
                     if let Some(h) = self.host(host, "a final check")
@@ -633,9 +673,8 @@ impl<'a> Checker<'a, '_> {
                             .iter()
                             .any(|s| matches!(s, ServiceSpec::Discard { .. }))
                     {
-                        self.err_quoted(
+                        self.err_quoted_here(
                             host,
-                            0,
                             format!("`Received` needs a Discard service on `{host}`"),
                             None,
                         );
@@ -674,6 +713,7 @@ impl<'a> Checker<'a, '_> {
                 | FinalCheck::Eavesdropped { .. }
                 | FinalCheck::NotEavesdropped { .. } => self.file_final(f),
             }
+            self.item = None;
         }
     }
 
