@@ -14,6 +14,7 @@ pub mod eavesdropper;
 pub mod events;
 pub mod files;
 pub mod mail;
+pub mod pump;
 pub mod tap;
 pub mod tcp;
 pub mod tls;

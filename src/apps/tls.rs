@@ -132,6 +132,14 @@ impl TlsConns {
         }
     }
 
+    /// Sends everything `session` has to say on `conn`, through TLS if
+    /// the connection has it.
+    pub fn send_output(&mut self, cx: &mut AppCx<'_>, conn: ConnId, session: &mut dyn Session) {
+        while let Some(bytes) = session.poll_output() {
+            self.send(cx, conn, bytes);
+        }
+    }
+
     /// What arrived on `conn`, as plaintext.
     pub fn receive(&mut self, cx: &mut AppCx<'_>, conn: ConnId, data: Bytes) -> Bytes {
         let Some(t) = self.layers.get_mut(&conn) else {

@@ -235,7 +235,7 @@ fn converse(stream: &mut TcpStream, client: &mut SmtpClient) -> Option<String> {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         // The receiving server traces the dialogue, as in a simulation.
-        while client.poll_transcript().is_some() {}
+        crate::apps::pump::skip_dialogue(client);
         while let Some(bytes) = client.poll_output() {
             if let Err(e) = stream.write_all(&bytes) {
                 client.handle_close();

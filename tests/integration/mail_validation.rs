@@ -231,7 +231,11 @@ fn two_dns_servers_need_a_choice() {
         r#"Host(name: "r", role: Router),"#,
         r#"Host(name: "r", role: Router), Host(name: "dns2", role: DnsServer()),"#,
     )
-    .replacen("links: [", "links: [\n        Link(a: \"dns2\", b: \"r\"),", 1);
+    .replacen(
+        "links: [",
+        "links: [\n        Link(a: \"dns2\", b: \"r\"),",
+        1,
+    );
     let e = scenario::parse("mail.ron", &text).unwrap_err().to_string();
     assert!(
         e.contains("cannot tell which of the 2 DnsServer hosts to ask"),

@@ -226,9 +226,8 @@ impl FtpUser {
             let Some(session) = self.sessions.get_mut(index) else {
                 return;
             };
-            while let Some(bytes) = session.machine.poll_output() {
-                self.tls.send(cx, session.control, bytes);
-            }
+            self.tls
+                .send_output(cx, session.control, &mut session.machine);
             // 234 to AUTH TLS: TLS under the control connection, then the
             // machine goes on (PBSZ, PROT, USER) inside it.
             let config = session
@@ -243,7 +242,7 @@ impl FtpUser {
             }
             // The server records the dialogue; the client's copy of it
             // would only repeat every line.
-            while session.machine.poll_transcript().is_some() {}
+            crate::apps::pump::skip_dialogue(&mut session.machine);
             report_progress(cx, session);
             let Some(request) = session.machine.poll_data_request() else {
                 if session.machine.wants_close() && !session.closing {

@@ -116,11 +116,9 @@ impl ScpUser {
     fn pump(&mut self, cx: &mut AppCx<'_>, index: usize) {
         let c = &mut self.copies[index];
         let Some(conn) = c.conn else { return };
-        while let Some(bytes) = c.client.poll_output() {
-            cx.send(conn, bytes);
-        }
+        crate::apps::pump::send_output(cx, conn, &mut c.client);
         // The server records the dialogue.
-        while c.client.poll_transcript().is_some() {}
+        crate::apps::pump::skip_dialogue(&mut c.client);
         if c.client.wants_close() && !c.closing {
             c.closing = true;
             cx.close(conn);

@@ -109,11 +109,9 @@ impl TelnetUser {
     fn pump(&mut self, cx: &mut AppCx<'_>, index: usize) {
         let l = &mut self.logins[index];
         let Some(conn) = l.conn else { return };
-        while let Some(bytes) = l.client.poll_output() {
-            cx.send(conn, bytes);
-        }
+        crate::apps::pump::send_output(cx, conn, &mut l.client);
         // The server records the dialogue.
-        while l.client.poll_transcript().is_some() {}
+        crate::apps::pump::skip_dialogue(&mut l.client);
         if l.client.is_typing() && !l.typing {
             l.typing = true;
             cx.set_timer(KEYSTROKE_INTERVAL, index as u64);

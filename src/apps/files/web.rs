@@ -130,11 +130,9 @@ impl WebClient {
     fn pump(&mut self, cx: &mut AppCx<'_>, index: usize) {
         let f = &mut self.fetches[index];
         let Some(conn) = f.conn else { return };
-        while let Some(bytes) = f.client.poll_output() {
-            self.tls.send(cx, conn, bytes);
-        }
+        self.tls.send_output(cx, conn, &mut f.client);
         // The server records the dialogue.
-        while f.client.poll_transcript().is_some() {}
+        crate::apps::pump::skip_dialogue(&mut f.client);
         let responses = f.client.responses();
         for r in &responses[f.reported..] {
             if r.status == crate::proto::http::OK && r.request.method == "GET" {

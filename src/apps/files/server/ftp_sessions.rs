@@ -215,9 +215,7 @@ impl FileServer {
                     _ => cx.trace_dialogue(Layer::Ftp, control, line),
                 }
             }
-            while let Some(bytes) = session.server.poll_output() {
-                self.tls_conns.send(cx, control, bytes);
-            }
+            self.tls_conns.send_output(cx, control, &mut session.server);
             // 234 to AUTH TLS: TLS under the control connection.
             let config = self.tls.as_ref().map(|t| t.server.clone());
             self.tls_conns

@@ -128,12 +128,8 @@ impl<S: Session> Conn<S> {
     /// the connection has it: HTTPS) and closes the connection once the
     /// machine wants it closed.
     fn pump(&mut self, cx: &mut AppCx<'_>, conn: ConnId, layer: Layer, tls: &mut TlsConns) {
-        while let Some(line) = self.server.poll_transcript() {
-            cx.trace_dialogue(layer, conn, line);
-        }
-        while let Some(bytes) = self.server.poll_output() {
-            tls.send(cx, conn, bytes);
-        }
+        crate::apps::pump::trace_dialogue(cx, layer, conn, &mut self.server);
+        tls.send_output(cx, conn, &mut self.server);
         if self.server.wants_close() {
             self.close(cx, conn, tls);
         }
@@ -426,17 +422,13 @@ impl FileServer {
         let Some(c) = self.telnet.get_mut(&conn) else {
             return;
         };
-        while let Some(line) = c.server.poll_transcript() {
-            cx.trace_dialogue(Layer::Telnet, conn, line);
-        }
+        crate::apps::pump::trace_dialogue(cx, Layer::Telnet, conn, &mut c.server);
         while let Some(event) = c.server.poll_event() {
             let (kind, mut fields) = super::telnet_event(&event);
             fields.insert(0, ("client", c.client.to_string().into()));
             cx.emit(kind, fields);
         }
-        while let Some(bytes) = c.server.poll_output() {
-            cx.send(conn, bytes);
-        }
+        crate::apps::pump::send_output(cx, conn, &mut c.server);
         if c.server.wants_close() {
             c.close(cx, conn, &mut self.tls_conns);
         }

@@ -12,7 +12,6 @@ use super::{
     show_content, write_session,
 };
 use crate::net::{AppCx, ConnId};
-use crate::proto::Session;
 use crate::proto::imap::{
     self, ClientEvent, ImapClient, ImapStep, ImapUpdate, StepStatus, StoreOp, Which,
 };
@@ -360,7 +359,7 @@ impl UserAgent {
         };
         self.imap_events(cx, conn, &mut job);
         // The servers trace the dialogues, both directions.
-        while job.client.poll_transcript().is_some() {}
+        crate::apps::pump::skip_dialogue(&mut job.client);
         let done = write_session(
             cx,
             conn,

@@ -309,7 +309,7 @@ impl UserAgent {
             Job::Imap(job) => &mut job.client,
         };
         // The servers trace the dialogues, both directions.
-        while session.poll_transcript().is_some() {}
+        crate::apps::pump::skip_dialogue(session);
         let done = write_session(
             cx,
             conn,
@@ -387,14 +387,10 @@ fn write_session(
     config: Option<&Arc<rustls::ClientConfig>>,
     server: Option<&String>,
 ) -> bool {
-    while let Some(bytes) = session.poll_output() {
-        tls.send(cx, conn, bytes);
-    }
+    tls.send_output(cx, conn, session);
     let config = config.cloned().zip(server.map(String::as_str));
     if tls.upgrade_client(cx, conn, session, config) {
-        while let Some(bytes) = session.poll_output() {
-            tls.send(cx, conn, bytes);
-        }
+        tls.send_output(cx, conn, session);
     }
     let _ = tls.notes(conn);
     if session.wants_close() && tls.has(conn) && !tls.failed(conn) {

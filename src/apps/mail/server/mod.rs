@@ -518,12 +518,8 @@ impl MailServer {
         };
         let layer = c.session.layer();
         let session = c.session.session();
-        while let Some(line) = session.poll_transcript() {
-            cx.trace_dialogue(layer, conn, line);
-        }
-        while let Some(bytes) = session.poll_output() {
-            self.tls_conns.send(cx, conn, bytes);
-        }
+        crate::apps::pump::trace_dialogue(cx, layer, conn, session);
+        self.tls_conns.send_output(cx, conn, session);
         // STARTTLS / STLS: the go-ahead went out in the clear; TLS now.
         let config = self.tls.as_ref().and_then(|t| t.server.clone());
         self.tls_conns.upgrade_server(cx, conn, session, config);

@@ -351,10 +351,8 @@ impl MailServer {
             return;
         };
         let conn = *conn;
-        while client.poll_transcript().is_some() {}
-        while let Some(bytes) = client.poll_output() {
-            self.tls_conns.send(cx, conn, bytes);
-        }
+        crate::apps::pump::skip_dialogue(client.as_mut());
+        self.tls_conns.send_output(cx, conn, client.as_mut());
         // STARTTLS accepted: TLS under the client, checking that the
         // certificate is the exchange's, signed by the scenario's CA.
         let config = client_tls.map(|c| (c, target.exchange.as_str()));
@@ -362,9 +360,7 @@ impl MailServer {
             .tls_conns
             .upgrade_client(cx, conn, client.as_mut(), config)
         {
-            while let Some(bytes) = client.poll_output() {
-                self.tls_conns.send(cx, conn, bytes);
-            }
+            self.tls_conns.send_output(cx, conn, client.as_mut());
         }
         let _ = self.tls_conns.notes(conn);
         if let Some(why) = self.tls_conns.error(conn) {
