@@ -22,6 +22,36 @@ pub fn is_edge(table: &[Transition], from: &str, to: &str) -> bool {
     from == to || table.iter().any(|(f, t, _)| *f == from && *t == to)
 }
 
+/// The shortest way from `from` to `to` along the edges of `table`, of at
+/// most `max_edges` edges, both ends included (`[from]` when they are the
+/// same state).
+pub fn path(
+    table: &[Transition],
+    from: &'static str,
+    to: &'static str,
+    max_edges: usize,
+) -> Option<Vec<&'static str>> {
+    let mut frontier: Vec<Vec<&'static str>> = vec![vec![from]];
+    for _ in 0..=max_edges {
+        if let Some(p) = frontier.iter().find(|p| p.last() == Some(&to)) {
+            return Some(p.clone());
+        }
+        let mut next = Vec::new();
+        for p in &frontier {
+            let last = p.last().copied().unwrap_or(from);
+            for (f, t, _) in table {
+                if *f == last && !p.contains(t) {
+                    let mut q = p.clone();
+                    q.push(t);
+                    next.push(q);
+                }
+            }
+        }
+        frontier = next;
+    }
+    None
+}
+
 /// The states of `states` that `table` has no edge out of (self-loops
 /// aside): where a machine ends.
 pub fn final_states(states: &'static [&'static str], table: &[Transition]) -> Vec<&'static str> {
@@ -91,6 +121,28 @@ impl Walk {
         Ok(())
     }
 
+    /// The machine's state after an input that may have made several
+    /// changes (one segment can carry several commands, or a whole
+    /// response): there must be a way of at most `max_edges` edges from
+    /// the last state seen to `now`. An error names the two states.
+    pub fn step_within(&mut self, now: &'static str, max_edges: usize) -> Result<(), String> {
+        let from = self.state();
+        if !self.states.contains(&now) {
+            return self.step(now);
+        }
+        match path(self.table, from, now, max_edges) {
+            Some(p) => {
+                self.path.extend(p.into_iter().skip(1));
+                Ok(())
+            }
+            None => Err(format!(
+                "{}: went from {from} to {now}, and no way of at most {max_edges} edges of its TRANSITIONS leads there (states so far: {})",
+                self.machine,
+                self.path.join(" -> ")
+            )),
+        }
+    }
+
     /// The machine's state after the peer hung up: it stayed where it was
     /// or went to one of its final states.
     pub fn hung_up(&mut self, now: &'static str) -> Result<(), String> {
@@ -157,6 +209,17 @@ mod tests {
         );
         let e = w.step("LIMBO").unwrap_err();
         assert!(e.contains("\"LIMBO\" is not one of its STATES"), "{e}");
+    }
+
+    #[test]
+    fn several_changes_in_one_step_follow_a_way_through_the_table() {
+        let mut w = Walk::new("toy", STATES, TABLE, "CONNECTED");
+        w.step_within("CLOSED", 2).unwrap();
+        assert_eq!(w.path(), ["CONNECTED", "READY", "CLOSED"]);
+        let mut w = Walk::new("toy", STATES, TABLE, "CONNECTED");
+        let e = w.step_within("CLOSED", 1).unwrap_err();
+        assert!(e.contains("no way of at most 1 edges"), "{e}");
+        assert_eq!(path(TABLE, "READY", "CONNECTED", 5), None);
     }
 
     #[test]

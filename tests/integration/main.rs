@@ -31,5 +31,6 @@ mod plots;
 mod scenario_errors;
 mod scenario_triggers;
 mod smoltcp_interop;
+mod state_contract;
 mod story;
 mod tcp_world;

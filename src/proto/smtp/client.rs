@@ -48,6 +48,7 @@ pub const TRANSITIONS: &[Transition] = &[
     ("DATA", "RSET", "4xx, 5xx / RSET"),
     ("BODY", "MAIL", "reply / next message"),
     ("RSET", "MAIL", "250 / next message"),
+    ("RSET", "QUIT", "250, no more messages / QUIT"),
     ("BODY", "QUIT", "reply, no more messages / QUIT"),
     ("QUIT", "CLOSED", "221"),
 ];

@@ -55,6 +55,11 @@ pub const TRANSITIONS: &[Transition] = &[
     ("READY", "AUTH-CONTINUE", "AUTH PLAIN / 334"),
     (
         "READY",
+        "CONNECTED",
+        "STARTTLS / 220, TLS; the client greets again",
+    ),
+    (
+        "READY",
         "AUTH-CONTINUE",
         "AUTH LOGIN [user] / 334 Username: or Password:",
     ),
