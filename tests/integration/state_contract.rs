@@ -108,3 +108,34 @@ fn a_missing_edge_is_caught() {
     let e = caught.expect("the walk fails without the edge");
     assert!(e.contains("went from RSET to QUIT"), "{e}");
 }
+
+/// TCP's diagram (RFC 9293 Figure 5, as the visualizer draws it) holds
+/// every state change of every connection in the bundled runs: the trace
+/// records each change on its own. As in the figure, an abort is not
+/// drawn: a reset received (RFC 9293 §3.10.7) or retransmissions given up
+/// (§3.8.3) take a connection from any state to CLOSED.
+#[test]
+fn every_tcp_state_change_in_the_bundled_runs_is_an_edge_of_figure_5() {
+    use wiretale::trace::Event;
+    let mut problems = Vec::new();
+    for b in bundled::ALL.iter().chain(bundled::LABS) {
+        let loaded = scenario::load(b.name).unwrap();
+        let mut run = scenario::build(&loaded.scenario, loaded.scenario.seed).unwrap();
+        run.run();
+        let t = run.world.trace();
+        for r in &t.records {
+            if let Event::TcpState { from, to, .. } = &r.event
+                && to.name() != "CLOSED"
+                && !wiretale::proto::contract::is_edge(
+                    wiretale::net::tcp::TRANSITIONS,
+                    from.name(),
+                    to.name(),
+                )
+            {
+                problems.push(format!("{}: {}", b.name, t.to_text(r)));
+            }
+        }
+    }
+    problems.dedup();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
