@@ -124,7 +124,7 @@ pub struct SessionState {
     /// Every state of the machine's diagram (the module's `STATES`).
     pub states: &'static [&'static str],
     /// Its edges (the module's `TRANSITIONS`).
-    pub transitions: &'static [crate::proto::Transition],
+    pub transitions: &'static [crate::trace::Transition],
 }
 
 /// A program on a simulated host.

@@ -41,23 +41,10 @@ pub mod ssh;
 pub mod telnet;
 pub mod tls;
 
-/// One line of an application dialogue, as a transcript shows it.
-///
-/// Servers report both directions (the command they received and the reply
-/// they sent), so a transcript is complete even when the client is a real
-/// program outside the simulation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transcript {
-    /// A command from the client ("C:" in the RFCs' examples).
-    Command(String),
-    /// A reply from the server ("S:"), with its numeric code where the
-    /// protocol has one (SMTP, FTP).
-    Reply { code: Option<u16>, text: String },
-    /// Content carried on the dialogue that is neither a command nor a
-    /// reply: a message body line in SMTP DATA, a literal in IMAP, or a
-    /// summary such as "(1432 bytes)".
-    Data(String),
-}
+/// A line of an application dialogue, as the trace records it: defined by
+/// the trace (the vocabulary every layer shares), used by every machine
+/// here.
+pub use crate::trace::Transcript;
 
 /// Lines of a body (a message, a listing, a literal) that a transcript
 /// shows before it summarizes the rest, so that traces stay readable.
@@ -97,8 +84,9 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// An edge of a state-machine diagram: `(from, to, label)`.
-pub type Transition = (&'static str, &'static str, &'static str);
+/// An edge of a state-machine diagram: `(from, to, label)` (the trace's
+/// vocabulary, shared with TCP's diagram in `net`).
+pub use crate::trace::Transition;
 
 /// The part of the conventions above that is the same for every protocol,
 /// so that drivers (the simulated applications and the live mode) can pump

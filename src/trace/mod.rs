@@ -34,6 +34,30 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 pub use format::Fields;
+
+/// One line of an application dialogue, as a transcript shows it.
+///
+/// Servers report both directions (the command they received and the reply
+/// they sent), so a transcript is complete even when the client is a real
+/// program outside the simulation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transcript {
+    /// A command from the client ("C:" in the RFCs' examples).
+    Command(String),
+    /// A reply from the server ("S:"), with its numeric code where the
+    /// protocol has one (SMTP, FTP).
+    Reply { code: Option<u16>, text: String },
+    /// Content carried on the dialogue that is neither a command nor a
+    /// reply: a message body line in SMTP DATA, a literal in IMAP, or a
+    /// summary such as "(1432 bytes)".
+    Data(String),
+}
+
+/// An edge of a state-machine diagram: `(from, to, label)`. The machines
+/// of `proto` and TCP's in `net` each have a table of them (`TRANSITIONS`),
+/// which the visualizer draws and `proto::contract` holds them to.
+pub type Transition = (&'static str, &'static str, &'static str);
+
 pub use vocab::EventKind;
 
 /// Index of a host or router in a run.

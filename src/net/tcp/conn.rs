@@ -110,7 +110,7 @@ impl fmt::Display for TcpState {
 
 /// The whole TCP state diagram (RFC 9293 Figure 5), for the visualizer:
 /// `(from, to, label)`.
-pub const TRANSITIONS: &[crate::proto::Transition] = &[
+pub const TRANSITIONS: &[crate::trace::Transition] = &[
     ("CLOSED", "LISTEN", "passive open"),
     ("CLOSED", "SYN-SENT", "active open / SYN"),
     ("LISTEN", "SYN-RECEIVED", "rcv SYN / SYN,ACK"),
