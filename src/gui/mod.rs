@@ -42,6 +42,8 @@ pub mod layout;
 pub mod model;
 pub mod packets;
 pub mod panels;
+pub mod placement;
+pub mod player;
 pub mod prefs;
 pub mod screenshot;
 pub mod sim;

@@ -1,0 +1,263 @@
+//! Painting the textbook figure with egui: the boxes, queues, mailboxes
+//! and file systems, the pipes between them (open, closing, closed), and
+//! each message or file where the story puts it at the view time.
+
+use super::*;
+
+pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, big: bool) {
+    let text = Color32::from_gray(30);
+    let muted = Color32::from_gray(120);
+    let font = |s: f32| FontId::proportional(if big { s * 1.25 } else { s });
+    painter.rect_filled(fig.area, 0, BACKGROUND);
+    // Pipes: open ones in their protocol's colour, closed ones as a faint
+    // guide (a data connection is drawn only while it exists).
+    let open = open_lanes(t, at);
+    for l in &fig.lanes {
+        let state = open.get(&(l.ends[0], l.ends[1], l.protocol)).copied();
+        let is_open = state == Some(PipeState::Open);
+        let colour = rgb(l.protocol.rgb());
+        if state == Some(PipeState::Trying) {
+            // Asked for, not answered: dashed.
+            painter.add(egui::Shape::dashed_line(
+                &[l.from, l.to],
+                Stroke::new(3.0, colour),
+                8.0,
+                6.0,
+            ));
+        } else if is_open {
+            painter.line_segment([l.from, l.to], Stroke::new(7.0, colour));
+            if l.protocol == Proto::Scp {
+                painter.line_segment([l.from, l.to], Stroke::new(2.0, Color32::WHITE));
+            }
+        } else if l.protocol != Proto::FtpData {
+            painter.line_segment([l.from, l.to], Stroke::new(1.5, Color32::from_gray(200)));
+        } else {
+            continue;
+        }
+        // A label only where the pipe is long enough to carry it.
+        if (l.to - l.from).length() < 110.0 {
+            continue;
+        }
+        let mid = l.from + (l.to - l.from) * 0.5 + vec2(0.0, -6.0);
+        painter.text(
+            mid,
+            Align2::CENTER_BOTTOM,
+            lane_name(l.protocol),
+            font(12.0),
+            if is_open { colour } else { muted },
+        );
+    }
+    // An eavesdropper listens where its link's traffic flows: a dashed
+    // line to the middle of the pipes that cross it.
+    for b in fig.boxes.iter().filter(|b| b.kind == BoxKind::Eavesdropper) {
+        if let Some(target) = fig.tap_point(t, b.node) {
+            let red = Color32::from_rgb(160, 20, 30);
+            painter.add(egui::Shape::dashed_line(
+                &[b.rect.center_top(), target],
+                Stroke::new(2.0, red),
+                6.0,
+                4.0,
+            ));
+            painter.circle_filled(target, 4.0, red);
+        }
+    }
+    // Boxes.
+    let cursor = t.records_until(at);
+    for b in &fig.boxes {
+        let is_down = t.host_down(b.node, cursor);
+        let fill = if is_down {
+            Color32::from_gray(215)
+        } else {
+            Color32::WHITE
+        };
+        painter.rect_filled(b.rect, 6, fill);
+        painter.rect_stroke(
+            b.rect,
+            6,
+            Stroke::new(1.5, Color32::from_gray(90)),
+            egui::StrokeKind::Inside,
+        );
+        let role = match b.kind {
+            BoxKind::UserAgent => "user agent",
+            BoxKind::MailServer => "mail server",
+            BoxKind::DnsServer => "DNS server",
+            BoxKind::FileClient => "user interface · client",
+            BoxKind::FileServer => "server",
+            BoxKind::Eavesdropper => "eavesdropper",
+        };
+        painter.text(
+            b.rect.center_top() + vec2(0.0, 4.0),
+            Align2::CENTER_TOP,
+            fit(&b.title, b.rect.width() - 6.0, font(13.0).size),
+            font(13.0),
+            text,
+        );
+        let below = b.rect.center_bottom() + vec2(0.0, 4.0);
+        let mark = if is_down { " — DOWN" } else { "" };
+        // Within the box's width (and a little more): the captions of
+        // neighbouring boxes never run into each other.
+        painter.text(
+            below,
+            Align2::CENTER_TOP,
+            fit(
+                &format!("{role}{mark}"),
+                b.rect.width() + 8.0,
+                font(11.0).size,
+            ),
+            font(11.0),
+            if is_down {
+                Color32::from_rgb(190, 30, 30)
+            } else {
+                muted
+            },
+        );
+        if t.hosts[b.node as usize].firewall {
+            // A wall on the side its connections come from.
+            let left = fig
+                .lanes
+                .iter()
+                .filter(|l| l.ends.contains(&b.node))
+                .any(|l| l.from.x.min(l.to.x) < b.rect.center().x);
+            let x = if left {
+                b.rect.left() - 6.0
+            } else {
+                b.rect.right() + 6.0
+            };
+            let wall = Rect::from_center_size(
+                pos2(x, b.rect.center().y),
+                vec2(7.0, b.rect.height() * 0.8),
+            );
+            painter.rect_filled(wall, 1, Color32::from_rgb(178, 64, 38));
+            painter.text(
+                wall.center_bottom() + vec2(0.0, 2.0),
+                Align2::CENTER_TOP,
+                "firewall",
+                font(10.0),
+                Color32::from_rgb(178, 64, 38),
+            );
+        }
+        if let Some(q) = b.queue {
+            painter.rect_stroke(q, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
+            let n = t.story.queue_at(b.node, at).count();
+            painter.text(
+                q.left_center() + vec2(4.0, 0.0),
+                Align2::LEFT_CENTER,
+                format!("queue {n}"),
+                font(11.0),
+                muted,
+            );
+            if let Some(e) = t.story.queue_at(b.node, at).next() {
+                let attempts = e.attempts.iter().filter(|a| a.0 <= at).count();
+                let next = e.retries.iter().rev().find(|r| r.0 <= at).map(|r| r.1);
+                let note = match next {
+                    Some(n) if n > at => format!(
+                        "attempt {attempts}, retry at {}",
+                        crate::gui::panels::fmt_time(n)
+                    ),
+                    _ if attempts > 0 => format!("attempt {attempts}"),
+                    _ => String::new(),
+                };
+                painter.text(
+                    b.rect.center_bottom() + vec2(0.0, 20.0),
+                    Align2::CENTER_TOP,
+                    note,
+                    font(10.0),
+                    muted,
+                );
+            }
+        }
+        for (user, r) in &b.mailboxes {
+            painter.rect_stroke(*r, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
+            let n = t.story.mailbox_count(b.node, user, "INBOX", at);
+            painter.text(
+                r.left_center() + vec2(4.0, 0.0),
+                Align2::LEFT_CENTER,
+                format!("{user}: {n}"),
+                font(11.0),
+                muted,
+            );
+        }
+        // IMAP flags the host holds or saw, under its box.
+        let flags = t.story.flags_at(b.node, at);
+        for (k, (subject, f)) in flags.iter().take(3).enumerate() {
+            let short: String = subject.chars().take(18).collect();
+            painter.text(
+                b.rect.center_bottom() + vec2(0.0, 34.0 + 13.0 * k as f32),
+                Align2::CENTER_TOP,
+                format!("{short}: {f}"),
+                font(10.0),
+                Color32::from_rgb(110, 60, 160),
+            );
+        }
+        if let Some(r) = b.files {
+            painter.rect_stroke(r, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
+        }
+        // The caption only where there is room for it under the files.
+        if let Some(r) = b.files.filter(|r| r.height() >= 50.0) {
+            let what = if b.kind == BoxKind::FileClient {
+                "local file system"
+            } else {
+                "remote file system"
+            };
+            painter.text(
+                r.center_bottom() + vec2(0.0, -3.0),
+                Align2::CENTER_BOTTOM,
+                what,
+                font(10.0),
+                muted,
+            );
+        }
+    }
+    // What the current step is about: the place the last object to move
+    // went to, outlined (step 3 of Fig. 2.16 the queue, step 5 Bob's
+    // mailbox).
+    if let Some(r) = fig.focus(t, at) {
+        painter.rect_stroke(
+            r.expand(3.0),
+            5,
+            Stroke::new(3.0, Color32::from_rgb(250, 170, 20)),
+            egui::StrokeKind::Outside,
+        );
+    }
+    // The objects.
+    for (i, p) in fig.objects(t, at) {
+        let j = &t.story.journeys[i];
+        let fill = rgb(object_colour(j));
+        let r = Rect::from_center_size(p, vec2(22.0, 15.0));
+        painter.rect_filled(r, 2, fill);
+        painter.rect_stroke(r, 2, Stroke::new(1.2, text), egui::StrokeKind::Outside);
+        if j.thing == Thing::File {
+            painter.text(
+                r.right_center() + vec2(4.0, 0.0),
+                Align2::LEFT_CENTER,
+                &j.label,
+                font(10.0),
+                text,
+            );
+        } else {
+            // The flap of the envelope.
+            painter.line_segment([r.left_top(), r.center()], Stroke::new(1.0, text));
+            painter.line_segment([r.center(), r.right_top()], Stroke::new(1.0, text));
+        }
+        if let Some(leg) = j.leg_at(at)
+            && let Place::Stopped { reason, .. } = &leg.place
+        {
+            painter.line_segment(
+                [r.left_top(), r.right_bottom()],
+                Stroke::new(2.0, Color32::RED),
+            );
+            painter.line_segment(
+                [r.left_bottom(), r.right_top()],
+                Stroke::new(2.0, Color32::RED),
+            );
+            let short: String = reason.chars().take(40).collect();
+            painter.text(
+                r.center_bottom() + vec2(0.0, 3.0),
+                Align2::CENTER_TOP,
+                short,
+                font(10.0),
+                Color32::from_rgb(190, 30, 30),
+            );
+        }
+    }
+}
