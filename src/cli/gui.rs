@@ -155,16 +155,12 @@ pub fn gui(args: Option<GuiArgs>) -> u8 {
         eprintln!("wiretale gui: --generated, --name and --results go with --predict");
         return BAD_INPUT;
     }
-    if let Some(path) = &args.results
-        && !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("json" | "csv")
-        )
+    if let Some(Err(e)) = args
+        .results
+        .as_deref()
+        .map(wiretale::exercise::quiz::results_path)
     {
-        eprintln!(
-            "wiretale gui: {}: results are written as .json or .csv",
-            path.display()
-        );
+        eprintln!("wiretale gui: {e}");
         return BAD_INPUT;
     }
     let predict = args.predict.then(|| gui::exercise::PredictOptions {

@@ -40,16 +40,8 @@ pub fn quiz(args: QuizArgs) -> u8 {
             return BAD_INPUT;
         }
     };
-    if let Some(path) = &args.results
-        && !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("json" | "csv")
-        )
-    {
-        eprintln!(
-            "wiretale quiz: {}: results are written as .json or .csv",
-            path.display()
-        );
+    if let Some(Err(e)) = args.results.as_deref().map(quiz::results_path) {
+        eprintln!("wiretale quiz: {e}");
         return BAD_INPUT;
     }
     let run = match exercise::run(&loaded.scenario) {
@@ -141,12 +133,7 @@ pub fn quiz(args: QuizArgs) -> u8 {
             session: &session,
             seconds,
         };
-        let text = if path.extension().is_some_and(|e| e == "csv") {
-            results.to_csv()
-        } else {
-            results.to_json()
-        };
-        if let Err(e) = std::fs::write(path, text) {
+        if let Err(e) = results.write(path) {
             eprintln!("wiretale quiz: cannot write {}: {e}", path.display());
             return BAD_INPUT;
         }

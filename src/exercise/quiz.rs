@@ -414,7 +414,30 @@ pub struct Results<'a> {
     pub seconds: f64,
 }
 
+/// Checks that results can be written to `path`: a `.json` or `.csv`
+/// file.
+pub fn results_path(path: &std::path::Path) -> Result<(), String> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json" | "csv") => Ok(()),
+        _ => Err(format!(
+            "{}: results are written as .json or .csv",
+            path.display()
+        )),
+    }
+}
+
 impl Results<'_> {
+    /// Writes the results to `path`, as CSV for a `.csv` file and as
+    /// JSON otherwise.
+    pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let text = if path.extension().is_some_and(|e| e == "csv") {
+            self.to_csv()
+        } else {
+            self.to_json()
+        };
+        std::fs::write(path, text)
+    }
+
     pub fn to_json(&self) -> String {
         let answers: Vec<Json> = self
             .session

@@ -137,13 +137,9 @@ impl Predict {
             session: &self.session,
             seconds: self.started.elapsed().as_secs_f64(),
         };
-        let text = if path.extension().is_some_and(|e| e == "csv") {
-            results.to_csv()
-        } else {
-            results.to_json()
-        };
         self.written = Some(
-            std::fs::write(&path, text)
+            results
+                .write(&path)
                 .map(|()| path.clone())
                 .map_err(|e| format!("cannot write {}: {e}", path.display())),
         );
