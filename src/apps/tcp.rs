@@ -58,6 +58,8 @@ pub enum SendOutcome {
 #[derive(Debug)]
 pub struct BulkSender {
     transfers: Vec<Transfer>,
+    /// Which transfer each connection carries.
+    by_conn: std::collections::BTreeMap<ConnId, usize>,
 }
 
 #[derive(Debug)]
@@ -77,6 +79,7 @@ impl BulkSender {
     pub fn new() -> BulkSender {
         BulkSender {
             transfers: Vec::new(),
+            by_conn: std::collections::BTreeMap::new(),
         }
     }
 
@@ -95,7 +98,10 @@ impl BulkSender {
             vec![("to", to.to_string().into()), ("bytes", total.into())],
         );
         match cx.connect(to, Protocol::Tcp) {
-            Ok(conn) => self.transfers[index].conn = Some(conn),
+            Ok(conn) => {
+                self.transfers[index].conn = Some(conn);
+                self.by_conn.insert(conn, index);
+            }
             Err(e) => self.transfers[index].outcome = SendOutcome::Failed(e.to_string()),
         }
     }
@@ -106,7 +112,8 @@ impl BulkSender {
     }
 
     fn by_conn(&mut self, conn: ConnId) -> Option<&mut Transfer> {
-        self.transfers.iter_mut().find(|t| t.conn == Some(conn))
+        let &i = self.by_conn.get(&conn)?;
+        self.transfers.get_mut(i)
     }
 
     fn push_more(cx: &mut AppCx<'_>, t: &mut Transfer) {

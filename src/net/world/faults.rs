@@ -177,7 +177,7 @@ impl World {
         n.up = false;
         n.listeners.clear();
         n.udp.clear();
-        let conns: Vec<ConnId> = std::mem::take(&mut n.conns).into_values().collect();
+        let conns: Vec<ConnId> = n.take_conns();
         for c in conns {
             self.conns[c as usize] = None;
         }

@@ -18,7 +18,7 @@ impl World {
             return;
         };
         let (dst, bytes) = (p.dst, p.wire_len());
-        if self.nodes[node as usize].owns(dst) {
+        if self.owns(node, dst) {
             self.queue.push(self.now, SimEvent::Local { node, packet });
             return;
         }
@@ -123,7 +123,7 @@ impl World {
         let Some(p) = self.trace.packet(packet) else {
             return;
         };
-        if self.nodes[node as usize].owns(p.dst) {
+        if self.owns(node, p.dst) {
             // Routers run no applications.
             self.drop_packet(node, None, packet, DropReason::PortClosed);
             return;
@@ -141,7 +141,7 @@ impl World {
         let Some(p) = self.trace.packet(packet) else {
             return;
         };
-        if !self.nodes[node as usize].owns(p.dst) {
+        if !self.owns(node, p.dst) {
             self.drop_packet(node, link, packet, DropReason::NotForHost);
             return;
         }

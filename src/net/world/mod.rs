@@ -91,6 +91,9 @@ pub struct Node {
     /// Bound UDP ports: the application, and what it speaks there.
     udp: BTreeMap<u16, (AppId, Protocol)>,
     conns: BTreeMap<(SocketAddrV4, SocketAddrV4), ConnId>,
+    /// How many of `conns` use each local port: a free ephemeral port is
+    /// found without a look at every connection.
+    local_ports: BTreeMap<u16, u32>,
     next_port: u16,
 }
 
@@ -103,6 +106,36 @@ impl Node {
     /// True if `addr` is one of this node's addresses.
     pub fn owns(&self, addr: Ipv4Addr) -> bool {
         self.interfaces.iter().any(|i| i.addr == addr)
+    }
+
+    /// Records connection `id` between `key.0` (here) and `key.1`.
+    fn add_conn(&mut self, key: (SocketAddrV4, SocketAddrV4), id: ConnId) {
+        if self.conns.insert(key, id).is_none() {
+            *self.local_ports.entry(key.0.port()).or_insert(0) += 1;
+        }
+    }
+
+    /// Forgets the connection between `key.0` and `key.1`.
+    fn remove_conn(&mut self, key: &(SocketAddrV4, SocketAddrV4)) {
+        if self.conns.remove(key).is_some()
+            && let Some(n) = self.local_ports.get_mut(&key.0.port())
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.local_ports.remove(&key.0.port());
+            }
+        }
+    }
+
+    /// Forgets every connection (a crash); returns their ids.
+    fn take_conns(&mut self) -> Vec<ConnId> {
+        self.local_ports.clear();
+        std::mem::take(&mut self.conns).into_values().collect()
+    }
+
+    /// True if a listener or a connection uses local port `port`.
+    fn port_in_use(&self, port: u16) -> bool {
+        self.listeners.contains_key(&port) || self.local_ports.contains_key(&port)
     }
 
     /// Ports with a listening application, in order.
@@ -311,6 +344,7 @@ impl World {
             listeners: BTreeMap::new(),
             udp: BTreeMap::new(),
             conns: BTreeMap::new(),
+            local_ports: BTreeMap::new(),
             next_port: EPHEMERAL_START,
         });
         self.graph.add_node(id);

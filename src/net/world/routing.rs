@@ -99,13 +99,20 @@ impl World {
             .flatten()
     }
 
+    /// True if `addr` is one of `node`'s addresses: one look in the
+    /// address map, however many interfaces the node has (a hub router
+    /// can have thousands).
+    pub(super) fn owns(&self, node: NodeId, addr: Ipv4Addr) -> bool {
+        self.trace.addresses.get(&addr) == Some(&node)
+    }
+
     /// The source address `node` uses toward `dst`: that of the interface
     /// the route leaves by.
     pub(super) fn source_addr(&self, node: NodeId, dst: Ipv4Addr) -> Ipv4Addr {
-        let n = &self.nodes[node as usize];
-        if n.owns(dst) {
+        if self.owns(node, dst) {
             return dst;
         }
+        let n = &self.nodes[node as usize];
         if let Some((link, _)) = self.route(node, dst)
             && let Some(i) = n.interfaces.iter().find(|i| i.link == link)
         {

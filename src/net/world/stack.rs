@@ -104,9 +104,7 @@ impl World {
         let id = self.conns.len() as ConnId;
         self.trace
             .set_protocol(self.now, tcp.local(), tcp.remote(), protocol);
-        self.nodes[node as usize]
-            .conns
-            .insert((tcp.local(), tcp.remote()), id);
+        self.nodes[node as usize].add_conn((tcp.local(), tcp.remote()), id);
         self.conns.push(Some(ConnEntry {
             host: node,
             owner,
@@ -324,7 +322,7 @@ impl World {
         let Some(e) = self.entry(id) else { return };
         if e.tcp.is_finished() {
             let (host, key) = (e.host, (e.tcp.local(), e.tcp.remote()));
-            self.nodes[host as usize].conns.remove(&key);
+            self.nodes[host as usize].remove_conn(&key);
             self.conns[id as usize] = None;
         }
     }
@@ -339,8 +337,7 @@ impl World {
             } else {
                 p + 1
             };
-            let used = n.listeners.contains_key(&p) || n.conns.keys().any(|(l, _)| l.port() == p);
-            if !used {
+            if !n.port_in_use(p) {
                 return Ok(p);
             }
         }
