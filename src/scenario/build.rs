@@ -560,17 +560,21 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         if let Some(fault) = fault {
             match at {
                 When::At(t) => w.schedule_fault(SimTime::ZERO + t.0, fault),
-                When::After { pattern, wait } => {
-                    w.add_trigger(matcher(pattern), wait.0, TriggerAction::Fault(fault))
-                }
+                When::After { pattern, wait } => w.add_trigger_on(
+                    pattern_event(&pattern),
+                    matcher(pattern.clone()),
+                    wait.0,
+                    TriggerAction::Fault(fault),
+                ),
             }
         }
     }
     for n in &s.narration {
         match n.when() {
             Some(When::At(t)) => w.schedule_narration(SimTime::ZERO + t.0, n.text.clone()),
-            Some(When::After { pattern, wait }) => w.add_trigger(
-                matcher(pattern),
+            Some(When::After { pattern, wait }) => w.add_trigger_on(
+                pattern_event(&pattern),
+                matcher(pattern.clone()),
                 wait.0,
                 TriggerAction::Narrate(n.text.clone()),
             ),
@@ -586,6 +590,12 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
 }
 
 /// A trigger's test: the first event matching the pattern.
+/// The event a pattern names exactly, if it names one: its trigger is
+/// asked about events of that name alone.
+fn pattern_event(pattern: &Pattern) -> Option<&str> {
+    pattern.get("event").and_then(|v| v.as_str())
+}
+
 fn matcher(pattern: Pattern) -> TriggerMatch {
     Box::new(move |trace, record| super::check::matches(&pattern, trace, record))
 }
@@ -594,7 +604,8 @@ fn matcher(pattern: Pattern) -> TriggerMatch {
 fn schedule_call(w: &mut World, when: &When, app: AppId, call: AppCall) {
     match when {
         When::At(t) => w.schedule_call(SimTime::ZERO + t.0, app, call),
-        When::After { pattern, wait } => w.add_trigger(
+        When::After { pattern, wait } => w.add_trigger_on(
+            pattern_event(pattern),
             matcher(pattern.clone()),
             wait.0,
             TriggerAction::Call { app, call },

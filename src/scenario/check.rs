@@ -120,6 +120,8 @@ type Mismatch = (String, String, String);
 struct Matcher<'a> {
     fields: Vec<(&'a str, bool, &'a Value)>,
     layer: Option<&'a str>,
+    /// The event name, when the pattern names it exactly.
+    event: Option<&'a str>,
     after_us: Option<u64>,
     before_us: Option<u64>,
 }
@@ -129,6 +131,7 @@ impl<'a> Matcher<'a> {
         let mut m = Matcher {
             fields: Vec::new(),
             layer: None,
+            event: None,
             after_us: None,
             before_us: None,
         };
@@ -150,6 +153,10 @@ impl<'a> Matcher<'a> {
                     m.layer = v.as_str();
                     m.fields.push((k, false, v));
                 }
+                "event" => {
+                    m.event = v.as_str();
+                    m.fields.push((k, false, v));
+                }
                 _ => match k.strip_suffix('~') {
                     Some(base) => m.fields.push((base, true, v)),
                     None => m.fields.push((k, false, v)),
@@ -159,9 +166,11 @@ impl<'a> Matcher<'a> {
         m
     }
 
-    /// Cheap pre-filter on the layer, before the fields are computed.
+    /// Cheap pre-filter on the layer and the event name, before the
+    /// fields are computed.
     fn layer_ok(&self, trace: &Trace, r: &Record) -> bool {
         self.layer.is_none_or(|l| trace.layer(r).name() == l)
+            && self.event.is_none_or(|e| trace.event_name(r) == e)
     }
 
     fn time_ok(&self, t: u64) -> bool {
@@ -187,9 +196,13 @@ impl<'a> Matcher<'a> {
     }
 
     fn matches(&self, trace: &Trace, r: &Record) -> bool {
-        self.layer_ok(trace, r)
-            && self.time_ok(r.time.as_micros())
-            && self.mismatches(&trace.fields(r)).is_empty()
+        if !(self.layer_ok(trace, r) && self.time_ok(r.time.as_micros())) {
+            return false;
+        }
+        let f = trace.fields(r);
+        self.fields
+            .iter()
+            .all(|&(k, contains, want)| value_matches(f.get(k), want, contains))
     }
 }
 

@@ -70,33 +70,73 @@ impl World {
         delay: SimDuration,
         action: TriggerAction,
     ) {
+        self.add_trigger_on(None, matches, delay, action);
+    }
+
+    /// The same for a trigger that only events called `event` can set
+    /// off: it is asked about those alone, so that the cost of a record
+    /// does not grow with the triggers waiting for other events.
+    pub fn add_trigger_on(
+        &mut self,
+        event: Option<&str>,
+        matches: TriggerMatch,
+        delay: SimDuration,
+        action: TriggerAction,
+    ) {
+        let i = self.triggers.len();
         self.triggers.push(Trigger {
             matches,
             delay,
             action: Some(action),
         });
+        match event {
+            Some(e) => self.trigger_index.entry(e.to_owned()).or_default().push(i),
+            None => self.trigger_any.push(i),
+        }
+        self.triggers_pending += 1;
     }
 
     /// Looks at the events recorded since the last look for those that set
     /// off a trigger.
     pub(super) fn check_triggers(&mut self) {
         let end = self.trace.records.len();
-        if self.triggers.iter().all(|t| t.action.is_none()) {
+        if self.triggers_pending == 0 {
             self.triggers_seen = end;
             return;
         }
         let mut fired = Vec::new();
-        for record in &self.trace.records[self.triggers_seen.min(end)..end] {
-            for t in &mut self.triggers {
-                if t.action.is_some()
-                    && (t.matches)(&self.trace, record)
-                    && let Some(action) = t.action.take()
-                {
-                    fired.push((t.delay, action));
-                }
+        for (k, record) in self.trace.records[self.triggers_seen.min(end)..end]
+            .iter()
+            .enumerate()
+        {
+            let name = self.trace.event_name(record);
+            let (triggers, trace) = (&mut self.triggers, &self.trace);
+            let mut ask = |list: &mut Vec<usize>| {
+                // Fired triggers leave the list, in order.
+                list.retain(|&i| {
+                    let t = &mut triggers[i];
+                    if t.action.is_some()
+                        && (t.matches)(trace, record)
+                        && let Some(action) = t.action.take()
+                    {
+                        fired.push(((k, i), t.delay, action));
+                        return false;
+                    }
+                    t.action.is_some()
+                });
+            };
+            if let Some(list) = self.trigger_index.get_mut(name) {
+                ask(list);
             }
+            ask(&mut self.trigger_any);
         }
         self.triggers_seen = end;
+        self.triggers_pending -= fired.len();
+        // Record by record, and for one record in the order the triggers
+        // were added.
+        fired.sort_by_key(|(order, _, _)| *order);
+        let fired: Vec<(SimDuration, TriggerAction)> =
+            fired.into_iter().map(|(_, d, a)| (d, a)).collect();
         for (delay, action) in fired {
             let at = self.now + delay;
             let event = match action {
@@ -299,5 +339,49 @@ mod tests {
         assert!(
             narrations[0] > SimTime::from_millis(111) && narrations[0] < SimTime::from_millis(112)
         );
+    }
+
+    #[test]
+    fn a_trigger_on_an_event_is_asked_about_that_event_alone() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        let (mut w, _, _) = datagrams(&[10, 30]);
+        let asked = Rc::new(Cell::new(0));
+        let seen = asked.clone();
+        let name = w
+            .trace()
+            .event_name(&crate::trace::Record {
+                time: SimTime::ZERO,
+                event: Event::Narration {
+                    text: String::new(),
+                },
+            })
+            .to_owned();
+        // Waits for a narration, which never comes: the datagrams' many
+        // events are not put to it.
+        w.add_trigger_on(
+            Some(&name),
+            Box::new(move |_, _| {
+                seen.set(seen.get() + 1);
+                false
+            }),
+            SimDuration::ZERO,
+            TriggerAction::Narrate("never".into()),
+        );
+        // One that waits for any event is asked about every one.
+        let any = Rc::new(Cell::new(0));
+        let counted = any.clone();
+        w.add_trigger(
+            Box::new(move |_, _| {
+                counted.set(counted.get() + 1);
+                false
+            }),
+            SimDuration::ZERO,
+            TriggerAction::Narrate("never".into()),
+        );
+        w.run(SimTime::from_secs(1));
+        assert!(!w.trace().records.is_empty());
+        assert_eq!(any.get(), w.trace().records.len());
+        assert_eq!(asked.get(), 0);
     }
 }

@@ -245,6 +245,11 @@ pub struct World {
     routes_dirty: bool,
     /// Actions waiting for an event, and how many records they have seen.
     triggers: Vec<Trigger>,
+    /// Pending triggers by the event name they wait for, and those that
+    /// wait for any event.
+    trigger_index: BTreeMap<String, Vec<usize>>,
+    trigger_any: Vec<usize>,
+    triggers_pending: usize,
     triggers_seen: usize,
     /// Links an eavesdropper listens on.
     taps: BTreeMap<LinkId, Vec<AppId>>,
@@ -287,6 +292,9 @@ impl World {
             taps: BTreeMap::new(),
             doomed: std::collections::BTreeSet::new(),
             triggers: Vec::new(),
+            trigger_index: BTreeMap::new(),
+            trigger_any: Vec::new(),
+            triggers_pending: 0,
             triggers_seen: 0,
             conns: Vec::new(),
             apps: Vec::new(),
