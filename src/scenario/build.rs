@@ -2,7 +2,7 @@
 //!
 //! Building is cheap (no I/O, no parsing), so the visualizer rebuilds the
 //! world from scratch and replays it whenever it steps backward. It does
-//! not check the scenario (`validate.rs` does that, called by
+//! not check the scenario (`validate` does that, called by
 //! [`super::parse`]) and does not run the world.
 
 use super::spec::{

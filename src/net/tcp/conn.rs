@@ -29,12 +29,13 @@
 //! keeps request/response dialogues easy to follow), urgent data.
 //!
 //! The pieces: this file is the connection (its states, the send and
-//! receive sequence spaces, the output, segment arrival and the timers
-//! other than the RTO); `rtt` is the retransmission timer, `congestion`
-//! the congestion window and `reassembly` the queue of out-of-order data.
-//! Each is an `impl TcpConnection` over the fields declared here.
+//! receive sequence spaces, the application's calls and the timers other
+//! than the RTO); `output` builds the segments it sends; `arrival` takes
+//! the segments it receives; `rtt` is the retransmission timer,
+//! `congestion` the congestion window and `reassembly` the queue of
+//! out-of-order data. Each is an `impl TcpConnection` over the fields
+//! declared here.
 
-use super::seq;
 use crate::net::packet::{TcpFlags, TcpSegment};
 use crate::sim::{SimDuration, SimTime};
 use bytes::Bytes;
@@ -78,7 +79,7 @@ impl TcpState {
 
     /// States in which a FIN from the peer has not yet been received and
     /// data may still arrive.
-    fn can_receive(self) -> bool {
+    pub(super) fn can_receive(self) -> bool {
         matches!(
             self,
             TcpState::SynReceived | TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
@@ -226,9 +227,9 @@ pub enum TcpEvent {
 /// Data the application queued and the peer has not acknowledged, as a
 /// list of chunks so that segments are usually zero-copy slices.
 #[derive(Debug, Default)]
-struct SendBuffer {
+pub(super) struct SendBuffer {
     chunks: VecDeque<Bytes>,
-    len: usize,
+    pub(super) len: usize,
 }
 
 impl SendBuffer {
@@ -238,7 +239,7 @@ impl SendBuffer {
     }
 
     /// Drops `n` bytes from the front (they were acknowledged).
-    fn consume(&mut self, mut n: usize) {
+    pub(super) fn consume(&mut self, mut n: usize) {
         n = n.min(self.len);
         self.len -= n;
         while n > 0 {
@@ -256,7 +257,7 @@ impl SendBuffer {
     }
 
     /// `len` bytes starting at `offset`.
-    fn slice(&self, mut offset: usize, len: usize) -> Bytes {
+    pub(super) fn slice(&self, mut offset: usize, len: usize) -> Bytes {
         let mut iter = self.chunks.iter();
         for chunk in iter.by_ref() {
             if offset < chunk.len() {
@@ -284,29 +285,29 @@ impl SendBuffer {
 pub struct TcpConnection {
     pub(super) config: TcpConfig,
     pub(super) state: TcpState,
-    local: SocketAddrV4,
-    remote: SocketAddrV4,
+    pub(super) local: SocketAddrV4,
+    pub(super) remote: SocketAddrV4,
 
     // Send sequence space (RFC 9293 §3.3.1).
-    iss: u32,
+    pub(super) iss: u32,
     pub(super) snd_una: u32,
     pub(super) snd_nxt: u32,
     /// The highest sequence number sent so far, plus one. After a timeout
     /// `snd_nxt` goes back to `snd_una` (go-back-N) but this stays.
     pub(super) snd_max: u32,
-    snd_wnd: u32,
-    snd_wl1: u32,
-    snd_wl2: u32,
+    pub(super) snd_wnd: u32,
+    pub(super) snd_wl1: u32,
+    pub(super) snd_wl2: u32,
     /// The MSS this end may send: the peer's MSS option, or 536.
     pub(super) snd_mss: u32,
     /// Sequence number of `send_buf`'s first byte.
-    buf_seq: u32,
-    send_buf: SendBuffer,
+    pub(super) buf_seq: u32,
+    pub(super) send_buf: SendBuffer,
     /// The application asked to close: a FIN follows the queued data.
-    fin_queued: bool,
+    pub(super) fin_queued: bool,
 
     // Receive sequence space.
-    irs: u32,
+    pub(super) irs: u32,
     pub(super) rcv_nxt: u32,
     pub(super) recv_buf: VecDeque<Bytes>,
     pub(super) recv_len: usize,
@@ -316,24 +317,24 @@ pub struct TcpConnection {
     /// Stream offset of `rcv_nxt` (bytes received in order so far).
     pub(super) rcv_off: u64,
     /// Stream offset of the peer's FIN, if it arrived ahead of data.
-    ooo_fin: Option<u64>,
+    pub(super) ooo_fin: Option<u64>,
     /// Window last advertised, to decide when a window update is due.
-    rcv_wnd_advertised: u32,
+    pub(super) rcv_wnd_advertised: u32,
     /// The peer's FIN has been received (end of stream).
-    fin_received: bool,
+    pub(super) fin_received: bool,
 
     // Output requests.
     pub(super) ack_now: bool,
     /// In-order segments received since the last ACK we sent.
-    unacked_segments: u32,
-    delack_at: Option<SimTime>,
+    pub(super) unacked_segments: u32,
+    pub(super) delack_at: Option<SimTime>,
     /// Retransmit the segment at `snd_una` at once (fast retransmit,
     /// partial ACK in NewReno recovery).
     pub(super) retransmit_una: bool,
     /// Send one byte past a zero window (RFC 9293 §3.8.6.1).
-    probe_now: bool,
+    pub(super) probe_now: bool,
     /// RST to send (and then be closed).
-    rst_pending: Option<TcpSegment>,
+    pub(super) rst_pending: Option<TcpSegment>,
 
     // Retransmission timer (RFC 6298).
     pub(super) rto: SimDuration,
@@ -344,9 +345,9 @@ pub struct TcpConnection {
     /// Sequence number being timed and when it was sent. Karn's rule: the
     /// sample is discarded if that segment is retransmitted.
     pub(super) rtt_probe: Option<(u32, SimTime)>,
-    persist_at: Option<SimTime>,
-    persist_backoff: u32,
-    time_wait_at: Option<SimTime>,
+    pub(super) persist_at: Option<SimTime>,
+    pub(super) persist_backoff: u32,
+    pub(super) time_wait_at: Option<SimTime>,
 
     // Congestion control (RFC 5681, RFC 6582).
     pub(super) cwnd: u32,
@@ -603,209 +604,6 @@ impl TcpConnection {
     }
 
     // ------------------------------------------------------------------
-    // Output
-    // ------------------------------------------------------------------
-
-    /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<TcpEvent> {
-        self.events.pop_front()
-    }
-
-    /// The earliest time at which [`handle_timeout`](Self::handle_timeout)
-    /// has work to do.
-    pub fn poll_timeout(&self) -> Option<SimTime> {
-        [
-            self.rto_at,
-            self.delack_at,
-            self.persist_at,
-            self.time_wait_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
-    /// The next segment to send, if any. Call until it returns `None`.
-    pub fn poll_transmit(&mut self, now: SimTime) -> Option<TcpSegment> {
-        if let Some(rst) = self.rst_pending.take() {
-            return Some(rst);
-        }
-        match self.state {
-            TcpState::Closed | TcpState::Listen => None,
-            TcpState::SynSent => self.transmit_syn(now, TcpFlags::SYN),
-            // Nothing but the SYN,ACK until the handshake completes.
-            TcpState::SynReceived => self.transmit_syn(now, TcpFlags::SYN | TcpFlags::ACK),
-            _ => {
-                let seg = self.transmit_data(now);
-                if seg.is_some() {
-                    return seg;
-                }
-                if self.ack_now {
-                    return Some(self.ack_segment());
-                }
-                None
-            }
-        }
-    }
-
-    fn transmit_syn(&mut self, now: SimTime, flags: TcpFlags) -> Option<TcpSegment> {
-        if self.snd_nxt != self.iss {
-            return None;
-        }
-        self.snd_nxt = self.iss.wrapping_add(1);
-        if self.snd_max == self.iss {
-            // First transmission: time it (the handshake gives the first
-            // RTT sample).
-            self.snd_max = self.snd_nxt;
-            self.rtt_probe = Some((self.iss, now));
-        } else {
-            self.rtt_probe = None; // Karn's rule
-        }
-        let mut seg = self.segment(self.iss, flags, Bytes::new());
-        if !flags.ack() {
-            seg.ack = 0;
-        }
-        seg.mss = Some(self.config.mss);
-        if self.rto_at.is_none() {
-            self.arm_rto(now);
-        }
-        self.ack_now = false;
-        Some(seg)
-    }
-
-    /// Sequence number of our FIN, once it is queued.
-    fn fin_seq(&self) -> Option<u32> {
-        self.fin_queued
-            .then(|| self.buf_seq.wrapping_add(self.send_buf.len as u32))
-    }
-
-    /// A data (and/or FIN) segment if the windows allow one.
-    fn transmit_data(&mut self, now: SimTime) -> Option<TcpSegment> {
-        let mss = self.snd_mss;
-        let data_end = self.buf_seq.wrapping_add(self.send_buf.len as u32);
-        let fin_seq = self.fin_seq();
-
-        let retransmit = std::mem::take(&mut self.retransmit_una);
-        let probe = std::mem::take(&mut self.probe_now);
-        let start = if retransmit {
-            self.snd_una
-        } else {
-            self.snd_nxt
-        };
-        // The SYN's sequence number is not data; data starts at buf_seq.
-        let start = if seq::lt(start, self.buf_seq) {
-            self.buf_seq
-        } else {
-            start
-        };
-        let available = seq::diff(data_end, start).max(0) as u32;
-
-        let len = if retransmit {
-            available.min(mss)
-        } else {
-            let in_flight = self.snd_nxt.wrapping_sub(self.snd_una);
-            let window = self.cwnd.min(self.snd_wnd);
-            let usable = window.saturating_sub(in_flight);
-            if probe && usable == 0 {
-                available.min(1)
-            } else {
-                available.min(mss).min(usable)
-            }
-        };
-        let end = start.wrapping_add(len);
-        // The FIN goes with the segment that ends at its sequence number:
-        // on the last data segment, or alone once all data is out. A FIN
-        // carries no data, so it needs no window.
-        let send_fin = fin_seq == Some(end);
-        if len == 0 && !send_fin {
-            return None;
-        }
-
-        let offset = seq::diff(start, self.buf_seq) as usize;
-        let payload = self.send_buf.slice(offset, len as usize);
-        let mut flags = TcpFlags::ACK;
-        if send_fin {
-            flags = flags | TcpFlags::FIN;
-        }
-        if len > 0 && end == data_end {
-            flags = flags | TcpFlags::PSH;
-        }
-        let seg = self.segment(start, flags, payload);
-        let seg_end = start.wrapping_add(seg.seq_len());
-        let is_retransmission = seq::lt(start, self.snd_max);
-        if is_retransmission {
-            // Karn's rule (RFC 6298 §3): never time a retransmitted segment.
-            if let Some((timed, _)) = self.rtt_probe
-                && seq::ge(timed, start)
-                && seq::lt(timed, seg_end)
-            {
-                self.rtt_probe = None;
-            }
-        } else if self.rtt_probe.is_none() {
-            self.rtt_probe = Some((start, now));
-        }
-        if seq::gt(seg_end, self.snd_nxt) {
-            self.snd_nxt = seg_end;
-        }
-        if seq::gt(self.snd_nxt, self.snd_max) {
-            self.snd_max = self.snd_nxt;
-        }
-        // RFC 6298 §5.1: start the timer when sending data if not running.
-        if self.rto_at.is_none() {
-            self.arm_rto(now);
-        }
-        self.persist_at = None;
-        Some(seg)
-    }
-
-    /// A pure ACK carrying the current window.
-    fn ack_segment(&mut self) -> TcpSegment {
-        self.segment(self.snd_nxt, TcpFlags::ACK, Bytes::new())
-    }
-
-    /// Builds a segment from this connection's addresses and receive state.
-    /// Every segment but a SYN acknowledges, so this also counts as the ACK
-    /// that was owed.
-    fn segment(&mut self, seq: u32, flags: TcpFlags, payload: Bytes) -> TcpSegment {
-        let window = self.rcv_window();
-        if flags.ack() {
-            self.ack_now = false;
-            self.unacked_segments = 0;
-            self.delack_at = None;
-            self.rcv_wnd_advertised = window;
-        }
-        TcpSegment {
-            src_port: self.local.port(),
-            dst_port: self.remote.port(),
-            seq,
-            ack: if flags.ack() { self.rcv_nxt } else { 0 },
-            flags,
-            window: window.min(65_535) as u16,
-            mss: None,
-            payload,
-        }
-    }
-
-    /// Free receive buffer space: the window we advertise.
-    pub(super) fn rcv_window(&self) -> u32 {
-        self.config.recv_buffer.saturating_sub(self.recv_len as u32)
-    }
-
-    /// After the application read data: announce a window that grew by at
-    /// least an MSS or half the buffer (receiver-side silly window syndrome
-    /// avoidance, RFC 9293 §3.8.6.2.2).
-    fn maybe_window_update(&mut self) {
-        if !self.state.can_receive() || self.fin_received {
-            return;
-        }
-        let grown = self.rcv_window().saturating_sub(self.rcv_wnd_advertised);
-        let threshold = u32::from(self.config.mss).min(self.config.recv_buffer / 2);
-        if grown >= threshold && grown > 0 {
-            self.ack_now = true;
-        }
-    }
-
-    // ------------------------------------------------------------------
     // Timers
     // ------------------------------------------------------------------
 
@@ -836,7 +634,7 @@ impl TcpConnection {
         self.enter_closed();
     }
 
-    fn enter_closed(&mut self) {
+    pub(super) fn enter_closed(&mut self) {
         self.set_state(TcpState::Closed);
         self.rto_at = None;
         self.delack_at = None;
@@ -847,7 +645,7 @@ impl TcpConnection {
         self.probe_now = false;
     }
 
-    fn set_state(&mut self, to: TcpState) {
+    pub(super) fn set_state(&mut self, to: TcpState) {
         let from = self.state;
         if from != to {
             self.state = to;
@@ -860,361 +658,6 @@ impl TcpConnection {
                 self.persist_at = None;
             }
         }
-    }
-
-    // ------------------------------------------------------------------
-    // Segment arrival (RFC 9293 §3.10.7)
-    // ------------------------------------------------------------------
-
-    /// Processes a segment addressed to this connection.
-    pub fn handle_segment(&mut self, now: SimTime, seg: &TcpSegment) {
-        match self.state {
-            TcpState::Closed | TcpState::Listen => {}
-            TcpState::SynSent => self.handle_syn_sent(now, seg),
-            _ => self.handle_synchronized(now, seg),
-        }
-        self.update_persist(now);
-    }
-
-    /// Records the peer's SYN: its ISN and MSS option.
-    fn receive_syn(&mut self, syn: &TcpSegment) {
-        self.irs = syn.seq;
-        self.rcv_nxt = syn.seq.wrapping_add(1);
-        if let Some(mss) = syn.mss {
-            self.snd_mss = u32::from(mss).min(u32::from(self.config.mss)).max(1);
-        }
-        self.snd_wnd = u32::from(syn.window);
-        self.snd_wl1 = syn.seq;
-        self.snd_wl2 = syn.ack;
-        self.init_cwnd();
-    }
-
-    fn acceptable_ack(&self, ack: u32) -> bool {
-        seq::lt(self.snd_una, ack) && seq::le(ack, self.snd_max)
-    }
-
-    /// RFC 9293 §3.10.7.3: SYN-SENT.
-    fn handle_syn_sent(&mut self, now: SimTime, seg: &TcpSegment) {
-        let flags = seg.flags;
-        if flags.ack() && !self.acceptable_ack(seg.ack) {
-            if !flags.rst() {
-                self.rst_pending = Some(self.rst_for_ack(seg.ack));
-            }
-            return;
-        }
-        if flags.rst() {
-            if flags.ack() {
-                self.fail(TcpError::Refused);
-            }
-            return;
-        }
-        if !flags.syn() {
-            return;
-        }
-        self.receive_syn(seg);
-        if flags.ack() {
-            self.snd_una = seg.ack;
-            self.sample_rtt(now, seg.ack);
-            self.after_syn_acked();
-            self.set_state(TcpState::Established);
-            self.ack_now = true;
-            self.accept_text(now, seg, seg.seq.wrapping_add(1));
-        } else {
-            // Simultaneous open (RFC 9293 Figure 8): answer with SYN,ACK.
-            self.set_state(TcpState::SynReceived);
-            self.snd_nxt = self.iss;
-        }
-    }
-
-    fn rst_for_ack(&self, ack: u32) -> TcpSegment {
-        TcpSegment {
-            src_port: self.local.port(),
-            dst_port: self.remote.port(),
-            seq: ack,
-            ack: 0,
-            flags: TcpFlags::RST,
-            window: 0,
-            mss: None,
-            payload: Bytes::new(),
-        }
-    }
-
-    /// RFC 9293 §3.10.7.4: every state after SYN-SENT.
-    fn handle_synchronized(&mut self, now: SimTime, seg: &TcpSegment) {
-        let flags = seg.flags;
-        // First: is the segment in the receive window?
-        if !self.segment_acceptable(seg) {
-            if flags.rst() {
-                return;
-            }
-            if self.state == TcpState::SynReceived && flags.syn() && seg.seq == self.irs {
-                if flags.ack() && self.acceptable_ack(seg.ack) {
-                    // Simultaneous open (RFC 9293 Figure 8, line 6): the
-                    // peer's SYN,ACK repeats the SYN we already have and
-                    // acknowledges ours. Only the ACK is new.
-                    self.complete_handshake();
-                    self.handle_ack(now, seg);
-                    return;
-                }
-                // Our SYN,ACK was lost and the peer sent its SYN again.
-                self.snd_nxt = self.iss;
-                return;
-            }
-            if self.state == TcpState::TimeWait && flags.fin() {
-                // A retransmitted FIN: our last ACK was lost. Ack it and
-                // restart the 2*MSL timer (RFC 9293 §3.10.7.4, TIME-WAIT).
-                self.time_wait_at = Some(now + self.config.msl.saturating_mul(2));
-            }
-            self.ack_now = true;
-            return;
-        }
-        // Second: RST (RFC 5961 §3.2: exact match resets, else challenge).
-        if flags.rst() {
-            if seg.seq == self.rcv_nxt {
-                if self.state == TcpState::SynReceived {
-                    // Back to LISTEN: for a connection spawned by a
-                    // listener that just means it goes away.
-                    self.events.push_back(TcpEvent::Error(TcpError::Reset));
-                    self.enter_closed();
-                } else if matches!(
-                    self.state,
-                    TcpState::LastAck | TcpState::Closing | TcpState::TimeWait
-                ) {
-                    self.enter_closed();
-                } else {
-                    self.fail(TcpError::Reset);
-                }
-            } else {
-                self.ack_now = true;
-            }
-            return;
-        }
-        // Fourth: a SYN in a synchronized state (RFC 5961 §4.2).
-        if flags.syn() {
-            self.ack_now = true;
-            return;
-        }
-        // Fifth: the ACK field.
-        if !flags.ack() {
-            return;
-        }
-        if self.state == TcpState::SynReceived {
-            if !self.acceptable_ack(seg.ack) {
-                self.rst_pending = Some(self.rst_for_ack(seg.ack));
-                return;
-            }
-            self.complete_handshake();
-        }
-        if !self.handle_ack(now, seg) {
-            return;
-        }
-        let data_seq = if flags.syn() {
-            seg.seq.wrapping_add(1)
-        } else {
-            seg.seq
-        };
-        self.accept_text(now, seg, data_seq);
-    }
-
-    /// SYN-RECEIVED and our SYN acknowledged: the connection is up.
-    fn complete_handshake(&mut self) {
-        self.after_syn_acked();
-        self.set_state(if self.fin_queued {
-            TcpState::FinWait1
-        } else {
-            TcpState::Established
-        });
-        if self.fin_queued {
-            // close() was called before the handshake ended; the
-            // connection still counts as established for the app.
-            self.events.push_back(TcpEvent::Connected);
-        }
-    }
-
-    /// RFC 9293 §3.10.7.4 "first, check sequence number" (the four cases).
-    fn segment_acceptable(&self, seg: &TcpSegment) -> bool {
-        let len = seg.seq_len();
-        let wnd = self.rcv_window();
-        let start_ok =
-            |s: u32| seq::le(self.rcv_nxt, s) && seq::lt(s, self.rcv_nxt.wrapping_add(wnd));
-        match (len, wnd) {
-            (0, 0) => seg.seq == self.rcv_nxt,
-            (0, _) => start_ok(seg.seq),
-            (_, 0) => false,
-            (_, _) => start_ok(seg.seq) || start_ok(seg.seq.wrapping_add(len - 1)),
-        }
-    }
-
-    /// Processes the ACK field; false if the segment must be dropped.
-    fn handle_ack(&mut self, now: SimTime, seg: &TcpSegment) -> bool {
-        let ack = seg.ack;
-        if seq::gt(ack, self.snd_max) {
-            // Acknowledges something not yet sent.
-            self.ack_now = true;
-            return false;
-        }
-        let window = u32::from(seg.window);
-        if seq::lt(self.snd_una, ack) {
-            self.on_new_ack(now, ack);
-        } else if ack == self.snd_una {
-            let is_dup = seg.payload.is_empty()
-                && !seg.flags.fin()
-                && !seg.flags.syn()
-                && window == self.snd_wnd
-                && self.snd_max != self.snd_una;
-            if is_dup {
-                self.on_dup_ack();
-            }
-        }
-        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
-        if seq::lt(self.snd_wl1, seg.seq) || (self.snd_wl1 == seg.seq && seq::le(self.snd_wl2, ack))
-        {
-            let opened = window > self.snd_wnd;
-            self.snd_wnd = window;
-            self.snd_wl1 = seg.seq;
-            self.snd_wl2 = ack;
-            if opened {
-                self.persist_backoff = 0;
-            }
-        }
-        self.after_ack_state_changes(now);
-        true
-    }
-
-    /// State changes an ACK of our FIN causes.
-    fn after_ack_state_changes(&mut self, now: SimTime) {
-        let fin_acked = self.fin_seq().is_some_and(|f| seq::gt(self.snd_una, f));
-        if !fin_acked {
-            return;
-        }
-        match self.state {
-            TcpState::FinWait1 => self.set_state(TcpState::FinWait2),
-            TcpState::Closing => self.enter_time_wait(now),
-            TcpState::LastAck => self.enter_closed(),
-            _ => {}
-        }
-    }
-
-    fn enter_time_wait(&mut self, now: SimTime) {
-        self.set_state(TcpState::TimeWait);
-        self.time_wait_at = Some(now + self.config.msl.saturating_mul(2));
-    }
-
-    /// An ACK that acknowledges new data.
-    fn on_new_ack(&mut self, now: SimTime, ack: u32) {
-        // Bytes of data (not SYN/FIN) this ACK covers.
-        let data_acked = seq::diff(ack, self.buf_seq).clamp(0, self.send_buf.len as i64) as usize;
-        if data_acked > 0 {
-            self.send_buf.consume(data_acked);
-            self.buf_seq = self.buf_seq.wrapping_add(data_acked as u32);
-            self.events.push_back(TcpEvent::Writable);
-        }
-        self.snd_una = ack;
-        if seq::lt(self.snd_nxt, self.snd_una) {
-            self.snd_nxt = self.snd_una;
-        }
-        self.sample_rtt(now, ack);
-        self.backoff = 0;
-        self.timeout_reduced = false;
-        // Only data counts toward window growth: the ACK of a SYN or FIN
-        // moves no bytes through the network's queues.
-        if data_acked > 0 {
-            self.congestion_on_new_ack(data_acked as u32);
-        }
-        // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged,
-        // otherwise restart it.
-        self.rto_at = if self.snd_una == self.snd_max {
-            None
-        } else {
-            Some(now + self.rto)
-        };
-    }
-
-    /// RFC 9293 §3.10.7.4 "seventh, process the segment text" and "eighth,
-    /// check the FIN bit". `data_seq` is the sequence number of the first
-    /// payload byte.
-    fn accept_text(&mut self, now: SimTime, seg: &TcpSegment, data_seq: u32) {
-        if !self.state.can_receive() || self.fin_received {
-            if seg.flags.fin() || !seg.payload.is_empty() {
-                // Data after the peer's FIN: just acknowledge.
-                self.ack_now = true;
-            }
-            return;
-        }
-        let mut in_order = false;
-        if !seg.payload.is_empty() {
-            in_order = self.receive_data(data_seq, &seg.payload);
-        }
-        if seg.flags.fin() {
-            let fin_off = self.offset_of(data_seq.wrapping_add(seg.payload.len() as u32));
-            if fin_off.is_some_and(|o| o >= self.rcv_off) {
-                self.ooo_fin = fin_off;
-            }
-        }
-        let fin_now = self.ooo_fin == Some(self.rcv_off);
-        if fin_now {
-            self.ooo_fin = None;
-            self.fin_received = true;
-            self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
-            self.ack_now = true;
-            self.events.push_back(TcpEvent::PeerClosed);
-            match self.state {
-                TcpState::SynReceived | TcpState::Established => {
-                    self.set_state(TcpState::CloseWait)
-                }
-                TcpState::FinWait1 => self.set_state(TcpState::Closing),
-                TcpState::FinWait2 => self.enter_time_wait(now),
-                _ => {}
-            }
-        } else if !seg.payload.is_empty() {
-            self.schedule_ack(now, in_order);
-        }
-    }
-
-    /// RFC 5681 §4.2: ACK at least every second full-sized segment, and
-    /// within the delayed-ACK timeout otherwise.
-    fn schedule_ack(&mut self, now: SimTime, in_order: bool) {
-        if !in_order {
-            return; // ack_now was set where needed
-        }
-        self.unacked_segments += 1;
-        match self.config.delayed_ack {
-            Some(delay) if self.unacked_segments < 2 => {
-                if self.delack_at.is_none() {
-                    self.delack_at = Some(now + delay);
-                }
-            }
-            _ => self.ack_now = true,
-        }
-    }
-
-    /// Zero-window probing (RFC 9293 §3.8.6.1): if data waits, the peer's
-    /// window is closed and nothing is in flight to elicit an ACK, a timer
-    /// sends a one-byte probe.
-    fn update_persist(&mut self, now: SimTime) {
-        let data_waiting = seq::lt(
-            self.snd_nxt,
-            self.buf_seq.wrapping_add(self.send_buf.len as u32),
-        );
-        let blocked = self.state.synchronized()
-            && self.snd_wnd == 0
-            && data_waiting
-            && self.snd_nxt == self.snd_una;
-        if !blocked {
-            self.persist_at = None;
-        } else if self.persist_at.is_none() {
-            let wait = self
-                .rto
-                .saturating_mul(1 << self.persist_backoff.min(6))
-                .min(self.config.max_rto);
-            self.persist_at = Some(now + wait);
-        }
-    }
-
-    /// Called by the stack after the application queued data or read: keeps
-    /// the persist timer consistent.
-    pub fn after_app_call(&mut self, now: SimTime) {
-        self.update_persist(now);
     }
 }
 

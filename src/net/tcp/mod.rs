@@ -4,8 +4,10 @@
 //! the [`World`](crate::net::World) demultiplexes segments to connections,
 //! runs listeners and answers segments for closed ports with RST.
 
+mod arrival;
 mod congestion;
 mod conn;
+mod output;
 mod reassembly;
 mod rtt;
 pub mod seq;

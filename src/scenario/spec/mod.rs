@@ -7,12 +7,26 @@
 //! automatic unless given.
 //!
 //! These types only describe a scenario: what must hold across fields is
-//! checked in `validate.rs`, and what they mean in a run is decided
+//! checked in `validate`, and what they mean in a run is decided
 //! in [`build`](mod@super::build).
+//!
+//! The pieces: this file is the scenario, its hosts, links, actions,
+//! faults and captions; `mail` has the mail servers' users, DNS records,
+//! accounts and IMAP steps; `files` the file servers' accounts, files and
+//! FTP steps; `checks` the checks on the final state.
 
 use super::units::{Dur, Rate, Size};
 use serde::Deserialize;
 use std::net::Ipv4Addr;
+
+mod checks;
+mod files;
+mod mail;
+
+pub use checks::FinalCheck;
+use files::default_file_services;
+pub use files::{FileService, FileSpec, FileUserSpec, FtpMode, FtpStep, FtpType};
+pub use mail::{AccountSpec, ImapStepSpec, MailProtocol, RecordSpec, UserSpec, mail_hostname};
 
 /// The format version this build reads.
 pub const VERSION: u32 = 1;
@@ -301,121 +315,6 @@ impl Role {
     }
 }
 
-/// The name a mail server host goes by: its `hostname`, else the host name
-/// with the first domain appended (`bob-mail.hamburger.edu`), else the
-/// host name.
-pub fn mail_hostname(h: &HostSpec) -> String {
-    match &h.role {
-        Role::MailServer {
-            hostname: Some(name),
-            ..
-        } => name.to_ascii_lowercase(),
-        Role::MailServer { domains, .. } if !h.name.contains('.') && !domains.is_empty() => {
-            format!("{}.{}", h.name, domains[0]).to_ascii_lowercase()
-        }
-        _ => h.name.to_ascii_lowercase(),
-    }
-}
-
-/// A user of a mail server.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename = "User")]
-pub struct UserSpec {
-    /// The login name and local part: `bob` for bob@hamburger.edu.
-    pub name: String,
-    pub password: String,
-    /// Folders besides the INBOX the user has from the start, for IMAP:
-    /// `["Archive", "Work/2026"]` (`/` separates levels).
-    #[serde(default)]
-    pub folders: Vec<String>,
-}
-
-/// A record of a DnsServer.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub enum RecordSpec {
-    /// `Mx(domain, preference, exchange)`: mail for the domain goes to the
-    /// exchange. The exchange may name a MailServer host of the scenario,
-    /// which stands for its mail host name, with an A record added for it.
-    Mx(String, u16, String),
-    /// `A(name, address)`: the address may be written as an IPv4 address
-    /// or as the name of a host of the scenario (its address).
-    A(String, String),
-}
-
-/// A mail account of a host's user.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename = "Account")]
-pub struct AccountSpec {
-    /// The user's address: `alice@crepes.fr`.
-    pub address: String,
-    pub password: String,
-    /// The MailServer host that holds the mailbox.
-    pub server: String,
-    /// The login name, if not the address's local part.
-    #[serde(default)]
-    pub login: Option<String>,
-}
-
-impl AccountSpec {
-    /// The login name: `login`, or the local part of the address.
-    pub fn login_name(&self) -> &str {
-        match &self.login {
-            Some(l) => l,
-            None => self.address.split('@').next().unwrap_or_default(),
-        }
-    }
-}
-
-// ----- file transfer: accounts, files, protocols -----
-
-/// An account of a file server.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename = "User")]
-pub struct FileUserSpec {
-    pub name: String,
-    pub password: String,
-    /// The user's root directory in the server's tree (default `/NAME`).
-    #[serde(default)]
-    pub home: Option<String>,
-    /// May read and list but change nothing.
-    #[serde(default)]
-    pub read_only: bool,
-    /// Most bytes the home may hold; uploads beyond fail (FTP 452).
-    #[serde(default)]
-    pub quota: Option<Size>,
-}
-
-/// A file: its path and either its text or its size (then its content is
-/// pseudo-random bytes that depend only on the path and the size).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename = "File")]
-pub struct FileSpec {
-    pub path: String,
-    #[serde(default)]
-    pub text: Option<String>,
-    #[serde(default)]
-    pub size: Option<Size>,
-}
-
-/// A protocol a file server speaks.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-pub enum FileService {
-    /// FTP on port 21, with data connections from port 20 (active) or to
-    /// a port of the server's (passive).
-    Ftp,
-    /// HTTP on port 80.
-    Http,
-    /// SCP on port 22.
-    Scp,
-    /// TELNET on port 23: a login and a shell (`ls`, `cat`, `cd`, `pwd`)
-    /// over the same files and users.
-    Telnet,
-}
-
-fn default_file_services() -> Vec<FileService> {
-    vec![FileService::Ftp]
-}
-
 /// A service a host runs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -591,91 +490,6 @@ pub enum ActionKind {
     },
 }
 
-/// Who opens FTP's data connections.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-pub enum FtpMode {
-    /// PORT: the client listens, the server connects from port 20.
-    Active,
-    /// PASV: the server listens, the client connects.
-    #[default]
-    Passive,
-}
-
-/// TYPE A or TYPE I.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-pub enum FtpType {
-    Ascii,
-    Binary,
-}
-
-/// One step of an FTP session.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub enum FtpStep {
-    /// LIST of the current directory.
-    List,
-    /// LIST of a path.
-    ListPath(String),
-    /// NLST of the current directory.
-    Nlst,
-    Retr(String),
-    /// STOR of `name` with the given text or a generated content of `size`.
-    Stor {
-        name: String,
-        #[serde(default)]
-        text: Option<String>,
-        #[serde(default)]
-        size: Option<Size>,
-    },
-    /// APPE, like STOR.
-    Appe {
-        name: String,
-        #[serde(default)]
-        text: Option<String>,
-        #[serde(default)]
-        size: Option<Size>,
-    },
-    Cwd(String),
-    Cdup,
-    Pwd,
-    Mkd(String),
-    Rmd(String),
-    Dele(String),
-    /// RNFR then RNTO.
-    Rename(String, String),
-    Type(FtpType),
-    Size(String),
-    Noop,
-    /// Any command line, sent as is.
-    Raw(String),
-    Quit,
-}
-
-impl FtpStep {
-    pub fn name(&self) -> &'static str {
-        match self {
-            FtpStep::List => "List",
-            FtpStep::ListPath(_) => "ListPath",
-            FtpStep::Nlst => "Nlst",
-            FtpStep::Retr(_) => "Retr",
-            FtpStep::Stor { .. } => "Stor",
-            FtpStep::Appe { .. } => "Appe",
-            FtpStep::Cwd(_) => "Cwd",
-            FtpStep::Cdup => "Cdup",
-            FtpStep::Pwd => "Pwd",
-            FtpStep::Mkd(_) => "Mkd",
-            FtpStep::Rmd(_) => "Rmd",
-            FtpStep::Dele(_) => "Dele",
-            FtpStep::Rename(..) => "Rename",
-            FtpStep::Type(_) => "Type",
-            FtpStep::Size(_) => "Size",
-            FtpStep::Noop => "Noop",
-            FtpStep::Raw(_) => "Raw",
-            FtpStep::Quit => "Quit",
-        }
-    }
-}
-
 impl ActionKind {
     pub fn name(&self) -> &'static str {
         match self {
@@ -687,100 +501,6 @@ impl ActionKind {
             ActionKind::ScpUpload { .. } => "ScpUpload",
             ActionKind::ScpDownload { .. } => "ScpDownload",
             ActionKind::Telnet { .. } => "Telnet",
-        }
-    }
-}
-
-/// How a user agent fetches mail.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-pub enum MailProtocol {
-    /// POP3 (RFC 1939), port 110.
-    #[default]
-    Pop3,
-    /// IMAP (RFC 3501), port 143: the mail stays on the server, the
-    /// user agent works on it there with `steps`.
-    Imap,
-}
-
-/// One step of an IMAP session, as `FetchMail(..., protocol: Imap, steps:
-/// [...])` lists them:
-///
-/// ```ron
-/// steps: [Select("INBOX"), SearchUnseen, ReadFound,
-///         Flag(subject: "Lunch", flag: "\\Flagged"),
-///         Move(subject: "Lunch", to: "Archive"), Idle("30s")]
-/// ```
-///
-/// Steps with a `subject` work on every message of the selected folder
-/// whose Subject contains the text (found with `UID SEARCH SUBJECT`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub enum ImapStepSpec {
-    /// `LOGIN` with the account's login and password (implied first).
-    Login,
-    /// `LIST`: which folders there are.
-    List,
-    /// `CREATE` a folder.
-    Create(String),
-    /// `SELECT` the folder the next steps work on.
-    Select(String),
-    /// `UID SEARCH ALL`
-    SearchAll,
-    /// `UID SEARCH UNSEEN`: the messages not read yet.
-    SearchUnseen,
-    /// Read what the last search found (`FETCH BODY[]`: sets `\Seen`).
-    ReadFound,
-    /// Read every message of the folder.
-    ReadAll,
-    /// Download every message without marking it read (`BODY.PEEK[]`),
-    /// as a phone does to list the mailbox.
-    PeekAll,
-    /// Read the messages with this subject.
-    Read { subject: String },
-    /// Set a flag (`"\\Flagged"`, `"\\Seen"`, `"\\Answered"`, a
-    /// keyword like `"$Work"`) on the messages with this subject.
-    Flag { subject: String, flag: String },
-    /// Clear a flag of the messages with this subject.
-    Unflag { subject: String, flag: String },
-    /// Copy the messages with this subject to a folder.
-    Copy { subject: String, to: String },
-    /// Move them to a folder (COPY, STORE `\Deleted`, EXPUNGE).
-    Move { subject: String, to: String },
-    /// Delete them (STORE `\Deleted`, then EXPUNGE).
-    Delete { subject: String },
-    /// `EXPUNGE`: remove every message flagged `\Deleted`.
-    Expunge,
-    /// `NOOP`: give the server a chance to report changes.
-    Noop,
-    /// `IDLE` this long (RFC 2177): the server reports changes at once.
-    Idle(Dur),
-    /// `LOGOUT` (implied last).
-    Logout,
-}
-
-impl ImapStepSpec {
-    /// The name as a scenario writes it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            ImapStepSpec::Login => "Login",
-            ImapStepSpec::List => "List",
-            ImapStepSpec::Create(_) => "Create",
-            ImapStepSpec::Select(_) => "Select",
-            ImapStepSpec::SearchAll => "SearchAll",
-            ImapStepSpec::SearchUnseen => "SearchUnseen",
-            ImapStepSpec::ReadFound => "ReadFound",
-            ImapStepSpec::ReadAll => "ReadAll",
-            ImapStepSpec::PeekAll => "PeekAll",
-            ImapStepSpec::Read { .. } => "Read",
-            ImapStepSpec::Flag { .. } => "Flag",
-            ImapStepSpec::Unflag { .. } => "Unflag",
-            ImapStepSpec::Copy { .. } => "Copy",
-            ImapStepSpec::Move { .. } => "Move",
-            ImapStepSpec::Delete { .. } => "Delete",
-            ImapStepSpec::Expunge => "Expunge",
-            ImapStepSpec::Noop => "Noop",
-            ImapStepSpec::Idle(_) => "Idle",
-            ImapStepSpec::Logout => "Logout",
         }
     }
 }
@@ -836,119 +556,6 @@ pub struct NarrationSpec {
     #[serde(default)]
     pub wait: Option<Dur>,
     pub text: String,
-}
-
-/// A check on the final state.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub enum FinalCheck {
-    /// The host's discard service received a connection with exactly this
-    /// many bytes, all in order.
-    Received { host: String, bytes: Size },
-    /// A mailbox on a MailServer host: with `subject`, the messages whose
-    /// Subject contains it; with `count`, exactly that many (else at least
-    /// one).
-    Mailbox {
-        host: String,
-        user: String,
-        /// The folder (default "INBOX").
-        #[serde(default)]
-        folder: Option<String>,
-        #[serde(default)]
-        subject: Option<String>,
-        #[serde(default)]
-        count: Option<usize>,
-    },
-    /// The MailServer host's outbound queue is empty: everything was
-    /// delivered or returned.
-    QueueEmpty { host: String },
-    /// The user agent on the host fetched messages: with `subject`, those
-    /// whose Subject contains it; with `count`, exactly that many (else at
-    /// least one).
-    Fetched {
-        host: String,
-        #[serde(default)]
-        subject: Option<String>,
-        #[serde(default)]
-        count: Option<usize>,
-    },
-    /// The user's INBOX on the MailServer host holds a bounce (a delivery
-    /// status notification from MAILER-DAEMON); with `subject`, one about
-    /// a message whose Subject contains it.
-    Bounced {
-        host: String,
-        user: String,
-        #[serde(default)]
-        subject: Option<String>,
-    },
-    /// The file server holds this file (path in its whole tree), with this
-    /// size, SHA-256 or text if given.
-    File {
-        host: String,
-        path: String,
-        #[serde(default)]
-        size: Option<Size>,
-        #[serde(default)]
-        sha256: Option<String>,
-        #[serde(default)]
-        text: Option<String>,
-    },
-    /// The file server holds no file at this path.
-    NoFile { host: String, path: String },
-    /// The host downloaded a file of this name (FTP, HTTP or SCP), with
-    /// this size or SHA-256 if given, or byte for byte the same as a file
-    /// on a server: `same_as: ("files", "/alice/report.txt")`.
-    Downloaded {
-        host: String,
-        name: String,
-        #[serde(default)]
-        size: Option<Size>,
-        #[serde(default)]
-        sha256: Option<String>,
-        #[serde(default)]
-        same_as: Option<(String, String)>,
-    },
-    /// The eavesdropper could read this text (in a finding, or in the
-    /// bytes of a captured stream).
-    Eavesdropped { host: String, contains: String },
-    /// The eavesdropper could not read this text anywhere.
-    NotEavesdropped { host: String, contains: String },
-    /// The flags of the messages whose Subject contains `subject`: on a
-    /// MailServer host, those in `user`'s `folder` (default "INBOX") as
-    /// stored; on a host with a user agent, those the device knows with
-    /// IMAP (in `folder` if given) as the server last reported them. There
-    /// must be at least one, and each must have every flag of `has` and
-    /// none of `lacks`: `has: ["\\Seen"], lacks: ["\\Deleted"]`.
-    Flags {
-        host: String,
-        /// The mailbox's user (MailServer hosts only).
-        #[serde(default)]
-        user: Option<String>,
-        #[serde(default)]
-        folder: Option<String>,
-        subject: String,
-        #[serde(default)]
-        has: Vec<String>,
-        #[serde(default)]
-        lacks: Vec<String>,
-    },
-    /// The user agent on the host was told by an IMAP server, while its
-    /// session was open, of a change made elsewhere (another device, a
-    /// delivery): `kind` is "exists" (new mail), "expunge" (a message
-    /// removed) or "flags" (flags changed). With `flag`, only flag updates
-    /// with that flag set count; with `subject`, only updates about a
-    /// message whose Subject contains it; with `count`, exactly that many
-    /// (else at least one).
-    SawUpdate {
-        host: String,
-        kind: String,
-        #[serde(default)]
-        flag: Option<String>,
-        #[serde(default)]
-        subject: Option<String>,
-        #[serde(default)]
-        count: Option<usize>,
-    },
 }
 
 /// When a scripted action, fault or caption happens.
