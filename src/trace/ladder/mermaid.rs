@@ -20,9 +20,17 @@ fn mermaid_id(name: &str) -> String {
 
 /// Mermaid text escapes: `;` and `#` would end or start an entity.
 fn mermaid_text(s: &str) -> String {
-    s.replace('#', "#35;")
-        .replace(';', "#59;")
-        .replace(['\r', '\n'], " ")
+    // One pass: the `;` of an escape just written is not escaped again.
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            ';' => out.push_str("#59;"),
+            '\r' | '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The ladder as a Mermaid sequence diagram.
@@ -69,6 +77,8 @@ mod tests {
     fn ids_and_text_are_what_mermaid_accepts() {
         assert_eq!(mermaid_id("mail.crepes.fr"), "h_mail_crepes_fr");
         assert_eq!(mermaid_text("a;b\r\nc"), "a#59;b  c");
+        // A `#` is written once: its escape's `;` is not escaped again.
+        assert_eq!(mermaid_text("#1; x"), "#35;1#59; x");
     }
 
     #[test]
