@@ -346,6 +346,9 @@ pub struct TcpConnection {
     pub(super) rtt_probe: Option<(u32, SimTime)>,
     persist_at: Option<SimTime>,
     persist_backoff: u32,
+    /// When this end last acknowledged an unacceptable segment that
+    /// carried no data (see [`TcpConnection::ack_unacceptable`]).
+    oow_ack_at: Option<SimTime>,
     time_wait_at: Option<SimTime>,
 
     // Congestion control (RFC 5681, RFC 6582).
@@ -365,6 +368,10 @@ pub struct TcpConnection {
 
 /// RFC 9293 §3.7.1: the MSS to assume when the peer sends none.
 const DEFAULT_MSS: u32 = 536;
+/// RFC 5961 §7 (ACK throttling): at most one ACK per this interval in
+/// reply to unacceptable segments without data, as Linux's
+/// `tcp_invalid_ratelimit` (500 ms).
+const OOW_ACK_INTERVAL: SimDuration = SimDuration::from_millis(500);
 
 impl TcpConnection {
     /// An active open: the connection starts in SYN-SENT and its first
@@ -442,6 +449,7 @@ impl TcpConnection {
             rtt_probe: None,
             persist_at: None,
             persist_backoff: 0,
+            oow_ack_at: None,
             time_wait_at: None,
             cwnd: 0,
             ssthresh: u32::MAX,
@@ -965,7 +973,7 @@ impl TcpConnection {
                 // restart the 2*MSL timer (RFC 9293 §3.10.7.4, TIME-WAIT).
                 self.time_wait_at = Some(now + self.config.msl.saturating_mul(2));
             }
-            self.ack_now = true;
+            self.ack_unacceptable(now, seg);
             return;
         }
         // Second: RST (RFC 5961 §3.2: exact match resets, else challenge).
@@ -985,13 +993,14 @@ impl TcpConnection {
                     self.fail(TcpError::Reset);
                 }
             } else {
-                self.ack_now = true;
+                // The challenge ACK.
+                self.ack_unacceptable(now, seg);
             }
             return;
         }
         // Fourth: a SYN in a synchronized state (RFC 5961 §4.2).
         if flags.syn() {
-            self.ack_now = true;
+            self.ack_unacceptable(now, seg);
             return;
         }
         // Fifth: the ACK field.
@@ -1031,6 +1040,32 @@ impl TcpConnection {
         }
     }
 
+    /// The ACK RFC 9293 §3.10.7.4 sends in reply to a segment it drops
+    /// (out of the window, acknowledging unsent data) and the challenge
+    /// ACKs of RFC 5961 (a RST or SYN that is not an exact match).
+    ///
+    /// Two ends that disagree about the sequence numbers (a forged or
+    /// stale segment made one of them acknowledge bytes the other never
+    /// sent) would otherwise answer each other's ACKs forever: each finds
+    /// the other's ACK unacceptable and replies with one of its own. So,
+    /// as RFC 5961 §7 advises and as Linux does, such replies to segments
+    /// without data are throttled to one per [`OOW_ACK_INTERVAL`]; a
+    /// segment with data or a FIN (a retransmission after our ACK was
+    /// lost) is always acknowledged.
+    fn ack_unacceptable(&mut self, now: SimTime, seg: &TcpSegment) {
+        let loop_prone = seg.flags.syn() || (seg.payload.is_empty() && !seg.flags.fin());
+        if loop_prone {
+            if self
+                .oow_ack_at
+                .is_some_and(|at| now < at + OOW_ACK_INTERVAL)
+            {
+                return;
+            }
+            self.oow_ack_at = Some(now);
+        }
+        self.ack_now = true;
+    }
+
     /// RFC 9293 §3.10.7.4 "first, check sequence number" (the four cases).
     fn segment_acceptable(&self, seg: &TcpSegment) -> bool {
         let len = seg.seq_len();
@@ -1050,7 +1085,7 @@ impl TcpConnection {
         let ack = seg.ack;
         if seq::gt(ack, self.snd_max) {
             // Acknowledges something not yet sent.
-            self.ack_now = true;
+            self.ack_unacceptable(now, seg);
             return false;
         }
         let window = u32::from(seg.window);
