@@ -1089,7 +1089,8 @@ impl TcpConnection {
             return false;
         }
         let window = u32::from(seg.window);
-        if seq::lt(self.snd_una, ack) {
+        let acks_new_data = seq::lt(self.snd_una, ack);
+        if acks_new_data {
             self.on_new_ack(now, ack);
         } else if ack == self.snd_una {
             let is_dup = seg.payload.is_empty()
@@ -1101,8 +1102,18 @@ impl TcpConnection {
                 self.on_dup_ack();
             }
         }
-        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
-        if seq::lt(self.snd_wl1, seg.seq) || (self.snd_wl1 == seg.seq && seq::le(self.snd_wl2, ack))
+        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule: no
+        // older segment than the last one used may set the window), and,
+        // as Linux does (tcp_may_update_window), whenever the ACK
+        // acknowledges new data: such a segment is never an old one.
+        // Without that, one in-window segment with a sequence number far
+        // ahead (forged, or from a confused peer) would set SND.WL1 there
+        // and freeze the window it carried until the peer's own data
+        // caught up: a tiny window could then hold the sender to a byte
+        // per round trip for as long as the peer only acknowledges.
+        if acks_new_data
+            || seq::lt(self.snd_wl1, seg.seq)
+            || (self.snd_wl1 == seg.seq && seq::le(self.snd_wl2, ack))
         {
             let opened = window > self.snd_wnd;
             self.snd_wnd = window;
@@ -1505,5 +1516,59 @@ mod tests {
         }
         a.handle_timeout(now + SimDuration::from_secs(61));
         assert_eq!(a.state(), TcpState::Closed);
+    }
+
+    /// A segment from the peer's addresses: ours to forge.
+    fn forged(p: &Pair, seq: u32, flags: TcpFlags, window: u16, payload: &[u8]) -> TcpSegment {
+        TcpSegment {
+            src_port: 80,
+            dst_port: 40000,
+            seq,
+            ack: p.a.snd_nxt,
+            flags,
+            window,
+            mss: None,
+            payload: Bytes::copy_from_slice(payload),
+        }
+    }
+
+    #[test]
+    fn a_segment_far_ahead_does_not_freeze_the_window() {
+        let mut p = Pair::new();
+        p.run(SimTime::from_secs(1));
+        // In the window, 20,000 bytes ahead of anything the peer sent,
+        // advertising a window of one byte.
+        let seg = forged(&p, p.a.rcv_nxt.wrapping_add(20_000), TcpFlags::ACK, 1, b"");
+        p.a.handle_segment(p.now, &seg);
+        assert_eq!(p.a.send_window(), 1);
+        let data = vec![b'x'; 20_000];
+        assert_eq!(p.a.send(&data), data.len());
+        // The peer's first ACK of new data gives its real window back:
+        // all is there in well under the 400 s a byte per round trip
+        // would take.
+        p.run(SimTime::from_secs(3));
+        assert!(p.a.send_window() > 1);
+        assert_eq!(p.b.as_mut().unwrap().recv_all(), data);
+    }
+
+    #[test]
+    fn a_forged_byte_does_not_start_an_endless_exchange_of_acks() {
+        let mut p = Pair::new();
+        p.run(SimTime::from_secs(1));
+        // A byte the peer never sent: A acknowledges it, B finds that ACK
+        // acknowledges unsent data and answers, A finds B's ACK out of
+        // its window and answers, and so on, at most once per 500 ms each.
+        let seg = forged(&p, p.a.rcv_nxt, TcpFlags::ACK, 65535, b"!");
+        p.a.handle_segment(p.now, &seg);
+        p.log.clear();
+        p.run(SimTime::from_secs(3));
+        let acks = p.log.len();
+        assert!(
+            acks <= 2 * 5,
+            "{acks} segments in 2 s: {:?}",
+            summary(&p.log)
+        );
+        assert_eq!(p.a.state(), TcpState::Established);
+        assert_eq!(p.b.as_ref().unwrap().state(), TcpState::Established);
     }
 }
