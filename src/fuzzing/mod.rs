@@ -548,6 +548,7 @@ pub fn join_messages<'a>(messages: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8
 /// An SSH client's transport after the key exchange with
 /// [`scp_server_machine`]: the point from which `scp_session` sends the
 /// fuzzer's messages.
+#[derive(Clone)]
 pub struct SshPipe {
     pub client: Transport,
     pub server: ScpServer,
@@ -559,8 +560,20 @@ pub struct SshPipe {
 }
 
 impl SshPipe {
-    /// Runs the key exchange; the client may authenticate afterwards.
+    /// Both ends after the key exchange; the client may authenticate
+    /// afterwards. Both ends' randomness is fixed ([`SSH_CLIENT_SEED`],
+    /// [`SSH_SERVER_SEED`]), so every key exchange is the same one, byte
+    /// for byte: it runs once per process, and each call gets a copy of
+    /// both ends as they stand after it (the same keys, sequence numbers
+    /// and randomness to come). The exchange's public-key operations cost
+    /// far more than anything a fuzzed message makes the server do.
     pub fn connect() -> SshPipe {
+        static CONNECTED: OnceLock<SshPipe> = OnceLock::new();
+        CONNECTED.get_or_init(SshPipe::key_exchange).clone()
+    }
+
+    /// Runs the key exchange between fresh ends.
+    fn key_exchange() -> SshPipe {
         let mut pipe = SshPipe {
             client: Transport::client(
                 Some(ssh_host_public_key()),
