@@ -21,6 +21,8 @@
 //!   compares two runs: the first difference and both ladders.
 //! - [`live`] serves a scenario's servers on real loopback sockets, so
 //!   real clients (curl, Python's smtplib, ...) talk to the same machines.
+//! - [`fuzzing`] holds the entry points of the fuzz targets in `fuzz/`,
+//!   which the test suite also runs on their seeds and regressions.
 //!
 //! The engine never reads a wall clock: a run is a pure function of its
 //! scenario and seed. Only the live mode maps real time to simulated time
@@ -29,6 +31,7 @@
 pub mod apps;
 pub mod diagram;
 pub mod exercise;
+pub mod fuzzing;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod live;

@@ -96,30 +96,37 @@ pub fn load(name: &str) -> Result<Loaded, ScenarioError> {
         }
         ScenarioError::whole_file(name, msg)
     })?;
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
+    let scenario = parse_bytes(name, &bytes)?;
+    // parse_bytes only succeeds on UTF-8 text.
+    let text = String::from_utf8(bytes).unwrap_or_default();
+    Ok(Loaded {
+        file: name.to_owned(),
+        text,
+        scenario,
+    })
+}
+
+/// Parses and validates the bytes of a scenario file, as [`load`] does
+/// once it has read them: text that is not UTF-8 is an error at the first
+/// invalid byte, anything else goes to [`parse`].
+pub fn parse_bytes(file: &str, bytes: &[u8]) -> Result<Scenario, ScenarioError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(file, text),
         Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
+            let valid = e.valid_up_to();
             let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
             let src = Source {
-                file: name,
+                file,
                 text: &prefix,
             };
-            return Err(ScenarioError {
+            Err(ScenarioError {
                 diagnostics: vec![src.at_offset(
                     valid,
                     1,
                     format!("the file is not UTF-8 text (byte {valid} is invalid)"),
                     Some("scenario files are RON text".into()),
                 )],
-            });
+            })
         }
-    };
-    let scenario = parse(name, &text)?;
-    Ok(Loaded {
-        file: name.to_owned(),
-        text,
-        scenario,
-    })
+    }
 }

@@ -15,6 +15,7 @@ mod exercises;
 mod files_ftp;
 mod files_scenarios;
 mod files_security;
+mod fuzz_corpus;
 mod golden;
 mod live_files;
 mod live_hostile;

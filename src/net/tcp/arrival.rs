@@ -8,7 +8,7 @@
 //! Not here: the reassembly of out-of-order data (`reassembly`), the
 //! congestion window (`congestion`), the RTT samples (`rtt`).
 
-use super::conn::{TcpConnection, TcpError, TcpEvent, TcpState};
+use super::conn::{OOW_ACK_INTERVAL, TcpConnection, TcpError, TcpEvent, TcpState};
 use super::seq;
 use crate::net::packet::{TcpFlags, TcpSegment};
 use crate::sim::SimTime;
@@ -114,7 +114,7 @@ impl TcpConnection {
                 // restart the 2*MSL timer (RFC 9293 §3.10.7.4, TIME-WAIT).
                 self.time_wait_at = Some(now + self.config.msl.saturating_mul(2));
             }
-            self.ack_now = true;
+            self.ack_unacceptable(now, seg);
             return;
         }
         // Second: RST (RFC 5961 §3.2: exact match resets, else challenge).
@@ -134,13 +134,14 @@ impl TcpConnection {
                     self.fail(TcpError::Reset);
                 }
             } else {
-                self.ack_now = true;
+                // The challenge ACK.
+                self.ack_unacceptable(now, seg);
             }
             return;
         }
         // Fourth: a SYN in a synchronized state (RFC 5961 §4.2).
         if flags.syn() {
-            self.ack_now = true;
+            self.ack_unacceptable(now, seg);
             return;
         }
         // Fifth: the ACK field.
@@ -194,16 +195,43 @@ impl TcpConnection {
         }
     }
 
+    /// The ACK RFC 9293 §3.10.7.4 sends in reply to a segment it drops
+    /// (out of the window, acknowledging unsent data) and the challenge
+    /// ACKs of RFC 5961 (a RST or SYN that is not an exact match).
+    ///
+    /// Two ends that disagree about the sequence numbers (a forged or
+    /// stale segment made one of them acknowledge bytes the other never
+    /// sent) would otherwise answer each other's ACKs forever: each finds
+    /// the other's ACK unacceptable and replies with one of its own. So,
+    /// as RFC 5961 §7 advises and as Linux does, such replies to segments
+    /// without data are throttled to one per [`OOW_ACK_INTERVAL`]; a
+    /// segment with data or a FIN (a retransmission after our ACK was
+    /// lost) is always acknowledged.
+    fn ack_unacceptable(&mut self, now: SimTime, seg: &TcpSegment) {
+        let loop_prone = seg.flags.syn() || (seg.payload.is_empty() && !seg.flags.fin());
+        if loop_prone {
+            if self
+                .oow_ack_at
+                .is_some_and(|at| now < at + OOW_ACK_INTERVAL)
+            {
+                return;
+            }
+            self.oow_ack_at = Some(now);
+        }
+        self.ack_now = true;
+    }
+
     /// Processes the ACK field; false if the segment must be dropped.
     fn handle_ack(&mut self, now: SimTime, seg: &TcpSegment) -> bool {
         let ack = seg.ack;
         if seq::gt(ack, self.snd_max) {
             // Acknowledges something not yet sent.
-            self.ack_now = true;
+            self.ack_unacceptable(now, seg);
             return false;
         }
         let window = u32::from(seg.window);
-        if seq::lt(self.snd_una, ack) {
+        let acks_new_data = seq::lt(self.snd_una, ack);
+        if acks_new_data {
             self.on_new_ack(now, ack);
         } else if ack == self.snd_una {
             let is_dup = seg.payload.is_empty()
@@ -215,8 +243,18 @@ impl TcpConnection {
                 self.on_dup_ack();
             }
         }
-        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule).
-        if seq::lt(self.snd_wl1, seg.seq) || (self.snd_wl1 == seg.seq && seq::le(self.snd_wl2, ack))
+        // Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2 rule: no
+        // older segment than the last one used may set the window), and,
+        // as Linux does (tcp_may_update_window), whenever the ACK
+        // acknowledges new data: such a segment is never an old one.
+        // Without that, one in-window segment with a sequence number far
+        // ahead (forged, or from a confused peer) would set SND.WL1 there
+        // and freeze the window it carried until the peer's own data
+        // caught up: a tiny window could then hold the sender to a byte
+        // per round trip for as long as the peer only acknowledges.
+        if acks_new_data
+            || seq::lt(self.snd_wl1, seg.seq)
+            || (self.snd_wl1 == seg.seq && seq::le(self.snd_wl2, ack))
         {
             let opened = window > self.snd_wnd;
             self.snd_wnd = window;

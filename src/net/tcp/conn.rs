@@ -347,6 +347,9 @@ pub struct TcpConnection {
     pub(super) rtt_probe: Option<(u32, SimTime)>,
     pub(super) persist_at: Option<SimTime>,
     pub(super) persist_backoff: u32,
+    /// When this end last acknowledged an unacceptable segment that
+    /// carried no data (see `ack_unacceptable`).
+    pub(super) oow_ack_at: Option<SimTime>,
     pub(super) time_wait_at: Option<SimTime>,
 
     // Congestion control (RFC 5681, RFC 6582).
@@ -366,6 +369,10 @@ pub struct TcpConnection {
 
 /// RFC 9293 §3.7.1: the MSS to assume when the peer sends none.
 const DEFAULT_MSS: u32 = 536;
+/// RFC 5961 §7 (ACK throttling): at most one ACK per this interval in
+/// reply to unacceptable segments without data, as Linux's
+/// `tcp_invalid_ratelimit` (500 ms).
+pub(super) const OOW_ACK_INTERVAL: SimDuration = SimDuration::from_millis(500);
 
 impl TcpConnection {
     /// An active open: the connection starts in SYN-SENT and its first
@@ -443,6 +450,7 @@ impl TcpConnection {
             rtt_probe: None,
             persist_at: None,
             persist_backoff: 0,
+            oow_ack_at: None,
             time_wait_at: None,
             cwnd: 0,
             ssthresh: u32::MAX,
@@ -913,5 +921,59 @@ mod tests {
         }
         a.handle_timeout(now + SimDuration::from_secs(61));
         assert_eq!(a.state(), TcpState::Closed);
+    }
+
+    /// A segment from the peer's addresses: ours to forge.
+    fn forged(p: &Pair, seq: u32, flags: TcpFlags, window: u16, payload: &[u8]) -> TcpSegment {
+        TcpSegment {
+            src_port: 80,
+            dst_port: 40000,
+            seq,
+            ack: p.a.snd_nxt,
+            flags,
+            window,
+            mss: None,
+            payload: Bytes::copy_from_slice(payload),
+        }
+    }
+
+    #[test]
+    fn a_segment_far_ahead_does_not_freeze_the_window() {
+        let mut p = Pair::new();
+        p.run(SimTime::from_secs(1));
+        // In the window, 20,000 bytes ahead of anything the peer sent,
+        // advertising a window of one byte.
+        let seg = forged(&p, p.a.rcv_nxt.wrapping_add(20_000), TcpFlags::ACK, 1, b"");
+        p.a.handle_segment(p.now, &seg);
+        assert_eq!(p.a.send_window(), 1);
+        let data = vec![b'x'; 20_000];
+        assert_eq!(p.a.send(&data), data.len());
+        // The peer's first ACK of new data gives its real window back:
+        // all is there in well under the 400 s a byte per round trip
+        // would take.
+        p.run(SimTime::from_secs(3));
+        assert!(p.a.send_window() > 1);
+        assert_eq!(p.b.as_mut().unwrap().recv_all(), data);
+    }
+
+    #[test]
+    fn a_forged_byte_does_not_start_an_endless_exchange_of_acks() {
+        let mut p = Pair::new();
+        p.run(SimTime::from_secs(1));
+        // A byte the peer never sent: A acknowledges it, B finds that ACK
+        // acknowledges unsent data and answers, A finds B's ACK out of
+        // its window and answers, and so on, at most once per 500 ms each.
+        let seg = forged(&p, p.a.rcv_nxt, TcpFlags::ACK, 65535, b"!");
+        p.a.handle_segment(p.now, &seg);
+        p.log.clear();
+        p.run(SimTime::from_secs(3));
+        let acks = p.log.len();
+        assert!(
+            acks <= 2 * 5,
+            "{acks} segments in 2 s: {:?}",
+            summary(&p.log)
+        );
+        assert_eq!(p.a.state(), TcpState::Established);
+        assert_eq!(p.b.as_ref().unwrap().state(), TcpState::Established);
     }
 }

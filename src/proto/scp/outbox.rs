@@ -22,6 +22,7 @@ pub(crate) enum Side {
 }
 
 /// The transport, the channel and the transcript of one end.
+#[derive(Clone)]
 pub(crate) struct Outbox {
     side: Side,
     pub(crate) transport: Transport,

@@ -115,6 +115,7 @@ pub const EXIT_COMMAND_NOT_FOUND: u32 = 127;
 /// The service the client asks for once authenticated (RFC 4254).
 const CONNECTION_SERVICE: &str = "ssh-connection";
 
+#[derive(Clone)]
 enum Phase {
     KeyExchange,
     Authentication,
@@ -127,7 +128,9 @@ enum Phase {
     Closed,
 }
 
-/// One SSH connection, server side.
+/// One SSH connection, server side. A clone is the same connection at
+/// the same point, as [`Transport`]'s.
+#[derive(Clone)]
 pub struct ScpServer {
     phase: Phase,
     limits: ScpLimits,
@@ -734,6 +737,9 @@ impl Session for ScpServer {
 
     fn handle_close(&mut self) {
         self.phase = Phase::Closed;
+        // Like every machine's: once the peer is gone there is nothing
+        // more to say, so the connection is to be closed.
+        self.close_requested = true;
     }
 
     fn state_name(&self) -> &'static str {

@@ -15,6 +15,7 @@ pub const WINDOW: u32 = 2 * 1024 * 1024;
 /// Largest data message accepted (OpenSSH's default, 32 KiB).
 pub const MAX_PACKET: u32 = 32 * 1024;
 
+#[derive(Clone)]
 enum Pending {
     Data {
         bytes: Vec<u8>,
@@ -25,6 +26,7 @@ enum Pending {
 }
 
 /// One session channel.
+#[derive(Clone)]
 pub struct Channel {
     /// Our number for it.
     pub local: u32,

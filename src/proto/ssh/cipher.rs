@@ -113,8 +113,42 @@ enum Protection {
     },
     AesCtr {
         stream: Box<Aes128Ctr>,
+        /// The stream's key and IV, to make a copy of it.
+        key: Vec<u8>,
+        iv: Vec<u8>,
         mac_key: Vec<u8>,
     },
+}
+
+impl Clone for Protection {
+    /// The same protection at the same point: a counter-mode stream has
+    /// no copy of its own, so the copy is made from the key and IV and
+    /// moved on to where the stream is.
+    fn clone(&self) -> Protection {
+        match self {
+            Protection::Clear => Protection::Clear,
+            Protection::ChaCha { main, header } => Protection::ChaCha {
+                main: *main,
+                header: *header,
+            },
+            Protection::AesCtr {
+                stream,
+                key,
+                iv,
+                mac_key,
+            } => {
+                let mut copy = Aes128Ctr::new_from_slices(key, iv)
+                    .expect("the key and IV the stream was made with");
+                copy.seek(stream.current_pos::<u64>());
+                Protection::AesCtr {
+                    stream: Box::new(copy),
+                    key: key.clone(),
+                    iv: iv.clone(),
+                    mac_key: mac_key.clone(),
+                }
+            }
+        }
+    }
 }
 
 impl Protection {
@@ -140,6 +174,8 @@ impl Protection {
                 stream: Box::new(
                     Aes128Ctr::new_from_slices(&keys.key, &keys.iv).map_err(|_| bad())?,
                 ),
+                key: keys.key.clone(),
+                iv: keys.iv.clone(),
                 mac_key: keys.mac_key.clone(),
             },
         })
@@ -192,6 +228,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Turns payloads into packets, in one direction.
+#[derive(Clone)]
 pub struct Sealer {
     protection: Protection,
     seq: u32,
@@ -244,7 +281,9 @@ impl Sealer {
                 let tag = chacha_tag(main, seq, &packet);
                 packet.extend_from_slice(&tag);
             }
-            Protection::AesCtr { stream, mac_key } => {
+            Protection::AesCtr {
+                stream, mac_key, ..
+            } => {
                 // The MAC is over the clear packet (encrypt-and-MAC,
                 // RFC 4253 §6.4).
                 let mac = hmac(mac_key, seq, &packet).map(|m| m.finalize().into_bytes());
@@ -265,6 +304,7 @@ impl Default for Sealer {
 }
 
 /// Turns a byte stream into payloads, in one direction.
+#[derive(Clone)]
 pub struct Opener {
     protection: Protection,
     seq: u32,
@@ -348,7 +388,9 @@ impl Opener {
                 stream.apply_keystream(&mut body);
                 unpad(&body)?
             }
-            Protection::AesCtr { stream, mac_key } => {
+            Protection::AesCtr {
+                stream, mac_key, ..
+            } => {
                 if self.first_block.is_none() {
                     let Some(first) = self.buf.first_chunk::<16>() else {
                         return Ok(None);
@@ -457,6 +499,35 @@ mod tests {
             }
             assert_eq!(got, payloads, "{cipher:?}");
             assert_eq!(opener.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn a_copy_mid_stream_goes_on_exactly_as_the_original() {
+        for cipher in [
+            None,
+            Some(CipherName::ChaCha20Poly1305),
+            Some(CipherName::Aes128Ctr),
+        ] {
+            let mut rng = ChaCha20Rng::from_seed([1; 32]);
+            let (mut sealer, mut opener) = pair(cipher);
+            // Part of the way in, with half a packet buffered.
+            let first = sealer.seal(&[0x5e; 100], &mut rng);
+            opener.push(&first);
+            assert!(opener.next_packet().unwrap().is_some());
+            let second = sealer.seal(b"second", &mut rng);
+            opener.push(&second[..10]);
+            let (mut sealer2, mut opener2, mut rng2) =
+                (sealer.clone(), opener.clone(), rng.clone());
+            assert_eq!(
+                sealer.seal(b"third", &mut rng),
+                sealer2.seal(b"third", &mut rng2),
+                "{cipher:?}"
+            );
+            for o in [&mut opener, &mut opener2] {
+                o.push(&second[10..]);
+                assert_eq!(o.next_packet().unwrap().unwrap().1, b"second", "{cipher:?}");
+            }
         }
     }
 

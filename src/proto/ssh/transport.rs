@@ -22,6 +22,7 @@ const MAX_PRE_VERSION_LINES: usize = 20;
 pub const USERAUTH_SERVICE: &str = "ssh-userauth";
 
 /// Which end this is.
+#[derive(Clone)]
 enum Role {
     Server { host_key: HostKey },
     Client { known_host: Option<[u8; 32]> },
@@ -41,6 +42,7 @@ pub enum Event {
 }
 
 /// A key exchange in progress.
+#[derive(Clone)]
 struct Exchange {
     ours: Vec<u8>,
     theirs: Option<Vec<u8>>,
@@ -52,7 +54,10 @@ struct Exchange {
     incoming: Option<super::cipher::DirectionKeys>,
 }
 
-/// One end of an SSH transport.
+/// One end of an SSH transport. A clone is the same connection at
+/// the same point (keys, sequence numbers, randomness to come): what
+/// happens to one from then on does not touch the other.
+#[derive(Clone)]
 pub struct Transport {
     role: Role,
     rng: ChaCha20Rng,

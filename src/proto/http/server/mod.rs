@@ -491,6 +491,9 @@ impl Session for HttpServer {
 
     fn handle_close(&mut self) {
         self.state = State::Closed;
+        // Like every machine's: once the peer is gone there is nothing
+        // more to say, so the connection is to be closed.
+        self.close_requested = true;
     }
 
     fn state_name(&self) -> &'static str {

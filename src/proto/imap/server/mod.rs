@@ -857,7 +857,9 @@ impl Session for ImapServer {
     }
 
     fn wants_close(&self) -> bool {
-        self.logout
+        // After LOGOUT, or once the client went away (as every machine's:
+        // there is no one left to answer).
+        self.logout || self.closed
     }
 
     fn handle_close(&mut self) {

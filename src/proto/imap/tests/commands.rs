@@ -51,6 +51,21 @@ fn greeting_capability_login_logout() {
 }
 
 #[test]
+fn a_session_the_client_leaves_wants_to_close() {
+    // Without LOGOUT, as a client that just hangs up, selected or not.
+    let mut st = store();
+    let mut s = server();
+    assert!(!s.wants_close());
+    s.handle_close();
+    assert!(s.wants_close());
+    assert_eq!(s.state_name(), "Logout");
+    let mut s = selected(&mut st);
+    s.handle_close();
+    assert!(s.wants_close());
+    assert_eq!(send(&mut s, &mut st, "c NOOP\r\n"), "");
+}
+
+#[test]
 fn failed_logins_are_counted_then_bye() {
     let mut st = store();
     let mut s = server();
