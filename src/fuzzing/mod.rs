@@ -10,8 +10,9 @@
 //!
 //! A target fails by panicking: the machine panicked, or broke one of the
 //! conventions of [`crate::proto`] that the target checks (its state is
-//! one of its `STATES`; after the peer closed, it wants to close). No
-//! input may do that, whatever it is.
+//! one of its `STATES`, and every change of state is an edge of its
+//! `TRANSITIONS`, [`crate::proto::contract`]; after the peer closed, it
+//! wants to close). No input may do that, whatever it is.
 //!
 //! Each target plays against a small world of its own, modelled on the
 //! bundled scenarios (the accounts, mailboxes and files of
@@ -43,6 +44,7 @@ use bytes::Bytes;
 use crate::apps::files::{ScpView, WebView};
 use crate::apps::mail::MailStore;
 use crate::apps::vfs::{Account, VPath, Vfs};
+use crate::proto::contract::Walk;
 use crate::proto::dns::{self, DnsServer, Zone};
 use crate::proto::ftp::{DataPorts, DataRequest, FtpServer, FtpServerConfig};
 use crate::proto::http::HttpServer;
@@ -56,6 +58,7 @@ use crate::proto::ssh::transport::{Event, Transport};
 use crate::proto::telnet::{TelnetConfig, TelnetServer};
 use crate::proto::tls::{self, TlsLayer, pki::ScenarioPki};
 use crate::proto::{Session, Transcript};
+use crate::proto::{ftp, http, imap, pop3, scp, smtp, telnet};
 use crate::scenario;
 
 pub use tcp::tcp_segments;
@@ -149,18 +152,31 @@ fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// What a driver does after every input: sends everything, records the
 /// transcript, and for STARTTLS/STLS plays the driver that put TLS in
 /// place (so the secure half of the dialogue is reachable too). Checks
-/// the machine's state is one of `states`.
-fn pump(s: &mut dyn Session, states: &[&str]) {
+/// that the machine's state is one of its `STATES` and that every change
+/// is an edge of its `TRANSITIONS` (`proto::contract`): each input is one
+/// line, and one line makes at most one change.
+fn pump(s: &mut dyn Session, walk: &mut Walk) {
     while s.poll_output().is_some() {}
     while let Some(t) = s.poll_transcript() {
         check_transcript(&t);
     }
+    walk.expect_step(s.state_name());
     if s.take_starttls() {
         s.tls_started();
         while s.poll_output().is_some() {}
+        walk.expect_step(s.state_name());
     }
-    let state = s.state_name();
-    assert!(states.contains(&state), "state {state:?} is not in STATES");
+}
+
+/// A walk of `s` through the diagram of `states` and `table`, from where
+/// it stands.
+fn walk(
+    s: &dyn Session,
+    machine: &'static str,
+    states: &'static [&'static str],
+    table: &'static [crate::proto::Transition],
+) -> Walk {
+    Walk::new(machine, states, table, s.state_name())
 }
 
 fn check_transcript(t: &Transcript) {
@@ -170,11 +186,12 @@ fn check_transcript(t: &Transcript) {
 
 /// The end of every session: the peer goes away, and the machine must
 /// then want to close.
-fn hang_up(s: &mut dyn Session) {
+fn hang_up(s: &mut dyn Session, walk: &mut Walk) {
     s.handle_close();
     while s.poll_output().is_some() {}
     while s.poll_transcript().is_some() {}
     assert!(s.wants_close(), "still open after the peer closed");
+    walk.expect_hung_up(s.state_name());
 }
 
 // ----------------------------------------------------------------------
@@ -257,12 +274,13 @@ pub fn smtp_server(data: &[u8]) {
     let mut config = SmtpConfig::new("mail.hamburger.edu");
     config.starttls = true;
     let mut s = SmtpServer::new(config, IpAddr::V4(CLIENT_IP));
-    pump(&mut s, crate::proto::smtp::STATES);
+    let mut w = walk(&s, "smtp server", smtp::STATES, smtp::TRANSITIONS);
+    pump(&mut s, &mut w);
     for line in lines(data) {
         s.handle_input(line, &mut backend, NOW);
-        pump(&mut s, crate::proto::smtp::STATES);
+        pump(&mut s, &mut w);
     }
-    hang_up(&mut s);
+    hang_up(&mut s, &mut w);
 }
 
 /// POP3: the client's lines to a server that offers STLS. The maildrop
@@ -272,13 +290,14 @@ pub fn pop3_server(data: &[u8]) {
     let mut config = Pop3Config::new("mail.hamburger.edu");
     config.stls = true;
     let mut s = Pop3Server::new(config);
-    pump(&mut s, crate::proto::pop3::STATES);
+    let mut w = walk(&s, "pop3 server", pop3::STATES, pop3::TRANSITIONS);
+    pump(&mut s, &mut w);
     for line in lines(data) {
         s.handle_input(line, &mut store);
-        pump(&mut s, crate::proto::pop3::STATES);
+        pump(&mut s, &mut w);
     }
     s.handle_close_with(&mut store);
-    hang_up(&mut s);
+    hang_up(&mut s, &mut w);
     assert!(
         store.users().all(|u| !u.is_locked()),
         "a maildrop is still locked after the session"
@@ -297,15 +316,16 @@ pub fn imap_server(data: &[u8]) {
         starttls: true,
         ..ImapConfig::default()
     });
-    pump(&mut s, crate::proto::imap::STATES);
+    let mut w = walk(&s, "imap server", imap::STATES, imap::TRANSITIONS);
+    pump(&mut s, &mut w);
     for line in lines(data) {
         s.handle_input(line, &mut store, NOW);
-        pump(&mut s, crate::proto::imap::STATES);
+        pump(&mut s, &mut w);
         // Other sessions change the mailbox too: tell this one.
         s.handle_mailbox_changed(&mut store);
-        pump(&mut s, crate::proto::imap::STATES);
+        pump(&mut s, &mut w);
     }
-    hang_up(&mut s);
+    hang_up(&mut s, &mut w);
 }
 
 // ----------------------------------------------------------------------
@@ -440,8 +460,8 @@ pub fn ftp_server(data: &[u8]) {
         max_upload: 64 * 1024,
         ..FtpServerConfig::default()
     });
-    let states = crate::proto::ftp::STATES;
-    pump(&mut s, states);
+    let mut w = walk(&s, "ftp server", ftp::STATES, ftp::TRANSITIONS);
+    pump(&mut s, &mut w);
     for line in lines(data) {
         match line.first() {
             Some(&FTP_DATA_FAILED) => s.handle_data_failed(&mut vfs, &mut ports, NOW),
@@ -466,9 +486,9 @@ pub fn ftp_server(data: &[u8]) {
                 DataRequest::Close => s.handle_data_sent(&mut vfs, &mut ports, NOW),
             }
         }
-        pump(&mut s, states);
+        pump(&mut s, &mut w);
     }
-    hang_up(&mut s);
+    hang_up(&mut s, &mut w);
 }
 
 /// HTTP: the client's lines to the web server of [`file_tree`] (its root
@@ -481,11 +501,12 @@ pub fn http_server(data: &[u8]) {
         root: &root,
     };
     let mut s = HttpServer::new();
+    let mut w = walk(&s, "http server", http::STATES, http::TRANSITIONS);
     for line in lines(data) {
         s.handle_input(line, &web, NOW);
-        pump(&mut s, crate::proto::http::STATES);
+        pump(&mut s, &mut w);
     }
-    hang_up(&mut s);
+    hang_up(&mut s, &mut w);
 }
 
 /// The SCP server of both SCP targets.
@@ -513,10 +534,11 @@ fn scp_feed(server: &mut ScpServer, vfs: &mut Vfs, data: &[u8]) {
 pub fn scp_server(data: &[u8]) {
     let mut vfs = file_tree();
     let mut s = scp_server_machine();
-    pump(&mut s, crate::proto::scp::STATES);
+    let mut w = walk(&s, "scp server", scp::STATES, scp::TRANSITIONS);
+    pump(&mut s, &mut w);
     scp_feed(&mut s, &mut vfs, data);
-    pump(&mut s, crate::proto::scp::STATES);
-    hang_up(&mut s);
+    pump(&mut s, &mut w);
+    hang_up(&mut s, &mut w);
 }
 
 /// The messages of `scp_session`'s input: each is a 16-bit big-endian
@@ -640,13 +662,15 @@ impl SshPipe {
 /// and the SCP protocol in channel data.
 pub fn scp_session(data: &[u8]) {
     let mut pipe = SshPipe::connect();
+    let mut w = walk(&pipe.server, "scp server", scp::STATES, scp::TRANSITIONS);
     for payload in split_messages(data) {
         if pipe.closed {
             break;
         }
         pipe.send(payload);
+        w.expect_step(pipe.server.state_name());
     }
-    hang_up(&mut pipe.server);
+    hang_up(&mut pipe.server, &mut w);
 }
 
 /// The accounts of `telnet_server`, as in the bundled TELNET scenario.
@@ -662,13 +686,14 @@ pub fn telnet_server(data: &[u8]) {
         let _ = vfs.add_user(user, Account::new(password, home), NOW);
     }
     let mut s = TelnetServer::new(TelnetConfig::new("files"));
-    pump(&mut s, crate::proto::telnet::STATES);
+    let mut w = walk(&s, "telnet server", telnet::STATES, telnet::TRANSITIONS);
+    pump(&mut s, &mut w);
     for chunk in lines(data) {
         s.handle_input(chunk, &mut vfs);
         while s.poll_event().is_some() {}
-        pump(&mut s, crate::proto::telnet::STATES);
+        pump(&mut s, &mut w);
     }
-    hang_up(&mut s);
+    hang_up(&mut s, &mut w);
 }
 
 // ----------------------------------------------------------------------

@@ -245,6 +245,11 @@ pub const TRANSITIONS: &[crate::proto::Transition] = &[
     ("LoggedIn", "DataReady", "PASV 227, EPSV 229, PORT/EPRT 200"),
     (
         "DataReady",
+        "LoggedIn",
+        "transfer refused 450/550/553, PASV 425, data connection closed",
+    ),
+    (
+        "DataReady",
         "Transferring",
         "RETR STOR LIST MLSD, passive, connected / 125",
     ),
