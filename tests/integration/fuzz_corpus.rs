@@ -514,3 +514,46 @@ fn fuzz_seeds_match_the_golden_traces() {
         problems.join("\n")
     );
 }
+
+// ----------------------------------------------------------------------
+// A property test on stable: mutated seeds
+// ----------------------------------------------------------------------
+
+/// The line-protocol servers' targets, by name.
+const LINE_SERVERS: &[&str] = &[
+    "smtp_server",
+    "pop3_server",
+    "imap_server",
+    "ftp_server",
+    "http_server",
+    "telnet_server",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// A seed dialogue with a piece cut out and random bytes put in:
+    /// every line server answers it without a panic, holds to its
+    /// diagram at every line (`proto::contract`), and wants to close once
+    /// the peer is gone, as the fuzz targets check.
+    #[test]
+    fn mutated_dialogues_keep_every_server_to_its_diagram(
+        which in 0usize..1000,
+        cut in 0usize..4000,
+        cut_len in 0usize..200,
+        insert in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+    ) {
+        for name in LINE_SERVERS {
+            let target = TARGETS.iter().find(|t| t.name == *name).unwrap();
+            let seeds: Vec<PathBuf> = files(&root().join("fuzz/corpus").join(name))
+                .into_iter()
+                .filter(|p| is_seed(p))
+                .collect();
+            let mut data = std::fs::read(&seeds[which % seeds.len()]).unwrap();
+            let at = cut.min(data.len());
+            let end = (at + cut_len).min(data.len());
+            data.splice(at..end, insert.iter().copied());
+            (target.run)(&data);
+        }
+    }
+}
