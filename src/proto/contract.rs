@@ -179,6 +179,23 @@ impl Walk {
     }
 }
 
+/// Feeds `data` to a machine one line at a time through `feed` (which
+/// returns the machine's state after the line) and walks it after each:
+/// for the property tests of the clients, where one reply line may make a
+/// few changes (a reply, and the next command it starts).
+pub fn feed_by_lines(
+    walk: &mut Walk,
+    data: &[u8],
+    max_edges: usize,
+    mut feed: impl FnMut(&[u8]) -> &'static str,
+) -> Result<(), String> {
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        let state = feed(line);
+        walk.step_within(state, max_edges)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

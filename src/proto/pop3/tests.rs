@@ -468,13 +468,22 @@ proptest! {
     #[test]
     fn client_survives_arbitrary_responses(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 0..8)) {
         let mut c = Pop3Client::new(config("hungry", RetrievalMode::DownloadAndDelete));
-        c.handle_input(b"+OK hi\r\n+OK\r\n+OK\r\n+OK 2 10\r\n+OK\r\n");
+        let mut w = crate::proto::contract::Walk::new("pop3 client", super::client::STATES, super::client::TRANSITIONS, c.state_name());
+        let walked = crate::proto::contract::feed_by_lines(&mut w, b"+OK hi\r\n+OK\r\n+OK\r\n+OK 2 10\r\n+OK\r\n", 3, |line| {
+            c.handle_input(line);
+            c.state_name()
+        });
+        prop_assert!(walked.is_ok(), "{}", walked.unwrap_err());
         for chunk in &chunks {
-            c.handle_input(chunk);
-            prop_assert!(super::client::STATES.contains(&c.state_name()));
+            let walked = crate::proto::contract::feed_by_lines(&mut w, chunk, 3, |line| {
+                c.handle_input(line);
+                c.state_name()
+            });
+            prop_assert!(walked.is_ok(), "{}", walked.unwrap_err());
         }
         c.handle_close();
         prop_assert!(c.wants_close());
+        prop_assert!(w.hung_up(c.state_name()).is_ok());
     }
 }
 

@@ -817,17 +817,48 @@ proptest! {
     #[test]
     fn client_survives_arbitrary_replies(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 0..8)) {
         let mut c = SmtpClient::new(client_config(true), vec![message(&["b@h.edu", "c@h.edu"], "x\n")]);
+        let mut w = crate::proto::contract::Walk::new("smtp client", CLIENT_STATES_LIST, super::client::TRANSITIONS, c.state_name());
         for chunk in &chunks {
-            c.handle_input(chunk);
-            prop_assert!(CLIENT_STATES_LIST.contains(&c.state_name()));
+            let walked = crate::proto::contract::feed_by_lines(&mut w, chunk, 3, |line| {
+                c.handle_input(line);
+                c.state_name()
+            });
+            prop_assert!(walked.is_ok(), "{}", walked.unwrap_err());
         }
         c.handle_close();
         prop_assert!(c.wants_close());
+        prop_assert!(w.hung_up(c.state_name()).is_ok());
         prop_assert!(c.reports()[0].outcome() != MessageOutcome::Pending);
     }
 }
 
 const CLIENT_STATES_LIST: &[&str] = super::client::STATES;
+
+proptest! {
+    /// Replies a server could send, in any order: the client moves only
+    /// along the edges of its diagram (`proto::contract`).
+    #[test]
+    fn client_follows_its_diagram_through_plausible_replies(replies in prop::collection::vec(prop::sample::select(vec![
+        "220 mail.h.edu ESMTP\r\n", "250 ok\r\n", "250-mail.h.edu\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n",
+        "354 go ahead\r\n", "221 bye\r\n", "235 ok\r\n", "334 \r\n", "421 closing\r\n",
+        "450 later\r\n", "454 no TLS\r\n", "500 what\r\n", "535 no\r\n", "550 no such user\r\n",
+        "554 go away\r\n", "garbage\r\n",
+    ]), 0..30)) {
+        let mut c = SmtpClient::new(client_config(true), vec![message(&["b@h.edu", "c@h.edu"], "x\n"), message(&["d@h.edu"], "y\n")]);
+        let mut w = crate::proto::contract::Walk::new("smtp client", CLIENT_STATES_LIST, super::client::TRANSITIONS, c.state_name());
+        for reply in &replies {
+            let walked = crate::proto::contract::feed_by_lines(&mut w, reply.as_bytes(), 3, |line| {
+                c.handle_input(line);
+                while c.poll_output().is_some() {}
+                if c.take_starttls() {
+                    c.tls_started();
+                }
+                c.state_name()
+            });
+            prop_assert!(walked.is_ok(), "{}", walked.unwrap_err());
+        }
+    }
+}
 
 #[test]
 fn only_crlf_dot_crlf_ends_the_data() {

@@ -109,11 +109,16 @@ proptest! {
             ImapStep::Fetch { which: Which::LastSearch, peek: true },
             ImapStep::Idle, ImapStep::Move { which: Which::All, to: "X".into() }, ImapStep::Logout,
         ]);
+        let mut w = crate::proto::contract::Walk::new("imap client", super::CLIENT_STATES, super::CLIENT_TRANSITIONS, client.state_name());
         for line in &lines {
-            client.handle_input(line.as_bytes());
-            client.stop_idle();
-            while client.poll_output().is_some() {}
-            while client.poll_transcript().is_some() {}
+            let walked = crate::proto::contract::feed_by_lines(&mut w, line.as_bytes(), 3, |l| {
+                client.handle_input(l);
+                client.stop_idle();
+                while client.poll_output().is_some() {}
+                while client.poll_transcript().is_some() {}
+                client.state_name()
+            });
+            prop_assert!(walked.is_ok(), "{}", walked.unwrap_err());
         }
         prop_assert!(super::CLIENT_STATES.contains(&client.state_name()));
         prop_assert!(client.exists() as usize <= 1_000_000);
