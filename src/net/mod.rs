@@ -15,10 +15,12 @@
 
 pub mod app;
 pub mod link;
-pub mod packet;
 pub mod tcp;
-pub mod wire;
 mod world;
+
+/// The packets as the trace records them, and their bytes on a wire:
+/// the trace's vocabulary, used here.
+pub use crate::trace::{packet, wire};
 
 pub use app::{AppEvent, AppId, Application, ConnId, Inspect, SessionState};
 pub use link::LinkConfig;

@@ -9,8 +9,8 @@
 //! sentences are not a stable format to parse (use the JSON trace).
 
 use super::{Dir, DropReason, Event, Party, Protocol, Record, Trace, Value};
-use crate::net::packet::{Packet, Payload};
 use crate::sim::SimTime;
+use crate::trace::packet::{Packet, Payload};
 use std::net::SocketAddrV4;
 
 /// How to call the hosts of a run: the trace's names, replaced by friendly
@@ -366,7 +366,7 @@ impl<'a> Captioner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::packet::TcpFlags;
+    use crate::trace::packet::TcpFlags;
 
     fn trace_with(flags: TcpFlags, payload: &'static [u8]) -> Trace {
         crate::trace::tests::one_segment(flags, None, payload, SimTime::from_micros(1))

@@ -7,7 +7,7 @@
 //! is recorded. Nothing here changes the trace or decides what it holds.
 
 use super::{Dir, Event, Party, Record, Trace, Value};
-use crate::net::packet::{Packet, Payload};
+use crate::trace::packet::{Packet, Payload};
 use serde_json::{Map, Value as Json};
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;

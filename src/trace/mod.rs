@@ -22,16 +22,19 @@ pub mod caption;
 pub mod dialogues;
 mod format;
 pub mod ladder;
+pub mod packet;
 pub mod pcap;
 pub mod story;
 pub mod tcp_plot;
+pub mod tcp_state;
 pub mod vocab;
+pub mod wire;
 
-use crate::net::packet::{Packet, PacketId, Payload};
-use crate::net::tcp::{TcpError, TcpState};
 use crate::sim::{SimDuration, SimTime};
+use packet::{Packet, PacketId, Payload};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use tcp_state::{TcpError, TcpState};
 
 pub use format::Fields;
 
@@ -775,7 +778,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::packet::{TcpFlags, TcpSegment};
+    use crate::trace::packet::{TcpFlags, TcpSegment};
     use bytes::Bytes;
 
     /// A trace of one TCP segment from alice-mail (10.0.1.2:49152) to

@@ -6,10 +6,10 @@
 //! once, as its sender put it on the first link; one file per link holds
 //! every crossing of that link in both directions, with the TTL the packet
 //! had on that hop, like a capture taken on that wire. Frames are built by
-//! [`crate::net::wire`] (etherparse) and written by the pcap-file crate.
+//! [`crate::trace::wire`] (etherparse) and written by the pcap-file crate.
 
 use super::{Event, LinkId, Trace};
-use crate::net::wire::{CaptureWriter, encode_ethernet};
+use crate::trace::wire::{CaptureWriter, encode_ethernet};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

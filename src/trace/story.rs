@@ -20,8 +20,8 @@
 use super::{
     ConnName, Dir, Event, Party, Protocol, Record, Trace, Value, int_field, socket_pair, str_field,
 };
-use crate::net::packet::Payload;
 use crate::sim::SimTime;
+use crate::trace::packet::Payload;
 use std::collections::BTreeMap;
 use std::net::SocketAddrV4;
 

@@ -9,8 +9,8 @@
 //! points with egui_plot. Sequence numbers are relative to the SYN.
 
 use super::{ConnName, Event, NodeId, Trace};
-use crate::net::packet::Payload;
 use crate::sim::SimTime;
+use crate::trace::packet::Payload;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::ops::Range;

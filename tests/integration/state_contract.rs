@@ -81,7 +81,9 @@ fn a_missing_edge_is_caught() {
     let without: Vec<_> = client::TRANSITIONS
         .iter()
         .copied()
-        .filter(|(f, t, _)| !(*f == "RSET" && *t == "QUIT"))
+        // Without it (and without the other short way there, through
+        // MAIL) no way of a few edges leads from RSET to QUIT.
+        .filter(|(f, t, _)| !((*f == "RSET" || *f == "MAIL") && *t == "QUIT"))
         .collect();
     let without: &'static [wiretale::proto::Transition] = Box::leak(without.into_boxed_slice());
     let mut walks: BTreeMap<u32, Walk> = BTreeMap::new();

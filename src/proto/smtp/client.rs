@@ -51,6 +51,26 @@ pub const TRANSITIONS: &[Transition] = &[
     ("RSET", "QUIT", "250, no more messages / QUIT"),
     ("BODY", "QUIT", "reply, no more messages / QUIT"),
     ("QUIT", "CLOSED", "221"),
+    (
+        "EHLO",
+        "QUIT",
+        "5xx to EHLO and HELO, or nothing to send / QUIT",
+    ),
+    ("HELO", "QUIT", "5xx, or nothing to send / QUIT"),
+    ("STARTTLS", "QUIT", "454, nothing to send / QUIT"),
+    ("MAIL", "QUIT", "refused, no more messages / QUIT"),
+    // RFC 5321 §3.8: a 421 at any point means the server is closing; a
+    // reply that cannot be read ends the session too.
+    ("GREETING", "CLOSED", "421, unreadable"),
+    ("EHLO", "CLOSED", "421, unreadable"),
+    ("HELO", "CLOSED", "421, unreadable"),
+    ("STARTTLS", "CLOSED", "421, unreadable"),
+    ("AUTH", "CLOSED", "421, unreadable"),
+    ("MAIL", "CLOSED", "421, unreadable"),
+    ("RCPT", "CLOSED", "421, unreadable"),
+    ("DATA", "CLOSED", "421, unreadable"),
+    ("BODY", "CLOSED", "421, unreadable"),
+    ("RSET", "CLOSED", "421, unreadable"),
 ];
 
 /// A user name and password for AUTH PLAIN.

@@ -14,8 +14,8 @@
 use super::{
     ConnName, Dir, Event, Layer, NodeId, Party, Protocol, RelativeSeq, Trace, socket_pair,
 };
-use crate::net::packet::{Packet, Payload};
 use crate::sim::SimTime;
+use crate::trace::packet::{Packet, Payload};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;

@@ -2,7 +2,7 @@
 //!
 //! The hot path moves these structs, never serialized bytes. Any packet can
 //! be turned into real IPv4/TCP/UDP bytes with correct checksums by
-//! [`crate::net::wire`], for a pcap capture or a foreign TCP stack.
+//! [`crate::trace::wire`], for a pcap capture or a foreign TCP stack.
 //!
 //! Only what the simulation uses is here: IPv4 with TCP or UDP, no IP
 //! options, no fragments, of the TCP options only MSS.
