@@ -168,6 +168,25 @@ fn pump(s: &mut dyn Session, walk: &mut Walk) {
     }
 }
 
+/// [`pump`] for a machine whose one input may make a few changes: a
+/// TELNET line ends at CR as well as LF, and the FTP server runs the
+/// commands it queued during a transfer as soon as the transfer ends.
+/// Each change must still follow a way of at most three edges.
+fn pump_within(s: &mut dyn Session, walk: &mut Walk) {
+    while s.poll_output().is_some() {}
+    while let Some(t) = s.poll_transcript() {
+        check_transcript(&t);
+    }
+    if let Err(e) = walk.step_within(s.state_name(), 3) {
+        panic!("{e}");
+    }
+    if s.take_starttls() {
+        s.tls_started();
+        while s.poll_output().is_some() {}
+        walk.expect_step(s.state_name());
+    }
+}
+
 /// A walk of `s` through the diagram of `states` and `table`, from where
 /// it stands.
 fn walk(
@@ -461,7 +480,7 @@ pub fn ftp_server(data: &[u8]) {
         ..FtpServerConfig::default()
     });
     let mut w = walk(&s, "ftp server", ftp::STATES, ftp::TRANSITIONS);
-    pump(&mut s, &mut w);
+    pump_within(&mut s, &mut w);
     for line in lines(data) {
         match line.first() {
             Some(&FTP_DATA_FAILED) => s.handle_data_failed(&mut vfs, &mut ports, NOW),
@@ -486,7 +505,7 @@ pub fn ftp_server(data: &[u8]) {
                 DataRequest::Close => s.handle_data_sent(&mut vfs, &mut ports, NOW),
             }
         }
-        pump(&mut s, &mut w);
+        pump_within(&mut s, &mut w);
     }
     hang_up(&mut s, &mut w);
 }
@@ -687,11 +706,11 @@ pub fn telnet_server(data: &[u8]) {
     }
     let mut s = TelnetServer::new(TelnetConfig::new("files"));
     let mut w = walk(&s, "telnet server", telnet::STATES, telnet::TRANSITIONS);
-    pump(&mut s, &mut w);
+    pump_within(&mut s, &mut w);
     for chunk in lines(data) {
         s.handle_input(chunk, &mut vfs);
         while s.poll_event().is_some() {}
-        pump(&mut s, &mut w);
+        pump_within(&mut s, &mut w);
     }
     hang_up(&mut s, &mut w);
 }

@@ -69,6 +69,7 @@ pub const TRANSITIONS: &[Transition] = &[
         "LOGIN <user> / 334 Password:",
     ),
     ("AUTH-CONTINUE", "READY", "<response> / 235 or 535"),
+    ("AUTH-CONTINUE", "CLOSED", "too many errors / 421"),
     ("READY", "MAIL", "MAIL FROM / 250"),
     ("MAIL", "RCPT", "RCPT TO / 250"),
     ("RCPT", "RCPT", "RCPT TO / 250"),
