@@ -575,8 +575,13 @@ mod tests {
         fn arbitrary_responses_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), 0..6)) {
             let mut client = HttpClient::new("h", script()).pipelined(true);
             while client.poll_output().is_some() {}
+            let mut w = crate::proto::contract::Walk::new("http client", CLIENT_STATES, super::super::CLIENT_TRANSITIONS, client.state_name());
             for chunk in &chunks {
-                client.handle_input(chunk);
+                let walked = crate::proto::contract::feed_by_lines(&mut w, chunk, 4, |line| {
+                    client.handle_input(line);
+                    client.state_name()
+                });
+                proptest::prop_assert!(walked.is_ok(), "{}", walked.unwrap_err());
             }
             client.handle_close();
             proptest::prop_assert!(client.responses().len() <= 5);
