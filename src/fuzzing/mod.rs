@@ -156,16 +156,7 @@ fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// is an edge of its `TRANSITIONS` (`proto::contract`): each input is one
 /// line, and one line makes at most one change.
 fn pump(s: &mut dyn Session, walk: &mut Walk) {
-    while s.poll_output().is_some() {}
-    while let Some(t) = s.poll_transcript() {
-        check_transcript(&t);
-    }
-    walk.expect_step(s.state_name());
-    if s.take_starttls() {
-        s.tls_started();
-        while s.poll_output().is_some() {}
-        walk.expect_step(s.state_name());
-    }
+    pump_by(s, walk, 1);
 }
 
 /// [`pump`] for a machine whose one input may make a few changes: a
@@ -173,11 +164,17 @@ fn pump(s: &mut dyn Session, walk: &mut Walk) {
 /// commands it queued during a transfer as soon as the transfer ends.
 /// Each change must still follow a way of at most three edges.
 fn pump_within(s: &mut dyn Session, walk: &mut Walk) {
+    pump_by(s, walk, 3);
+}
+
+/// Drains `s` and walks it: its state must be reached from the last one
+/// by a way of at most `max_edges` edges; the TLS restart is one edge.
+fn pump_by(s: &mut dyn Session, walk: &mut Walk, max_edges: usize) {
     while s.poll_output().is_some() {}
     while let Some(t) = s.poll_transcript() {
         check_transcript(&t);
     }
-    if let Err(e) = walk.step_within(s.state_name(), 3) {
+    if let Err(e) = walk.step_within(s.state_name(), max_edges) {
         panic!("{e}");
     }
     if s.take_starttls() {

@@ -91,11 +91,6 @@ impl Player {
         }
     }
 
-    /// The record the view is held before, if any.
-    pub fn hold(&self) -> Option<usize> {
-        self.hold
-    }
-
     /// True if the view stands at the hold and cannot move on.
     pub fn held(&self) -> bool {
         self.hold.is_some_and(|h| self.cursor >= h)

@@ -25,6 +25,6 @@ pub use crate::trace::{packet, wire};
 pub use app::{AppEvent, AppId, Application, ConnId, Inspect, SessionState};
 pub use link::LinkConfig;
 pub use world::{
-    AppCall, AppCx, EPHEMERAL_START, Fault, Firewall, Interface, Node, NodeKind, SocketError,
-    TopologyError, TriggerAction, TriggerMatch, World,
+    AppCall, AppCx, EPHEMERAL_START, Fault, Firewall, Interface, MAX_LINKS, Node, NodeKind,
+    SocketError, TopologyError, TriggerAction, TriggerMatch, World,
 };

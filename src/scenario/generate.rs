@@ -66,7 +66,7 @@ pub const PER_BUILDING: usize = 40;
 
 /// The most links a network can have: every link gets its own /24 out of
 /// 10.0.0.0/8 (`10.x.y.0/24`, x.y the link's number).
-pub const MAX_LINKS: usize = 0xffff;
+pub use crate::net::MAX_LINKS;
 
 /// The scenario file.
 pub fn generate(o: &Options) -> Result<String, String> {

@@ -58,12 +58,17 @@ pub fn compare_view(ctx: &egui::Context, central: egui::Rect, v: &mut View) {
             });
             summary(&mut ui, fork, small);
             ui.separator();
+            // Up to the fork point both runs are the same run, so the
+            // fork stands where the original does; after it, at the view
+            // time.
+            let shared = fork.common().is_none_or(|c| p.cursor <= c);
             let cursors = [
                 p.cursor,
-                fork.timeline.records_until(p.time).min(
-                    // Before the fork point both runs are the same run.
-                    fork.common().map_or(usize::MAX, |c| c.max(p.cursor)),
-                ),
+                if shared {
+                    p.cursor
+                } else {
+                    fork.timeline.records_until(p.time)
+                },
             ];
             let titles = ["The original", "The fork"];
             let timelines = [&p.timeline, &fork.timeline];

@@ -277,6 +277,10 @@ pub struct World {
 /// otherwise: 2025-01-06 09:00:00 UTC, a Monday morning.
 pub const DEFAULT_EPOCH_UNIX: i64 = 1_736_154_000;
 
+/// The most links a world can have: link k gets the automatic /24
+/// `10.x.y.0/24` with `x.y` = k.
+pub const MAX_LINKS: usize = 0xffff;
+
 impl World {
     /// An empty world whose randomness comes from `seed`.
     pub fn new(seed: u64) -> World {
@@ -383,7 +387,7 @@ impl World {
         }
         let id = self.links.len() as LinkId;
         let k = id + 1;
-        if k > 0xffff {
+        if k > MAX_LINKS as u32 {
             return Err(TopologyError::OutOfAddresses);
         }
         let subnet = |host: u8| Ipv4Addr::new(10, (k >> 8) as u8, k as u8, host);

@@ -177,17 +177,6 @@ impl<'a> Checker<'a, '_> {
         None
     }
 
-    /// An error at the first `needle` (as written) in the item being
-    /// checked.
-    fn err_here(&mut self, needle: &str, message: String, help: Option<String>) {
-        self.err_text(needle, 0, message, help);
-    }
-
-    /// An error at the first `"needle"` in the item being checked.
-    fn err_quoted_here(&mut self, needle: &str, message: String, help: Option<String>) {
-        self.err_quoted(needle, 0, message, help);
-    }
-
     fn hosts(&mut self) {
         if self.s.hosts.is_empty() {
             self.err_text(
@@ -200,8 +189,9 @@ impl<'a> Checker<'a, '_> {
         for (i, h) in self.s.hosts.iter().enumerate() {
             self.item = Some(("hosts", "Host", i));
             if h.name.trim().is_empty() || h.name.chars().any(char::is_whitespace) {
-                self.err_quoted_here(
+                self.err_quoted(
                     &h.name,
+                    0,
                     format!(
                         "host name {:?} must be non-empty and without spaces",
                         h.name
@@ -220,8 +210,9 @@ impl<'a> Checker<'a, '_> {
             }
             for svc in &h.services {
                 if !service_allowed(&h.role, svc) {
-                    self.err_here(
+                    self.err_text(
                         svc.name(),
+                        0,
                         format!(
                             "host `{}` is a {} and cannot run {}",
                             h.name,
@@ -233,8 +224,9 @@ impl<'a> Checker<'a, '_> {
                 }
             }
             if h.role == Role::Router && h.firewall.is_some() {
-                self.err_here(
+                self.err_text(
                     "firewall",
+                    0,
                     format!("router `{}` cannot have a firewall", h.name),
                     None,
                 );
@@ -242,8 +234,9 @@ impl<'a> Checker<'a, '_> {
             if let Some((x, y)) = h.position
                 && !((0.0..=100.0).contains(&x) && (0.0..=100.0).contains(&y))
             {
-                self.err_here(
+                self.err_text(
                     "position",
+                    0,
                     format!("position of `{}` must be within 0..100", h.name),
                     None,
                 );
@@ -269,16 +262,18 @@ impl<'a> Checker<'a, '_> {
             self.item = Some(("links", "Link", i));
             for (name, p) in [("loss", l.loss), ("duplicate", l.duplicate)] {
                 if !(0.0..=1.0).contains(&p) || p.is_nan() {
-                    self.err_here(
+                    self.err_text(
                         &format!("{name}:"),
+                        0,
                         format!("`{name}` must be between 0.0 and 1.0, got {p}"),
                         Some("it is a probability: 0.05 means 5%".into()),
                     );
                 }
             }
             if l.queue == Some(0) {
-                self.err_here(
+                self.err_text(
                     "queue:",
+                    0,
                     "`queue` must hold at least one packet".into(),
                     None,
                 );
@@ -386,8 +381,9 @@ impl<'a> Checker<'a, '_> {
                 | FaultKind::SetLatency(a, b, _) => {
                     let ok = self.host(a, "a fault").is_some() & self.host(b, "a fault").is_some();
                     if ok && !self.link_exists(a, b) {
-                        self.err_quoted_here(
+                        self.err_quoted(
                             b,
+                            0,
                             format!("there is no link between `{a}` and `{b}`"),
                             None,
                         );
@@ -395,8 +391,9 @@ impl<'a> Checker<'a, '_> {
                     if let FaultKind::SetLoss(_, _, p) = f.what
                         && !(0.0..=1.0).contains(&p)
                     {
-                        self.err_here(
+                        self.err_text(
                             "SetLoss",
+                            0,
                             format!("loss must be between 0.0 and 1.0, got {p}"),
                             None,
                         );
@@ -673,8 +670,9 @@ impl<'a> Checker<'a, '_> {
                             .iter()
                             .any(|s| matches!(s, ServiceSpec::Discard { .. }))
                     {
-                        self.err_quoted_here(
+                        self.err_quoted(
                             host,
+                            0,
                             format!("`Received` needs a Discard service on `{host}`"),
                             None,
                         );
