@@ -19,6 +19,14 @@ pub struct GenerateArgs {
     /// without it the network stays idle.
     #[arg(long, value_name = "SIZE")]
     send: Option<String>,
+    /// With --send: each host starts when the one before it has finished
+    /// (an `after:` trigger on its transfer_done).
+    #[arg(long)]
+    chain: bool,
+    /// TCP's maximum segment lifetime (TIME-WAIT is twice it); 1s unless
+    /// given, so that big runs end soon.
+    #[arg(long, value_name = "DURATION")]
+    msl: Option<String>,
     /// Children per router in a tree.
     #[arg(long, default_value_t = 8)]
     fanout: usize,
@@ -33,6 +41,8 @@ pub fn generate(args: GenerateArgs) -> u8 {
         hosts: args.hosts,
         send: args.send,
         fanout: args.fanout,
+        chain: args.chain,
+        msl: args.msl,
     }) {
         Ok(t) => t,
         Err(e) => {

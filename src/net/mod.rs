@@ -26,5 +26,5 @@ pub use app::{AppEvent, AppId, Application, ConnId, Inspect, SessionState};
 pub use link::LinkConfig;
 pub use world::{
     AppCall, AppCx, EPHEMERAL_START, Fault, Firewall, Interface, MAX_LINKS, Node, NodeKind,
-    SocketError, TopologyError, TriggerAction, TriggerMatch, World,
+    SocketError, TopologyError, TriggerAction, TriggerMatch, World, auto_subnet,
 };

@@ -156,7 +156,6 @@ fn build_network_seeded(s: &Scenario, seed: u64) -> Result<World, NetError> {
     {
         return Err(NetError::Unlinked(h.name.clone()));
     }
-    w.compute_routes();
     Ok(w)
 }
 
@@ -338,6 +337,7 @@ fn find_link(w: &World, a: NodeId, b: NodeId) -> Option<u32> {
 /// once to catch what only addressing reveals.
 pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
     let mut w = build_network_seeded(s, seed)?;
+    w.compute_routes();
     let nodes: BTreeMap<String, NodeId> = s
         .hosts
         .iter()

@@ -59,13 +59,20 @@ pub struct Options {
     pub send: Option<String>,
     /// Children per router (`tree`).
     pub fanout: usize,
+    /// With `send`: each host starts when the one before it has finished
+    /// (an `after:` on its `transfer_done`), instead of all within the
+    /// first second.
+    pub chain: bool,
+    /// TCP's maximum segment lifetime ("120s"); TIME-WAIT lasts twice
+    /// this. The default is 1s, so that big runs end soon.
+    pub msl: Option<String>,
 }
 
 /// Hosts per building (`campus`).
 pub const PER_BUILDING: usize = 40;
 
-/// The most links a network can have: every link gets its own /24 out of
-/// 10.0.0.0/8 (`10.x.y.0/24`, x.y the link's number).
+/// The most links a network can have: every link gets its own subnet of
+/// 10.0.0.0/8 (`crate::net::auto_subnet`).
 pub use crate::net::MAX_LINKS;
 
 /// The scenario file.
@@ -73,12 +80,23 @@ pub fn generate(o: &Options) -> Result<String, String> {
     if o.hosts == 0 {
         return Err("--hosts must be at least 1".into());
     }
+    if o.hosts >= MAX_LINKS {
+        return Err(format!(
+            "{} hosts need more than {MAX_LINKS} links; a network has at most {MAX_LINKS} (each link gets its own subnet of 10.0.0.0/8)",
+            o.hosts
+        ));
+    }
     if o.shape == Shape::Tree && o.fanout < 2 {
         return Err("--fanout must be at least 2".into());
     }
     if let Some(size) = &o.send {
         super::units::parse_size(size).map_err(|e| format!("--send {size}: {e}"))?;
     }
+    if o.chain && o.send.is_none() {
+        return Err("--chain goes with --send: it chains the hosts' transfers".into());
+    }
+    let msl = o.msl.as_deref().unwrap_or("1s");
+    super::units::parse_duration(msl).map_err(|e| format!("--msl {msl}: {e}"))?;
     let mut g = Gen::default();
     let server_at = match o.shape {
         Shape::Star => {
@@ -133,7 +151,7 @@ pub fn generate(o: &Options) -> Result<String, String> {
     g.server(&server_at);
     if g.links > MAX_LINKS {
         return Err(format!(
-            "a {} of {} hosts needs {} links; a network has at most {MAX_LINKS} (each link gets a /24 of 10.0.0.0/8)",
+            "a {} of {} hosts needs {} links; a network has at most {MAX_LINKS} (each link gets its own subnet of 10.0.0.0/8)",
             o.shape.name(),
             o.hosts,
             g.links
@@ -153,7 +171,7 @@ pub fn generate(o: &Options) -> Result<String, String> {
         o.shape.name(),
         o.hosts
     );
-    let _ = writeln!(s, "    tcp: (msl: \"1s\"),");
+    let _ = writeln!(s, "    tcp: (msl: \"{msl}\"),");
     let _ = writeln!(s, "    hosts: [");
     s.push_str(&g.hosts);
     let _ = writeln!(s, "    ],");
@@ -163,11 +181,20 @@ pub fn generate(o: &Options) -> Result<String, String> {
     let _ = writeln!(s, "    actions: [");
     if let Some(size) = &o.send {
         for i in 0..o.hosts {
-            // Spread over the first second, in 0.1 ms steps.
-            let at_us = 10_000 + (i % 10_000) * 100;
+            let when = if o.chain && i > 0 {
+                format!(
+                    "after: {{\"layer\": \"app\", \"event\": \"transfer_done\", \"host\": \"h{}\"}}",
+                    i - 1
+                )
+            } else if o.chain {
+                "at: \"10ms\"".to_string()
+            } else {
+                // Spread over the first second, in 0.1 ms steps.
+                format!("at: \"{}us\"", 10_000 + (i % 10_000) * 100)
+            };
             let _ = writeln!(
                 s,
-                "        Action(at: \"{at_us}us\", host: \"h{i}\", do: TcpSend(to: \"server\", port: 9, bytes: \"{size}\")),"
+                "        Action({when}, host: \"h{i}\", do: TcpSend(to: \"server\", port: 9, bytes: \"{size}\")),"
             );
         }
     }
@@ -184,6 +211,12 @@ fn args(o: &Options) -> String {
     }
     if let Some(size) = &o.send {
         let _ = write!(a, " --send {size}");
+    }
+    if o.chain {
+        a.push_str(" --chain");
+    }
+    if let Some(msl) = &o.msl {
+        let _ = write!(a, " --msl {msl}");
     }
     a
 }
@@ -231,12 +264,21 @@ impl Gen {
 mod tests {
     use super::*;
 
+    impl Options {
+        fn tap_chain(mut self) -> Options {
+            self.chain = true;
+            self
+        }
+    }
+
     fn options(shape: Shape, hosts: usize, send: Option<&str>) -> Options {
         Options {
             shape,
             hosts,
             send: send.map(str::to_string),
             fanout: 4,
+            chain: false,
+            msl: None,
         }
     }
 
@@ -276,6 +318,32 @@ mod tests {
     }
 
     #[test]
+    fn a_chained_star_runs_one_transfer_after_the_other() {
+        let mut o = options(Shape::Star, 4, Some("2KB"));
+        (o.chain, o.msl) = (true, Some("120s".into()));
+        let text = generate(&o).unwrap();
+        assert!(text.contains("tcp: (msl: \"120s\")"));
+        let s = crate::scenario::parse("chain.ron", &text).unwrap();
+        let mut run = crate::scenario::build(&s, s.seed).unwrap();
+        run.run();
+        let t = run.world.trace();
+        let at = |event: &str| -> Vec<u64> {
+            t.records
+                .iter()
+                .filter(|r| t.event_name(r) == event)
+                .map(|r| r.time.as_micros())
+                .collect()
+        };
+        let (starts, done) = (at("transfer_started"), at("transfer_done"));
+        assert_eq!((starts.len(), done.len()), (4, 4));
+        for i in 1..4 {
+            assert!(starts[i] >= done[i - 1], "{starts:?} {done:?}");
+        }
+        let e = generate(&options(Shape::Star, 4, None).tap_chain()).unwrap_err();
+        assert!(e.contains("--chain goes with --send"), "{e}");
+    }
+
+    #[test]
     fn a_campus_has_a_second_way_round() {
         let text = generate(&options(Shape::Campus, 200, None)).unwrap();
         let s = crate::scenario::parse("campus.ron", &text).unwrap();
@@ -290,8 +358,8 @@ mod tests {
 
     #[test]
     fn impossible_networks_are_refused_clearly() {
-        let e = generate(&options(Shape::Star, 70_000, None)).unwrap_err();
-        assert!(e.contains("at most 65535"), "{e}");
+        let e = generate(&options(Shape::Star, 5_000_000, None)).unwrap_err();
+        assert!(e.contains("at most 4194240"), "{e}");
         let e = generate(&options(Shape::Star, 0, None)).unwrap_err();
         assert!(e.contains("at least 1"), "{e}");
         let e = generate(&options(Shape::Star, 5, Some("lots"))).unwrap_err();

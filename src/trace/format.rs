@@ -15,39 +15,163 @@ use std::net::SocketAddrV4;
 /// The fields of one event, in the order JSON prints them.
 pub type Fields = Map<String, Json>;
 
-fn conn_str(c: &(SocketAddrV4, SocketAddrV4)) -> String {
-    super::conn_text(*c)
+/// A connection's name as the trace prints it, `a-b`.
+struct ConnText<'a>(&'a (SocketAddrV4, SocketAddrV4));
+
+impl std::fmt::Display for ConnText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.0.0, self.0.1)
+    }
+}
+
+/// A dialogue's party: a host's name, or an outside address.
+struct PartyText<'a>(&'a Trace, &'a Party);
+
+impl std::fmt::Display for PartyText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Party::Node(n) => f.write_str(self.0.node_name(*n)),
+            Party::External(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+/// One field's value as it is formatted: no allocation for the common
+/// cases (names, numbers, addresses written straight into the output).
+#[derive(Clone, Copy)]
+enum V<'a> {
+    Str(&'a str),
+    Disp(&'a dyn std::fmt::Display),
+    U(u64),
+    I(i64),
+    B(bool),
+}
+
+/// Where [`Trace::visit`] puts each field, in order.
+trait Sink {
+    fn put(&mut self, key: &'static str, value: V<'_>);
+}
+
+/// Builds the JSON object (a repeated key keeps its first place and takes
+/// the last value, as `serde_json::Map` does).
+impl Sink for Fields {
+    fn put(&mut self, key: &'static str, value: V<'_>) {
+        let v = match value {
+            V::Str(s) => Json::String(s.to_owned()),
+            V::Disp(d) => Json::String(d.to_string()),
+            V::U(n) => Json::from(n),
+            V::I(n) => Json::from(n),
+            V::B(b) => Json::Bool(b),
+        };
+        self.insert(key.to_owned(), v);
+    }
+}
+
+/// Writes the JSON line straight into a string, byte for byte what
+/// `serde_json` makes of [`Fields`], without building it. A repeated key
+/// (which no event has) marks the line for the slow path.
+struct JsonLine<'o> {
+    out: &'o mut String,
+    keys: [&'static str; 24],
+    n: usize,
+    repeated: bool,
+    scratch: String,
+}
+
+impl Sink for JsonLine<'_> {
+    fn put(&mut self, key: &'static str, value: V<'_>) {
+        if self.keys[..self.n.min(24)].contains(&key) {
+            self.repeated = true;
+            return;
+        }
+        if self.n < 24 {
+            self.keys[self.n] = key;
+        } else {
+            self.repeated = true;
+        }
+        self.out.push(if self.n == 0 { '{' } else { ',' });
+        self.n += 1;
+        json_str(self.out, key);
+        self.out.push(':');
+        match value {
+            V::Str(s) => json_str(self.out, s),
+            V::Disp(d) => {
+                self.scratch.clear();
+                let _ = write!(self.scratch, "{d}");
+                json_str(self.out, &self.scratch);
+            }
+            V::U(n) => {
+                let _ = write!(self.out, "{n}");
+            }
+            V::I(n) => {
+                let _ = write!(self.out, "{n}");
+            }
+            V::B(b) => self.out.push_str(if b { "true" } else { "false" }),
+        }
+    }
+}
+
+/// A JSON string with `serde_json`'s escapes: `"`, `\\`, and the control
+/// characters (`\b \t \n \f \r` by name, the others as `\u00XX`).
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
+    out.push('"');
 }
 
 impl Trace {
-    fn value_json(&self, v: &Value) -> Json {
+    fn value<'a>(&'a self, v: &'a Value) -> V<'a> {
         match v {
-            Value::Str(s) => Json::String(s.clone()),
-            Value::Int(n) => Json::from(*n),
-            Value::Bool(b) => Json::Bool(*b),
-            Value::Node(n) => Json::String(self.node_name(*n).to_owned()),
+            Value::Str(s) => V::Str(s),
+            Value::Int(n) => V::I(*n),
+            Value::Bool(b) => V::B(*b),
+            Value::Node(n) => V::Str(self.node_name(*n)),
         }
     }
 
-    /// Adds the header fields of a packet: addresses, and the TCP header or
+    fn link_name(&self, link: u32) -> &str {
+        self.links.get(link as usize).map_or("?", |l| &l.name)
+    }
+
+    /// Puts the header fields of a packet: addresses, and the TCP header or
     /// UDP length.
-    fn packet_fields(&self, f: &mut Fields, p: &Packet) {
-        f.insert("src".into(), p.src_addr().to_string().into());
-        f.insert("dst".into(), p.dst_addr().to_string().into());
+    fn packet_fields(&self, f: &mut dyn Sink, p: &Packet) {
+        f.put("src", V::Disp(&p.src_addr()));
+        f.put("dst", V::Disp(&p.dst_addr()));
         match &p.payload {
             Payload::Tcp(s) => {
-                f.insert("flags".into(), s.flags.to_string().into());
-                f.insert("seq".into(), s.seq.into());
-                f.insert("ack".into(), s.ack.into());
-                f.insert("len".into(), s.payload.len().into());
-                f.insert("win".into(), s.window.into());
+                f.put("flags", V::Disp(&s.flags));
+                f.put("seq", V::U(s.seq.into()));
+                f.put("ack", V::U(s.ack.into()));
+                f.put("len", V::U(s.payload.len() as u64));
+                f.put("win", V::U(s.window.into()));
                 if let Some(mss) = s.mss {
-                    f.insert("mss".into(), mss.into());
+                    f.put("mss", V::U(mss.into()));
                 }
             }
-            Payload::Udp(d) => {
-                f.insert("len".into(), d.payload.len().into());
-            }
+            Payload::Udp(d) => f.put("len", V::U(d.payload.len() as u64)),
         }
     }
 
@@ -55,13 +179,16 @@ impl Trace {
     /// JSON object of the trace format, also what expectations match on.
     pub fn fields(&self, r: &Record) -> Fields {
         let mut f = Fields::new();
-        f.insert("time_us".into(), r.time.as_micros().into());
-        f.insert("layer".into(), self.layer(r).name().into());
-        f.insert("event".into(), self.event_name(r).into());
-        let node = |n: u32| Json::String(self.node_name(n).to_owned());
-        let mut put = |k: &str, v: Json| {
-            f.insert(k.to_owned(), v);
-        };
+        self.visit(r, &mut f);
+        f
+    }
+
+    /// Hands every field of `r` to `f`, in the order of the trace format.
+    fn visit(&self, r: &Record, f: &mut dyn Sink) {
+        f.put("time_us", V::U(r.time.as_micros()));
+        f.put("layer", V::Str(self.layer(r).name()));
+        f.put("event", V::Str(self.event_name(r)));
+        let node = |n: u32| V::Str(self.node_name(n));
         match &r.event {
             Event::Transmit {
                 link,
@@ -71,21 +198,19 @@ impl Trace {
                 depart,
                 arrive,
             } => {
-                let name = self.links.get(*link as usize).map_or("?", |l| &l.name);
-                put("link", name.into());
-                put("from", node(*from));
-                put("to", node(*to));
-                put("packet", (*packet).into());
+                f.put("link", V::Str(self.link_name(*link)));
+                f.put("from", node(*from));
+                f.put("to", node(*to));
+                f.put("packet", V::U(*packet));
                 if let Some(p) = self.packet(*packet) {
-                    put("bytes", p.wire_len().into());
+                    f.put("bytes", V::U(p.wire_len() as u64));
                 }
-                put("depart_us", depart.as_micros().into());
-                put("arrive_us", arrive.as_micros().into());
+                f.put("depart_us", V::U(depart.as_micros()));
+                f.put("arrive_us", V::U(arrive.as_micros()));
             }
             Event::LinkState { link, up } => {
-                let name = self.links.get(*link as usize).map_or("?", |l| &l.name);
-                put("link", name.into());
-                put("up", (*up).into());
+                f.put("link", V::Str(self.link_name(*link)));
+                f.put("up", V::B(*up));
             }
             Event::Dropped {
                 node: n,
@@ -93,34 +218,33 @@ impl Trace {
                 packet,
                 reason,
             } => {
-                put("host", node(*n));
+                f.put("host", node(*n));
                 if let Some(l) = link {
-                    let name = self.links.get(*l as usize).map_or("?", |l| &l.name);
-                    put("link", name.into());
+                    f.put("link", V::Str(self.link_name(*l)));
                 }
-                put("reason", reason.name().into());
+                f.put("reason", V::Str(reason.name()));
                 if let Some(p) = self.packet(*packet) {
-                    self.packet_fields(&mut f, p);
+                    self.packet_fields(f, p);
                 }
-                f.insert("packet".into(), (*packet).into());
+                f.put("packet", V::U(*packet));
             }
             Event::Forwarded { node: n, packet } => {
-                put("host", node(*n));
+                f.put("host", node(*n));
                 if let Some(p) = self.packet(*packet) {
-                    put("src", p.src_addr().to_string().into());
-                    put("dst", p.dst_addr().to_string().into());
+                    f.put("src", V::Disp(&p.src_addr()));
+                    f.put("dst", V::Disp(&p.dst_addr()));
                 }
-                f.insert("packet".into(), (*packet).into());
+                f.put("packet", V::U(*packet));
             }
             Event::SegmentSent { host, packet }
             | Event::SegmentReceived { host, packet }
             | Event::DatagramSent { host, packet }
             | Event::DatagramReceived { host, packet } => {
-                put("host", node(*host));
+                f.put("host", node(*host));
                 if let Some(p) = self.packet(*packet) {
-                    self.packet_fields(&mut f, p);
+                    self.packet_fields(f, p);
                 }
-                f.insert("packet".into(), (*packet).into());
+                f.put("packet", V::U(*packet));
             }
             Event::TcpState {
                 host,
@@ -128,10 +252,10 @@ impl Trace {
                 from,
                 to,
             } => {
-                put("host", node(*host));
-                put("conn", conn_str(conn).into());
-                put("from", from.name().into());
-                put("to", to.name().into());
+                f.put("host", node(*host));
+                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("from", V::Str(from.name()));
+                f.put("to", V::Str(to.name()));
             }
             Event::RetransmitTimeout {
                 host,
@@ -139,15 +263,15 @@ impl Trace {
                 rto,
                 backoff,
             } => {
-                put("host", node(*host));
-                put("conn", conn_str(conn).into());
-                put("rto_us", rto.as_micros().into());
-                put("backoff", (*backoff).into());
+                f.put("host", node(*host));
+                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("rto_us", V::U(rto.as_micros()));
+                f.put("backoff", V::U((*backoff).into()));
             }
             Event::FastRetransmit { host, conn, seq } => {
-                put("host", node(*host));
-                put("conn", conn_str(conn).into());
-                put("seq", (*seq).into());
+                f.put("host", node(*host));
+                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("seq", V::U((*seq).into()));
             }
             Event::Cwnd {
                 host,
@@ -155,10 +279,10 @@ impl Trace {
                 cwnd,
                 ssthresh,
             } => {
-                put("host", node(*host));
-                put("conn", conn_str(conn).into());
-                put("cwnd", (*cwnd).into());
-                put("ssthresh", (*ssthresh).into());
+                f.put("host", node(*host));
+                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("cwnd", V::U((*cwnd).into()));
+                f.put("ssthresh", V::U((*ssthresh).into()));
             }
             Event::Rtt {
                 host,
@@ -167,16 +291,16 @@ impl Trace {
                 srtt,
                 rto,
             } => {
-                put("host", node(*host));
-                put("conn", conn_str(conn).into());
-                put("sample_us", sample.as_micros().into());
-                put("srtt_us", srtt.as_micros().into());
-                put("rto_us", rto.as_micros().into());
+                f.put("host", node(*host));
+                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("sample_us", V::U(sample.as_micros()));
+                f.put("srtt_us", V::U(srtt.as_micros()));
+                f.put("rto_us", V::U(rto.as_micros()));
             }
             Event::ConnFailed { host, conn, error } => {
-                put("host", node(*host));
-                put("conn", conn_str(conn).into());
-                put("error", error.name().into());
+                f.put("host", node(*host));
+                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("error", V::Str(error.name()));
             }
             Event::Dialogue {
                 client,
@@ -186,35 +310,57 @@ impl Trace {
                 conn,
                 ..
             } => {
-                put("client", self.party_name(client).into());
-                put("server", self.party_name(server).into());
+                f.put("client", V::Disp(&PartyText(self, client)));
+                f.put("server", V::Disp(&PartyText(self, server)));
                 if let Some(c) = code {
-                    put("code", (*c).into());
+                    f.put("code", V::U((*c).into()));
                 }
-                put("line", line.as_str().into());
+                f.put("line", V::Str(line));
                 if let Some(c) = conn {
-                    put("conn", conn_str(c).into());
+                    f.put("conn", V::Disp(&ConnText(c)));
                 }
             }
             Event::App { host, fields, .. } => {
-                put("host", node(*host));
+                f.put("host", node(*host));
                 for (k, v) in fields {
-                    put(k, self.value_json(v));
+                    f.put(k, self.value(v));
                 }
             }
-            Event::Narration { text } => put("text", text.as_str().into()),
+            Event::Narration { text } => f.put("text", V::Str(text)),
             Event::Fault { fields, .. } => {
                 for (k, v) in fields {
-                    put(k, self.value_json(v));
+                    f.put(k, self.value(v));
                 }
             }
         }
-        f
     }
 
     /// One JSON line (without the newline).
     pub fn to_json(&self, r: &Record) -> String {
-        Json::Object(self.fields(r)).to_string()
+        let mut out = String::new();
+        self.write_json(r, &mut out);
+        out
+    }
+
+    /// Appends one JSON line (without the newline) to `out`: the same bytes
+    /// as `serde_json` would print for [`fields`](Self::fields), written
+    /// straight from the record.
+    pub fn write_json(&self, r: &Record, out: &mut String) {
+        let start = out.len();
+        let mut line = JsonLine {
+            out,
+            keys: [""; 24],
+            n: 0,
+            repeated: false,
+            scratch: String::new(),
+        };
+        self.visit(r, &mut line);
+        if line.repeated {
+            out.truncate(start);
+            out.push_str(&Json::Object(self.fields(r)).to_string());
+        } else {
+            out.push('}');
+        }
     }
 
     /// A packet in one line, as Wireshark's "Info" column would put it,
@@ -322,7 +468,7 @@ impl Trace {
                 out,
                 "{}  {label}  {} {from} -> {to}",
                 self.node_name(*host),
-                conn_str(conn)
+                ConnText(conn)
             ),
             Event::RetransmitTimeout {
                 host,
@@ -333,13 +479,13 @@ impl Trace {
                 out,
                 "{}  {label}  {} retransmission timeout, RTO now {rto} (backoff {backoff})",
                 self.node_name(*host),
-                conn_str(conn)
+                ConnText(conn)
             ),
             Event::FastRetransmit { host, conn, seq } => write!(
                 out,
                 "{}  {label}  {} 3 duplicate ACKs: fast retransmit of seq={}",
                 self.node_name(*host),
-                conn_str(conn),
+                ConnText(conn),
                 self.seqs.of(conn.0, conn.1, *seq)
             ),
             Event::Cwnd {
@@ -351,7 +497,7 @@ impl Trace {
                 out,
                 "{}  {label}  {} cwnd={cwnd} ssthresh={ssthresh}",
                 self.node_name(*host),
-                conn_str(conn)
+                ConnText(conn)
             ),
             Event::Rtt {
                 host,
@@ -363,13 +509,13 @@ impl Trace {
                 out,
                 "{}  {label}  {} rtt sample {sample}, srtt {srtt}, rto {rto}",
                 self.node_name(*host),
-                conn_str(conn)
+                ConnText(conn)
             ),
             Event::ConnFailed { host, conn, error } => write!(
                 out,
                 "{}  {label}  {} {}",
                 self.node_name(*host),
-                conn_str(conn),
+                ConnText(conn),
                 error.name()
             ),
             Event::Dialogue {
@@ -421,5 +567,59 @@ impl Party {
             Party::Node(n) => Some(*n),
             Party::External(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_json_line_of_every_bundled_run_is_what_serde_json_prints() {
+        for b in crate::scenario::bundled::ALL {
+            let s = crate::scenario::parse(b.name, b.text).unwrap();
+            let mut run = crate::scenario::build(&s, s.seed).unwrap();
+            run.run();
+            let t = run.world.trace();
+            for r in &t.records {
+                let slow = Json::Object(t.fields(r)).to_string();
+                assert_eq!(t.to_json(r), slow, "{}", b.name);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_escapes_them(s in any::<String>()) {
+            let mut out = String::new();
+            json_str(&mut out, &s);
+            prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn control_characters_are_escaped_as_serde_json_escapes_them(
+            s in proptest::collection::vec(0u8..0x80, 0..40),
+        ) {
+            let s = String::from_utf8(s).unwrap();
+            let mut out = String::new();
+            json_str(&mut out, &s);
+            prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_takes_the_slow_path_and_keeps_the_last_value() {
+        let mut t = Trace::new();
+        t.nodes.push("h".into());
+        let r = Record {
+            time: crate::sim::SimTime::ZERO,
+            event: Event::Fault {
+                event: "x",
+                fields: vec![("a", Value::Int(1)), ("a", Value::Int(2))],
+            },
+        };
+        assert_eq!(t.to_json(&r), Json::Object(t.fields(&r)).to_string());
+        assert!(t.to_json(&r).contains(r#""a":2"#));
     }
 }

@@ -220,7 +220,10 @@ fn generate_writes_a_scenario_that_runs() {
     let (code, _, err) = run(&["generate", "ring", "--hosts", "5"]);
     assert_eq!(code, 2);
     assert!(err.contains("star, tree or campus"), "{err}");
-    let (code, _, err) = run(&["generate", "star", "--hosts", "100000"]);
+    let (code, _, err) = run(&["generate", "star", "--hosts", "5000000"]);
     assert_eq!(code, 2);
-    assert!(err.contains("at most 65535"), "{err}");
+    assert!(err.contains("at most 4194240"), "{err}");
+    let (code, _, err) = run(&["generate", "star", "--hosts", "5", "--chain"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--chain goes with --send"), "{err}");
 }

@@ -28,7 +28,6 @@ use super::tcp::{TcpConfig, TcpConnection};
 use crate::sim::{EventQueue, SimRng, SimTime};
 use crate::trace::{Event, LinkId, LinkName, NodeId, Protocol, Trace};
 use bytes::Bytes;
-use petgraph::graph::{NodeIndex, UnGraph};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -238,10 +237,10 @@ pub struct World {
     rng: SimRng,
     nodes: Vec<Node>,
     links: Vec<Link>,
-    graph: UnGraph<NodeId, LinkId>,
-    /// `next_hop[from][to]`: the link and direction that lead from node
-    /// `from` toward node `to` on a shortest path.
-    next_hop: Vec<Vec<Option<(LinkId, u8)>>>,
+    /// The routes: tables at routers, a gateway for the other hosts.
+    routes: routing::Routes,
+    /// Nodes by name (the first of a name, as scenarios have no two).
+    names: BTreeMap<String, NodeId>,
     routes_dirty: bool,
     /// Actions waiting for an event, and how many records they have seen.
     triggers: Vec<Trigger>,
@@ -277,9 +276,21 @@ pub struct World {
 /// otherwise: 2025-01-06 09:00:00 UTC, a Monday morning.
 pub const DEFAULT_EPOCH_UNIX: i64 = 1_736_154_000;
 
-/// The most links a world can have: link k gets the automatic /24
-/// `10.x.y.0/24` with `x.y` = k.
-pub const MAX_LINKS: usize = 0xffff;
+/// The most links a world can have with automatic addresses: see
+/// [`auto_subnet`].
+pub const MAX_LINKS: usize = 0xffff * 64;
+
+/// The automatic subnet of link `k` (counting from 1), as its first
+/// address: links 1 to 65,535 get `10.x.y.0/24` with `x.y` = k, of which
+/// they use `.1` and `.2`; the links after them take the next /30s inside
+/// those same /24s (`10.0.1.4/30`, `10.0.2.4/30`, ..., then `.8/30`), so a
+/// network of any size up to [`MAX_LINKS`] stays in 10.0.0.0/8 and small
+/// networks keep their simple addresses.
+pub fn auto_subnet(k: u32) -> Option<Ipv4Addr> {
+    let (k, per_block) = (k.checked_sub(1)?, 0xffff);
+    let (block, slot) = (k / per_block, k % per_block + 1);
+    (block < 64).then(|| Ipv4Addr::new(10, (slot >> 8) as u8, slot as u8, (block * 4) as u8))
+}
 
 impl World {
     /// An empty world whose randomness comes from `seed`.
@@ -290,8 +301,8 @@ impl World {
             rng: SimRng::new(seed),
             nodes: Vec::new(),
             links: Vec::new(),
-            graph: UnGraph::default(),
-            next_hop: Vec::new(),
+            routes: routing::Routes::default(),
+            names: BTreeMap::new(),
             routes_dirty: true,
             taps: BTreeMap::new(),
             doomed: std::collections::BTreeSet::new(),
@@ -359,8 +370,8 @@ impl World {
             local_ports: BTreeMap::new(),
             next_port: EPHEMERAL_START,
         });
-        self.graph.add_node(id);
         self.trace.nodes.push(name.to_owned());
+        self.names.entry(name.to_owned()).or_insert(id);
         self.routes_dirty = true;
         id
     }
@@ -371,9 +382,9 @@ impl World {
     }
 
     /// Connects two nodes. Each end gets the address given, or one from the
-    /// link's own automatic /24: link k (counting from 1) is
-    /// `10.x.y.0/24` with `x.y` = k, the router end (or the first end) is
-    /// `.1` and the other `.2`.
+    /// link's own automatic subnet ([`auto_subnet`]; link k, counting from
+    /// 1, is `10.x.y.0/24` with `x.y` = k up to 65,535): the router end (or
+    /// the first end) is `.1` and the other `.2`.
     pub fn add_link(
         &mut self,
         a: NodeId,
@@ -386,11 +397,10 @@ impl World {
             return Err(TopologyError::SelfLink(self.nodes[a as usize].name.clone()));
         }
         let id = self.links.len() as LinkId;
-        let k = id + 1;
-        if k > MAX_LINKS as u32 {
+        let Some(base) = auto_subnet(id + 1) else {
             return Err(TopologyError::OutOfAddresses);
-        }
-        let subnet = |host: u8| Ipv4Addr::new(10, (k >> 8) as u8, k as u8, host);
+        };
+        let subnet = |host: u8| Ipv4Addr::from(u32::from(base) + u32::from(host));
         // The router end gets .1, like a default gateway.
         let (auto_a, auto_b) = if self.nodes[b as usize].kind == NodeKind::Router
             && self.nodes[a as usize].kind == NodeKind::Host
@@ -423,8 +433,6 @@ impl World {
                 .push(Interface { link: id, addr });
             self.trace.addresses.insert(addr, n);
         }
-        self.graph
-            .add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), id);
         self.routes_dirty = true;
         Ok(id)
     }
@@ -641,10 +649,7 @@ impl World {
 
     /// The node with this name.
     pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .position(|n| n.name == name)
-            .map(|i| i as NodeId)
+        self.names.get(name).copied()
     }
 
     pub fn links(&self) -> &[Link] {

@@ -1,6 +1,15 @@
-//! Static routes: for every pair of nodes the first link of a shortest path
-//! by latency (ties broken by fewer hops, then link order), through
-//! routers only, and the source address a host uses toward a destination.
+//! Static routes, stored as a real network's are. A host with one link
+//! sends everything to its gateway across that link. Only routers (and
+//! hosts with several links) hold a table, and its entries are for the
+//! other routers and multi-homed hosts: a host behind a router is reached
+//! by the route to its router, then the router's link to it. The state is
+//! (routers + multi-homed hosts) squared, whatever the number of hosts: a
+//! star of 100,000 hosts has one table of one entry.
+//!
+//! The routes are those of shortest paths by latency (ties broken by fewer
+//! hops, then by the lower link id), through routers only, and the source
+//! address a host uses toward a destination comes from them. A property
+//! test checks them against the all-pairs search they replace.
 //!
 //! Not here: dynamic routing protocols (there are none), forwarding the
 //! packets along the routes (`ip`).
@@ -8,48 +17,109 @@
 use super::super::link::Link;
 use super::{NodeKind, World};
 use crate::trace::{LinkId, NodeId};
-use petgraph::graph::NodeIndex;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 
+/// A path's cost: its total latency in nanoseconds, then its hops.
+type Cost = (u64, u32);
+
+/// No route in a table, or no row for a node.
+const NONE: u32 = u32::MAX;
+
+/// The routing state of a world.
+#[derive(Debug, Default)]
+pub(super) struct Routes {
+    /// For each node, its index among the routers and multi-homed hosts
+    /// (the nodes that hold a table and have a column in every table), or
+    /// `NONE` for a host with at most one link.
+    key: Vec<u32>,
+    /// `tables[from][to]`, both key indices: the first link, or `NONE`.
+    tables: Vec<Vec<LinkId>>,
+}
+
 impl World {
-    /// Computes the static routes: for every pair of nodes, the first link
-    /// of a shortest path by latency (ties broken by fewer hops, then by
-    /// link order). Hosts do not forward, so paths only pass through
-    /// routers. Called automatically before the first event.
+    /// Computes the static routes: for every router and multi-homed host,
+    /// the first link of a shortest path to every other one by latency
+    /// (ties broken by fewer hops, then by link id). Hosts do not forward,
+    /// so paths only pass through routers. Called automatically before
+    /// the first event.
+    ///
+    /// The cost is one shortest-path search over the links between
+    /// routers for each router and multi-homed host, plus one pass over
+    /// the nodes: hosts with one link cost nothing more.
     pub fn compute_routes(&mut self) {
         let n = self.nodes.len();
-        // dist[d][m]: distance from m to d, by a search rooted at d.
-        let mut next_hop = vec![vec![None; n]; n];
-        for d in 0..n {
-            let dist = self.distances_to(d);
-            for (s, row) in next_hop.iter_mut().enumerate() {
-                if s == d {
-                    continue;
+        let is_router = |i: usize| self.nodes[i].kind == NodeKind::Router;
+        let keys: Vec<usize> = (0..n)
+            .filter(|&i| is_router(i) || self.nodes[i].interfaces.len() > 1)
+            .collect();
+        let mut key = vec![NONE; n];
+        for (k, &node) in keys.iter().enumerate() {
+            key[node] = k as u32;
+        }
+        // Each key node's links to routers: (link, the router's key).
+        let to_routers: Vec<Vec<(&Link, usize)>> = keys
+            .iter()
+            .map(|&node| {
+                self.nodes[node]
+                    .interfaces
+                    .iter()
+                    .filter_map(|i| {
+                        let link = &self.links[i.link as usize];
+                        let m = Self::other_end(link, node);
+                        is_router(m).then(|| (link, key[m] as usize))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut tables = vec![vec![NONE; keys.len()]; keys.len()];
+        for (kd, &d) in keys.iter().enumerate() {
+            // The cost from each router to `d`: a search rooted at `d`,
+            // or at the routers `d` is linked to if it is a host.
+            let seeds: Vec<(usize, Cost)> = if is_router(d) {
+                vec![(kd, (0, 0))]
+            } else {
+                to_routers[kd]
+                    .iter()
+                    .map(|&(link, m)| (m, (Self::weight(link), 1)))
+                    .collect()
+            };
+            let to_d = Self::search(&seeds, &keys, &to_routers);
+            // The best first link of each key node: toward a router that
+            // reaches `d`, or straight to `d`.
+            let mut best: Vec<Option<(Cost, LinkId)>> = vec![None; keys.len()];
+            for (k, links) in to_routers.iter().enumerate() {
+                for &(link, m) in links {
+                    let Some((dw, dh)) = to_d[m] else { continue };
+                    let c = ((dw + Self::weight(link), dh + 1), link.id);
+                    if best[k].is_none_or(|b| c < b) {
+                        best[k] = Some(c);
+                    }
                 }
-                let mut best: Option<((u64, u32), LinkId, u8)> = None;
-                for e in self.graph.edges(NodeIndex::new(s)) {
-                    let link = &self.links[*e.weight() as usize];
-                    let m = if link.ends[0] as usize == s {
-                        link.ends[1]
-                    } else {
-                        link.ends[0]
-                    } as usize;
-                    if m != d && self.nodes[m].kind != NodeKind::Router {
+            }
+            if !is_router(d) {
+                for i in &self.nodes[d].interfaces {
+                    let link = &self.links[i.link as usize];
+                    let k = key[Self::other_end(link, d)];
+                    if k == NONE {
                         continue;
                     }
-                    let Some((dm, hm)) = dist[m] else { continue };
-                    let cost = (dm + Self::weight(link), hm + 1);
-                    let dir = if link.ends[0] as usize == s { 0 } else { 1 };
-                    if best.is_none_or(|(c, l, _)| (cost, link.id) < (c, l)) {
-                        best = Some((cost, link.id, dir));
+                    let c = ((Self::weight(link), 1), link.id);
+                    if best[k as usize].is_none_or(|b| c < b) {
+                        best[k as usize] = Some(c);
                     }
                 }
-                row[d] = best.map(|(_, l, dir)| (l, dir));
+            }
+            for (k, b) in best.iter().enumerate() {
+                if k != kd
+                    && let Some((_, link)) = b
+                {
+                    tables[k][kd] = *link;
+                }
             }
         }
-        self.next_hop = next_hop;
+        self.routes = Routes { key, tables };
         self.routes_dirty = false;
     }
 
@@ -57,28 +127,36 @@ impl World {
         link.config.latency.as_nanos()
     }
 
-    /// Dijkstra from `d` over links, entering hosts only as the target:
-    /// `(distance, hops)` from each node to `d`.
-    fn distances_to(&self, d: usize) -> Vec<Option<(u64, u32)>> {
-        let mut dist: Vec<Option<(u64, u32)>> = vec![None; self.nodes.len()];
+    /// The end of `link` that is not `node`.
+    fn other_end(link: &Link, node: usize) -> usize {
+        if link.ends[0] as usize == node {
+            link.ends[1] as usize
+        } else {
+            link.ends[0] as usize
+        }
+    }
+
+    /// Dijkstra over the links between routers from `seeds` (router keys
+    /// and their starting costs): the cost from every key node that is a
+    /// router to the seeds' origin; `None` for the others.
+    fn search(
+        seeds: &[(usize, Cost)],
+        keys: &[usize],
+        to_routers: &[Vec<(&Link, usize)>],
+    ) -> Vec<Option<Cost>> {
+        let mut dist: Vec<Option<Cost>> = vec![None; keys.len()];
         let mut heap = BinaryHeap::new();
-        dist[d] = Some((0, 0));
-        heap.push(Reverse((0u64, 0u32, d)));
+        for &(k, c) in seeds {
+            if dist[k].is_none_or(|cur| c < cur) {
+                dist[k] = Some(c);
+                heap.push(Reverse((c.0, c.1, k)));
+            }
+        }
         while let Some(Reverse((du, hu, u))) = heap.pop() {
             if dist[u] != Some((du, hu)) {
                 continue;
             }
-            // Paths continue only through routers (and start at `d`).
-            if u != d && self.nodes[u].kind != NodeKind::Router {
-                continue;
-            }
-            for e in self.graph.edges(NodeIndex::new(u)) {
-                let link = &self.links[*e.weight() as usize];
-                let v = if link.ends[0] as usize == u {
-                    link.ends[1]
-                } else {
-                    link.ends[0]
-                } as usize;
+            for &(link, v) in &to_routers[u] {
                 let cand = (du + Self::weight(link), hu + 1);
                 if dist[v].is_none_or(|cur| cand < cur) {
                     dist[v] = Some(cand);
@@ -89,14 +167,45 @@ impl World {
         dist
     }
 
+    /// The first link from `node` toward node `to`.
+    fn next_link(&self, node: usize, to: usize) -> Option<LinkId> {
+        let (key, tables) = (&self.routes.key, &self.routes.tables);
+        let (from, dest) = (*key.get(node)?, *key.get(to)?);
+        if dest == NONE {
+            // A host with one link: its neighbour's link to it, or the
+            // way to its router.
+            let link = &self.links[self.nodes[to].interfaces.first()?.link as usize];
+            let gateway = Self::other_end(link, to);
+            if gateway == node {
+                return Some(link.id);
+            }
+            if self.nodes[gateway].kind != NodeKind::Router {
+                return None;
+            }
+            return self.next_link(node, gateway);
+        }
+        if from != NONE {
+            let l = tables[from as usize][dest as usize];
+            return (l != NONE).then_some(l);
+        }
+        // A host with one link sends to its neighbour, if that is the
+        // destination or a router that knows the way on.
+        let link = &self.links[self.nodes[node].interfaces.first()?.link as usize];
+        let m = Self::other_end(link, node);
+        let reaches =
+            m == to || (self.nodes[m].kind == NodeKind::Router && self.next_link(m, to).is_some());
+        reaches.then_some(link.id)
+    }
+
     /// The link and direction from `node` toward `dst`.
     pub(super) fn route(&self, node: NodeId, dst: Ipv4Addr) -> Option<(LinkId, u8)> {
         let &to = self.trace.addresses.get(&dst)?;
-        self.next_hop
-            .get(node as usize)?
-            .get(to as usize)
-            .copied()
-            .flatten()
+        if to == node {
+            return None;
+        }
+        let link = self.next_link(node as usize, to as usize)?;
+        let dir = u8::from(self.links[link as usize].ends[0] != node);
+        Some((link, dir))
     }
 
     /// True if `addr` is one of `node`'s addresses: one look in the
@@ -203,5 +312,123 @@ mod tests {
         assert_eq!(w.source_addr(n[1], addr(&w, n[2])), toward_b);
         // Its own address is its own source.
         assert_eq!(w.source_addr(n[1], toward_b), toward_b);
+    }
+
+    #[test]
+    fn links_past_the_65535th_take_the_next_30s_of_the_same_24s() {
+        use super::super::{MAX_LINKS, auto_subnet};
+        let at = |k| auto_subnet(k).map(|a| a.to_string());
+        assert_eq!(at(1).as_deref(), Some("10.0.1.0"));
+        assert_eq!(at(0xffff).as_deref(), Some("10.255.255.0"));
+        assert_eq!(at(0x10000).as_deref(), Some("10.0.1.4"));
+        assert_eq!(at(0x10000 + 0xffff).as_deref(), Some("10.0.1.8"));
+        assert_eq!(at(MAX_LINKS as u32).as_deref(), Some("10.255.255.252"));
+        assert_eq!(at(MAX_LINKS as u32 + 1), None);
+        assert_eq!(at(0), None);
+        // A star of 70,000 hosts: every address its own, and a host past
+        // the 65,535th link reaches one before it through the hub.
+        let mut w = World::new(1);
+        let hub = w.add_node("hub", NodeKind::Router);
+        let hosts: Vec<NodeId> = (0..70_000)
+            .map(|i| {
+                let h = w.add_node(&format!("h{i}"), NodeKind::Host);
+                w.add_link(h, hub, latency(1), None, None).unwrap();
+                h
+            })
+            .collect();
+        assert_eq!(w.trace.addresses.len(), 140_000);
+        w.compute_routes();
+        let (last, first) = (hosts[69_999], hosts[0]);
+        assert_eq!(addr(&w, last).to_string(), "10.17.113.6");
+        let (up, _) = w.route(last, addr(&w, first)).unwrap();
+        assert_eq!(w.route(hub, addr(&w, first)).map(|r| r.0), Some(0));
+        assert_eq!(up, 69_999);
+    }
+
+    /// The all-pairs search the tables replace, kept as the oracle: for
+    /// every pair, the first link of a shortest path by a Dijkstra rooted
+    /// at the destination that enters hosts only as the target.
+    fn all_pairs(w: &World) -> Vec<Vec<Option<LinkId>>> {
+        let n = w.nodes.len();
+        let router = |i: usize| w.nodes[i].kind == NodeKind::Router;
+        let mut out = vec![vec![None; n]; n];
+        for d in 0..n {
+            let mut dist: Vec<Option<Cost>> = vec![None; n];
+            let mut heap = BinaryHeap::new();
+            dist[d] = Some((0, 0));
+            heap.push(Reverse((0u64, 0u32, d)));
+            while let Some(Reverse((du, hu, u))) = heap.pop() {
+                if dist[u] != Some((du, hu)) || (u != d && !router(u)) {
+                    continue;
+                }
+                for i in &w.nodes[u].interfaces {
+                    let link = &w.links[i.link as usize];
+                    let v = World::other_end(link, u);
+                    let cand = (du + World::weight(link), hu + 1);
+                    if dist[v].is_none_or(|cur| cand < cur) {
+                        dist[v] = Some(cand);
+                        heap.push(Reverse((cand.0, cand.1, v)));
+                    }
+                }
+            }
+            for (s, row) in out.iter_mut().enumerate() {
+                if s == d {
+                    continue;
+                }
+                let mut best: Option<(Cost, LinkId)> = None;
+                for i in &w.nodes[s].interfaces {
+                    let link = &w.links[i.link as usize];
+                    let m = World::other_end(link, s);
+                    if m != d && !router(m) {
+                        continue;
+                    }
+                    let Some((dm, hm)) = dist[m] else { continue };
+                    let c = ((dm + World::weight(link), hm + 1), link.id);
+                    if best.is_none_or(|b| c < b) {
+                        best = Some(c);
+                    }
+                }
+                row[d] = best.map(|(_, l)| l);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Random networks of hosts and routers, with parallel links,
+        /// hosts on several links, links between hosts and latencies that
+        /// tie: every node's route to every other is the oracle's.
+        #[test]
+        fn the_tables_route_as_the_all_pairs_search_does(
+            kinds in proptest::collection::vec(proptest::bool::ANY, 2..14),
+            links in proptest::collection::vec((0usize..14, 0usize..14, 0u64..3), 0..30),
+        ) {
+            let mut w = World::new(1);
+            let ids: Vec<NodeId> = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| {
+                    let kind = if r { NodeKind::Router } else { NodeKind::Host };
+                    w.add_node(&format!("n{i}"), kind)
+                })
+                .collect();
+            for (a, b, ms) in links {
+                let (a, b) = (a % ids.len(), b % ids.len());
+                if a != b {
+                    w.add_link(ids[a], ids[b], latency(ms), None, None).unwrap();
+                }
+            }
+            w.compute_routes();
+            let oracle = all_pairs(&w);
+            for (s, row) in oracle.iter().enumerate() {
+                for (d, want) in row.iter().enumerate() {
+                    let Some(to) = w.node(d as NodeId).address() else { continue };
+                    let got = w.route(s as NodeId, to).map(|(l, _)| l);
+                    proptest::prop_assert_eq!(got, *want, "from n{} to n{}", s, d);
+                }
+            }
+        }
     }
 }

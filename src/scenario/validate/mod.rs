@@ -288,9 +288,15 @@ impl<'a> Checker<'a, '_> {
             self.hosts.contains_key(l.a.as_str()) && self.hosts.contains_key(l.b.as_str())
         });
         if self.s.hosts.len() > 1 && ends_known {
+            let linked: std::collections::HashSet<&str> = self
+                .s
+                .links
+                .iter()
+                .flat_map(|l| [l.a.as_str(), l.b.as_str()])
+                .collect();
             for (i, h) in self.s.hosts.iter().enumerate() {
-                let linked = self.s.links.iter().any(|l| l.a == h.name || l.b == h.name);
-                if !linked && !matches!(h.role, Role::Eavesdropper { .. }) {
+                if !linked.contains(h.name.as_str()) && !matches!(h.role, Role::Eavesdropper { .. })
+                {
                     self.err_in_item(
                         "hosts",
                         "Host",
