@@ -1,4 +1,5 @@
-//! Engine benchmarks: raw event-queue throughput, and a simulated TCP bulk
+//! Engine benchmarks: raw event-queue throughput (the heap the engine
+//! uses beside the calendar queue), and a simulated TCP bulk
 //! transfer with the trace recorded in memory.
 //!
 //! Run with `cargo bench --no-default-features --bench engine`. Each figure
@@ -14,26 +15,48 @@ use std::hint::black_box;
 use std::net::SocketAddrV4;
 use std::time::Instant;
 use wiretale::net::{AppCx, AppEvent, Application, LinkConfig, NodeKind, World};
-use wiretale::sim::{EventQueue, SimDuration, SimRng, SimTime};
+use wiretale::sim::{CalendarQueue, HeapQueue, SimDuration, SimRng, SimTime};
 use wiretale::trace::Protocol;
 
 const QUEUE_TARGET: f64 = 20e6;
 const SEGMENT_TARGET: f64 = 2e6;
 
 /// The classic "hold" model: a queue of `size` pending events; each step
-/// pops the earliest and schedules one at a random later time.
-fn queue_hold(size: usize, steps: u64) -> f64 {
-    let mut q = EventQueue::new();
-    let mut rng = SimRng::new(1);
-    for i in 0..size {
-        q.push(SimTime(rng.below(1_000_000)), i as u64);
+/// pops the earliest and schedules one at a random later time: `spread`
+/// gives the increment (uniform below 1 ms, or a mix of near and far as
+/// in a run with many connections: nine in ten within 10 us, one a
+/// timer a second away).
+macro_rules! hold {
+    ($queue:expr, $size:expr, $steps:expr, $mixed:expr) => {{
+        let mut q = $queue;
+        let mut rng = SimRng::new(1);
+        let next = |rng: &mut SimRng| {
+            if !$mixed {
+                1 + rng.below(1_000_000)
+            } else if rng.below(10) == 0 {
+                1_000_000_000 + rng.below(1_000_000)
+            } else {
+                1 + rng.below(10_000)
+            }
+        };
+        for i in 0..$size {
+            q.push(SimTime(next(&mut rng)), i as u64);
+        }
+        let start = Instant::now();
+        for _ in 0..$steps {
+            let (t, e) = q.pop().unwrap();
+            q.push(SimTime(t.0 + next(&mut rng)), black_box(e));
+        }
+        $steps as f64 / start.elapsed().as_secs_f64()
+    }};
+}
+
+fn queue_hold(heap: bool, mixed: bool, size: usize, steps: u64) -> f64 {
+    if heap {
+        hold!(HeapQueue::new(), size, steps, mixed)
+    } else {
+        hold!(CalendarQueue::new(), size, steps, mixed)
     }
-    let start = Instant::now();
-    for _ in 0..steps {
-        let (t, e) = q.pop().unwrap();
-        q.push(SimTime(t.0 + 1 + rng.below(1_000_000)), black_box(e));
-    }
-    steps as f64 / start.elapsed().as_secs_f64()
 }
 
 /// Sends `total` bytes of one shared zero-filled buffer: no copying and no
@@ -148,18 +171,27 @@ fn main() {
     // A run keeps tens to a few thousand events pending (packets in
     // flight plus timers); the target applies to those sizes. The largest
     // size shows how it degrades far beyond them.
-    for size in [100, 1_000, 10_000, 100_000]
+    for (mixed, size) in [false, true]
         .into_iter()
+        .flat_map(|m| [100, 1_000, 10_000, 100_000].map(|n| (m, n)))
         .filter(|_| queue_on)
     {
-        let rate = best_of(runs, || queue_hold(size, steps), |r| *r);
-        let ok = rate >= QUEUE_TARGET || size > 10_000;
+        let calendar = best_of(runs, || queue_hold(false, mixed, size, steps), |r| *r);
+        let heap = best_of(runs, || queue_hold(true, mixed, size, steps), |r| *r);
+        // The engine runs on the heap (`wiretale::sim::EventQueue`).
+        let ok = heap >= QUEUE_TARGET || size > 10_000;
         missed |= !ok;
         println!(
-            "event queue, {size:>6} pending:  {:>6.1} M events/s  (target {:.0} M){}",
-            rate / 1e6,
+            "event queue, {size:>6} pending, {}:  heap {:>6.1} M events/s, calendar {:>6.1} M  (target {:.0} M){}",
+            if mixed {
+                "near and far"
+            } else {
+                "uniform     "
+            },
+            heap / 1e6,
+            calendar / 1e6,
             QUEUE_TARGET / 1e6,
-            if rate >= QUEUE_TARGET {
+            if heap >= QUEUE_TARGET {
                 ""
             } else if size > 10_000 {
                 "  (beyond a run's sizes)"

@@ -27,6 +27,21 @@ pub fn pattern(start: u64, len: usize) -> Vec<u8> {
     (0..len as u64).map(|i| pattern_byte(start + i)).collect()
 }
 
+/// `len` pattern bytes from stream offset `start`, as a slice of one
+/// buffer shared by every sender: the pattern repeats every 251 bytes, so
+/// a thousand senders hold one copy of it, not a thousand.
+pub fn pattern_shared(start: u64, len: usize) -> Bytes {
+    static SHARED: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+    let period = 251;
+    let shared = SHARED.get_or_init(|| Bytes::from(pattern(0, CHUNK as usize + period)));
+    // The identity below holds while `start * 7` does not wrap.
+    if len > CHUNK as usize || start > u64::MAX / 8 {
+        return Bytes::from(pattern(start, len));
+    }
+    let off = (start % period as u64) as usize;
+    shared.slice(off..off + len)
+}
+
 /// Hex SHA-256 of the first `len` pattern bytes.
 pub fn pattern_sha256(len: u64) -> String {
     let mut h = Sha256::new();
@@ -122,9 +137,9 @@ impl BulkSender {
             return;
         }
         let n = (t.total - t.queued).min(CHUNK);
-        let chunk = pattern(t.queued, n as usize);
+        let chunk = pattern_shared(t.queued, n as usize);
         t.queued += n;
-        cx.send(conn, Bytes::from(chunk));
+        cx.send(conn, chunk);
         if t.queued >= t.total {
             cx.close(conn);
         }
@@ -222,7 +237,8 @@ pub struct Received {
 #[derive(Debug)]
 pub struct Discard {
     port: u16,
-    conns: Vec<(ConnId, Sha256, Received)>,
+    /// Open connections, by id.
+    conns: std::collections::BTreeMap<ConnId, (Sha256, Received)>,
     done: Vec<Received>,
 }
 
@@ -230,7 +246,7 @@ impl Discard {
     pub fn new(port: u16) -> Discard {
         Discard {
             port,
-            conns: Vec::new(),
+            conns: std::collections::BTreeMap::new(),
             done: Vec::new(),
         }
     }
@@ -244,7 +260,7 @@ impl Discard {
     pub fn total_bytes(&self) -> u64 {
         self.done
             .iter()
-            .chain(self.conns.iter().map(|c| &c.2))
+            .chain(self.conns.values().map(|c| &c.1))
             .map(|r| r.bytes)
             .sum()
     }
@@ -264,7 +280,7 @@ impl Application for Discard {
                 if r.in_order { "" } else { " (NOT in order)" }
             ))
         };
-        let mut children: Vec<Inspect> = self.conns.iter().map(|c| conn(&c.2)).collect();
+        let mut children: Vec<Inspect> = self.conns.values().map(|c| conn(&c.1)).collect();
         children.extend(self.done.iter().map(conn));
         Some(Inspect::node(
             format!("Discard on port {}", self.port),
@@ -291,11 +307,11 @@ impl Application for Discard {
                         sha256: None,
                         in_order: true,
                     };
-                    self.conns.push((conn, Sha256::new(), r));
+                    self.conns.insert(conn, (Sha256::new(), r));
                 }
             }
             AppEvent::Data { conn, data } => {
-                if let Some((_, h, r)) = self.conns.iter_mut().find(|c| c.0 == conn) {
+                if let Some((h, r)) = self.conns.get_mut(&conn) {
                     if r.in_order {
                         r.in_order = data
                             .iter()
@@ -308,10 +324,9 @@ impl Application for Discard {
             }
             AppEvent::PeerClosed { conn } => cx.close(conn),
             AppEvent::Closed { conn, error } => {
-                let Some(i) = self.conns.iter().position(|c| c.0 == conn) else {
+                let Some((h, mut r)) = self.conns.remove(&conn) else {
                     return;
                 };
-                let (_, h, mut r) = self.conns.remove(i);
                 let mut fields = vec![
                     ("from", Value::from(r.from.to_string())),
                     ("bytes", r.bytes.into()),
@@ -327,6 +342,24 @@ impl Application for Discard {
             }
             AppEvent::Crashed => self.conns.clear(),
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_pattern_is_the_pattern() {
+        for start in [0, 1, 250, 251, 252, 99_999, 1 << 40] {
+            for len in [0, 1, 300, CHUNK as usize, CHUNK as usize + 1] {
+                assert_eq!(
+                    pattern_shared(start, len),
+                    Bytes::from(pattern(start, len)),
+                    "{start} {len}"
+                );
+            }
         }
     }
 }

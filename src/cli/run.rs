@@ -32,7 +32,14 @@ pub struct RunArgs {
     /// Write the trace to this file instead of standard output.
     #[arg(long)]
     trace: Option<PathBuf>,
-    /// Only these layers, comma separated (e.g. "tcp,smtp").
+    /// Record no trace: the run's events are made and passed over, and
+    /// nothing is kept or printed (a big run's summary, a benchmark). The
+    /// scenario's final-state checks still run; its expectations on the
+    /// trace do not.
+    #[arg(long, conflicts_with_all = ["trace", "format", "layers", "pcap", "pcap_dir", "ladder", "plot"])]
+    pub trace_off: bool,
+    /// Only these layers, comma separated (e.g. "tcp,smtp"); the others are
+    /// never formatted.
     #[arg(long, value_delimiter = ',', value_parser = parse_layer)]
     layers: Vec<Layer>,
     /// Write every packet, once, as Ethernet frames in a pcap file for
@@ -185,22 +192,102 @@ pub(super) fn parse_layer(s: &str) -> Result<Layer, String> {
     })
 }
 
+/// Runs with the trace streamed: each record is formatted (if its layer
+/// is wanted) and written as soon as it is made, then forgotten; with
+/// `--trace-off`, passed over.
+fn stream(args: &RunArgs, run: &mut scenario::Run) -> Result<(), String> {
+    /// The writer, and its first error (after which nothing more is
+    /// written).
+    struct Out {
+        to: Box<dyn Write + Send + Sync>,
+        error: Option<std::io::Error>,
+    }
+    let to: Box<dyn Write + Send + Sync> = match (&args.trace, args.trace_off) {
+        (_, true) => Box::new(std::io::sink()),
+        (Some(path), false) => Box::new(BufWriter::with_capacity(
+            1 << 16,
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        )),
+        (None, false) => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+    };
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Out { to, error: None }));
+    let (format, layers, off) = (args.format, args.layers.clone(), args.trace_off);
+    let shared = out.clone();
+    let mut line = String::new();
+    run.world.stream_trace(move |trace, r| {
+        if off || (!layers.is_empty() && !layers.contains(&trace.layer(r))) {
+            return;
+        }
+        let mut out = shared.lock().unwrap_or_else(|e| e.into_inner());
+        if out.error.is_some() {
+            return;
+        }
+        line.clear();
+        match format {
+            Format::Text => line.push_str(&trace.to_text(r)),
+            Format::Jsonl => trace.write_json(r, &mut line),
+        }
+        line.push('\n');
+        if let Err(e) = out.to.write_all(line.as_bytes()) {
+            out.error = Some(e);
+        }
+    });
+    run.run();
+    let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+    let result = match out.error.take() {
+        Some(e) => Err(e),
+        None => out.to.flush(),
+    };
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(match &args.trace {
+            Some(path) => format!("cannot write {}: {e}", path.display()),
+            None => format!("cannot write the trace: {e}"),
+        }),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Writes a whole kept trace, to the file or standard output.
+fn write_whole(args: &RunArgs, trace: &Trace) -> Result<(), String> {
+    match &args.trace {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|f| write_trace(&mut BufWriter::new(f), trace, args.format, &args.layers))
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            let stdout = std::io::stdout();
+            match write_trace(
+                &mut BufWriter::new(stdout.lock()),
+                trace,
+                args.format,
+                &args.layers,
+            ) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(|e| format!("cannot write the trace: {e}")),
+            }
+        }
+    }
+}
+
 fn write_trace(
     out: &mut dyn Write,
     trace: &Trace,
     format: Format,
     layers: &[Layer],
 ) -> std::io::Result<()> {
+    let mut line = String::new();
     for r in &trace.records {
         if !layers.is_empty() && !layers.contains(&trace.layer(r)) {
             continue;
         }
-        let line = match format {
-            Format::Text => trace.to_text(r),
-            Format::Jsonl => trace.to_json(r),
-        };
+        line.clear();
+        match format {
+            Format::Text => line.push_str(&trace.to_text(r)),
+            Format::Jsonl => trace.write_json(r, &mut line),
+        }
+        line.push('\n');
         out.write_all(line.as_bytes())?;
-        out.write_all(b"\n")?;
     }
     out.flush()
 }
@@ -225,37 +312,38 @@ pub fn run(args: RunArgs) -> u8 {
     if let Some(t) = args.until {
         run.horizon = t;
     }
-    run.run();
-    let trace = run.world.trace();
-    let written = match &args.trace {
-        Some(path) => std::fs::File::create(path)
-            .and_then(|f| write_trace(&mut BufWriter::new(f), trace, args.format, &args.layers))
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => {
-            let stdout = std::io::stdout();
-            match write_trace(
-                &mut BufWriter::new(stdout.lock()),
-                trace,
-                args.format,
-                &args.layers,
-            ) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.map_err(|e| format!("cannot write the trace: {e}")),
-            }
-        }
+    // Printing as the run goes keeps no trace in memory; the exports and
+    // the expectations need the whole trace, so they keep it.
+    let exporting = args.pcap.is_some()
+        || args.pcap_dir.is_some()
+        || args.ladder.is_some()
+        || !args.plot.is_empty();
+    let trace_checks = s.expect.len() + s.never.len();
+    let streaming = args.trace_off || (!exporting && trace_checks == 0);
+    let written = if streaming {
+        stream(&args, &mut run)
+    } else {
+        run.run();
+        let trace = run.world.trace();
+        write_whole(&args, trace).and_then(|()| exports(&args, trace, &s.title))
     };
-    if let Err(e) = written.and_then(|()| exports(&args, trace, &s.title)) {
+    if let Err(e) = written {
         eprintln!("wiretale: {e}");
         return BAD_INPUT;
     }
-    let failures = check::evaluate(s, &run);
-    let checks = s.expect.len() + s.never.len() + s.final_state.len();
     eprintln!(
         "{}: {} events, {} simulated, seed {seed}",
         loaded.file,
-        trace.records.len(),
+        run.world.records_made(),
         run.world.now()
     );
+    if args.trace_off && trace_checks > 0 {
+        eprintln!(
+            "--trace-off: the scenario's {trace_checks} expectations on the trace are not checked"
+        );
+    }
+    let failures = check::evaluate(s, &run);
+    let checks = s.final_state.len() + if args.trace_off { 0 } else { trace_checks };
     if checks > 0 && args.until.is_none() {
         if failures.is_empty() {
             eprintln!("all {checks} expectations met");

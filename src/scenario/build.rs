@@ -562,6 +562,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
                 When::At(t) => w.schedule_fault(SimTime::ZERO + t.0, fault),
                 When::After { pattern, wait } => w.add_trigger_on(
                     pattern_event(&pattern),
+                    pattern_host(&pattern),
                     matcher(pattern.clone()),
                     wait.0,
                     TriggerAction::Fault(fault),
@@ -574,6 +575,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
             Some(When::At(t)) => w.schedule_narration(SimTime::ZERO + t.0, n.text.clone()),
             Some(When::After { pattern, wait }) => w.add_trigger_on(
                 pattern_event(&pattern),
+                pattern_host(&pattern),
                 matcher(pattern.clone()),
                 wait.0,
                 TriggerAction::Narrate(n.text.clone()),
@@ -596,8 +598,14 @@ fn pattern_event(pattern: &Pattern) -> Option<&str> {
     pattern.get("event").and_then(|v| v.as_str())
 }
 
+/// The host a pattern names exactly, if it names one.
+fn pattern_host(pattern: &Pattern) -> Option<&str> {
+    pattern.get("host").and_then(|v| v.as_str())
+}
+
 fn matcher(pattern: Pattern) -> TriggerMatch {
-    Box::new(move |trace, record| super::check::matches(&pattern, trace, record))
+    let m = super::check::Matcher::new(&pattern);
+    Box::new(move |trace, record| m.matches(trace, record))
 }
 
 /// Calls into an application at a time, or after an event.
@@ -606,6 +614,7 @@ fn schedule_call(w: &mut World, when: &When, app: AppId, call: AppCall) {
         When::At(t) => w.schedule_call(SimTime::ZERO + t.0, app, call),
         When::After { pattern, wait } => w.add_trigger_on(
             pattern_event(pattern),
+            pattern_host(pattern),
             matcher(pattern.clone()),
             wait.0,
             TriggerAction::Call { app, call },

@@ -116,20 +116,26 @@ pub fn show_pattern(p: &Pattern) -> String {
 /// A field that does not match: `(key, expected, got)`.
 type Mismatch = (String, String, String);
 
-/// A pattern ready to match: fields to compare and time bounds.
-struct Matcher<'a> {
-    fields: Vec<(&'a str, bool, &'a Value)>,
-    layer: Option<&'a str>,
+/// A pattern ready to match: fields to compare and time bounds. Made once
+/// per expectation or trigger, and matched against a record's fields as
+/// they are listed, without building the record's whole field map.
+pub struct Matcher {
+    /// `(key, compare as "contains", wanted)`.
+    fields: Vec<(String, bool, Value)>,
+    /// The keys of `fields`, in order: the fields asked of a record.
+    keys: Vec<String>,
+    layer: Option<String>,
     /// The event name, when the pattern names it exactly.
-    event: Option<&'a str>,
+    event: Option<String>,
     after_us: Option<u64>,
     before_us: Option<u64>,
 }
 
-impl<'a> Matcher<'a> {
-    fn new(p: &'a Pattern) -> Matcher<'a> {
+impl Matcher {
+    pub fn new(p: &Pattern) -> Matcher {
         let mut m = Matcher {
             fields: Vec::new(),
+            keys: Vec::new(),
             layer: None,
             event: None,
             after_us: None,
@@ -150,27 +156,33 @@ impl<'a> Matcher<'a> {
                         .map(|d| d.as_micros())
                 }
                 "layer" => {
-                    m.layer = v.as_str();
-                    m.fields.push((k, false, v));
+                    m.layer = v.as_str().map(str::to_owned);
+                    m.fields.push((k.clone(), false, v.clone()));
                 }
                 "event" => {
-                    m.event = v.as_str();
-                    m.fields.push((k, false, v));
+                    m.event = v.as_str().map(str::to_owned);
+                    m.fields.push((k.clone(), false, v.clone()));
                 }
                 _ => match k.strip_suffix('~') {
-                    Some(base) => m.fields.push((base, true, v)),
-                    None => m.fields.push((k, false, v)),
+                    Some(base) => m.fields.push((base.to_owned(), true, v.clone())),
+                    None => m.fields.push((k.clone(), false, v.clone())),
                 },
             }
         }
+        m.keys = m.fields.iter().map(|(k, _, _)| k.clone()).collect();
         m
     }
 
     /// Cheap pre-filter on the layer and the event name, before the
     /// fields are computed.
     fn layer_ok(&self, trace: &Trace, r: &Record) -> bool {
-        self.layer.is_none_or(|l| trace.layer(r).name() == l)
-            && self.event.is_none_or(|e| trace.event_name(r) == e)
+        self.layer
+            .as_deref()
+            .is_none_or(|l| trace.layer(r).name() == l)
+            && self
+                .event
+                .as_deref()
+                .is_none_or(|e| trace.event_name(r) == e)
     }
 
     fn time_ok(&self, t: u64) -> bool {
@@ -180,8 +192,8 @@ impl<'a> Matcher<'a> {
     /// Fields that do not match, as `(key, expected, got)`.
     fn mismatches(&self, f: &Fields) -> Vec<Mismatch> {
         let mut out = Vec::new();
-        for &(k, contains, want) in &self.fields {
-            let got = f.get(k);
+        for (k, contains, want) in &self.fields {
+            let (got, contains) = (f.get(k), *contains);
             if !value_matches(got, want, contains) {
                 let got = got.map_or("nothing".to_owned(), Value::to_string);
                 let want = if contains {
@@ -195,14 +207,16 @@ impl<'a> Matcher<'a> {
         out
     }
 
-    fn matches(&self, trace: &Trace, r: &Record) -> bool {
+    /// True if the record matches the pattern.
+    pub fn matches(&self, trace: &Trace, r: &Record) -> bool {
         if !(self.layer_ok(trace, r) && self.time_ok(r.time.as_micros())) {
             return false;
         }
-        let f = trace.fields(r);
+        let got = trace.fields_named(r, &self.keys);
         self.fields
             .iter()
-            .all(|&(k, contains, want)| value_matches(f.get(k), want, contains))
+            .zip(&got)
+            .all(|((_, contains, want), got)| value_matches(got.as_ref(), want, *contains))
     }
 }
 
@@ -270,7 +284,7 @@ fn expect_in_order(s: &Scenario, trace: &Trace, failures: &mut Vec<Failure>) {
 }
 
 /// The three events from `pos` on that match the most fields.
-fn nearest(m: &Matcher<'_>, trace: &Trace, pos: usize) -> Vec<Near> {
+fn nearest(m: &Matcher, trace: &Trace, pos: usize) -> Vec<Near> {
     let mut scored: Vec<(usize, usize, Vec<Mismatch>)> = trace.records[pos..]
         .iter()
         .enumerate()

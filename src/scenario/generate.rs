@@ -343,6 +343,47 @@ mod tests {
         assert!(e.contains("--chain goes with --send"), "{e}");
     }
 
+    /// The lines of a run's JSON trace, streamed as it goes or written
+    /// from the kept trace afterwards; and the packets still held at the
+    /// end.
+    fn json_lines(text: &str, streamed: bool) -> (Vec<String>, usize) {
+        let s = crate::scenario::parse("t.ron", text).unwrap();
+        let mut run = crate::scenario::build(&s, s.seed).unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        if streamed {
+            let to = lines.clone();
+            run.world
+                .stream_trace(move |t, r| to.lock().unwrap().push(t.to_json(r)));
+        }
+        run.run();
+        let t = run.world.trace();
+        if streamed {
+            assert!(t.records.is_empty());
+        } else {
+            lines
+                .lock()
+                .unwrap()
+                .extend(t.records.iter().map(|r| t.to_json(r)));
+        }
+        let out = lines.lock().unwrap().clone();
+        (out, t.packets.len())
+    }
+
+    #[test]
+    fn a_streamed_run_writes_what_a_kept_one_does_and_lets_go_of_its_packets() {
+        let lossy = crate::scenario::bundled::find("tcp_lossy_transfer")
+            .unwrap()
+            .text;
+        let star = generate(&options(Shape::Star, 6, Some("300KB"))).unwrap();
+        for text in [lossy, star.as_str()] {
+            let (kept, all_packets) = json_lines(text, false);
+            let (streamed, held) = json_lines(text, true);
+            assert_eq!(streamed, kept);
+            assert!(all_packets > 1000, "{all_packets}");
+            assert!(held < 300, "{held} of {all_packets} packets still held");
+        }
+    }
+
     #[test]
     fn a_campus_has_a_second_way_round() {
         let text = generate(&options(Shape::Campus, 200, None)).unwrap();

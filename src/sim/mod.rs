@@ -10,10 +10,16 @@
 //! This module knows nothing of networks; [`crate::net::World`] puts these
 //! pieces together.
 
+mod heap;
 mod queue;
 mod rng;
 mod time;
 
-pub use queue::EventQueue;
+pub use heap::HeapQueue;
+pub use queue::CalendarQueue;
+
+/// The engine's event queue: the faster of the two on the engine's
+/// benchmark and on big runs (see `heap`).
+pub type EventQueue<E> = HeapQueue<E>;
 pub use rng::SimRng;
 pub use time::{SimDuration, SimTime};

@@ -50,7 +50,7 @@ struct Key {
 }
 
 /// A queue of events of type `E`, popped in `(time, insertion)` order.
-pub struct EventQueue<E> {
+pub struct CalendarQueue<E> {
     /// The first node of each day, or `NIL`.
     heads: Vec<u32>,
     /// Every node, live or free.
@@ -70,7 +70,7 @@ pub struct EventQueue<E> {
     next_seq: u64,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E> Default for CalendarQueue<E> {
     fn default() -> Self {
         Self::new()
     }
@@ -84,9 +84,9 @@ fn time_of(key: Key) -> u64 {
     key.time
 }
 
-impl<E> EventQueue<E> {
+impl<E> CalendarQueue<E> {
     pub fn new() -> Self {
-        let mut q = EventQueue {
+        let mut q = CalendarQueue {
             heads: vec![NIL; MIN_BUCKETS],
             nodes: Vec::new(),
             free: Vec::new(),
@@ -294,78 +294,87 @@ fn estimate_width(times: &[u64]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::sim::SimRng;
+    /// The same tests for both queues: they must give the same order.
+    macro_rules! queue_tests {
+        ($name:ident, $queue:ty) => {
+            mod $name {
+                use crate::sim::{SimRng, SimTime};
+                type Queue<E> = $queue;
 
-    #[test]
-    fn equal_times_fire_in_insertion_order() {
-        let mut q = EventQueue::new();
-        q.push(SimTime(5), "b");
-        q.push(SimTime(1), "a");
-        q.push(SimTime(5), "c");
-        q.push(SimTime(5), "d");
-        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
-        assert_eq!(order, ["a", "b", "c", "d"]);
-    }
-
-    /// Pushes and pops at random against a sorted list, with near and far
-    /// times mixed as a run mixes packet arrivals and long timers.
-    #[test]
-    fn matches_a_sorted_reference_under_interleaving() {
-        for seed in 0..4 {
-            let mut q = EventQueue::new();
-            let mut reference = std::collections::BTreeSet::new();
-            let mut rng = SimRng::new(seed);
-            let mut now = 0;
-            let mut id = 0;
-            for round in 0..30_000 {
-                let burst = round % 5000 < 300;
-                if burst || rng.below(3) > 0 || reference.is_empty() {
-                    let spread = match rng.below(10) {
-                        0 => 1 << 40,
-                        1 => 0,
-                        _ => 1000,
-                    };
-                    let t = now + rng.below(spread + 1);
-                    q.push(SimTime(t), id);
-                    reference.insert((t, id));
-                    id += 1;
-                } else {
-                    let want = reference.pop_first().unwrap();
-                    assert_eq!(q.peek_time(), Some(SimTime(want.0)));
-                    let (t, e) = q.pop().unwrap();
-                    assert_eq!((t.0, e), want);
-                    now = t.0;
+                #[test]
+                fn equal_times_fire_in_insertion_order() {
+                    let mut q = Queue::new();
+                    q.push(SimTime(5), "b");
+                    q.push(SimTime(1), "a");
+                    q.push(SimTime(5), "c");
+                    q.push(SimTime(5), "d");
+                    let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+                    assert_eq!(order, ["a", "b", "c", "d"]);
                 }
-                assert_eq!(q.len(), reference.len());
-            }
-            for want in reference {
-                assert_eq!(q.pop().map(|(t, e)| (t.0, e)), Some(want));
-            }
-            assert!(q.pop().is_none());
-        }
-    }
 
-    #[test]
-    fn many_events_at_one_instant_keep_their_order() {
-        let mut q = EventQueue::new();
-        for i in 0..10_000 {
-            q.push(SimTime(7), i);
-        }
-        q.push(SimTime(3), -1);
-        assert_eq!(q.pop(), Some((SimTime(3), -1)));
-        for i in 0..10_000 {
-            assert_eq!(q.pop(), Some((SimTime(7), i)));
-        }
-    }
+                /// Pushes and pops at random against a sorted list, with near and far
+                /// times mixed as a run mixes packet arrivals and long timers.
+                #[test]
+                fn matches_a_sorted_reference_under_interleaving() {
+                    for seed in 0..4 {
+                        let mut q = Queue::new();
+                        let mut reference = std::collections::BTreeSet::new();
+                        let mut rng = SimRng::new(seed);
+                        let mut now = 0;
+                        let mut id = 0;
+                        for round in 0..30_000 {
+                            let burst = round % 5000 < 300;
+                            if burst || rng.below(3) > 0 || reference.is_empty() {
+                                let spread = match rng.below(10) {
+                                    0 => 1 << 40,
+                                    1 => 0,
+                                    _ => 1000,
+                                };
+                                let t = now + rng.below(spread + 1);
+                                q.push(SimTime(t), id);
+                                reference.insert((t, id));
+                                id += 1;
+                            } else {
+                                let want = reference.pop_first().unwrap();
+                                assert_eq!(q.peek_time(), Some(SimTime(want.0)));
+                                let (t, e) = q.pop().unwrap();
+                                assert_eq!((t.0, e), want);
+                                now = t.0;
+                            }
+                            assert_eq!(q.len(), reference.len());
+                        }
+                        for want in reference {
+                            assert_eq!(q.pop().map(|(t, e)| (t.0, e)), Some(want));
+                        }
+                        assert!(q.pop().is_none());
+                    }
+                }
 
-    #[test]
-    fn the_past_is_scheduled_now() {
-        let mut q = EventQueue::new();
-        q.push(SimTime(10), 1);
-        assert_eq!(q.pop(), Some((SimTime(10), 1)));
-        q.push(SimTime(3), 2);
-        assert_eq!(q.pop(), Some((SimTime(10), 2)));
-        assert_eq!(q.pop(), None);
+                #[test]
+                fn many_events_at_one_instant_keep_their_order() {
+                    let mut q = Queue::new();
+                    for i in 0..10_000 {
+                        q.push(SimTime(7), i);
+                    }
+                    q.push(SimTime(3), -1);
+                    assert_eq!(q.pop(), Some((SimTime(3), -1)));
+                    for i in 0..10_000 {
+                        assert_eq!(q.pop(), Some((SimTime(7), i)));
+                    }
+                }
+
+                #[test]
+                fn the_past_is_scheduled_now() {
+                    let mut q = Queue::new();
+                    q.push(SimTime(10), 1);
+                    assert_eq!(q.pop(), Some((SimTime(10), 1)));
+                    q.push(SimTime(3), 2);
+                    assert_eq!(q.pop(), Some((SimTime(10), 2)));
+                    assert_eq!(q.pop(), None);
+                }
+            }
+        };
     }
+    queue_tests!(calendar, crate::sim::CalendarQueue<E>);
+    queue_tests!(heap, crate::sim::heap::HeapQueue<E>);
 }

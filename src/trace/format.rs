@@ -67,6 +67,25 @@ impl Sink for Fields {
     }
 }
 
+/// Picks the named fields (the last value of a repeated key, as in
+/// [`Fields`]).
+struct Named<'k> {
+    keys: &'k [String],
+    got: Vec<Option<Json>>,
+}
+
+impl Sink for Named<'_> {
+    fn put(&mut self, key: &'static str, value: V<'_>) {
+        for (i, k) in self.keys.iter().enumerate() {
+            if k == key {
+                let mut one = Fields::new();
+                one.put(key, value);
+                self.got[i] = one.into_iter().next().map(|(_, v)| v);
+            }
+        }
+    }
+}
+
 /// Writes the JSON line straight into a string, byte for byte what
 /// `serde_json` makes of [`Fields`], without building it. A repeated key
 /// (which no event has) marks the line for the slow path.
@@ -181,6 +200,17 @@ impl Trace {
         let mut f = Fields::new();
         self.visit(r, &mut f);
         f
+    }
+
+    /// The fields of `r` called `keys` (`None` where `r` has none), as
+    /// [`fields`](Self::fields) has them, without making the others.
+    pub fn fields_named(&self, r: &Record, keys: &[String]) -> Vec<Option<Json>> {
+        let mut named = Named {
+            keys,
+            got: vec![None; keys.len()],
+        };
+        self.visit(r, &mut named);
+        named.got
     }
 
     /// Hands every field of `r` to `f`, in the order of the trace format.

@@ -568,11 +568,12 @@ pub enum Event {
 impl Event {
     /// The layer the event belongs to. Drops belong to the transport layer
     /// of the packet they concern, so it needs the packet table.
-    pub fn layer(&self, packets: &[Packet]) -> Layer {
+    /// `packets` holds the packets from id `base` on.
+    pub fn layer(&self, packets: &[Packet], base: PacketId) -> Layer {
         match self {
             Event::Transmit { .. } | Event::LinkState { .. } => Layer::Link,
             Event::Forwarded { .. } => Layer::Ip,
-            Event::Dropped { packet, .. } => match packets.get(*packet as usize) {
+            Event::Dropped { packet, .. } => match at(packets, base, *packet) {
                 Some(p) => match p.payload {
                     Payload::Tcp(_) => Layer::Tcp,
                     Payload::Udp(_) => Layer::Udp,
@@ -595,17 +596,16 @@ impl Event {
     }
 
     /// The snake_case name in the `event` field.
-    pub fn name(&self, packets: &[Packet]) -> &'static str {
+    /// `packets` holds the packets from id `base` on.
+    pub fn name(&self, packets: &[Packet], base: PacketId) -> &'static str {
         match self {
             Event::Transmit { .. } => "transmit",
             Event::LinkState { .. } => "link_state",
-            Event::Dropped { packet, .. } => {
-                match packets.get(*packet as usize).map(|p| &p.payload) {
-                    Some(Payload::Tcp(_)) => "segment_dropped",
-                    Some(Payload::Udp(_)) => "datagram_dropped",
-                    None => "packet_dropped",
-                }
-            }
+            Event::Dropped { packet, .. } => match at(packets, base, *packet).map(|p| &p.payload) {
+                Some(Payload::Tcp(_)) => "segment_dropped",
+                Some(Payload::Udp(_)) => "datagram_dropped",
+                None => "packet_dropped",
+            },
             Event::Forwarded { .. } => "forwarded",
             Event::SegmentSent { .. } => "segment_sent",
             Event::SegmentReceived { .. } => "segment_received",
@@ -656,6 +656,11 @@ pub struct LinkName {
     pub ends: [NodeId; 2],
 }
 
+/// Packet `id` of `packets`, which starts at id `base`.
+fn at(packets: &[Packet], base: PacketId, id: PacketId) -> Option<&Packet> {
+    packets.get(usize::try_from(id.checked_sub(base)?).ok()?)
+}
+
 /// The recorded events of a run, with what is needed to print them.
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
@@ -665,8 +670,17 @@ pub struct Trace {
     pub links: Vec<LinkName>,
     /// Which node owns each address.
     pub addresses: BTreeMap<Ipv4Addr, NodeId>,
-    /// Every packet created in the run, by [`PacketId`].
+    /// Every packet created in the run, by [`PacketId`] (from
+    /// `packets_base` on: a streamed trace lets go of the packets that
+    /// have arrived or been dropped).
     pub packets: Vec<Packet>,
+    /// The id of `packets[0]`: 0 unless the trace is streamed.
+    pub packets_base: PacketId,
+    /// While streamed: how many pending arrivals each packet of `packets`
+    /// still has; a packet with none left, and all before it, can go.
+    pub in_flight: Vec<u8>,
+    /// True once [`set_streamed`](Self::set_streamed) is called.
+    pub streamed: bool,
     /// The events, in the order they happened.
     pub records: Vec<Record>,
     /// What each connection or flow carries, keyed by its two sockets
@@ -698,11 +712,60 @@ impl Trace {
 
     /// Keeps a packet and returns its id.
     pub fn add_packet(&mut self, mut packet: Packet) -> PacketId {
-        let id = self.packets.len() as PacketId;
+        let id = self.packets_base + self.packets.len() as PacketId;
         packet.id = id;
         self.seqs.note(&packet);
         self.packets.push(packet);
+        if self.streamed {
+            self.in_flight.push(0);
+        }
         id
+    }
+
+    /// From now on the records leave as they are handed on (see
+    /// `World::stream_trace`), and packets are let go of once settled.
+    pub fn set_streamed(&mut self) {
+        self.streamed = true;
+        self.in_flight = vec![0; self.packets.len()];
+    }
+
+    /// A packet has one more arrival pending (streamed traces only).
+    #[inline]
+    pub fn hold(&mut self, id: PacketId) {
+        if self.streamed
+            && let Some(n) = id
+                .checked_sub(self.packets_base)
+                .and_then(|i| self.in_flight.get_mut(i as usize))
+        {
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// A packet's pending arrival has happened (streamed traces only).
+    #[inline]
+    pub fn release(&mut self, id: PacketId) {
+        if self.streamed
+            && let Some(n) = id
+                .checked_sub(self.packets_base)
+                .and_then(|i| self.in_flight.get_mut(i as usize))
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Lets go of the oldest packets that nothing waits for any more
+    /// (streamed traces only): memory then follows the packets in flight,
+    /// not the bytes sent.
+    pub fn settle(&mut self) {
+        if !self.streamed {
+            return;
+        }
+        let done = self.in_flight.iter().take_while(|&&n| n == 0).count();
+        if done > 0 && (done == self.packets.len() || done >= 256) {
+            self.packets.drain(..done);
+            self.in_flight.drain(..done);
+            self.packets_base += done as PacketId;
+        }
     }
 
     /// Records that the connection or flow between `a` and `b` carries
@@ -740,7 +803,7 @@ impl Trace {
 
     /// The packet with this id.
     pub fn packet(&self, id: PacketId) -> Option<&Packet> {
-        self.packets.get(id as usize)
+        at(&self.packets, self.packets_base, id)
     }
 
     /// A node's name, or `?` for an unknown id.
@@ -766,12 +829,12 @@ impl Trace {
 
     /// The event's layer.
     pub fn layer(&self, r: &Record) -> Layer {
-        r.event.layer(&self.packets)
+        r.event.layer(&self.packets, self.packets_base)
     }
 
     /// The event's snake_case name.
     pub fn event_name(&self, r: &Record) -> &'static str {
-        r.event.name(&self.packets)
+        r.event.name(&self.packets, self.packets_base)
     }
 }
 

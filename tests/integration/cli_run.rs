@@ -214,9 +214,22 @@ fn generate_writes_a_scenario_that_runs() {
     ]);
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(&["run", path, "--layers", "app"]);
-    let _ = std::fs::remove_file(&file);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.matches("transfer_done").count(), 20, "{out}");
+    // With the trace off: nothing printed, the same run summed up.
+    let (code, off, off_err) = run(&["run", path, "--trace-off"]);
+    assert_eq!(code, 0, "{off_err}");
+    assert!(off.is_empty(), "{off}");
+    let summary = |e: &str| {
+        e.lines()
+            .find(|l| l.contains(" events, "))
+            .map(str::to_owned)
+    };
+    assert_eq!(summary(&off_err), summary(&err));
+    let (code, _, err) = run(&["run", path, "--trace-off", "--format", "jsonl"]);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, 2);
+    assert!(err.contains("--trace-off"), "{err}");
     let (code, _, err) = run(&["generate", "ring", "--hosts", "5"]);
     assert_eq!(code, 2);
     assert!(err.contains("star, tree or campus"), "{err}");

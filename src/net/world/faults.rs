@@ -12,6 +12,7 @@ use super::super::packet::PacketId;
 use super::{AppCall, SimEvent, World};
 use crate::sim::{SimDuration, SimTime};
 use crate::trace::{Event, LinkId, NodeId, Record, Trace, Value};
+use std::collections::BTreeMap;
 
 /// Decides whether a recorded event sets off a trigger.
 pub type TriggerMatch = Box<dyn FnMut(&Trace, &Record) -> bool>;
@@ -56,6 +57,14 @@ pub enum Fault {
     DropPacket { packet: PacketId },
 }
 
+/// The pending triggers of one event name: those that name a host, by
+/// host, and the others.
+#[derive(Default)]
+pub(super) struct EventTriggers {
+    any: Vec<usize>,
+    host: BTreeMap<String, Vec<usize>>,
+}
+
 impl World {
     /// Applies `fault` at time `at`.
     pub fn schedule_fault(&mut self, at: SimTime, fault: Fault) {
@@ -70,15 +79,19 @@ impl World {
         delay: SimDuration,
         action: TriggerAction,
     ) {
-        self.add_trigger_on(None, matches, delay, action);
+        self.add_trigger_on(None, None, matches, delay, action);
     }
 
     /// The same for a trigger that only events called `event` can set
-    /// off: it is asked about those alone, so that the cost of a record
-    /// does not grow with the triggers waiting for other events.
+    /// off, and if `host` is given, only those whose `host` field is that:
+    /// it is asked about those alone, so that the cost of a record does
+    /// not grow with the triggers waiting for other events or hosts (a
+    /// thousand transfers chained with `after:` each wait for the same
+    /// event of another host).
     pub fn add_trigger_on(
         &mut self,
         event: Option<&str>,
+        host: Option<&str>,
         matches: TriggerMatch,
         delay: SimDuration,
         action: TriggerAction,
@@ -90,7 +103,13 @@ impl World {
             action: Some(action),
         });
         match event {
-            Some(e) => self.trigger_index.entry(e.to_owned()).or_default().push(i),
+            Some(e) => {
+                let by = self.trigger_index.entry(e.to_owned()).or_default();
+                match host {
+                    Some(h) => by.host.entry(h.to_owned()).or_default().push(i),
+                    None => by.any.push(i),
+                }
+            }
             None => self.trigger_any.push(i),
         }
         self.triggers_pending += 1;
@@ -105,6 +124,7 @@ impl World {
             return;
         }
         let mut fired = Vec::new();
+        let host_key = [String::from("host")];
         for (k, record) in self.trace.records[self.triggers_seen.min(end)..end]
             .iter()
             .enumerate()
@@ -125,8 +145,18 @@ impl World {
                     t.action.is_some()
                 });
             };
-            if let Some(list) = self.trigger_index.get_mut(name) {
-                ask(list);
+            if let Some(by) = self.trigger_index.get_mut(name) {
+                ask(&mut by.any);
+                if !by.host.is_empty()
+                    && let Some(Some(serde_json::Value::String(h))) =
+                        trace.fields_named(record, &host_key).pop()
+                    && let Some(list) = by.host.get_mut(&h)
+                {
+                    ask(list);
+                    if list.is_empty() {
+                        by.host.remove(&h);
+                    }
+                }
             }
             ask(&mut self.trigger_any);
         }
@@ -361,6 +391,7 @@ mod tests {
         // events are not put to it.
         w.add_trigger_on(
             Some(&name),
+            None,
             Box::new(move |_, _| {
                 seen.set(seen.get() + 1);
                 false

@@ -19,6 +19,7 @@ impl World {
         };
         let (dst, bytes) = (p.dst, p.wire_len());
         if self.owns(node, dst) {
+            self.trace.hold(packet);
             self.queue.push(self.now, SimEvent::Local { node, packet });
             return;
         }
@@ -45,6 +46,7 @@ impl World {
                     },
                 );
                 for at in [Some(s.arrive), s.duplicate_at].into_iter().flatten() {
+                    self.trace.hold(packet);
                     self.queue.push(
                         at,
                         SimEvent::Arrive {

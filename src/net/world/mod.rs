@@ -26,7 +26,7 @@ use super::link::{Link, LinkConfig};
 use super::packet::PacketId;
 use super::tcp::{TcpConfig, TcpConnection};
 use crate::sim::{EventQueue, SimRng, SimTime};
-use crate::trace::{Event, LinkId, LinkName, NodeId, Protocol, Trace};
+use crate::trace::{Event, LinkId, LinkName, NodeId, Protocol, Record, Trace};
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -230,6 +230,9 @@ struct AppSlot {
     epoch: u32,
 }
 
+/// Where a streamed trace's records go (`World::stream_trace`).
+pub type RecordSink = Box<dyn FnMut(&Trace, &Record) + Send + Sync>;
+
 /// A simulated network and everything running on it.
 pub struct World {
     now: SimTime,
@@ -239,6 +242,10 @@ pub struct World {
     links: Vec<Link>,
     /// The routes: tables at routers, a gateway for the other hosts.
     routes: routing::Routes,
+    /// Where records go as they happen, if the trace is streamed.
+    sink: Option<RecordSink>,
+    /// Records handed to `sink` so far.
+    streamed: u64,
     /// Nodes by name (the first of a name, as scenarios have no two).
     names: BTreeMap<String, NodeId>,
     routes_dirty: bool,
@@ -246,7 +253,7 @@ pub struct World {
     triggers: Vec<Trigger>,
     /// Pending triggers by the event name they wait for, and those that
     /// wait for any event.
-    trigger_index: BTreeMap<String, Vec<usize>>,
+    trigger_index: BTreeMap<String, faults::EventTriggers>,
     trigger_any: Vec<usize>,
     triggers_pending: usize,
     triggers_seen: usize,
@@ -302,6 +309,8 @@ impl World {
             nodes: Vec::new(),
             links: Vec::new(),
             routes: routing::Routes::default(),
+            sink: None,
+            streamed: 0,
             names: BTreeMap::new(),
             routes_dirty: true,
             taps: BTreeMap::new(),
@@ -523,7 +532,32 @@ impl World {
         }
         self.deliver_pending();
         self.check_triggers();
+        if let Some(sink) = &mut self.sink {
+            for r in &self.trace.records {
+                sink(&self.trace, r);
+            }
+            self.streamed += self.trace.records.len() as u64;
+            self.trace.records.clear();
+            self.triggers_seen = 0;
+            self.trace.settle();
+        }
         true
+    }
+
+    /// Hands every record to `sink` as soon as the step that made it is
+    /// over (the triggers have seen it), and keeps none: the trace's
+    /// records stay empty, and packets are let go of once they have
+    /// arrived or been dropped. Memory then does not grow with the length
+    /// of the run. For `wiretale run` printing as it goes, or running with
+    /// no trace at all.
+    pub fn stream_trace(&mut self, sink: impl FnMut(&Trace, &Record) + Send + Sync + 'static) {
+        self.sink = Some(Box::new(sink));
+        self.trace.set_streamed();
+    }
+
+    /// How many records the run has made: those kept and those streamed.
+    pub fn records_made(&self) -> u64 {
+        self.streamed + self.trace.records.len() as u64
     }
 
     /// Processes every event up to and including time `t`, then sets the
@@ -551,8 +585,14 @@ impl World {
                 epoch,
                 ttl,
                 packet,
-            } => self.arrive(link, usize::from(dir), epoch, ttl, packet),
-            SimEvent::Local { node, packet } => self.host_receive(node, packet, None),
+            } => {
+                self.trace.release(packet);
+                self.arrive(link, usize::from(dir), epoch, ttl, packet)
+            }
+            SimEvent::Local { node, packet } => {
+                self.trace.release(packet);
+                self.host_receive(node, packet, None)
+            }
             SimEvent::TcpTimer { conn } => return self.tcp_timer(conn),
             SimEvent::AppTimer { app, epoch, token } => return self.app_timer(app, epoch, token),
             SimEvent::AppEvent { app, event } => self.pending.push_back((app, event)),
