@@ -4,6 +4,7 @@
 //! (an unreadable or invalid scenario, bad arguments), with a message that
 //! names the file, line and column.
 
+mod bench;
 mod check;
 mod diagram;
 mod diff;
@@ -59,6 +60,10 @@ enum Command {
     /// Write the scenario file of a big network: a star, a tree of
     /// routers or a campus, idle or with every host sending to a server.
     Generate(generate::GenerateArgs),
+    /// Measure the scale workloads (idle networks, many transfers, short
+    /// and chained connections, long runs with the trace off, the trace
+    /// writers) at several sizes, against their targets.
+    Bench(bench::BenchArgs),
     /// List the bundled scenarios and labs; with a name, print that one's
     /// file (`wiretale scenarios ftp_firewall_start > answer.ron`).
     Scenarios {
@@ -79,6 +84,7 @@ pub fn main() -> ExitCode {
         Some(Command::Diff(args)) => diff::diff(args),
         Some(Command::Quiz(args)) => quiz::quiz(args),
         Some(Command::Generate(args)) => generate::generate(args),
+        Some(Command::Bench(args)) => bench::bench(args),
         Some(Command::Scenarios { name }) => scenarios(name.as_deref()),
     };
     ExitCode::from(code)

@@ -41,6 +41,10 @@ impl std::fmt::Display for PartyText<'_> {
 #[derive(Clone, Copy)]
 enum V<'a> {
     Str(&'a str),
+    /// A socket address, written without the formatting machinery.
+    Sock(SocketAddrV4),
+    /// A connection's two sockets, `a-b`.
+    Conn(&'a (SocketAddrV4, SocketAddrV4)),
     Disp(&'a dyn std::fmt::Display),
     U(u64),
     I(i64),
@@ -58,6 +62,8 @@ impl Sink for Fields {
     fn put(&mut self, key: &'static str, value: V<'_>) {
         let v = match value {
             V::Str(s) => Json::String(s.to_owned()),
+            V::Sock(a) => Json::String(a.to_string()),
+            V::Conn(c) => Json::String(ConnText(c).to_string()),
             V::Disp(d) => Json::String(d.to_string()),
             V::U(n) => Json::from(n),
             V::I(n) => Json::from(n),
@@ -93,20 +99,26 @@ struct JsonLine<'o> {
     out: &'o mut String,
     keys: [&'static str; 24],
     n: usize,
+    /// Whether to look for repeated keys (application and fault events).
+    check: bool,
     repeated: bool,
     scratch: String,
 }
 
 impl Sink for JsonLine<'_> {
     fn put(&mut self, key: &'static str, value: V<'_>) {
-        if self.keys[..self.n.min(24)].contains(&key) {
-            self.repeated = true;
-            return;
-        }
-        if self.n < 24 {
-            self.keys[self.n] = key;
-        } else {
-            self.repeated = true;
+        // The engine's events have fixed, distinct keys; only the fields
+        // an application or a fault lists could repeat one.
+        if self.check {
+            if self.keys[..self.n.min(24)].contains(&key) {
+                self.repeated = true;
+                return;
+            }
+            if self.n < 24 {
+                self.keys[self.n] = key;
+            } else {
+                self.repeated = true;
+            }
         }
         self.out.push(if self.n == 0 { '{' } else { ',' });
         self.n += 1;
@@ -114,20 +126,92 @@ impl Sink for JsonLine<'_> {
         self.out.push(':');
         match value {
             V::Str(s) => json_str(self.out, s),
+            V::Sock(a) => {
+                self.out.push('"');
+                push_sock(self.out, a);
+                self.out.push('"');
+            }
+            V::Conn((a, b)) => {
+                self.out.push('"');
+                push_sock(self.out, *a);
+                self.out.push('-');
+                push_sock(self.out, *b);
+                self.out.push('"');
+            }
             V::Disp(d) => {
                 self.scratch.clear();
                 let _ = write!(self.scratch, "{d}");
                 json_str(self.out, &self.scratch);
             }
-            V::U(n) => {
-                let _ = write!(self.out, "{n}");
-            }
+            V::U(n) => push_u64(self.out, n),
             V::I(n) => {
-                let _ = write!(self.out, "{n}");
+                if n < 0 {
+                    self.out.push('-');
+                }
+                push_u64(self.out, n.unsigned_abs());
             }
             V::B(b) => self.out.push_str(if b { "true" } else { "false" }),
         }
     }
+}
+
+/// The flags as `Display` writes them, from a table made once.
+fn flags_name(flags: crate::trace::packet::TcpFlags) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        (0..=u8::MAX)
+            .map(|b| crate::trace::packet::TcpFlags(b).to_string())
+            .collect()
+    });
+    &names[usize::from(flags.0)]
+}
+
+/// `n` in decimal, as `Display` writes it, without the formatter.
+pub(super) fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// Microseconds as milliseconds with three decimals (`12.345`), as
+/// `{:.3}` writes `us as f64 / 1000.0`, without the float.
+fn push_ms(out: &mut String, us: u64) {
+    push_u64(out, us / 1000);
+    out.push('.');
+    let frac = us % 1000;
+    if frac < 100 {
+        out.push('0');
+    }
+    if frac < 10 {
+        out.push('0');
+    }
+    push_u64(out, frac);
+}
+
+/// `a.b.c.d`, as `Display` writes it.
+fn push_ip(out: &mut String, ip: std::net::Ipv4Addr) {
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u64(out, o.into());
+    }
+}
+
+/// `a.b.c.d:port`, as `Display` writes it.
+fn push_sock(out: &mut String, a: SocketAddrV4) {
+    push_ip(out, *a.ip());
+    out.push(':');
+    push_u64(out, a.port().into());
 }
 
 /// A JSON string with `serde_json`'s escapes: `"`, `\\`, and the control
@@ -135,6 +219,11 @@ impl Sink for JsonLine<'_> {
 fn json_str(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut from = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc = match b {
@@ -177,11 +266,11 @@ impl Trace {
     /// Puts the header fields of a packet: addresses, and the TCP header or
     /// UDP length.
     fn packet_fields(&self, f: &mut dyn Sink, p: &Packet) {
-        f.put("src", V::Disp(&p.src_addr()));
-        f.put("dst", V::Disp(&p.dst_addr()));
+        f.put("src", V::Sock(p.src_addr()));
+        f.put("dst", V::Sock(p.dst_addr()));
         match &p.payload {
             Payload::Tcp(s) => {
-                f.put("flags", V::Disp(&s.flags));
+                f.put("flags", V::Str(flags_name(s.flags)));
                 f.put("seq", V::U(s.seq.into()));
                 f.put("ack", V::U(s.ack.into()));
                 f.put("len", V::U(s.payload.len() as u64));
@@ -261,8 +350,8 @@ impl Trace {
             Event::Forwarded { node: n, packet } => {
                 f.put("host", node(*n));
                 if let Some(p) = self.packet(*packet) {
-                    f.put("src", V::Disp(&p.src_addr()));
-                    f.put("dst", V::Disp(&p.dst_addr()));
+                    f.put("src", V::Sock(p.src_addr()));
+                    f.put("dst", V::Sock(p.dst_addr()));
                 }
                 f.put("packet", V::U(*packet));
             }
@@ -283,7 +372,7 @@ impl Trace {
                 to,
             } => {
                 f.put("host", node(*host));
-                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("conn", V::Conn(conn));
                 f.put("from", V::Str(from.name()));
                 f.put("to", V::Str(to.name()));
             }
@@ -294,13 +383,13 @@ impl Trace {
                 backoff,
             } => {
                 f.put("host", node(*host));
-                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("conn", V::Conn(conn));
                 f.put("rto_us", V::U(rto.as_micros()));
                 f.put("backoff", V::U((*backoff).into()));
             }
             Event::FastRetransmit { host, conn, seq } => {
                 f.put("host", node(*host));
-                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("conn", V::Conn(conn));
                 f.put("seq", V::U((*seq).into()));
             }
             Event::Cwnd {
@@ -310,7 +399,7 @@ impl Trace {
                 ssthresh,
             } => {
                 f.put("host", node(*host));
-                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("conn", V::Conn(conn));
                 f.put("cwnd", V::U((*cwnd).into()));
                 f.put("ssthresh", V::U((*ssthresh).into()));
             }
@@ -322,14 +411,14 @@ impl Trace {
                 rto,
             } => {
                 f.put("host", node(*host));
-                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("conn", V::Conn(conn));
                 f.put("sample_us", V::U(sample.as_micros()));
                 f.put("srtt_us", V::U(srtt.as_micros()));
                 f.put("rto_us", V::U(rto.as_micros()));
             }
             Event::ConnFailed { host, conn, error } => {
                 f.put("host", node(*host));
-                f.put("conn", V::Disp(&ConnText(conn)));
+                f.put("conn", V::Conn(conn));
                 f.put("error", V::Str(error.name()));
             }
             Event::Dialogue {
@@ -347,7 +436,7 @@ impl Trace {
                 }
                 f.put("line", V::Str(line));
                 if let Some(c) = conn {
-                    f.put("conn", V::Disp(&ConnText(c)));
+                    f.put("conn", V::Conn(c));
                 }
             }
             Event::App { host, fields, .. } => {
@@ -381,6 +470,7 @@ impl Trace {
             out,
             keys: [""; 24],
             n: 0,
+            check: matches!(r.event, Event::App { .. } | Event::Fault { .. }),
             repeated: false,
             scratch: String::new(),
         };
@@ -397,41 +487,85 @@ impl Trace {
     /// with sequence numbers relative to each side's SYN:
     /// `49152 > 25 [PSH,ACK] seq=1 ack=33 len=12`.
     pub fn packet_summary(&self, p: &Packet) -> String {
+        let mut out = String::new();
+        self.write_summary(&mut out, p);
+        out
+    }
+
+    /// Appends [`packet_summary`](Self::packet_summary)'s text to `out`.
+    fn write_summary(&self, out: &mut String, p: &Packet) {
         match &p.payload {
-            Payload::Tcp(s) => format!(
-                "{} > {} [{}] seq={} ack={} len={}",
-                s.src_port,
-                s.dst_port,
-                s.flags,
-                self.seqs.seq(p),
-                if s.flags.ack() { self.seqs.ack(p) } else { 0 },
-                s.payload.len()
-            ),
-            Payload::Udp(d) => format!(
-                "{} > {} UDP len={}",
-                d.src_port,
-                d.dst_port,
-                d.payload.len()
-            ),
+            Payload::Tcp(s) => {
+                push_u64(out, s.src_port.into());
+                out.push_str(" > ");
+                push_u64(out, s.dst_port.into());
+                out.push_str(" [");
+                out.push_str(flags_name(s.flags));
+                out.push_str("] seq=");
+                push_u64(out, self.seqs.seq(p).into());
+                out.push_str(" ack=");
+                push_u64(out, if s.flags.ack() { self.seqs.ack(p) } else { 0 }.into());
+                out.push_str(" len=");
+                push_u64(out, s.payload.len() as u64);
+            }
+            Payload::Udp(d) => {
+                push_u64(out, d.src_port.into());
+                out.push_str(" > ");
+                push_u64(out, d.dst_port.into());
+                out.push_str(" UDP len=");
+                push_u64(out, d.payload.len() as u64);
+            }
         }
     }
 
-    fn packet_ends(&self, p: &Packet) -> (String, String) {
-        (self.addr_name(p.src), self.addr_name(p.dst))
+    /// The name of the host with `addr`, or the address.
+    fn push_addr_name(&self, out: &mut String, addr: std::net::Ipv4Addr) {
+        match self.addresses.get(&addr) {
+            Some(&n) => out.push_str(self.node_name(n)),
+            None => push_ip(out, addr),
+        }
     }
 
     /// One readable line: time, who, layer, what.
     pub fn to_text(&self, r: &Record) -> String {
+        let mut out = String::new();
+        self.write_text(r, &mut out);
+        out
+    }
+
+    /// Appends [`to_text`](Self::to_text)'s line (without the newline) to
+    /// `out`.
+    pub fn write_text(&self, r: &Record, out: &mut String) {
         let ms = r.time.as_micros();
-        let mut out = format!("{:>5}.{:03} ms  ", ms / 1000, ms % 1000);
+        let (whole, frac) = (ms / 1000, ms % 1000);
+        let digits = whole.checked_ilog10().map_or(1, |d| d as usize + 1);
+        for _ in digits..5 {
+            out.push(' ');
+        }
+        push_u64(out, whole);
+        out.push('.');
+        if frac < 100 {
+            out.push('0');
+        }
+        if frac < 10 {
+            out.push('0');
+        }
+        push_u64(out, frac);
+        out.push_str(" ms  ");
         let label = self.layer(r).label();
         let pkt = |id: u64| self.packet(id);
         let _ = match &r.event {
             Event::SegmentSent { packet, .. } | Event::DatagramSent { packet, .. } => {
                 match pkt(*packet) {
                     Some(p) => {
-                        let (s, d) = self.packet_ends(p);
-                        write!(out, "{s} -> {d}  {label}  {}", self.packet_summary(p))
+                        self.push_addr_name(out, p.src);
+                        out.push_str(" -> ");
+                        self.push_addr_name(out, p.dst);
+                        out.push_str("  ");
+                        out.push_str(label);
+                        out.push_str("  ");
+                        self.write_summary(out, p);
+                        Ok(())
                     }
                     None => write!(out, "{label}  packet {packet}"),
                 }
@@ -439,12 +573,14 @@ impl Trace {
             Event::SegmentReceived { packet, .. } | Event::DatagramReceived { packet, .. } => {
                 match pkt(*packet) {
                     Some(p) => {
-                        let (s, d) = self.packet_ends(p);
-                        write!(
-                            out,
-                            "{d} <- {s}  {label}  received {}",
-                            self.packet_summary(p)
-                        )
+                        self.push_addr_name(out, p.dst);
+                        out.push_str(" <- ");
+                        self.push_addr_name(out, p.src);
+                        out.push_str("  ");
+                        out.push_str(label);
+                        out.push_str("  received ");
+                        self.write_summary(out, p);
+                        Ok(())
                     }
                     None => write!(out, "{label}  packet {packet}"),
                 }
@@ -460,12 +596,16 @@ impl Trace {
                 let bytes = pkt(*packet).map_or(0, Packet::wire_len);
                 write!(
                     out,
-                    "{} => {}  {label}  packet {packet} ({bytes} bytes) leaves {:.3} ms, arrives {:.3} ms",
+                    "{} => {}  {label}  packet {packet} ({bytes} bytes) leaves ",
                     self.node_name(*from),
                     self.node_name(*to),
-                    depart.as_micros() as f64 / 1000.0,
-                    arrive.as_micros() as f64 / 1000.0
                 )
+                .map(|()| {
+                    push_ms(out, depart.as_micros());
+                    out.push_str(" ms, arrives ");
+                    push_ms(out, arrive.as_micros());
+                    out.push_str(" ms");
+                })
             }
             Event::LinkState { link, up } => {
                 let name = self.links.get(*link as usize).map_or("?", |l| &l.name);
@@ -568,13 +708,12 @@ impl Trace {
                 fields,
                 ..
             } => write!(out, "{}  {label}  {event}", self.node_name(*host))
-                .and_then(|()| self.write_fields(&mut out, fields)),
+                .and_then(|()| self.write_fields(out, fields)),
             Event::Narration { text } => write!(out, "** {text}"),
             Event::Fault { event, fields } => {
-                write!(out, "{label}  {event}").and_then(|()| self.write_fields(&mut out, fields))
+                write!(out, "{label}  {event}").and_then(|()| self.write_fields(out, fields))
             }
         };
-        out
     }
 
     fn write_fields(&self, out: &mut String, fields: &[(&'static str, Value)]) -> std::fmt::Result {
@@ -620,6 +759,30 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn numbers_addresses_and_times_are_written_as_display_writes_them(
+            n in any::<u64>(), ip in any::<u32>(), port in any::<u16>(), us in 0u64..1u64 << 40,
+        ) {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            prop_assert_eq!(&out, &n.to_string());
+            let a = SocketAddrV4::new(ip.into(), port);
+            out.clear();
+            push_sock(&mut out, a);
+            prop_assert_eq!(&out, &a.to_string());
+            let mut t = Trace::new();
+            t.nodes.push("h".into());
+            let r = Record {
+                time: crate::sim::SimTime::from_micros(us),
+                event: Event::Narration { text: "x".into() },
+            };
+            let ms = us;
+            prop_assert_eq!(t.to_text(&r), format!("{:>5}.{:03} ms  ** x", ms / 1000, ms % 1000));
+            out.clear();
+            push_ms(&mut out, us);
+            prop_assert_eq!(out, format!("{:.3}", us as f64 / 1000.0));
+        }
+
         #[test]
         fn strings_are_escaped_as_serde_json_escapes_them(s in any::<String>()) {
             let mut out = String::new();

@@ -240,3 +240,24 @@ fn generate_writes_a_scenario_that_runs() {
     assert_eq!(code, 2);
     assert!(err.contains("--chain goes with --send"), "{err}");
 }
+
+/// `wiretale bench` runs its workloads in child processes and prints a
+/// table with each figure next to its target; bad workloads are refused.
+#[test]
+fn bench_prints_a_table_of_its_workloads() {
+    let (code, out, err) = run(&["bench", "--only", "chain,flat,idle", "--sizes", "5,10"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("| workload | size |"), "{out}");
+    for w in [
+        "| chain | 5 |",
+        "| chain | 10 |",
+        "| flat | 10 |",
+        "| idle | 5 |",
+    ] {
+        assert!(out.contains(w), "{w} in {out}");
+    }
+    assert!(out.contains("peak within 1.5x of 5 MB's"), "{out}");
+    let (code, _, err) = run(&["bench", "--only", "warp"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no workload \"warp\""), "{err}");
+}
