@@ -8,7 +8,7 @@
 //! | `star` | a star of N hosts each sending 100 KB, trace off | 10,000: < 10 s, <= 558 MB |
 //! | `short` | N hosts, one 1 KB connection each, MSL 120 s, trace off | 10,000: < 0.5 s |
 //! | `chain` | N 1 KB connections, each started by `after:` the last | 1,000: < 0.2 s |
-//! | `flat` | one host sending N MB, trace off | the same peak memory at every size |
+//! | `flat` | one host sending N x 100 KB (what the star of N sends), trace off | the same peak memory at every size |
 //! | `writer` | a kept trace written as JSON lines and as text to a file | >= 5 M events/s |
 //!
 //! Cost should be linear: time and memory per host at the largest size
@@ -27,8 +27,8 @@ pub struct BenchArgs {
     /// (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Sizes in hosts or connections (`flat`: in MB sent), comma
-    /// separated.
+    /// Sizes in hosts or connections (`flat`: one host sends as much as
+    /// that many hosts of `star`), comma separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000, 100_000])]
     sizes: Vec<usize>,
     /// Exit 1 when a target is missed.
@@ -207,7 +207,7 @@ fn target(w: &str, n: usize, f: &Figures, first: Option<&(usize, Figures)>) -> (
         if w == "flat" {
             check(
                 f.peak_kb as f64 <= 1.5 * f0.peak_kb as f64,
-                format!("peak within 1.5x of {n0} MB's"),
+                format!("peak within 1.5x of {n0}'s"),
             );
         } else if n >= 100 * n0 {
             let t = (f.secs / n as f64) / (f0.secs / n0 as f64).max(1e-12);
@@ -237,7 +237,7 @@ fn one(w: &str, n: usize) -> Result<Figures, String> {
         "star" => options(Some("100KB"), false, None, n),
         "short" => options(Some("1KB"), false, Some("120s"), n),
         "chain" => options(Some("1KB"), true, None, n),
-        "flat" => options(Some(&format!("{n}MB")), false, None, 1),
+        "flat" => options(Some(&format!("{}KB", n * 100)), false, None, 1),
         "writer" => options(Some("100KB"), false, None, n),
         _ => return Err(format!("no workload {w:?}")),
     };

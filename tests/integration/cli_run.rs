@@ -256,7 +256,7 @@ fn bench_prints_a_table_of_its_workloads() {
     ] {
         assert!(out.contains(w), "{w} in {out}");
     }
-    assert!(out.contains("peak within 1.5x of 5 MB's"), "{out}");
+    assert!(out.contains("peak within 1.5x of 5's"), "{out}");
     let (code, _, err) = run(&["bench", "--only", "warp"]);
     assert_eq!(code, 2);
     assert!(err.contains("no workload \"warp\""), "{err}");
