@@ -11,7 +11,7 @@ use std::net::SocketAddrV4;
 use super::super::codes::*;
 use super::super::command::{EprtError, format_host_port, parse_eprt, parse_host_port};
 use super::super::{DataPorts, DataRequest};
-use super::{Channel, FtpServer, Transfer};
+use super::{Channel, FtpServer, State, Transfer};
 
 impl FtpServer {
     pub(super) fn port(&mut self, arg: &str) {
@@ -51,6 +51,7 @@ impl FtpServer {
         }
         self.drop_data();
         self.channel = Channel::Active(addr);
+        self.state = State::DataReady;
         self.reply(OK, ok_text);
     }
 
@@ -95,9 +96,11 @@ impl FtpServer {
         match ports.open_listener() {
             Some(addr) => {
                 self.channel = Channel::Listening(addr);
+                self.state = State::DataReady;
                 Some(addr)
             }
             None => {
+                self.state = State::LoggedIn;
                 self.reply(CANT_OPEN_DATA, "Can't open passive connection.");
                 None
             }
@@ -111,6 +114,7 @@ impl FtpServer {
         }
         self.channel = Channel::None;
         self.transfer = Transfer::None;
+        self.state = self.state.without_data();
     }
 }
 

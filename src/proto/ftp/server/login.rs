@@ -7,7 +7,7 @@
 
 use super::super::FtpBackend;
 use super::super::codes::*;
-use super::{FtpServer, MAX_COMMAND_LINE};
+use super::{Channel, FtpServer, MAX_COMMAND_LINE, State};
 use crate::proto::line::LineReader;
 
 impl FtpServer {
@@ -15,6 +15,7 @@ impl FtpServer {
         // A new USER starts a new login, whatever came before.
         self.logged_in = false;
         self.user = Some(name);
+        self.state = State::AwaitingPassword;
         self.rename_from = None;
         self.reply(NEED_PASSWORD, "User name okay, need password.");
     }
@@ -28,11 +29,18 @@ impl FtpServer {
         }
         if backend.authenticate(&user, password) {
             self.logged_in = true;
+            // A data connection prepared before a new USER is still there.
+            self.state = if self.channel == Channel::None {
+                State::LoggedIn
+            } else {
+                State::DataReady
+            };
             self.login_failures = 0;
             self.cwd = "/".to_string();
             return self.reply(LOGGED_IN, "User logged in, proceed.");
         }
         self.user = None;
+        self.state = State::AwaitingUser;
         self.login_failures += 1;
         self.reply(NOT_LOGGED_IN, "Login incorrect.");
         if self.login_failures >= self.config.max_login_failures {
@@ -41,6 +49,7 @@ impl FtpServer {
                 "Too many failed logins; closing control connection.",
             );
             self.closing = true;
+            self.state = State::Closed;
         }
     }
 
@@ -56,6 +65,7 @@ impl FtpServer {
         self.drop_data();
         self.reply(CLOSING_CONTROL, "Goodbye.");
         self.closing = true;
+        self.state = State::Closed;
     }
 
     pub(super) fn auth_tls(&mut self, mechanism: &str) {

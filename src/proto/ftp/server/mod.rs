@@ -135,6 +135,40 @@ enum Transfer {
     },
 }
 
+/// Where the session is in its diagram (`STATES`, `TRANSITIONS`); every
+/// change of it is made where the change happens, next to its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Greeted, or a login failed: USER is wanted.
+    AwaitingUser,
+    /// USER given: PASS is wanted.
+    AwaitingPassword,
+    /// Logged in, no data connection prepared.
+    LoggedIn,
+    /// PORT/EPRT named the client's port, or PASV/EPSV opened a listener
+    /// (or the client already connected to it).
+    DataReady,
+    /// A transfer command was accepted; its data connection is not open.
+    AwaitingDataConnection,
+    /// A file or listing is moving over the data connection.
+    Transferring,
+    /// The last reply is out (221 or 421), or the connection is gone.
+    Closed,
+}
+
+impl State {
+    /// The state once the data connection (or its listener) is gone: a
+    /// logged-in session is back to LoggedIn; the others stay as they are.
+    fn without_data(self) -> State {
+        match self {
+            State::DataReady | State::AwaitingDataConnection | State::Transferring => {
+                State::LoggedIn
+            }
+            other => other,
+        }
+    }
+}
+
 /// A line waiting behind a running transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Queued {
@@ -146,6 +180,7 @@ enum Queued {
 #[derive(Debug, Clone)]
 pub struct FtpServer {
     config: FtpServerConfig,
+    state: State,
     reader: LineReader,
     queue: VecDeque<Queued>,
     output: VecDeque<Vec<u8>>,
@@ -191,6 +226,7 @@ impl FtpServer {
         let greeting = config.greeting.clone();
         let mut server = FtpServer {
             config,
+            state: State::AwaitingUser,
             reader: LineReader::new(MAX_COMMAND_LINE),
             queue: VecDeque::new(),
             output: VecDeque::new(),
@@ -286,6 +322,7 @@ impl FtpServer {
                     "Too many commands; closing control connection.",
                 );
                 self.closing = true;
+                self.state = State::Closed;
                 break;
             }
             self.run_queue(backend, ports, now_unix);
@@ -364,6 +401,7 @@ impl FtpServer {
             Transfer::None => {}
         }
         self.channel = Channel::None;
+        self.state = self.state.without_data();
         self.run_queue(backend, ports, now_unix);
     }
 
@@ -407,6 +445,7 @@ impl FtpServer {
             Transfer::None => {}
         }
         self.channel = Channel::None;
+        self.state = self.state.without_data();
         self.run_queue(backend, ports, now_unix);
     }
 
@@ -429,6 +468,7 @@ impl FtpServer {
             } => {
                 self.data_summary(bytes, &what, listing.as_deref().unwrap_or_default());
                 self.channel = Channel::None;
+                self.state = State::LoggedIn;
                 self.reply(CLOSING_DATA, "Transfer complete.");
             }
             other => self.transfer = other,
@@ -696,6 +736,7 @@ impl Session for FtpServer {
             self.drop_data();
             self.queue.clear();
             self.closed = true;
+            self.state = State::Closed;
         }
     }
 
@@ -713,21 +754,14 @@ impl Session for FtpServer {
     }
 
     fn state_name(&self) -> &'static str {
-        if self.closing || self.closed {
-            "Closed"
-        } else if !self.logged_in {
-            if self.user.is_some() {
-                "AwaitingPassword"
-            } else {
-                "AwaitingUser"
-            }
-        } else {
-            match (&self.transfer, &self.channel) {
-                (Transfer::Waiting(_), _) => "AwaitingDataConnection",
-                (Transfer::Sending { .. } | Transfer::Receiving { .. }, _) => "Transferring",
-                (Transfer::None, Channel::None) => "LoggedIn",
-                (Transfer::None, _) => "DataReady",
-            }
+        match self.state {
+            State::AwaitingUser => "AwaitingUser",
+            State::AwaitingPassword => "AwaitingPassword",
+            State::LoggedIn => "LoggedIn",
+            State::DataReady => "DataReady",
+            State::AwaitingDataConnection => "AwaitingDataConnection",
+            State::Transferring => "Transferring",
+            State::Closed => "Closed",
         }
     }
 }
@@ -815,6 +849,54 @@ mod unit_tests {
             }
         }
         out
+    }
+
+    struct OnePort;
+
+    impl DataPorts for OnePort {
+        fn open_listener(&mut self) -> Option<SocketAddrV4> {
+            Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), 50_000))
+        }
+    }
+
+    #[test]
+    fn the_state_moves_where_the_session_changes() {
+        let mut vfs = crate::fuzzing::file_tree();
+        let mut s = session(FtpServerConfig::default());
+        let mut states = vec![s.state_name()];
+        for line in [
+            "USER alice",
+            "PASS wonderland",
+            "PASV",
+            "USER alice",
+            // The listener outlives the new login: back to DataReady.
+            "PASS wonderland",
+            "RETR report.txt",
+        ] {
+            s.handle_input(format!("{line}\r\n").as_bytes(), &mut vfs, &mut OnePort, 0);
+            states.push(s.state_name());
+        }
+        s.handle_data_connected(&mut vfs, &mut OnePort, 0);
+        states.push(s.state_name());
+        s.handle_data_sent(&mut vfs, &mut OnePort, 0);
+        states.push(s.state_name());
+        s.handle_input(b"QUIT\r\n", &mut vfs, &mut OnePort, 0);
+        states.push(s.state_name());
+        assert_eq!(
+            states,
+            [
+                "AwaitingUser",
+                "AwaitingPassword",
+                "LoggedIn",
+                "DataReady",
+                "AwaitingPassword",
+                "DataReady",
+                "AwaitingDataConnection",
+                "Transferring",
+                "LoggedIn",
+                "Closed",
+            ]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::super::ascii;
 use super::super::codes::*;
 use super::super::{DataRequest, FileInfo, FileKind, FtpBackend, TransferType};
-use super::{Channel, FtpServer, Job, Transfer, Upload, absolute, normalize, opening_text};
+use super::{Channel, FtpServer, Job, State, Transfer, Upload, absolute, normalize, opening_text};
 use crate::proto::date::{ftp_time_val, ls_date};
 
 /// A listing as it travels: ASCII text, each line ended by CRLF.
@@ -327,10 +327,12 @@ impl FtpServer {
                 self.data_requests.push_back(DataRequest::Connect { to });
                 self.channel = Channel::Connecting;
                 self.transfer = Transfer::Waiting(job);
+                self.state = State::AwaitingDataConnection;
             }
             Channel::Listening(_) => {
                 self.reply(OPENING_DATA, opening_text(&job, self.transfer_type));
                 self.transfer = Transfer::Waiting(job);
+                self.state = State::AwaitingDataConnection;
             }
             Channel::Open => {
                 self.reply(
@@ -345,6 +347,7 @@ impl FtpServer {
     /// The data connection is open: move the bytes.
     pub(super) fn begin(&mut self, job: Job) {
         self.channel = Channel::Open;
+        self.state = State::Transferring;
         match job {
             Job::Send {
                 payload,
