@@ -268,6 +268,12 @@ pub const TRANSITIONS: &[crate::proto::Transition] = &[
     ("Transferring", "LoggedIn", "quota full / 452"),
     ("Transferring", "LoggedIn", "ABOR / 426 + 226"),
     ("LoggedIn", "AwaitingPassword", "USER / 331"),
+    ("DataReady", "AwaitingPassword", "USER / 331"),
+    (
+        "AwaitingPassword",
+        "DataReady",
+        "PASS right, data connection kept / 230",
+    ),
     ("AwaitingUser", "Closed", "QUIT / 221"),
     ("LoggedIn", "Closed", "QUIT / 221"),
     ("DataReady", "Closed", "QUIT / 221"),
