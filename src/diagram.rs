@@ -248,13 +248,13 @@ const SMTP_PLACES: &[(&str, (usize, usize))] = &[
 /// FTP server: login down the middle, the two ways into a transfer
 /// (passive connected at once; active or waiting) below.
 const FTP_PLACES: &[(&str, (usize, usize))] = &[
-    ("AwaitingUser", (1, 0)),
-    ("AwaitingPassword", (1, 1)),
-    ("LoggedIn", (1, 2)),
-    ("DataReady", (1, 3)),
-    ("AwaitingDataConnection", (0, 4)),
-    ("Transferring", (1, 5)),
-    ("Closed", (2, 2)),
+    ("AWAITING-USER", (1, 0)),
+    ("AWAITING-PASSWORD", (1, 1)),
+    ("LOGGED-IN", (1, 2)),
+    ("DATA-READY", (1, 3)),
+    ("AWAITING-DATA-CONNECTION", (0, 4)),
+    ("TRANSFERRING", (1, 5)),
+    ("CLOSED", (2, 2)),
 ];
 
 /// The hand placement of a machine, if it has one (found by its table).

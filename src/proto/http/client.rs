@@ -412,12 +412,12 @@ impl Session for HttpClient {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::SendingRequest => "sending-request",
-            State::WaitingStatus => "waiting-status",
-            State::ReadingHeaders => "reading-headers",
-            State::ReadingBody => "reading-body",
-            State::Done => "done",
-            State::Closed => "closed",
+            State::SendingRequest => "SENDING-REQUEST",
+            State::WaitingStatus => "WAITING-STATUS",
+            State::ReadingHeaders => "READING-HEADERS",
+            State::ReadingBody => "READING-BODY",
+            State::Done => "DONE",
+            State::Closed => "CLOSED",
         }
     }
 }
@@ -539,7 +539,7 @@ mod tests {
         client.poll_output();
         client.handle_input(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nsome");
         client.handle_input(b" bytes");
-        assert_eq!(client.state_name(), "reading-body");
+        assert_eq!(client.state_name(), "READING-BODY");
         client.handle_close();
         assert_eq!(
             client.responses()[0].body,

@@ -82,68 +82,68 @@ pub fn reason_phrase(status: u16) -> &'static str {
 
 /// The server's states, for the visualizer.
 pub const STATES: &[&str] = &[
-    "waiting-request",
-    "reading-headers",
-    "discarding-body",
-    "closed",
+    "WAITING-REQUEST",
+    "READING-HEADERS",
+    "DISCARDING-BODY",
+    "CLOSED",
 ];
 
 /// The server's state diagram: `(from, to, label)`.
 pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    ("waiting-request", "reading-headers", "request line"),
-    ("waiting-request", "closed", "bad request line: 400/414/505"),
-    ("reading-headers", "reading-headers", "header field"),
+    ("WAITING-REQUEST", "READING-HEADERS", "request line"),
+    ("WAITING-REQUEST", "CLOSED", "bad request line: 400/414/505"),
+    ("READING-HEADERS", "READING-HEADERS", "header field"),
     (
-        "reading-headers",
-        "waiting-request",
+        "READING-HEADERS",
+        "WAITING-REQUEST",
         "empty line: response sent",
     ),
     (
-        "reading-headers",
-        "discarding-body",
+        "READING-HEADERS",
+        "DISCARDING-BODY",
         "empty line, Content-Length > 0",
     ),
-    ("reading-headers", "closed", "Connection: close, or 400/431"),
+    ("READING-HEADERS", "CLOSED", "Connection: close, or 400/431"),
     (
-        "discarding-body",
-        "waiting-request",
+        "DISCARDING-BODY",
+        "WAITING-REQUEST",
         "body read: response sent",
     ),
-    ("discarding-body", "closed", "body read, Connection: close"),
-    ("waiting-request", "closed", "peer closed"),
+    ("DISCARDING-BODY", "CLOSED", "body read, Connection: close"),
+    ("WAITING-REQUEST", "CLOSED", "peer closed"),
 ];
 
 /// The client's states, for the visualizer.
 pub const CLIENT_STATES: &[&str] = &[
-    "sending-request",
-    "waiting-status",
-    "reading-headers",
-    "reading-body",
-    "done",
-    "closed",
+    "SENDING-REQUEST",
+    "WAITING-STATUS",
+    "READING-HEADERS",
+    "READING-BODY",
+    "DONE",
+    "CLOSED",
 ];
 
 /// The client's state diagram: `(from, to, label)`.
 pub const CLIENT_TRANSITIONS: &[crate::proto::Transition] = &[
-    ("sending-request", "waiting-status", "request sent"),
-    ("waiting-status", "reading-headers", "status line"),
+    ("SENDING-REQUEST", "WAITING-STATUS", "request sent"),
+    ("WAITING-STATUS", "READING-HEADERS", "status line"),
     (
-        "reading-headers",
-        "reading-body",
+        "READING-HEADERS",
+        "READING-BODY",
         "empty line, body follows",
     ),
-    ("reading-headers", "sending-request", "empty line, no body"),
+    ("READING-HEADERS", "SENDING-REQUEST", "empty line, no body"),
     (
-        "reading-body",
-        "sending-request",
+        "READING-BODY",
+        "SENDING-REQUEST",
         "Content-Length bytes read",
     ),
-    ("reading-body", "done", "last response read"),
-    ("reading-headers", "done", "last response read"),
+    ("READING-BODY", "DONE", "last response read"),
+    ("READING-HEADERS", "DONE", "last response read"),
     (
-        "waiting-status",
-        "closed",
+        "WAITING-STATUS",
+        "CLOSED",
         "malformed response / peer closed",
     ),
-    ("done", "closed", "connection closed"),
+    ("DONE", "CLOSED", "connection closed"),
 ];

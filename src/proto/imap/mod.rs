@@ -56,70 +56,70 @@ pub const PORT: u16 = 143;
 /// The server's states (RFC 3501 §3, plus the waits inside IDLE and
 /// AUTHENTICATE), for the visualizer.
 pub const STATES: &[&str] = &[
-    "NotAuthenticated",
-    "Authenticating",
-    "Authenticated",
-    "Selected",
-    "Idling",
-    "Logout",
+    "NOT-AUTHENTICATED",
+    "AUTHENTICATING",
+    "AUTHENTICATED",
+    "SELECTED",
+    "IDLING",
+    "LOGOUT",
 ];
 
 /// The server's state diagram (RFC 3501 §3, figure in §3.4).
 pub const TRANSITIONS: &[Transition] = &[
-    ("NotAuthenticated", "Authenticated", "LOGIN ok"),
-    ("NotAuthenticated", "NotAuthenticated", "LOGIN failed"),
-    ("NotAuthenticated", "Authenticating", "AUTHENTICATE PLAIN"),
-    ("Authenticating", "Authenticated", "credentials ok"),
+    ("NOT-AUTHENTICATED", "AUTHENTICATED", "LOGIN ok"),
+    ("NOT-AUTHENTICATED", "NOT-AUTHENTICATED", "LOGIN failed"),
+    ("NOT-AUTHENTICATED", "AUTHENTICATING", "AUTHENTICATE PLAIN"),
+    ("AUTHENTICATING", "AUTHENTICATED", "credentials ok"),
     (
-        "Authenticating",
-        "NotAuthenticated",
+        "AUTHENTICATING",
+        "NOT-AUTHENTICATED",
         "credentials rejected / *",
     ),
-    ("NotAuthenticated", "Logout", "LOGOUT / too many failures"),
-    ("Authenticated", "Selected", "SELECT / EXAMINE ok"),
-    ("Selected", "Selected", "SELECT / EXAMINE other folder"),
+    ("NOT-AUTHENTICATED", "LOGOUT", "LOGOUT / too many failures"),
+    ("AUTHENTICATED", "SELECTED", "SELECT / EXAMINE ok"),
+    ("SELECTED", "SELECTED", "SELECT / EXAMINE other folder"),
     (
-        "Selected",
-        "Authenticated",
+        "SELECTED",
+        "AUTHENTICATED",
         "CLOSE / UNSELECT / failed SELECT",
     ),
-    ("Authenticated", "Idling", "IDLE"),
-    ("Selected", "Idling", "IDLE"),
-    ("Idling", "Authenticated", "DONE"),
-    ("Idling", "Selected", "DONE"),
-    ("Authenticated", "Logout", "LOGOUT"),
-    ("Selected", "Logout", "LOGOUT / selected folder deleted"),
+    ("AUTHENTICATED", "IDLING", "IDLE"),
+    ("SELECTED", "IDLING", "IDLE"),
+    ("IDLING", "AUTHENTICATED", "DONE"),
+    ("IDLING", "SELECTED", "DONE"),
+    ("AUTHENTICATED", "LOGOUT", "LOGOUT"),
+    ("SELECTED", "LOGOUT", "LOGOUT / selected folder deleted"),
 ];
 
 /// The client's states, for the visualizer.
 pub const CLIENT_STATES: &[&str] = &[
-    "Connecting",
-    "NotAuthenticated",
-    "Authenticated",
-    "Selected",
-    "Idling",
-    "Logout",
-    "Closed",
+    "CONNECTING",
+    "NOT-AUTHENTICATED",
+    "AUTHENTICATED",
+    "SELECTED",
+    "IDLING",
+    "LOGOUT",
+    "CLOSED",
 ];
 
 /// The client's state diagram.
 pub const CLIENT_TRANSITIONS: &[Transition] = &[
-    ("Connecting", "NotAuthenticated", "* OK greeting"),
-    ("NotAuthenticated", "Authenticated", "LOGIN ok"),
-    ("Authenticated", "Selected", "SELECT ok"),
+    ("CONNECTING", "NOT-AUTHENTICATED", "* OK greeting"),
+    ("NOT-AUTHENTICATED", "AUTHENTICATED", "LOGIN ok"),
+    ("AUTHENTICATED", "SELECTED", "SELECT ok"),
     (
-        "Selected",
-        "Selected",
+        "SELECTED",
+        "SELECTED",
         "SEARCH / FETCH / STORE / COPY / EXPUNGE",
     ),
-    ("Selected", "Idling", "IDLE, + idling"),
-    ("Authenticated", "Idling", "IDLE, + idling"),
-    ("Idling", "Selected", "DONE, OK"),
-    ("Idling", "Authenticated", "DONE, OK"),
-    ("NotAuthenticated", "Logout", "LOGOUT"),
-    ("Authenticated", "Logout", "LOGOUT"),
-    ("Selected", "Logout", "LOGOUT"),
-    ("Logout", "Closed", "OK, connection closed"),
+    ("SELECTED", "IDLING", "IDLE, + idling"),
+    ("AUTHENTICATED", "IDLING", "IDLE, + idling"),
+    ("IDLING", "SELECTED", "DONE, OK"),
+    ("IDLING", "AUTHENTICATED", "DONE, OK"),
+    ("NOT-AUTHENTICATED", "LOGOUT", "LOGOUT"),
+    ("AUTHENTICATED", "LOGOUT", "LOGOUT"),
+    ("SELECTED", "LOGOUT", "LOGOUT"),
+    ("LOGOUT", "CLOSED", "OK, connection closed"),
 ];
 
 /// Transcript lines for literal data: the first

@@ -515,14 +515,14 @@ impl Session for ScpClient {
 
     fn state_name(&self) -> &'static str {
         match self.phase {
-            Phase::KeyExchange => "key-exchange",
-            Phase::Authenticating => "authenticating",
-            Phase::Opening => "opening",
-            Phase::Sending(_) => "sending",
-            Phase::Receiving(_) => "receiving",
-            Phase::WaitingExit => "waiting-exit",
-            Phase::Done => "done",
-            Phase::Closed => "closed",
+            Phase::KeyExchange => "KEY-EXCHANGE",
+            Phase::Authenticating => "AUTHENTICATING",
+            Phase::Opening => "OPENING",
+            Phase::Sending(_) => "SENDING",
+            Phase::Receiving(_) => "RECEIVING",
+            Phase::WaitingExit => "WAITING-EXIT",
+            Phase::Done => "DONE",
+            Phase::Closed => "CLOSED",
         }
     }
 }

@@ -744,13 +744,13 @@ impl Session for ScpServer {
 
     fn state_name(&self) -> &'static str {
         match self.phase {
-            Phase::KeyExchange => "key-exchange",
-            Phase::Authentication => "authentication",
-            Phase::Command => "command",
-            Phase::Sink(_) => "sink",
-            Phase::Source(_) => "source",
-            Phase::Closing => "closing",
-            Phase::Closed => "closed",
+            Phase::KeyExchange => "KEY-EXCHANGE",
+            Phase::Authentication => "AUTHENTICATION",
+            Phase::Command => "COMMAND",
+            Phase::Sink(_) => "SINK",
+            Phase::Source(_) => "SOURCE",
+            Phase::Closing => "CLOSING",
+            Phase::Closed => "CLOSED",
         }
     }
 }

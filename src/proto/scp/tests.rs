@@ -240,7 +240,7 @@ fn upload_one_file_and_read_the_server_transcript() {
         Some((&Bytes::from(vec![7u8; 1432]), 0o644, None))
     );
     assert_eq!(server.user(), Some("alice"));
-    assert_eq!(server.state_name(), "closed");
+    assert_eq!(server.state_name(), "CLOSED");
     let lines = lines(&transcript(&mut server));
     assert_eq!(lines[0], "S: SSH-2.0-wiretale");
     assert!(

@@ -158,7 +158,7 @@ enum State {
 
 impl State {
     /// The state once the data connection (or its listener) is gone: a
-    /// logged-in session is back to LoggedIn; the others stay as they are.
+    /// logged-in session is back to LOGGED-IN; the others stay as they are.
     fn without_data(self) -> State {
         match self {
             State::DataReady | State::AwaitingDataConnection | State::Transferring => {
@@ -755,13 +755,13 @@ impl Session for FtpServer {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::AwaitingUser => "AwaitingUser",
-            State::AwaitingPassword => "AwaitingPassword",
-            State::LoggedIn => "LoggedIn",
-            State::DataReady => "DataReady",
-            State::AwaitingDataConnection => "AwaitingDataConnection",
-            State::Transferring => "Transferring",
-            State::Closed => "Closed",
+            State::AwaitingUser => "AWAITING-USER",
+            State::AwaitingPassword => "AWAITING-PASSWORD",
+            State::LoggedIn => "LOGGED-IN",
+            State::DataReady => "DATA-READY",
+            State::AwaitingDataConnection => "AWAITING-DATA-CONNECTION",
+            State::Transferring => "TRANSFERRING",
+            State::Closed => "CLOSED",
         }
     }
 }
@@ -869,7 +869,7 @@ mod unit_tests {
             "PASS wonderland",
             "PASV",
             "USER alice",
-            // The listener outlives the new login: back to DataReady.
+            // The listener outlives the new login: back to DATA-READY.
             "PASS wonderland",
             "RETR report.txt",
         ] {
@@ -885,16 +885,16 @@ mod unit_tests {
         assert_eq!(
             states,
             [
-                "AwaitingUser",
-                "AwaitingPassword",
-                "LoggedIn",
-                "DataReady",
-                "AwaitingPassword",
-                "DataReady",
-                "AwaitingDataConnection",
-                "Transferring",
-                "LoggedIn",
-                "Closed",
+                "AWAITING-USER",
+                "AWAITING-PASSWORD",
+                "LOGGED-IN",
+                "DATA-READY",
+                "AWAITING-PASSWORD",
+                "DATA-READY",
+                "AWAITING-DATA-CONNECTION",
+                "TRANSFERRING",
+                "LOGGED-IN",
+                "CLOSED",
             ]
         );
     }

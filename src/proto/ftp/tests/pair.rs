@@ -262,7 +262,7 @@ fn round_trip(mode: DataMode, extended: bool, chunk: usize) -> Pair {
         sha(&upload)
     );
     assert!(pair.server.wants_close());
-    assert_eq!(pair.client.state_name(), "Done");
+    assert_eq!(pair.client.state_name(), "DONE");
     pair
 }
 

@@ -498,10 +498,10 @@ impl Session for HttpServer {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::WaitingRequest => "waiting-request",
-            State::ReadingHeaders => "reading-headers",
-            State::DiscardingBody => "discarding-body",
-            State::Closed => "closed",
+            State::WaitingRequest => "WAITING-REQUEST",
+            State::ReadingHeaders => "READING-HEADERS",
+            State::DiscardingBody => "DISCARDING-BODY",
+            State::Closed => "CLOSED",
         }
     }
 }

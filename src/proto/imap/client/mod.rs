@@ -526,13 +526,13 @@ impl Session for ImapClient {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::Connecting => "Connecting",
-            State::NotAuthenticated => "NotAuthenticated",
-            State::Authenticated => "Authenticated",
-            State::Selected => "Selected",
-            State::Idling => "Idling",
-            State::Logout => "Logout",
-            State::Closed => "Closed",
+            State::Connecting => "CONNECTING",
+            State::NotAuthenticated => "NOT-AUTHENTICATED",
+            State::Authenticated => "AUTHENTICATED",
+            State::Selected => "SELECTED",
+            State::Idling => "IDLING",
+            State::Logout => "LOGOUT",
+            State::Closed => "CLOSED",
         }
     }
 }

@@ -883,14 +883,14 @@ impl Session for ImapServer {
 
     fn state_name(&self) -> &'static str {
         if self.logout || self.closed {
-            "Logout"
+            "LOGOUT"
         } else {
             match self.mode {
-                Mode::Idle { .. } => "Idling",
-                Mode::Authenticate { .. } => "Authenticating",
-                Mode::Command if self.selected.is_some() => "Selected",
-                Mode::Command if self.user.is_some() => "Authenticated",
-                Mode::Command => "NotAuthenticated",
+                Mode::Idle { .. } => "IDLING",
+                Mode::Authenticate { .. } => "AUTHENTICATING",
+                Mode::Command if self.selected.is_some() => "SELECTED",
+                Mode::Command if self.user.is_some() => "AUTHENTICATED",
+                Mode::Command => "NOT-AUTHENTICATED",
             }
         }
     }
