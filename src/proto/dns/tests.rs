@@ -271,7 +271,7 @@ fn resolver_ignores_mismatched_responses() {
     assert_eq!(resolver.state_name(), "QUERY-MX");
     resolver.handle_response(&server.handle_datagram(&query).unwrap());
     assert_eq!(resolver.state_name(), "DONE");
-    assert!(client::STATES.contains(&resolver.state_name()));
+    assert!(CLIENT_STATES.contains(&resolver.state_name()));
 }
 
 fn qtype() -> impl Strategy<Value = QueryType> {

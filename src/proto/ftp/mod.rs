@@ -58,8 +58,16 @@ use std::net::SocketAddrV4;
 
 use bytes::Bytes;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{DataMode, FtpClient, FtpClientConfig, Step, StepOutcome};
 pub use reply::Reply;
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{FtpServer, FtpServerConfig};
 
 /// The well-known control port (RFC 959 §3.2 calls it L).
@@ -213,76 +221,3 @@ pub trait FtpBackend {
     /// True if the user may not change anything (shown in LIST permissions).
     fn is_read_only(&mut self, user: &str) -> bool;
 }
-
-/// The server's states, for the visualizer.
-pub const STATES: &[&str] = &[
-    "AWAITING-USER",
-    "AWAITING-PASSWORD",
-    "LOGGED-IN",
-    "DATA-READY",
-    "AWAITING-DATA-CONNECTION",
-    "TRANSFERRING",
-    "CLOSED",
-];
-
-/// The server's state diagram: `(from, to, label)`.
-pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    ("AWAITING-USER", "AWAITING-PASSWORD", "USER / 331"),
-    ("AWAITING-PASSWORD", "LOGGED-IN", "PASS right / 230"),
-    ("AWAITING-PASSWORD", "AWAITING-USER", "PASS wrong / 530"),
-    ("AWAITING-PASSWORD", "CLOSED", "third wrong PASS / 530, 421"),
-    ("AWAITING-USER", "AWAITING-USER", "other commands / 530"),
-    (
-        "LOGGED-IN",
-        "LOGGED-IN",
-        "CWD PWD MKD RMD DELE RNFR RNTO TYPE SIZE MDTM MLST REST / 2xx 3xx 5xx",
-    ),
-    (
-        "LOGGED-IN",
-        "LOGGED-IN",
-        "RETR STOR LIST MLSD without PORT/PASV / 425",
-    ),
-    (
-        "LOGGED-IN",
-        "DATA-READY",
-        "PASV 227, EPSV 229, PORT/EPRT 200",
-    ),
-    (
-        "DATA-READY",
-        "LOGGED-IN",
-        "transfer refused 450/550/553, PASV 425, data connection closed",
-    ),
-    (
-        "DATA-READY",
-        "TRANSFERRING",
-        "RETR STOR LIST MLSD, passive, connected / 125",
-    ),
-    (
-        "DATA-READY",
-        "AWAITING-DATA-CONNECTION",
-        "RETR STOR LIST MLSD / 150 (passive) or connect (active)",
-    ),
-    (
-        "AWAITING-DATA-CONNECTION",
-        "TRANSFERRING",
-        "data connection open",
-    ),
-    (
-        "AWAITING-DATA-CONNECTION",
-        "LOGGED-IN",
-        "connect failed / 425",
-    ),
-    ("TRANSFERRING", "LOGGED-IN", "file sent or stored / 226"),
-    ("TRANSFERRING", "LOGGED-IN", "quota full / 452"),
-    ("TRANSFERRING", "LOGGED-IN", "ABOR / 426 + 226"),
-    ("LOGGED-IN", "AWAITING-PASSWORD", "USER / 331"),
-    ("DATA-READY", "AWAITING-PASSWORD", "USER / 331"),
-    (
-        "AWAITING-PASSWORD",
-        "DATA-READY",
-        "PASS right, data connection kept / 230",
-    ),
-    ("AWAITING-USER", "CLOSED", "QUIT / 221"),
-    ("LOGGED-IN", "CLOSED", "QUIT / 221"),
-    ("DATA-READY", "CLOSED", "QUIT / 221"),
-];

@@ -18,6 +18,41 @@ use crate::proto::{Session, Transcript};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
+/// The client's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "SENDING-REQUEST",
+    "WAITING-STATUS",
+    "READING-HEADERS",
+    "READING-BODY",
+    "DONE",
+    "CLOSED",
+];
+
+/// The client's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("SENDING-REQUEST", "WAITING-STATUS", "request sent"),
+    ("WAITING-STATUS", "READING-HEADERS", "status line"),
+    (
+        "READING-HEADERS",
+        "READING-BODY",
+        "empty line, body follows",
+    ),
+    ("READING-HEADERS", "SENDING-REQUEST", "empty line, no body"),
+    (
+        "READING-BODY",
+        "SENDING-REQUEST",
+        "Content-Length bytes read",
+    ),
+    ("READING-BODY", "DONE", "last response read"),
+    ("READING-HEADERS", "DONE", "last response read"),
+    (
+        "WAITING-STATUS",
+        "CLOSED",
+        "malformed response / peer closed",
+    ),
+    ("DONE", "CLOSED", "connection closed"),
+];
+
 /// Longest status or header line the client accepts, in bytes.
 const MAX_LINE: usize = 8192;
 /// Most header fields in one response.

@@ -21,7 +21,15 @@ pub mod client;
 pub mod message;
 pub mod server;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{ClientRequest, HttpClient, HttpResponse};
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{HttpBackend, HttpLimits, HttpServer};
 
 /// The port HTTP servers listen on (RFC 9110 §4.2.1).
@@ -79,71 +87,3 @@ pub fn reason_phrase(status: u16) -> &'static str {
         _ => "Unknown",
     }
 }
-
-/// The server's states, for the visualizer.
-pub const STATES: &[&str] = &[
-    "WAITING-REQUEST",
-    "READING-HEADERS",
-    "DISCARDING-BODY",
-    "CLOSED",
-];
-
-/// The server's state diagram: `(from, to, label)`.
-pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    ("WAITING-REQUEST", "READING-HEADERS", "request line"),
-    ("WAITING-REQUEST", "CLOSED", "bad request line: 400/414/505"),
-    ("READING-HEADERS", "READING-HEADERS", "header field"),
-    (
-        "READING-HEADERS",
-        "WAITING-REQUEST",
-        "empty line: response sent",
-    ),
-    (
-        "READING-HEADERS",
-        "DISCARDING-BODY",
-        "empty line, Content-Length > 0",
-    ),
-    ("READING-HEADERS", "CLOSED", "Connection: close, or 400/431"),
-    (
-        "DISCARDING-BODY",
-        "WAITING-REQUEST",
-        "body read: response sent",
-    ),
-    ("DISCARDING-BODY", "CLOSED", "body read, Connection: close"),
-    ("WAITING-REQUEST", "CLOSED", "peer closed"),
-];
-
-/// The client's states, for the visualizer.
-pub const CLIENT_STATES: &[&str] = &[
-    "SENDING-REQUEST",
-    "WAITING-STATUS",
-    "READING-HEADERS",
-    "READING-BODY",
-    "DONE",
-    "CLOSED",
-];
-
-/// The client's state diagram: `(from, to, label)`.
-pub const CLIENT_TRANSITIONS: &[crate::proto::Transition] = &[
-    ("SENDING-REQUEST", "WAITING-STATUS", "request sent"),
-    ("WAITING-STATUS", "READING-HEADERS", "status line"),
-    (
-        "READING-HEADERS",
-        "READING-BODY",
-        "empty line, body follows",
-    ),
-    ("READING-HEADERS", "SENDING-REQUEST", "empty line, no body"),
-    (
-        "READING-BODY",
-        "SENDING-REQUEST",
-        "Content-Length bytes read",
-    ),
-    ("READING-BODY", "DONE", "last response read"),
-    ("READING-HEADERS", "DONE", "last response read"),
-    (
-        "WAITING-STATUS",
-        "CLOSED",
-        "malformed response / peer closed",
-    ),
-    ("DONE", "CLOSED", "connection closed"),
-];

@@ -38,89 +38,28 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{
     ClientEvent, FetchedMessage, ImapClient, ImapStep, ImapUpdate, StepOutcome, StepStatus,
     StoreOp, Which,
 };
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{ImapConfig, ImapServer, special_use};
 pub use store::{
     DELIMITER, Flag, FlagSet, FolderInfo, INBOX, MailStore, MemoryMailStore, MessageMeta,
     StoreError,
 };
 
-use crate::proto::{TRANSCRIPT_BODY_LINES, Transcript, Transition};
+use crate::proto::{TRANSCRIPT_BODY_LINES, Transcript};
 
 /// The well-known IMAP port (RFC 3501 §2.1).
 pub const PORT: u16 = 143;
-
-/// The server's states (RFC 3501 §3, plus the waits inside IDLE and
-/// AUTHENTICATE), for the visualizer.
-pub const STATES: &[&str] = &[
-    "NOT-AUTHENTICATED",
-    "AUTHENTICATING",
-    "AUTHENTICATED",
-    "SELECTED",
-    "IDLING",
-    "LOGOUT",
-];
-
-/// The server's state diagram (RFC 3501 §3, figure in §3.4).
-pub const TRANSITIONS: &[Transition] = &[
-    ("NOT-AUTHENTICATED", "AUTHENTICATED", "LOGIN ok"),
-    ("NOT-AUTHENTICATED", "NOT-AUTHENTICATED", "LOGIN failed"),
-    ("NOT-AUTHENTICATED", "AUTHENTICATING", "AUTHENTICATE PLAIN"),
-    ("AUTHENTICATING", "AUTHENTICATED", "credentials ok"),
-    (
-        "AUTHENTICATING",
-        "NOT-AUTHENTICATED",
-        "credentials rejected / *",
-    ),
-    ("NOT-AUTHENTICATED", "LOGOUT", "LOGOUT / too many failures"),
-    ("AUTHENTICATED", "SELECTED", "SELECT / EXAMINE ok"),
-    ("SELECTED", "SELECTED", "SELECT / EXAMINE other folder"),
-    (
-        "SELECTED",
-        "AUTHENTICATED",
-        "CLOSE / UNSELECT / failed SELECT",
-    ),
-    ("AUTHENTICATED", "IDLING", "IDLE"),
-    ("SELECTED", "IDLING", "IDLE"),
-    ("IDLING", "AUTHENTICATED", "DONE"),
-    ("IDLING", "SELECTED", "DONE"),
-    ("AUTHENTICATED", "LOGOUT", "LOGOUT"),
-    ("SELECTED", "LOGOUT", "LOGOUT / selected folder deleted"),
-];
-
-/// The client's states, for the visualizer.
-pub const CLIENT_STATES: &[&str] = &[
-    "CONNECTING",
-    "NOT-AUTHENTICATED",
-    "AUTHENTICATED",
-    "SELECTED",
-    "IDLING",
-    "LOGOUT",
-    "CLOSED",
-];
-
-/// The client's state diagram.
-pub const CLIENT_TRANSITIONS: &[Transition] = &[
-    ("CONNECTING", "NOT-AUTHENTICATED", "* OK greeting"),
-    ("NOT-AUTHENTICATED", "AUTHENTICATED", "LOGIN ok"),
-    ("AUTHENTICATED", "SELECTED", "SELECT ok"),
-    (
-        "SELECTED",
-        "SELECTED",
-        "SEARCH / FETCH / STORE / COPY / EXPUNGE",
-    ),
-    ("SELECTED", "IDLING", "IDLE, + idling"),
-    ("AUTHENTICATED", "IDLING", "IDLE, + idling"),
-    ("IDLING", "SELECTED", "DONE, OK"),
-    ("IDLING", "AUTHENTICATED", "DONE, OK"),
-    ("NOT-AUTHENTICATED", "LOGOUT", "LOGOUT"),
-    ("AUTHENTICATED", "LOGOUT", "LOGOUT"),
-    ("SELECTED", "LOGOUT", "LOGOUT"),
-    ("LOGOUT", "CLOSED", "OK, connection closed"),
-];
 
 /// Transcript lines for literal data: the first
 /// [`TRANSCRIPT_BODY_LINES`] lines, then a count of the rest.

@@ -21,6 +21,46 @@ use crate::sim::SimRng;
 use bytes::Bytes;
 use std::collections::BTreeSet;
 
+/// The client's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "KEY-EXCHANGE",
+    "AUTHENTICATING",
+    "OPENING",
+    "SENDING",
+    "RECEIVING",
+    "WAITING-EXIT",
+    "DONE",
+    "CLOSED",
+];
+
+/// The client's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    (
+        "KEY-EXCHANGE",
+        "AUTHENTICATING",
+        "host key signature verified: password sent",
+    ),
+    (
+        "KEY-EXCHANGE",
+        "CLOSED",
+        "host key mismatch / bad signature",
+    ),
+    (
+        "AUTHENTICATING",
+        "OPENING",
+        "userauth_success: channel_open session",
+    ),
+    ("AUTHENTICATING", "CLOSED", "authentication failed"),
+    ("OPENING", "SENDING", "channel open: exec scp -t"),
+    ("OPENING", "RECEIVING", "channel open: exec scp -f"),
+    ("OPENING", "CLOSED", "channel refused"),
+    ("SENDING", "WAITING-EXIT", "all sent: EOF"),
+    ("RECEIVING", "WAITING-EXIT", "EOF from server"),
+    ("WAITING-EXIT", "DONE", "exit-status, channel_close"),
+    ("SENDING", "CLOSED", "bad packet / disconnect"),
+    ("RECEIVING", "CLOSED", "bad packet / disconnect"),
+];
+
 /// Largest file the client accepts in a download, in bytes.
 pub const MAX_DOWNLOAD_FILE: u64 = 64 * 1024 * 1024;
 

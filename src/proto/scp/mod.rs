@@ -46,107 +46,18 @@ pub mod server;
 #[cfg(test)]
 mod tests;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{ReceivedFile, ScpClient, ScpClientConfig, ScpOperation};
 pub use command::{Direction, ScpCommand};
 pub use rcp::ScpEntry;
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{ScpBackend, ScpLimits, ScpNode, ScpServer};
 
 /// The well-known port (SSH's, RFC 4253 §4.1).
 pub const PORT: u16 = crate::proto::ssh::PORT;
-
-/// The server's states, for the visualizer.
-pub const STATES: &[&str] = &[
-    "KEY-EXCHANGE",
-    "AUTHENTICATION",
-    "COMMAND",
-    "SINK",
-    "SOURCE",
-    "CLOSING",
-    "CLOSED",
-];
-
-/// The server's state diagram: `(from, to, label)`.
-pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    (
-        "KEY-EXCHANGE",
-        "AUTHENTICATION",
-        "NEWKEYS both ways, service ssh-userauth",
-    ),
-    (
-        "KEY-EXCHANGE",
-        "CLOSED",
-        "no common algorithm / bad version",
-    ),
-    (
-        "AUTHENTICATION",
-        "AUTHENTICATION",
-        "wrong password / method none",
-    ),
-    ("AUTHENTICATION", "COMMAND", "password accepted"),
-    ("AUTHENTICATION", "CLOSED", "too many failures"),
-    ("COMMAND", "COMMAND", "channel_open session"),
-    ("COMMAND", "SINK", "exec scp -t"),
-    ("COMMAND", "SOURCE", "exec scp -f"),
-    (
-        "COMMAND",
-        "CLOSING",
-        "exec ls / cat / pwd / unknown: exit-status",
-    ),
-    ("SINK", "SINK", "record acknowledged"),
-    ("SINK", "CLOSING", "EOF: exit-status, channel_close"),
-    ("SOURCE", "SOURCE", "record acknowledged"),
-    (
-        "SOURCE",
-        "CLOSING",
-        "all sent: EOF, exit-status, channel_close",
-    ),
-    ("CLOSING", "CLOSED", "client's channel_close"),
-    (
-        "AUTHENTICATION",
-        "CLOSED",
-        "bad packet (tampered or replayed)",
-    ),
-    ("COMMAND", "CLOSED", "bad packet (tampered or replayed)"),
-    ("SINK", "CLOSED", "bad packet (tampered or replayed)"),
-    ("SOURCE", "CLOSED", "bad packet (tampered or replayed)"),
-];
-
-/// The client's states, for the visualizer.
-pub const CLIENT_STATES: &[&str] = &[
-    "KEY-EXCHANGE",
-    "AUTHENTICATING",
-    "OPENING",
-    "SENDING",
-    "RECEIVING",
-    "WAITING-EXIT",
-    "DONE",
-    "CLOSED",
-];
-
-/// The client's state diagram: `(from, to, label)`.
-pub const CLIENT_TRANSITIONS: &[crate::proto::Transition] = &[
-    (
-        "KEY-EXCHANGE",
-        "AUTHENTICATING",
-        "host key signature verified: password sent",
-    ),
-    (
-        "KEY-EXCHANGE",
-        "CLOSED",
-        "host key mismatch / bad signature",
-    ),
-    (
-        "AUTHENTICATING",
-        "OPENING",
-        "userauth_success: channel_open session",
-    ),
-    ("AUTHENTICATING", "CLOSED", "authentication failed"),
-    ("OPENING", "SENDING", "channel open: exec scp -t"),
-    ("OPENING", "RECEIVING", "channel open: exec scp -f"),
-    ("OPENING", "CLOSED", "channel refused"),
-    ("SENDING", "WAITING-EXIT", "all sent: EOF"),
-    ("RECEIVING", "WAITING-EXIT", "EOF from server"),
-    ("WAITING-EXIT", "DONE", "exit-status, channel_close"),
-    ("SENDING", "CLOSED", "bad packet / disconnect"),
-    ("RECEIVING", "CLOSED", "bad packet / disconnect"),
-];

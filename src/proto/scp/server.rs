@@ -44,6 +44,63 @@ use crate::proto::{Session, Transcript};
 use crate::sim::SimRng;
 use bytes::Bytes;
 
+/// The server's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "KEY-EXCHANGE",
+    "AUTHENTICATION",
+    "COMMAND",
+    "SINK",
+    "SOURCE",
+    "CLOSING",
+    "CLOSED",
+];
+
+/// The server's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    (
+        "KEY-EXCHANGE",
+        "AUTHENTICATION",
+        "NEWKEYS both ways, service ssh-userauth",
+    ),
+    (
+        "KEY-EXCHANGE",
+        "CLOSED",
+        "no common algorithm / bad version",
+    ),
+    (
+        "AUTHENTICATION",
+        "AUTHENTICATION",
+        "wrong password / method none",
+    ),
+    ("AUTHENTICATION", "COMMAND", "password accepted"),
+    ("AUTHENTICATION", "CLOSED", "too many failures"),
+    ("COMMAND", "COMMAND", "channel_open session"),
+    ("COMMAND", "SINK", "exec scp -t"),
+    ("COMMAND", "SOURCE", "exec scp -f"),
+    (
+        "COMMAND",
+        "CLOSING",
+        "exec ls / cat / pwd / unknown: exit-status",
+    ),
+    ("SINK", "SINK", "record acknowledged"),
+    ("SINK", "CLOSING", "EOF: exit-status, channel_close"),
+    ("SOURCE", "SOURCE", "record acknowledged"),
+    (
+        "SOURCE",
+        "CLOSING",
+        "all sent: EOF, exit-status, channel_close",
+    ),
+    ("CLOSING", "CLOSED", "client's channel_close"),
+    (
+        "AUTHENTICATION",
+        "CLOSED",
+        "bad packet (tampered or replayed)",
+    ),
+    ("COMMAND", "CLOSED", "bad packet (tampered or replayed)"),
+    ("SINK", "CLOSED", "bad packet (tampered or replayed)"),
+    ("SOURCE", "CLOSED", "bad packet (tampered or replayed)"),
+];
+
 /// A file or directory as the backend describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScpNode {

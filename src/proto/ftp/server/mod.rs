@@ -36,6 +36,79 @@ mod transfer;
 
 pub use transfer::{RECURSIVE_MAX_DEPTH, RECURSIVE_MAX_LINES};
 
+/// The server's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "AWAITING-USER",
+    "AWAITING-PASSWORD",
+    "LOGGED-IN",
+    "DATA-READY",
+    "AWAITING-DATA-CONNECTION",
+    "TRANSFERRING",
+    "CLOSED",
+];
+
+/// The server's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("AWAITING-USER", "AWAITING-PASSWORD", "USER / 331"),
+    ("AWAITING-PASSWORD", "LOGGED-IN", "PASS right / 230"),
+    ("AWAITING-PASSWORD", "AWAITING-USER", "PASS wrong / 530"),
+    ("AWAITING-PASSWORD", "CLOSED", "third wrong PASS / 530, 421"),
+    ("AWAITING-USER", "AWAITING-USER", "other commands / 530"),
+    (
+        "LOGGED-IN",
+        "LOGGED-IN",
+        "CWD PWD MKD RMD DELE RNFR RNTO TYPE SIZE MDTM MLST REST / 2xx 3xx 5xx",
+    ),
+    (
+        "LOGGED-IN",
+        "LOGGED-IN",
+        "RETR STOR LIST MLSD without PORT/PASV / 425",
+    ),
+    (
+        "LOGGED-IN",
+        "DATA-READY",
+        "PASV 227, EPSV 229, PORT/EPRT 200",
+    ),
+    (
+        "DATA-READY",
+        "LOGGED-IN",
+        "transfer refused 450/550/553, PASV 425, data connection closed",
+    ),
+    (
+        "DATA-READY",
+        "TRANSFERRING",
+        "RETR STOR LIST MLSD, passive, connected / 125",
+    ),
+    (
+        "DATA-READY",
+        "AWAITING-DATA-CONNECTION",
+        "RETR STOR LIST MLSD / 150 (passive) or connect (active)",
+    ),
+    (
+        "AWAITING-DATA-CONNECTION",
+        "TRANSFERRING",
+        "data connection open",
+    ),
+    (
+        "AWAITING-DATA-CONNECTION",
+        "LOGGED-IN",
+        "connect failed / 425",
+    ),
+    ("TRANSFERRING", "LOGGED-IN", "file sent or stored / 226"),
+    ("TRANSFERRING", "LOGGED-IN", "quota full / 452"),
+    ("TRANSFERRING", "LOGGED-IN", "ABOR / 426 + 226"),
+    ("LOGGED-IN", "AWAITING-PASSWORD", "USER / 331"),
+    ("DATA-READY", "AWAITING-PASSWORD", "USER / 331"),
+    (
+        "AWAITING-PASSWORD",
+        "DATA-READY",
+        "PASS right, data connection kept / 230",
+    ),
+    ("AWAITING-USER", "CLOSED", "QUIT / 221"),
+    ("LOGGED-IN", "CLOSED", "QUIT / 221"),
+    ("DATA-READY", "CLOSED", "QUIT / 221"),
+];
+
 /// Longest command line, CRLF included. RFC 959 sets no limit; this one
 /// leaves room for a path of 4096 bytes.
 pub const MAX_COMMAND_LINE: usize = 4200;
