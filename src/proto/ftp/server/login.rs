@@ -11,7 +11,7 @@ use super::{Channel, FtpServer, MAX_COMMAND_LINE, State};
 use crate::proto::line::LineReader;
 
 impl FtpServer {
-    pub(super) fn user_command(&mut self, name: String) {
+    pub(super) fn cmd_user(&mut self, name: String) {
         // A new USER starts a new login, whatever came before.
         self.logged_in = false;
         self.user = Some(name);
@@ -20,7 +20,7 @@ impl FtpServer {
         self.reply(NEED_PASSWORD, "User name okay, need password.");
     }
 
-    pub(super) fn pass_command(&mut self, password: &str, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_pass(&mut self, password: &str, backend: &mut dyn FtpBackend) {
         let Some(user) = self.user.clone() else {
             return self.reply(BAD_SEQUENCE, "Login with USER first.");
         };
@@ -53,7 +53,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn acct_command(&mut self) {
+    pub(super) fn cmd_acct(&mut self) {
         if self.logged_in {
             self.reply(SUPERFLUOUS, "ACCT not needed at this site.")
         } else {
@@ -61,14 +61,14 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn quit(&mut self) {
+    pub(super) fn cmd_quit(&mut self) {
         self.drop_data();
         self.reply(CLOSING_CONTROL, "Goodbye.");
         self.closing = true;
         self.state = State::Closed;
     }
 
-    pub(super) fn auth_tls(&mut self, mechanism: &str) {
+    pub(super) fn cmd_auth(&mut self, mechanism: &str) {
         if !self.config.tls {
             return self.reply(NOT_IMPLEMENTED, "AUTH not implemented.");
         }
@@ -89,7 +89,7 @@ impl FtpServer {
         self.reader = LineReader::new(MAX_COMMAND_LINE);
     }
 
-    pub(super) fn pbsz(&mut self, size: &str) {
+    pub(super) fn cmd_pbsz(&mut self, size: &str) {
         if !self.secure {
             return self.reply(BAD_SEQUENCE, "PBSZ needs AUTH TLS first.");
         }
@@ -99,7 +99,7 @@ impl FtpServer {
         self.reply(OK, "PBSZ=0")
     }
 
-    pub(super) fn prot(&mut self, level: &str) {
+    pub(super) fn cmd_prot(&mut self, level: &str) {
         if !self.secure || !self.pbsz {
             return self.reply(BAD_SEQUENCE, "PROT needs AUTH TLS and PBSZ first.");
         }
@@ -136,7 +136,7 @@ mod unit_tests {
     fn user_starts_a_new_login() {
         let mut s = session(FtpServerConfig::default());
         s.logged_in = true;
-        s.user_command("bob".into());
+        s.cmd_user("bob".into());
         assert!(!s.logged_in);
         assert_eq!(s.user(), None);
         assert_eq!(replies(&mut s), [331]);
@@ -149,15 +149,15 @@ mod unit_tests {
             tls: true,
             ..FtpServerConfig::default()
         });
-        s.pbsz("0");
-        s.prot("P");
+        s.cmd_pbsz("0");
+        s.cmd_prot("P");
         s.secure = true;
-        s.prot("P");
-        s.pbsz("0");
-        s.prot("S");
-        s.prot("Q");
+        s.cmd_prot("P");
+        s.cmd_pbsz("0");
+        s.cmd_prot("S");
+        s.cmd_prot("Q");
         assert!(!s.data_protected());
-        s.prot("P");
+        s.cmd_prot("P");
         assert!(s.data_protected());
         assert_eq!(replies(&mut s), [503, 503, 503, 200, 536, 504, 200]);
     }

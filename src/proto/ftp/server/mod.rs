@@ -383,7 +383,7 @@ impl FtpServer {
                 // transfer runs; it must not wait behind the others.
                 let line = line.clone();
                 self.command_line(&line);
-                self.abort();
+                self.cmd_abor();
                 continue;
             }
             self.queue.push_back(item);
@@ -593,25 +593,25 @@ impl FtpServer {
         // (RFC 959 §5.4 lists 530 for them).
         let login_refused = self.config.require_tls && !self.secure;
         match command {
-            Command::Auth(mechanism) => return self.auth_tls(&mechanism),
-            Command::Pbsz(size) => return self.pbsz(&size),
-            Command::Prot(level) => return self.prot(&level),
+            Command::Auth(mechanism) => return self.cmd_auth(&mechanism),
+            Command::Pbsz(size) => return self.cmd_pbsz(&size),
+            Command::Prot(level) => return self.cmd_prot(&level),
             Command::User(_) | Command::Pass(_) if login_refused => {
                 return self.reply(
                     NOT_LOGGED_IN,
                     "Use AUTH TLS first: no password in the clear.",
                 );
             }
-            Command::User(name) => return self.user_command(name),
-            Command::Pass(password) => return self.pass_command(&password, backend),
-            Command::Acct(_) => return self.acct_command(),
-            Command::Quit => return self.quit(),
+            Command::User(name) => return self.cmd_user(name),
+            Command::Pass(password) => return self.cmd_pass(&password, backend),
+            Command::Acct(_) => return self.cmd_acct(),
+            Command::Quit => return self.cmd_quit(),
             Command::Noop => return self.reply(OK, "NOOP ok."),
-            Command::Feat => return self.feat(),
-            Command::Opts(arg) => return self.opts(&arg),
+            Command::Feat => return self.cmd_feat(),
+            Command::Opts(arg) => return self.cmd_opts(&arg),
             Command::Syst => return self.reply(SYSTEM_TYPE, "UNIX Type: L8"),
-            Command::Help(_) => return self.help(),
-            Command::Abor => return self.abort(),
+            Command::Help(_) => return self.cmd_help(),
+            Command::Abor => return self.cmd_abor(),
             Command::NotImplemented(verb) => {
                 return self.reply(NOT_IMPLEMENTED, format!("{verb} not implemented."));
             }
@@ -622,8 +622,8 @@ impl FtpServer {
         }
         let user = self.user.clone().unwrap_or_default();
         match command {
-            Command::Cwd(path) => self.change_dir(&user, &path, backend),
-            Command::Cdup => self.change_dir(&user, "..", backend),
+            Command::Cwd(path) => self.cmd_cwd(&user, &path, backend),
+            Command::Cdup => self.cmd_cwd(&user, "..", backend),
             Command::Pwd => {
                 let text = format!("{} is the current directory.", quote_path(&self.cwd));
                 self.reply(PATHNAME, text)
@@ -640,25 +640,25 @@ impl FtpServer {
                 Ok(()) => self.reply(FILE_ACTION_OK, "Delete operation successful."),
                 Err(e) => self.action_error("Delete operation failed", e),
             },
-            Command::Rnfr(path) => self.rename_from(&user, &path, backend),
-            Command::Rnto(path) => self.rename_to(&user, &path, backend, now),
-            Command::List(arg) => self.list(&user, arg, false, backend),
-            Command::Nlst(arg) => self.list(&user, arg, true, backend),
-            Command::Mlsd(arg) => self.mlsd(&user, arg, backend),
-            Command::Mlst(arg) => self.mlst(&user, arg, backend),
-            Command::Retr(path) => self.retrieve(&user, &path, backend),
-            Command::Stor(path) => self.store(&user, &path, false, backend),
-            Command::Appe(path) => self.store(&user, &path, true, backend),
-            Command::Type(arg) => self.set_type(&arg),
-            Command::Mode(arg) => self.set_mode(&arg),
-            Command::Stru(arg) => self.set_structure(&arg),
-            Command::Port(arg) => self.port(&arg),
-            Command::Eprt(arg) => self.eprt(&arg),
-            Command::Pasv => self.pasv(ports),
-            Command::Epsv(arg) => self.epsv(arg.as_deref(), ports),
-            Command::Size(path) => self.size(&user, &path, backend),
-            Command::Mdtm(path) => self.mdtm(&user, &path, backend),
-            Command::Rest(arg) => self.restart(&arg),
+            Command::Rnfr(path) => self.cmd_rnfr(&user, &path, backend),
+            Command::Rnto(path) => self.cmd_rnto(&user, &path, backend, now),
+            Command::List(arg) => self.cmd_list(&user, arg, false, backend),
+            Command::Nlst(arg) => self.cmd_list(&user, arg, true, backend),
+            Command::Mlsd(arg) => self.cmd_mlsd(&user, arg, backend),
+            Command::Mlst(arg) => self.cmd_mlst(&user, arg, backend),
+            Command::Retr(path) => self.cmd_retr(&user, &path, backend),
+            Command::Stor(path) => self.cmd_stor(&user, &path, false, backend),
+            Command::Appe(path) => self.cmd_stor(&user, &path, true, backend),
+            Command::Type(arg) => self.cmd_type(&arg),
+            Command::Mode(arg) => self.cmd_mode(&arg),
+            Command::Stru(arg) => self.cmd_stru(&arg),
+            Command::Port(arg) => self.cmd_port(&arg),
+            Command::Eprt(arg) => self.cmd_eprt(&arg),
+            Command::Pasv => self.cmd_pasv(ports),
+            Command::Epsv(arg) => self.cmd_epsv(arg.as_deref(), ports),
+            Command::Size(path) => self.cmd_size(&user, &path, backend),
+            Command::Mdtm(path) => self.cmd_mdtm(&user, &path, backend),
+            Command::Rest(arg) => self.cmd_rest(&arg),
             // Handled above.
             Command::User(_)
             | Command::Pass(_)
@@ -679,7 +679,7 @@ impl FtpServer {
 
     // ----- informational commands -----
 
-    fn feat(&mut self) {
+    fn cmd_feat(&mut self) {
         // RFC 3659 §7.8: the facts offered, * on those MLSD/MLST send now.
         let mut mlst = " MLST ".to_string();
         for f in MLST_FACTS {
@@ -704,7 +704,7 @@ impl FtpServer {
 
     /// OPTS (RFC 2389 §4); only MLST has options here (RFC 3659 §7.9):
     /// the facts to send, of those offered.
-    fn opts(&mut self, arg: &str) {
+    fn cmd_opts(&mut self, arg: &str) {
         let (name, value) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
         if !name.eq_ignore_ascii_case("MLST") {
             return self.reply(BAD_ARGUMENTS, format!("Option {name} not understood."));
@@ -722,7 +722,7 @@ impl FtpServer {
         self.reply(OK, format!("MLST OPTS {chosen}"));
     }
 
-    fn help(&mut self) {
+    fn cmd_help(&mut self) {
         let mut lines = vec!["The following commands are recognized.".to_string()];
         for row in IMPLEMENTED_VERBS.chunks(8) {
             lines.push(format!(" {}", row.join(" ")));
