@@ -93,9 +93,21 @@ pub trait Pop3Backend {
     /// The messages in `user`'s maildrop, oldest first (the session numbers
     /// them 1, 2, ... in this order).
     fn maildrop(&mut self, user: &str) -> Vec<MaildropMessage>;
-    /// UPDATE state: removes the messages with these unique ids. `Err`
-    /// carries a reason for the client.
-    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), String>;
+    /// UPDATE state: removes the messages with these unique ids.
+    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), DeleteError>;
+}
+
+/// Why the messages marked with DELE could not be removed in the UPDATE
+/// state (RFC 1939 §6). The client is told after "-ERR some deleted
+/// messages not removed: ".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteError {
+    /// The maildrop's owner has no account any more.
+    #[error("no such user {0}")]
+    NoSuchUser(String),
+    /// The maildrop itself is gone (the folder named).
+    #[error("no such folder {0:?}")]
+    NoMaildrop(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

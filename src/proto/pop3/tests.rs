@@ -48,7 +48,7 @@ impl Pop3Backend for Store {
     fn maildrop(&mut self, user: &str) -> Vec<MaildropMessage> {
         self.maildrops.get(user).cloned().unwrap_or_default()
     }
-    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), String> {
+    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), DeleteError> {
         if let Some(drop) = self.maildrops.get_mut(user) {
             drop.retain(|m| !uids.contains(&m.uid));
         }

@@ -12,7 +12,7 @@
 
 use super::command::{Direction, ScpCommand};
 use super::outbox::{Outbox, Side};
-use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source};
+use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, WriteError};
 use crate::proto::ssh::channel::{self as ssh_channel, Channel};
 use crate::proto::ssh::message::{AuthMethod, ChannelRequest, DecodeError, Message};
 use crate::proto::ssh::{CipherName, Event, Transport, msg};
@@ -195,7 +195,7 @@ impl SinkTarget for Downloads {
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         self.files.retain(|f| f.path != path);
         self.files.push(ReceivedFile {
             path: path.to_string(),
@@ -206,7 +206,7 @@ impl SinkTarget for Downloads {
         Ok(())
     }
 
-    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), String> {
+    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), WriteError> {
         self.dirs.insert(path.to_string());
         Ok(())
     }

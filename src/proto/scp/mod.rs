@@ -52,7 +52,7 @@ pub use client::STATES as CLIENT_STATES;
 pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{ReceivedFile, ScpClient, ScpClientConfig, ScpOperation};
 pub use command::{Direction, ScpCommand};
-pub use rcp::ScpEntry;
+pub use rcp::{ScpEntry, WriteError};
 /// The server's state names (see [`server::STATES`]).
 pub use server::STATES;
 /// The server's state diagram (see [`server::TRANSITIONS`]).

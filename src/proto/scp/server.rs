@@ -36,7 +36,7 @@
 
 use super::command::{Direction, ScpCommand};
 use super::outbox::{Outbox, Side};
-use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, join_path};
+use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, WriteError, join_path};
 use crate::proto::ssh::channel::{self as ssh_channel, Channel};
 use crate::proto::ssh::message::{AuthMethod, ChannelRequest, DecodeError, Message};
 use crate::proto::ssh::{Event, HostKey, Transport, msg};
@@ -131,17 +131,16 @@ pub trait ScpBackend {
     }
     /// The file or directory at `path`, if any.
     fn lookup(&self, path: &str) -> Option<ScpNode>;
-    /// Stores a file (creating or replacing it). `Err` carries a message
-    /// such as "Permission denied".
+    /// Stores a file (creating or replacing it).
     fn write_file(
         &mut self,
         path: &str,
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String>;
+    ) -> Result<(), WriteError>;
     /// Creates a directory.
-    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), String>;
+    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), WriteError>;
 }
 
 /// Limits of one server connection.
@@ -701,11 +700,11 @@ impl<B: ScpBackend + ?Sized> SinkTarget for BackendTarget<'_, B> {
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         self.0.write_file(path, data, mode, mtime)
     }
 
-    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), String> {
+    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), WriteError> {
         self.0.make_dir(path, mode)
     }
 }

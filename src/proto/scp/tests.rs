@@ -108,9 +108,9 @@ impl ScpBackend for MemFs {
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         if path.starts_with("/pub") {
-            return Err("Permission denied".to_string());
+            return Err(WriteError::PermissionDenied);
         }
         self.add_file(path, data.to_vec(), mtime);
         if let Some(ScpNode::File { mode: m, .. }) = self.nodes.get_mut(path) {
@@ -119,7 +119,7 @@ impl ScpBackend for MemFs {
         Ok(())
     }
 
-    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), String> {
+    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), WriteError> {
         self.add_dir(path);
         Ok(())
     }
