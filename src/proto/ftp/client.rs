@@ -43,6 +43,7 @@ pub const STATES: &[&str] = &[
 pub const TRANSITIONS: &[crate::proto::Transition] = &[
     ("AWAITING-GREETING", "LOGGING-IN", "220 / USER, then PASS"),
     ("AWAITING-GREETING", "SECURING-CONTROL", "220 / AUTH TLS"),
+    ("AWAITING-GREETING", "QUITTING", "not 220 / QUIT"),
     (
         "SECURING-CONTROL",
         "LOGGING-IN",
@@ -75,6 +76,14 @@ pub const TRANSITIONS: &[crate::proto::Transition] = &[
     ),
     ("COMMANDING", "QUITTING", "no steps left / QUIT"),
     ("QUITTING", "DONE", "221"),
+    // RFC 959 §4.2: a 421 may come at any time, the server is closing; a
+    // reply that cannot be read ends the session too.
+    ("AWAITING-GREETING", "DONE", "421, unreadable"),
+    ("SECURING-CONTROL", "DONE", "421, unreadable"),
+    ("LOGGING-IN", "DONE", "421, unreadable"),
+    ("COMMANDING", "DONE", "421, unreadable"),
+    ("SETTING-UP-DATA", "DONE", "421, unreadable"),
+    ("TRANSFERRING", "DONE", "421, unreadable"),
 ];
 
 /// Who opens the data connections.
