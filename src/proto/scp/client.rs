@@ -57,8 +57,11 @@ pub const TRANSITIONS: &[crate::proto::Transition] = &[
     ("SENDING", "WAITING-EXIT", "all sent: EOF"),
     ("RECEIVING", "WAITING-EXIT", "EOF from server"),
     ("WAITING-EXIT", "DONE", "exit-status, channel_close"),
+    ("SENDING", "DONE", "channel_close before the end"),
+    ("RECEIVING", "DONE", "channel_close before the end"),
     ("SENDING", "CLOSED", "bad packet / disconnect"),
     ("RECEIVING", "CLOSED", "bad packet / disconnect"),
+    ("WAITING-EXIT", "CLOSED", "bad packet / disconnect"),
 ];
 
 /// Largest file the client accepts in a download, in bytes.
@@ -361,7 +364,9 @@ impl ScpClient {
                 ));
                 return;
             }
-            Message::Close { .. } => {
+            // A close with no channel open is as unexpected as any
+            // other channel message then (below).
+            Message::Close { .. } if self.out.channel.is_some() => {
                 self.out.heard(message.describe());
                 let recipient = self.out.remote();
                 self.out.send(Message::Close { recipient });
