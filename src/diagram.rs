@@ -137,26 +137,26 @@ pub fn machines() -> Vec<(
         (
             "smtp",
             "SMTP server (RFC 5321)",
-            smtp::server::STATES.to_vec(),
-            smtp::server::TRANSITIONS,
+            smtp::STATES.to_vec(),
+            smtp::TRANSITIONS,
         ),
         (
             "smtp-client",
             "SMTP client (RFC 5321)",
-            smtp::client::STATES.to_vec(),
-            smtp::client::TRANSITIONS,
+            smtp::CLIENT_STATES.to_vec(),
+            smtp::CLIENT_TRANSITIONS,
         ),
         (
             "pop3",
             "POP3 server (RFC 1939)",
-            pop3::server::STATES.to_vec(),
-            pop3::server::TRANSITIONS,
+            pop3::STATES.to_vec(),
+            pop3::TRANSITIONS,
         ),
         (
             "pop3-client",
             "POP3 client (RFC 1939)",
-            pop3::client::STATES.to_vec(),
-            pop3::client::TRANSITIONS,
+            pop3::CLIENT_STATES.to_vec(),
+            pop3::CLIENT_TRANSITIONS,
         ),
         (
             "imap",
@@ -179,8 +179,8 @@ pub fn machines() -> Vec<(
         (
             "ftp-client",
             "FTP client (RFC 959)",
-            ftp::client::STATES.to_vec(),
-            ftp::client::TRANSITIONS,
+            ftp::CLIENT_STATES.to_vec(),
+            ftp::CLIENT_TRANSITIONS,
         ),
         (
             "ssh",
@@ -248,13 +248,13 @@ const SMTP_PLACES: &[(&str, (usize, usize))] = &[
 /// FTP server: login down the middle, the two ways into a transfer
 /// (passive connected at once; active or waiting) below.
 const FTP_PLACES: &[(&str, (usize, usize))] = &[
-    ("AwaitingUser", (1, 0)),
-    ("AwaitingPassword", (1, 1)),
-    ("LoggedIn", (1, 2)),
-    ("DataReady", (1, 3)),
-    ("AwaitingDataConnection", (0, 4)),
-    ("Transferring", (1, 5)),
-    ("Closed", (2, 2)),
+    ("AWAITING-USER", (1, 0)),
+    ("AWAITING-PASSWORD", (1, 1)),
+    ("LOGGED-IN", (1, 2)),
+    ("DATA-READY", (1, 3)),
+    ("AWAITING-DATA-CONNECTION", (0, 4)),
+    ("TRANSFERRING", (1, 5)),
+    ("CLOSED", (2, 2)),
 ];
 
 /// The hand placement of a machine, if it has one (found by its table).
@@ -263,7 +263,7 @@ fn places_for(transitions: &[Transition]) -> Option<&'static [(&'static str, (us
     let same = |t: &[Transition]| std::ptr::eq(t, transitions);
     if same(crate::net::tcp::TRANSITIONS) {
         Some(TCP_PLACES)
-    } else if same(smtp::server::TRANSITIONS) {
+    } else if same(smtp::TRANSITIONS) {
         Some(SMTP_PLACES)
     } else if same(ftp::TRANSITIONS) {
         Some(FTP_PLACES)

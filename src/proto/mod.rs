@@ -19,8 +19,10 @@
 //!   after flushing the output.
 //! - `handle_close(&mut self)` tells the machine the peer went away.
 //! - `state_name(&self)` names the current protocol state for the
-//!   visualizer's state-machine view; each module's `STATES` and
-//!   `TRANSITIONS` constants describe the whole diagram.
+//!   visualizer's state-machine view; the machine's `STATES` and
+//!   `TRANSITIONS` constants, next to it in its own file, describe the
+//!   whole diagram (`proto::X::{STATES, TRANSITIONS}` for a server,
+//!   `proto::X::{CLIENT_STATES, CLIENT_TRANSITIONS}` for a client).
 //!
 //! No input from the network may make a machine panic: bad bytes become an
 //! error reply or a clean close.

@@ -14,11 +14,7 @@ fn every_machine() -> Vec<(&'static str, Vec<&'static str>, &'static [Transition
             .collect();
     all.push(("http", http::STATES.to_vec(), http::TRANSITIONS));
     all.push(("scp", scp::STATES.to_vec(), scp::TRANSITIONS));
-    all.push((
-        "dns",
-        dns::client::STATES.to_vec(),
-        dns::client::TRANSITIONS,
-    ));
+    all.push(("dns", dns::CLIENT_STATES.to_vec(), dns::CLIENT_TRANSITIONS));
     all
 }
 

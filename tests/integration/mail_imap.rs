@@ -542,13 +542,13 @@ fn inspectors_show_folders_flags_queues_and_protocol_states() {
     let sessions = server.sessions();
     let idling: Vec<_> = sessions.iter().filter(|s| s.layer == "imap").collect();
     assert_eq!(idling.len(), 1, "{sessions:#?}");
-    assert_eq!((idling[0].role, idling[0].state), ("server", "Idling"));
-    assert!(idling[0].states.contains(&"Idling"));
+    assert_eq!((idling[0].role, idling[0].state), ("server", "IDLING"));
+    assert!(idling[0].states.contains(&"IDLING"));
     let phone = agent(&run, "bob-phone").sessions();
     assert_eq!(phone.len(), 1);
     assert_eq!(
         (phone[0].layer, phone[0].role, phone[0].state),
-        ("imap", "client", "Idling")
+        ("imap", "client", "IDLING")
     );
     assert!(!phone[0].transitions.is_empty());
 

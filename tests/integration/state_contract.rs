@@ -75,10 +75,10 @@ fn every_state_change_in_the_bundled_runs_is_an_edge_of_its_diagram() {
 /// its table without that edge the walk fails and names the change.
 #[test]
 fn a_missing_edge_is_caught() {
-    use wiretale::proto::smtp::client;
+    use wiretale::proto::smtp::{CLIENT_STATES, CLIENT_TRANSITIONS};
     let loaded = scenario::load("mail_retry").unwrap();
     let mut run = scenario::build(&loaded.scenario, loaded.scenario.seed).unwrap();
-    let without: Vec<_> = client::TRANSITIONS
+    let without: Vec<_> = CLIENT_TRANSITIONS
         .iter()
         .copied()
         // Without it (and without the other short way there, through
@@ -98,7 +98,7 @@ fn a_missing_edge_is_caught() {
                         continue;
                     }
                     let walk = walks.entry(s.conn).or_insert_with(|| {
-                        Walk::new("smtp client", client::STATES, without, s.state)
+                        Walk::new("smtp client", CLIENT_STATES, without, s.state)
                     });
                     if let Err(e) = walk.step_within(s.state, MAX_CHANGES_PER_STEP) {
                         caught = Some(e);

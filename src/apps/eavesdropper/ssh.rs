@@ -171,10 +171,10 @@ mod tests {
                 _: Bytes,
                 _: u32,
                 _: Option<i64>,
-            ) -> Result<(), String> {
+            ) -> Result<(), WriteError> {
                 Ok(())
             }
-            fn make_dir(&mut self, _: &str, _: u32) -> Result<(), String> {
+            fn make_dir(&mut self, _: &str, _: u32) -> Result<(), WriteError> {
                 Ok(())
             }
         }

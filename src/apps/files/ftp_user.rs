@@ -20,7 +20,7 @@ use super::{DataConn, Download, Timers, listen_in_range};
 use crate::apps::tls::TlsConns;
 use crate::net::{AppCx, AppEvent, Application, ConnId, Inspect, SessionState};
 use crate::proto::Session;
-use crate::proto::ftp::client::{STATES, TRANSITIONS};
+use crate::proto::ftp::{CLIENT_STATES, CLIENT_TRANSITIONS};
 use crate::proto::ftp::{
     DataMode, DataPorts, DataRequest, FtpClient, FtpClientConfig, StepOutcome,
 };
@@ -603,8 +603,8 @@ impl Application for FtpUser {
                 layer: "ftp",
                 role: "client",
                 state: s.machine.state_name(),
-                states: STATES,
-                transitions: TRANSITIONS,
+                states: CLIENT_STATES,
+                transitions: CLIENT_TRANSITIONS,
             });
             if let (Some(conn), Some(state)) = (s.side.data.conn(), s.side.data.state_name()) {
                 out.push(SessionState {

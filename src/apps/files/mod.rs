@@ -64,19 +64,19 @@ pub const ACTIVE_PORTS: (u16, u16) = (45000, 45999);
 
 /// The states of a data connection as an application sees it, for the
 /// visualizer (the FTP machines' own diagrams are in [`crate::proto::ftp`]).
-pub const DATA_STATES: &[&str] = &["listening", "connecting", "open", "closing"];
+pub const DATA_STATES: &[&str] = &["LISTENING", "CONNECTING", "OPEN", "CLOSING"];
 
 /// The data connection's diagram: `(from, to, label)`.
 pub const DATA_TRANSITIONS: &[crate::proto::Transition] = &[
     (
-        "listening",
-        "open",
+        "LISTENING",
+        "OPEN",
         "peer connected (passive: server; active: client)",
     ),
-    ("connecting", "open", "SYN-ACK: connected"),
-    ("connecting", "closing", "refused or timed out: 425"),
-    ("listening", "closing", "nobody connected in time: 425"),
-    ("open", "closing", "end of file: FIN"),
+    ("CONNECTING", "OPEN", "SYN-ACK: connected"),
+    ("CONNECTING", "CLOSING", "refused or timed out: 425"),
+    ("LISTENING", "CLOSING", "nobody connected in time: 425"),
+    ("OPEN", "CLOSING", "end of file: FIN"),
 ];
 
 /// A file a client application received, whichever protocol brought it.
@@ -284,10 +284,10 @@ impl DataConn {
     fn state_name(self) -> Option<&'static str> {
         match self {
             DataConn::None => None,
-            DataConn::Listening { .. } => Some("listening"),
-            DataConn::Connecting { .. } => Some("connecting"),
-            DataConn::Open { .. } => Some("open"),
-            DataConn::Closing { .. } => Some("closing"),
+            DataConn::Listening { .. } => Some("LISTENING"),
+            DataConn::Connecting { .. } => Some("CONNECTING"),
+            DataConn::Open { .. } => Some("OPEN"),
+            DataConn::Closing { .. } => Some("CLOSING"),
         }
     }
 }

@@ -462,12 +462,12 @@ fn inspect_and_sessions_show_the_transfer_in_progress() {
     assert!(
         sessions
             .iter()
-            .any(|s| s.layer == "ftp" && s.state == "Transferring")
+            .any(|s| s.layer == "ftp" && s.state == "TRANSFERRING")
     );
     assert!(
         sessions
             .iter()
-            .any(|s| s.states == DATA_STATES && s.state == "closing")
+            .any(|s| s.states == DATA_STATES && s.state == "CLOSING")
     );
     let view = &server.ftp_sessions()[0];
     assert_eq!(view.user.as_deref(), Some("alice"));
@@ -483,7 +483,7 @@ fn inspect_and_sessions_show_the_transfer_in_progress() {
     assert!(
         client_states
             .iter()
-            .any(|s| s.role == "client" && s.state == "Transferring")
+            .any(|s| s.role == "client" && s.state == "TRANSFERRING")
     );
     n.run();
     assert_eq!(

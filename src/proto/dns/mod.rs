@@ -28,12 +28,15 @@ use std::net::Ipv4Addr;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
+/// The resolver's state names (see [`client::STATES`]); the server itself
+/// is stateless (one datagram in, at most one out), so DNS has no server
+/// `STATES`.
+pub use client::STATES as CLIENT_STATES;
+/// The resolver's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{
     DnsQuery, MailExchange, MxResolver, ResolveError, build_query, parse_query, parse_response,
 };
-/// The resolver's states; the server itself is stateless (one datagram in,
-/// at most one out).
-pub use client::{STATES, TRANSITIONS};
 pub use server::{DnsServer, Zone, ZoneRecord};
 
 /// The DNS port (RFC 1035 §4.2.1).

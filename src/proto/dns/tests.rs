@@ -271,7 +271,7 @@ fn resolver_ignores_mismatched_responses() {
     assert_eq!(resolver.state_name(), "QUERY-MX");
     resolver.handle_response(&server.handle_datagram(&query).unwrap());
     assert_eq!(resolver.state_name(), "DONE");
-    assert!(client::STATES.contains(&resolver.state_name()));
+    assert!(CLIENT_STATES.contains(&resolver.state_name()));
 }
 
 fn qtype() -> impl Strategy<Value = QueryType> {
@@ -320,5 +320,119 @@ proptest! {
             let r = parse_response(&response).unwrap();
             prop_assert_eq!(r.id, u16::from_be_bytes([query[0], query[1]]));
         }
+    }
+}
+
+/// Exchanges a random zone may give hamburger.edu: in the zone or not,
+/// with or without an address, or the null MX `.`.
+const EXCHANGES: &[&str] = &[
+    "mail.hamburger.edu",
+    "backup.hamburger.edu",
+    "mx.elsewhere.org",
+    ".",
+];
+
+/// A zone with `mx` as hamburger.edu's MX records, `addressed` marking
+/// which names (the exchanges, then the domain itself) have an address.
+fn random_zone(mx: &[(u16, usize)], addressed: &[bool]) -> Zone {
+    let mut z = Zone::new();
+    for &(preference, host) in mx {
+        z.add_mx("hamburger.edu", preference, EXCHANGES[host])
+            .unwrap();
+    }
+    let names = [
+        "mail.hamburger.edu",
+        "backup.hamburger.edu",
+        "hamburger.edu",
+    ];
+    for (name, has) in names.iter().zip(addressed) {
+        if *has {
+            z.add_a(name, BOB_MAIL).unwrap();
+        }
+    }
+    z
+}
+
+/// What reaches the resolver next.
+#[derive(Debug, Clone)]
+enum Arrival {
+    /// The server's answer to the outstanding query.
+    Answer,
+    /// That answer with a byte changed (past the id): another rcode, a
+    /// broken record, a question that no longer matches.
+    Mutated(usize, u8),
+    /// The answer to the query before (late, or replayed).
+    Stale,
+    Timeout,
+    Garbage(Vec<u8>),
+}
+
+fn arrival() -> impl Strategy<Value = Arrival> {
+    prop_oneof![
+        4 => Just(Arrival::Answer),
+        3 => (2usize..120, any::<u8>()).prop_map(|(at, b)| Arrival::Mutated(at, b)),
+        1 => Just(Arrival::Stale),
+        1 => Just(Arrival::Timeout),
+        1 => prop::collection::vec(any::<u8>(), 0..40).prop_map(Arrival::Garbage),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Answers, mutated answers, replays and timeouts in any order: every
+    /// change of state is an edge of the resolver's diagram (one datagram
+    /// or timeout makes at most one change).
+    #[test]
+    fn resolver_follows_its_diagram(
+        mx in prop::collection::vec((0u16..30, 0usize..EXCHANGES.len()), 0..4),
+        addressed in prop::collection::vec(any::<bool>(), 3),
+        arrivals in prop::collection::vec(arrival(), 0..12),
+    ) {
+        let server = DnsServer::new(random_zone(&mx, &addressed));
+        let mut resolver = MxResolver::new("hamburger.edu", 100);
+        let mut w = crate::proto::contract::Walk::new(
+            "dns resolver",
+            CLIENT_STATES,
+            CLIENT_TRANSITIONS,
+            resolver.state_name(),
+        );
+        let mut query = resolver.poll_query();
+        let mut previous: Option<Vec<u8>> = None;
+        for arrival in &arrivals {
+            let answer = query.as_ref().and_then(|q| server.handle_datagram(q));
+            match arrival {
+                Arrival::Answer => {
+                    if let Some(a) = &answer {
+                        resolver.handle_response(a);
+                    }
+                }
+                Arrival::Mutated(at, byte) => {
+                    if let Some(mut a) = answer.clone() {
+                        if let Some(b) = a.get_mut(*at) {
+                            *b = *byte;
+                        }
+                        resolver.handle_response(&a);
+                    }
+                }
+                Arrival::Stale => {
+                    if let Some(p) = &previous {
+                        resolver.handle_response(p);
+                    }
+                }
+                Arrival::Timeout => resolver.handle_timeout(),
+                Arrival::Garbage(bytes) => resolver.handle_response(bytes),
+            }
+            let walked = w.step(resolver.state_name());
+            prop_assert!(walked.is_ok(), "{} after {:?}", walked.unwrap_err(), arrival);
+            if let Some(next) = resolver.poll_query() {
+                previous = answer;
+                query = Some(next);
+            }
+            while resolver.poll_trace().is_some() {}
+        }
+        // A result exactly when the walk reached the end.
+        let finished = matches!(resolver.state_name(), "DONE" | "FAILED");
+        prop_assert_eq!(finished, resolver.result().is_some());
     }
 }

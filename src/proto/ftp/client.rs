@@ -29,52 +29,61 @@ pub const MAX_DOWNLOAD: usize = 256 * 1024 * 1024;
 
 /// The client's states, for the visualizer.
 pub const STATES: &[&str] = &[
-    "AwaitingGreeting",
-    "SecuringControl",
-    "LoggingIn",
-    "Commanding",
-    "SettingUpData",
-    "Transferring",
-    "Quitting",
-    "Done",
+    "AWAITING-GREETING",
+    "SECURING-CONTROL",
+    "LOGGING-IN",
+    "COMMANDING",
+    "SETTING-UP-DATA",
+    "TRANSFERRING",
+    "QUITTING",
+    "DONE",
 ];
 
 /// The client's state diagram: `(from, to, label)`.
 pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    ("AwaitingGreeting", "LoggingIn", "220 / USER, then PASS"),
-    ("AwaitingGreeting", "SecuringControl", "220 / AUTH TLS"),
+    ("AWAITING-GREETING", "LOGGING-IN", "220 / USER, then PASS"),
+    ("AWAITING-GREETING", "SECURING-CONTROL", "220 / AUTH TLS"),
+    ("AWAITING-GREETING", "QUITTING", "not 220 / QUIT"),
     (
-        "SecuringControl",
-        "LoggingIn",
+        "SECURING-CONTROL",
+        "LOGGING-IN",
         "234, TLS, PBSZ 0, PROT P / USER",
     ),
-    ("SecuringControl", "Quitting", "AUTH refused / QUIT"),
-    ("LoggingIn", "Commanding", "230 / next step"),
-    ("LoggingIn", "Quitting", "530 / QUIT"),
-    ("Commanding", "Commanding", "final reply / next step"),
+    ("SECURING-CONTROL", "QUITTING", "AUTH refused / QUIT"),
+    ("LOGGING-IN", "COMMANDING", "230 / next step"),
+    ("LOGGING-IN", "QUITTING", "530 / QUIT"),
+    ("COMMANDING", "COMMANDING", "final reply / next step"),
     (
-        "Commanding",
-        "SettingUpData",
+        "COMMANDING",
+        "SETTING-UP-DATA",
         "transfer step / PASV, EPSV, PORT or EPRT",
     ),
     (
-        "SettingUpData",
-        "Transferring",
+        "SETTING-UP-DATA",
+        "TRANSFERRING",
         "227/229 and connected, or 200 / RETR STOR LIST",
     ),
-    ("SettingUpData", "Commanding", "failure / next step"),
+    ("SETTING-UP-DATA", "COMMANDING", "failure / next step"),
     (
-        "Transferring",
-        "Commanding",
+        "TRANSFERRING",
+        "COMMANDING",
         "226 and data connection closed / next step",
     ),
     (
-        "Transferring",
-        "Commanding",
+        "TRANSFERRING",
+        "COMMANDING",
         "425, 426, 452, 550 / next step",
     ),
-    ("Commanding", "Quitting", "no steps left / QUIT"),
-    ("Quitting", "Done", "221"),
+    ("COMMANDING", "QUITTING", "no steps left / QUIT"),
+    ("QUITTING", "DONE", "221"),
+    // RFC 959 §4.2: a 421 may come at any time, the server is closing; a
+    // reply that cannot be read ends the session too.
+    ("AWAITING-GREETING", "DONE", "421, unreadable"),
+    ("SECURING-CONTROL", "DONE", "421, unreadable"),
+    ("LOGGING-IN", "DONE", "421, unreadable"),
+    ("COMMANDING", "DONE", "421, unreadable"),
+    ("SETTING-UP-DATA", "DONE", "421, unreadable"),
+    ("TRANSFERRING", "DONE", "421, unreadable"),
 ];
 
 /// Who opens the data connections.
@@ -901,14 +910,14 @@ impl Session for FtpClient {
 
     fn state_name(&self) -> &'static str {
         match &self.phase {
-            Phase::Greeting => "AwaitingGreeting",
-            Phase::AuthTls | Phase::TlsPending | Phase::Pbsz | Phase::Prot => "SecuringControl",
-            Phase::User | Phase::Pass => "LoggingIn",
-            Phase::Simple | Phase::RenameFrom => "Commanding",
-            Phase::Transfer(state) if state.phase == TransferPhase::Command => "Transferring",
-            Phase::Transfer(_) => "SettingUpData",
-            Phase::Quit => "Quitting",
-            Phase::Done => "Done",
+            Phase::Greeting => "AWAITING-GREETING",
+            Phase::AuthTls | Phase::TlsPending | Phase::Pbsz | Phase::Prot => "SECURING-CONTROL",
+            Phase::User | Phase::Pass => "LOGGING-IN",
+            Phase::Simple | Phase::RenameFrom => "COMMANDING",
+            Phase::Transfer(state) if state.phase == TransferPhase::Command => "TRANSFERRING",
+            Phase::Transfer(_) => "SETTING-UP-DATA",
+            Phase::Quit => "QUITTING",
+            Phase::Done => "DONE",
         }
     }
 }

@@ -58,8 +58,16 @@ use std::net::SocketAddrV4;
 
 use bytes::Bytes;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{DataMode, FtpClient, FtpClientConfig, Step, StepOutcome};
 pub use reply::Reply;
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{FtpServer, FtpServerConfig};
 
 /// The well-known control port (RFC 959 §3.2 calls it L).
@@ -213,62 +221,3 @@ pub trait FtpBackend {
     /// True if the user may not change anything (shown in LIST permissions).
     fn is_read_only(&mut self, user: &str) -> bool;
 }
-
-/// The server's states, for the visualizer.
-pub const STATES: &[&str] = &[
-    "AwaitingUser",
-    "AwaitingPassword",
-    "LoggedIn",
-    "DataReady",
-    "AwaitingDataConnection",
-    "Transferring",
-    "Closed",
-];
-
-/// The server's state diagram: `(from, to, label)`.
-pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    ("AwaitingUser", "AwaitingPassword", "USER / 331"),
-    ("AwaitingPassword", "LoggedIn", "PASS right / 230"),
-    ("AwaitingPassword", "AwaitingUser", "PASS wrong / 530"),
-    ("AwaitingPassword", "Closed", "third wrong PASS / 530, 421"),
-    ("AwaitingUser", "AwaitingUser", "other commands / 530"),
-    (
-        "LoggedIn",
-        "LoggedIn",
-        "CWD PWD MKD RMD DELE RNFR RNTO TYPE SIZE MDTM MLST REST / 2xx 3xx 5xx",
-    ),
-    (
-        "LoggedIn",
-        "LoggedIn",
-        "RETR STOR LIST MLSD without PORT/PASV / 425",
-    ),
-    ("LoggedIn", "DataReady", "PASV 227, EPSV 229, PORT/EPRT 200"),
-    (
-        "DataReady",
-        "LoggedIn",
-        "transfer refused 450/550/553, PASV 425, data connection closed",
-    ),
-    (
-        "DataReady",
-        "Transferring",
-        "RETR STOR LIST MLSD, passive, connected / 125",
-    ),
-    (
-        "DataReady",
-        "AwaitingDataConnection",
-        "RETR STOR LIST MLSD / 150 (passive) or connect (active)",
-    ),
-    (
-        "AwaitingDataConnection",
-        "Transferring",
-        "data connection open",
-    ),
-    ("AwaitingDataConnection", "LoggedIn", "connect failed / 425"),
-    ("Transferring", "LoggedIn", "file sent or stored / 226"),
-    ("Transferring", "LoggedIn", "quota full / 452"),
-    ("Transferring", "LoggedIn", "ABOR / 426 + 226"),
-    ("LoggedIn", "AwaitingPassword", "USER / 331"),
-    ("AwaitingUser", "Closed", "QUIT / 221"),
-    ("LoggedIn", "Closed", "QUIT / 221"),
-    ("DataReady", "Closed", "QUIT / 221"),
-];

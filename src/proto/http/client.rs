@@ -18,6 +18,41 @@ use crate::proto::{Session, Transcript};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
+/// The client's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "SENDING-REQUEST",
+    "WAITING-STATUS",
+    "READING-HEADERS",
+    "READING-BODY",
+    "DONE",
+    "CLOSED",
+];
+
+/// The client's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("SENDING-REQUEST", "WAITING-STATUS", "request sent"),
+    ("WAITING-STATUS", "READING-HEADERS", "status line"),
+    (
+        "READING-HEADERS",
+        "READING-BODY",
+        "empty line, body follows",
+    ),
+    ("READING-HEADERS", "SENDING-REQUEST", "empty line, no body"),
+    (
+        "READING-BODY",
+        "SENDING-REQUEST",
+        "Content-Length bytes read",
+    ),
+    ("READING-BODY", "DONE", "last response read"),
+    ("READING-HEADERS", "DONE", "last response read"),
+    (
+        "WAITING-STATUS",
+        "CLOSED",
+        "malformed response / peer closed",
+    ),
+    ("DONE", "CLOSED", "connection closed"),
+];
+
 /// Longest status or header line the client accepts, in bytes.
 const MAX_LINE: usize = 8192;
 /// Most header fields in one response.
@@ -412,12 +447,12 @@ impl Session for HttpClient {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::SendingRequest => "sending-request",
-            State::WaitingStatus => "waiting-status",
-            State::ReadingHeaders => "reading-headers",
-            State::ReadingBody => "reading-body",
-            State::Done => "done",
-            State::Closed => "closed",
+            State::SendingRequest => "SENDING-REQUEST",
+            State::WaitingStatus => "WAITING-STATUS",
+            State::ReadingHeaders => "READING-HEADERS",
+            State::ReadingBody => "READING-BODY",
+            State::Done => "DONE",
+            State::Closed => "CLOSED",
         }
     }
 }
@@ -539,7 +574,7 @@ mod tests {
         client.poll_output();
         client.handle_input(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nsome");
         client.handle_input(b" bytes");
-        assert_eq!(client.state_name(), "reading-body");
+        assert_eq!(client.state_name(), "READING-BODY");
         client.handle_close();
         assert_eq!(
             client.responses()[0].body,

@@ -21,7 +21,15 @@ pub mod client;
 pub mod message;
 pub mod server;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{ClientRequest, HttpClient, HttpResponse};
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{HttpBackend, HttpLimits, HttpServer};
 
 /// The port HTTP servers listen on (RFC 9110 §4.2.1).
@@ -79,71 +87,3 @@ pub fn reason_phrase(status: u16) -> &'static str {
         _ => "Unknown",
     }
 }
-
-/// The server's states, for the visualizer.
-pub const STATES: &[&str] = &[
-    "waiting-request",
-    "reading-headers",
-    "discarding-body",
-    "closed",
-];
-
-/// The server's state diagram: `(from, to, label)`.
-pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    ("waiting-request", "reading-headers", "request line"),
-    ("waiting-request", "closed", "bad request line: 400/414/505"),
-    ("reading-headers", "reading-headers", "header field"),
-    (
-        "reading-headers",
-        "waiting-request",
-        "empty line: response sent",
-    ),
-    (
-        "reading-headers",
-        "discarding-body",
-        "empty line, Content-Length > 0",
-    ),
-    ("reading-headers", "closed", "Connection: close, or 400/431"),
-    (
-        "discarding-body",
-        "waiting-request",
-        "body read: response sent",
-    ),
-    ("discarding-body", "closed", "body read, Connection: close"),
-    ("waiting-request", "closed", "peer closed"),
-];
-
-/// The client's states, for the visualizer.
-pub const CLIENT_STATES: &[&str] = &[
-    "sending-request",
-    "waiting-status",
-    "reading-headers",
-    "reading-body",
-    "done",
-    "closed",
-];
-
-/// The client's state diagram: `(from, to, label)`.
-pub const CLIENT_TRANSITIONS: &[crate::proto::Transition] = &[
-    ("sending-request", "waiting-status", "request sent"),
-    ("waiting-status", "reading-headers", "status line"),
-    (
-        "reading-headers",
-        "reading-body",
-        "empty line, body follows",
-    ),
-    ("reading-headers", "sending-request", "empty line, no body"),
-    (
-        "reading-body",
-        "sending-request",
-        "Content-Length bytes read",
-    ),
-    ("reading-body", "done", "last response read"),
-    ("reading-headers", "done", "last response read"),
-    (
-        "waiting-status",
-        "closed",
-        "malformed response / peer closed",
-    ),
-    ("done", "closed", "connection closed"),
-];

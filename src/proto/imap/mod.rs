@@ -38,89 +38,28 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{
     ClientEvent, FetchedMessage, ImapClient, ImapStep, ImapUpdate, StepOutcome, StepStatus,
     StoreOp, Which,
 };
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{ImapConfig, ImapServer, special_use};
 pub use store::{
     DELIMITER, Flag, FlagSet, FolderInfo, INBOX, MailStore, MemoryMailStore, MessageMeta,
     StoreError,
 };
 
-use crate::proto::{TRANSCRIPT_BODY_LINES, Transcript, Transition};
+use crate::proto::{TRANSCRIPT_BODY_LINES, Transcript};
 
 /// The well-known IMAP port (RFC 3501 §2.1).
 pub const PORT: u16 = 143;
-
-/// The server's states (RFC 3501 §3, plus the waits inside IDLE and
-/// AUTHENTICATE), for the visualizer.
-pub const STATES: &[&str] = &[
-    "NotAuthenticated",
-    "Authenticating",
-    "Authenticated",
-    "Selected",
-    "Idling",
-    "Logout",
-];
-
-/// The server's state diagram (RFC 3501 §3, figure in §3.4).
-pub const TRANSITIONS: &[Transition] = &[
-    ("NotAuthenticated", "Authenticated", "LOGIN ok"),
-    ("NotAuthenticated", "NotAuthenticated", "LOGIN failed"),
-    ("NotAuthenticated", "Authenticating", "AUTHENTICATE PLAIN"),
-    ("Authenticating", "Authenticated", "credentials ok"),
-    (
-        "Authenticating",
-        "NotAuthenticated",
-        "credentials rejected / *",
-    ),
-    ("NotAuthenticated", "Logout", "LOGOUT / too many failures"),
-    ("Authenticated", "Selected", "SELECT / EXAMINE ok"),
-    ("Selected", "Selected", "SELECT / EXAMINE other folder"),
-    (
-        "Selected",
-        "Authenticated",
-        "CLOSE / UNSELECT / failed SELECT",
-    ),
-    ("Authenticated", "Idling", "IDLE"),
-    ("Selected", "Idling", "IDLE"),
-    ("Idling", "Authenticated", "DONE"),
-    ("Idling", "Selected", "DONE"),
-    ("Authenticated", "Logout", "LOGOUT"),
-    ("Selected", "Logout", "LOGOUT / selected folder deleted"),
-];
-
-/// The client's states, for the visualizer.
-pub const CLIENT_STATES: &[&str] = &[
-    "Connecting",
-    "NotAuthenticated",
-    "Authenticated",
-    "Selected",
-    "Idling",
-    "Logout",
-    "Closed",
-];
-
-/// The client's state diagram.
-pub const CLIENT_TRANSITIONS: &[Transition] = &[
-    ("Connecting", "NotAuthenticated", "* OK greeting"),
-    ("NotAuthenticated", "Authenticated", "LOGIN ok"),
-    ("Authenticated", "Selected", "SELECT ok"),
-    (
-        "Selected",
-        "Selected",
-        "SEARCH / FETCH / STORE / COPY / EXPUNGE",
-    ),
-    ("Selected", "Idling", "IDLE, + idling"),
-    ("Authenticated", "Idling", "IDLE, + idling"),
-    ("Idling", "Selected", "DONE, OK"),
-    ("Idling", "Authenticated", "DONE, OK"),
-    ("NotAuthenticated", "Logout", "LOGOUT"),
-    ("Authenticated", "Logout", "LOGOUT"),
-    ("Selected", "Logout", "LOGOUT"),
-    ("Logout", "Closed", "OK, connection closed"),
-];
 
 /// Transcript lines for literal data: the first
 /// [`TRANSCRIPT_BODY_LINES`] lines, then a count of the rest.

@@ -20,7 +20,9 @@ pub mod server;
 mod tests;
 
 pub use client::{Pop3Client, Pop3ClientConfig, Pop3ClientError, RetrievalMode, RetrievedMessage};
-pub use server::{MaildropMessage, Pop3Backend, Pop3Config, Pop3Server, STATES, TRANSITIONS};
+pub use server::{
+    DeleteError, MaildropMessage, Pop3Backend, Pop3Config, Pop3Server, STATES, TRANSITIONS,
+};
 
 /// The client's state names (see [`client::STATES`]).
 pub use client::STATES as CLIENT_STATES;

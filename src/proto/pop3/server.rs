@@ -93,9 +93,21 @@ pub trait Pop3Backend {
     /// The messages in `user`'s maildrop, oldest first (the session numbers
     /// them 1, 2, ... in this order).
     fn maildrop(&mut self, user: &str) -> Vec<MaildropMessage>;
-    /// UPDATE state: removes the messages with these unique ids. `Err`
-    /// carries a reason for the client.
-    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), String>;
+    /// UPDATE state: removes the messages with these unique ids.
+    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), DeleteError>;
+}
+
+/// Why the messages marked with DELE could not be removed in the UPDATE
+/// state (RFC 1939 §6). The client is told after "-ERR some deleted
+/// messages not removed: ".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteError {
+    /// The maildrop's owner has no account any more.
+    #[error("no such user {0}")]
+    NoSuchUser(String),
+    /// The maildrop itself is gone (the folder named).
+    #[error("no such folder {0:?}")]
+    NoMaildrop(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +259,7 @@ impl Pop3Server {
         let args: Vec<&str> = rest.split_whitespace().collect();
         let login_refused = self.config.require_tls_for_login && !self.secure;
         match (self.state, keyword.as_str()) {
-            (_, "CAPA") => self.capa(),
+            (_, "CAPA") => self.cmd_capa(),
             (State::Authorization, "STLS") if self.config.stls && !self.secure => {
                 // RFC 2595 §4: "+OK", then TLS; nothing after STLS in the
                 // clear is read.
@@ -258,22 +270,22 @@ impl Pop3Server {
             (State::Authorization, "USER" | "PASS") if login_refused => {
                 self.status("-ERR [AUTH] Use STLS first: no password in the clear");
             }
-            (State::Authorization, "USER") => self.user_command(&args),
-            (State::Authorization, "PASS") => self.pass(rest, backend),
+            (State::Authorization, "USER") => self.cmd_user(&args),
+            (State::Authorization, "PASS") => self.cmd_pass(rest, backend),
             (State::Authorization, "QUIT") => {
                 let line = format!("+OK {} POP3 server signing off", self.config.hostname);
                 self.status(&line);
                 self.close();
             }
-            (State::Transaction, "STAT") => self.stat(),
-            (State::Transaction, "LIST") => self.list(&args),
-            (State::Transaction, "RETR") => self.retr(&args),
-            (State::Transaction, "DELE") => self.dele(&args),
+            (State::Transaction, "STAT") => self.cmd_stat(),
+            (State::Transaction, "LIST") => self.cmd_list(&args),
+            (State::Transaction, "RETR") => self.cmd_retr(&args),
+            (State::Transaction, "DELE") => self.cmd_dele(&args),
             (State::Transaction, "NOOP") => self.status("+OK"),
-            (State::Transaction, "RSET") => self.rset(),
-            (State::Transaction, "TOP") => self.top(&args),
-            (State::Transaction, "UIDL") => self.uidl(&args),
-            (State::Transaction, "QUIT") => self.update(backend),
+            (State::Transaction, "RSET") => self.cmd_rset(),
+            (State::Transaction, "TOP") => self.cmd_top(&args),
+            (State::Transaction, "UIDL") => self.cmd_uidl(&args),
+            (State::Transaction, "QUIT") => self.cmd_quit(backend),
             (_, "USER" | "PASS" | "STAT" | "LIST" | "RETR" | "DELE" | "NOOP" | "RSET")
             | (_, "TOP" | "UIDL") => self.status("-ERR command not valid in this state"),
             (_, "APOP" | "AUTH" | "STLS") => self.status("-ERR command not supported"),
@@ -281,7 +293,7 @@ impl Pop3Server {
         }
     }
 
-    fn capa(&mut self) {
+    fn cmd_capa(&mut self) {
         // RFC 2449 §5: one capability per line.
         let mut body = String::new();
         for cap in CAPABILITIES {
@@ -298,7 +310,7 @@ impl Pop3Server {
         self.multiline("+OK Capability list follows", body.as_bytes());
     }
 
-    fn user_command(&mut self, args: &[&str]) {
+    fn cmd_user(&mut self, args: &[&str]) {
         match args {
             [name] => {
                 self.user = Some(name.to_string());
@@ -309,7 +321,7 @@ impl Pop3Server {
         }
     }
 
-    fn pass<B: Pop3Backend + ?Sized>(&mut self, password: &str, backend: &mut B) {
+    fn cmd_pass<B: Pop3Backend + ?Sized>(&mut self, password: &str, backend: &mut B) {
         // RFC 1939 §7: the password is the rest of the line (it may
         // contain spaces).
         let Some(user) = self.user.take() else {
@@ -370,12 +382,12 @@ impl Pop3Server {
         Ok(number - 1)
     }
 
-    fn stat(&mut self) {
+    fn cmd_stat(&mut self) {
         let (count, size) = self.totals();
         self.status(&format!("+OK {count} {size}"));
     }
 
-    fn list(&mut self, args: &[&str]) {
+    fn cmd_list(&mut self, args: &[&str]) {
         match args {
             [] => {
                 let (count, size) = self.totals();
@@ -397,7 +409,7 @@ impl Pop3Server {
         }
     }
 
-    fn retr(&mut self, args: &[&str]) {
+    fn cmd_retr(&mut self, args: &[&str]) {
         let [arg] = args else {
             self.status("-ERR syntax: RETR msg");
             return;
@@ -411,7 +423,7 @@ impl Pop3Server {
         }
     }
 
-    fn dele(&mut self, args: &[&str]) {
+    fn cmd_dele(&mut self, args: &[&str]) {
         let [arg] = args else {
             self.status("-ERR syntax: DELE msg");
             return;
@@ -426,7 +438,7 @@ impl Pop3Server {
         }
     }
 
-    fn rset(&mut self) {
+    fn cmd_rset(&mut self) {
         self.deleted.iter_mut().for_each(|d| *d = false);
         let (count, size) = self.totals();
         self.status(&format!(
@@ -434,7 +446,7 @@ impl Pop3Server {
         ));
     }
 
-    fn top(&mut self, args: &[&str]) {
+    fn cmd_top(&mut self, args: &[&str]) {
         let [msg, n] = args else {
             self.status("-ERR syntax: TOP msg n");
             return;
@@ -453,7 +465,7 @@ impl Pop3Server {
         }
     }
 
-    fn uidl(&mut self, args: &[&str]) {
+    fn cmd_uidl(&mut self, args: &[&str]) {
         match args {
             [] => {
                 let body: String = self
@@ -475,7 +487,7 @@ impl Pop3Server {
 
     /// RFC 1939 §6: QUIT in TRANSACTION enters UPDATE, removes the marked
     /// messages, unlocks and closes.
-    fn update<B: Pop3Backend + ?Sized>(&mut self, backend: &mut B) {
+    fn cmd_quit<B: Pop3Backend + ?Sized>(&mut self, backend: &mut B) {
         self.state = State::Update;
         let user = self.locked.clone().unwrap_or_default();
         let doomed: Vec<String> = self

@@ -48,7 +48,7 @@ impl Pop3Backend for Store {
     fn maildrop(&mut self, user: &str) -> Vec<MaildropMessage> {
         self.maildrops.get(user).cloned().unwrap_or_default()
     }
-    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), String> {
+    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), DeleteError> {
         if let Some(drop) = self.maildrops.get_mut(user) {
             drop.retain(|m| !uids.contains(&m.uid));
         }
@@ -438,7 +438,7 @@ proptest! {
         let mut s = Pop3Server::new(Pop3Config::new("h"));
         for chunk in &chunks {
             s.handle_input(chunk, &mut store);
-            prop_assert!(super::server::STATES.contains(&s.state_name()));
+            prop_assert!(super::STATES.contains(&s.state_name()));
         }
         s.handle_close_with(&mut store);
         prop_assert!(s.wants_close());
@@ -454,7 +454,7 @@ proptest! {
         for line in &lines {
             let closed_before = s.wants_close();
             let out = say(&mut s, &mut store, &format!("{line}\r\n"));
-            prop_assert!(super::server::STATES.contains(&s.state_name()));
+            prop_assert!(super::STATES.contains(&s.state_name()));
             if closed_before {
                 prop_assert_eq!(out, "");
             } else {
@@ -468,7 +468,7 @@ proptest! {
     #[test]
     fn client_survives_arbitrary_responses(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 0..8)) {
         let mut c = Pop3Client::new(config("hungry", RetrievalMode::DownloadAndDelete));
-        let mut w = crate::proto::contract::Walk::new("pop3 client", super::client::STATES, super::client::TRANSITIONS, c.state_name());
+        let mut w = crate::proto::contract::Walk::new("pop3 client", super::CLIENT_STATES, super::CLIENT_TRANSITIONS, c.state_name());
         let walked = crate::proto::contract::feed_by_lines(&mut w, b"+OK hi\r\n+OK\r\n+OK\r\n+OK 2 10\r\n+OK\r\n", 3, |line| {
             c.handle_input(line);
             c.state_name()

@@ -12,7 +12,7 @@
 
 use super::command::{Direction, ScpCommand};
 use super::outbox::{Outbox, Side};
-use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source};
+use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, WriteError};
 use crate::proto::ssh::channel::{self as ssh_channel, Channel};
 use crate::proto::ssh::message::{AuthMethod, ChannelRequest, DecodeError, Message};
 use crate::proto::ssh::{CipherName, Event, Transport, msg};
@@ -20,6 +20,49 @@ use crate::proto::{Session, Transcript};
 use crate::sim::SimRng;
 use bytes::Bytes;
 use std::collections::BTreeSet;
+
+/// The client's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "KEY-EXCHANGE",
+    "AUTHENTICATING",
+    "OPENING",
+    "SENDING",
+    "RECEIVING",
+    "WAITING-EXIT",
+    "DONE",
+    "CLOSED",
+];
+
+/// The client's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    (
+        "KEY-EXCHANGE",
+        "AUTHENTICATING",
+        "host key signature verified: password sent",
+    ),
+    (
+        "KEY-EXCHANGE",
+        "CLOSED",
+        "host key mismatch / bad signature",
+    ),
+    (
+        "AUTHENTICATING",
+        "OPENING",
+        "userauth_success: channel_open session",
+    ),
+    ("AUTHENTICATING", "CLOSED", "authentication failed"),
+    ("OPENING", "SENDING", "channel open: exec scp -t"),
+    ("OPENING", "RECEIVING", "channel open: exec scp -f"),
+    ("OPENING", "CLOSED", "channel refused"),
+    ("SENDING", "WAITING-EXIT", "all sent: EOF"),
+    ("RECEIVING", "WAITING-EXIT", "EOF from server"),
+    ("WAITING-EXIT", "DONE", "exit-status, channel_close"),
+    ("SENDING", "DONE", "channel_close before the end"),
+    ("RECEIVING", "DONE", "channel_close before the end"),
+    ("SENDING", "CLOSED", "bad packet / disconnect"),
+    ("RECEIVING", "CLOSED", "bad packet / disconnect"),
+    ("WAITING-EXIT", "CLOSED", "bad packet / disconnect"),
+];
 
 /// Largest file the client accepts in a download, in bytes.
 pub const MAX_DOWNLOAD_FILE: u64 = 64 * 1024 * 1024;
@@ -155,7 +198,7 @@ impl SinkTarget for Downloads {
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         self.files.retain(|f| f.path != path);
         self.files.push(ReceivedFile {
             path: path.to_string(),
@@ -166,7 +209,7 @@ impl SinkTarget for Downloads {
         Ok(())
     }
 
-    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), String> {
+    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), WriteError> {
         self.dirs.insert(path.to_string());
         Ok(())
     }
@@ -321,7 +364,9 @@ impl ScpClient {
                 ));
                 return;
             }
-            Message::Close { .. } => {
+            // A close with no channel open is as unexpected as any
+            // other channel message then (below).
+            Message::Close { .. } if self.out.channel.is_some() => {
                 self.out.heard(message.describe());
                 let recipient = self.out.remote();
                 self.out.send(Message::Close { recipient });
@@ -515,14 +560,14 @@ impl Session for ScpClient {
 
     fn state_name(&self) -> &'static str {
         match self.phase {
-            Phase::KeyExchange => "key-exchange",
-            Phase::Authenticating => "authenticating",
-            Phase::Opening => "opening",
-            Phase::Sending(_) => "sending",
-            Phase::Receiving(_) => "receiving",
-            Phase::WaitingExit => "waiting-exit",
-            Phase::Done => "done",
-            Phase::Closed => "closed",
+            Phase::KeyExchange => "KEY-EXCHANGE",
+            Phase::Authenticating => "AUTHENTICATING",
+            Phase::Opening => "OPENING",
+            Phase::Sending(_) => "SENDING",
+            Phase::Receiving(_) => "RECEIVING",
+            Phase::WaitingExit => "WAITING-EXIT",
+            Phase::Done => "DONE",
+            Phase::Closed => "CLOSED",
         }
     }
 }

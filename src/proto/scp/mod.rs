@@ -46,107 +46,18 @@ pub mod server;
 #[cfg(test)]
 mod tests;
 
+/// The client's state names (see [`client::STATES`]).
+pub use client::STATES as CLIENT_STATES;
+/// The client's state diagram (see [`client::TRANSITIONS`]).
+pub use client::TRANSITIONS as CLIENT_TRANSITIONS;
 pub use client::{ReceivedFile, ScpClient, ScpClientConfig, ScpOperation};
 pub use command::{Direction, ScpCommand};
-pub use rcp::ScpEntry;
+pub use rcp::{ScpEntry, WriteError};
+/// The server's state names (see [`server::STATES`]).
+pub use server::STATES;
+/// The server's state diagram (see [`server::TRANSITIONS`]).
+pub use server::TRANSITIONS;
 pub use server::{ScpBackend, ScpLimits, ScpNode, ScpServer};
 
 /// The well-known port (SSH's, RFC 4253 §4.1).
 pub const PORT: u16 = crate::proto::ssh::PORT;
-
-/// The server's states, for the visualizer.
-pub const STATES: &[&str] = &[
-    "key-exchange",
-    "authentication",
-    "command",
-    "sink",
-    "source",
-    "closing",
-    "closed",
-];
-
-/// The server's state diagram: `(from, to, label)`.
-pub const TRANSITIONS: &[crate::proto::Transition] = &[
-    (
-        "key-exchange",
-        "authentication",
-        "NEWKEYS both ways, service ssh-userauth",
-    ),
-    (
-        "key-exchange",
-        "closed",
-        "no common algorithm / bad version",
-    ),
-    (
-        "authentication",
-        "authentication",
-        "wrong password / method none",
-    ),
-    ("authentication", "command", "password accepted"),
-    ("authentication", "closed", "too many failures"),
-    ("command", "command", "channel_open session"),
-    ("command", "sink", "exec scp -t"),
-    ("command", "source", "exec scp -f"),
-    (
-        "command",
-        "closing",
-        "exec ls / cat / pwd / unknown: exit-status",
-    ),
-    ("sink", "sink", "record acknowledged"),
-    ("sink", "closing", "EOF: exit-status, channel_close"),
-    ("source", "source", "record acknowledged"),
-    (
-        "source",
-        "closing",
-        "all sent: EOF, exit-status, channel_close",
-    ),
-    ("closing", "closed", "client's channel_close"),
-    (
-        "authentication",
-        "closed",
-        "bad packet (tampered or replayed)",
-    ),
-    ("command", "closed", "bad packet (tampered or replayed)"),
-    ("sink", "closed", "bad packet (tampered or replayed)"),
-    ("source", "closed", "bad packet (tampered or replayed)"),
-];
-
-/// The client's states, for the visualizer.
-pub const CLIENT_STATES: &[&str] = &[
-    "key-exchange",
-    "authenticating",
-    "opening",
-    "sending",
-    "receiving",
-    "waiting-exit",
-    "done",
-    "closed",
-];
-
-/// The client's state diagram: `(from, to, label)`.
-pub const CLIENT_TRANSITIONS: &[crate::proto::Transition] = &[
-    (
-        "key-exchange",
-        "authenticating",
-        "host key signature verified: password sent",
-    ),
-    (
-        "key-exchange",
-        "closed",
-        "host key mismatch / bad signature",
-    ),
-    (
-        "authenticating",
-        "opening",
-        "userauth_success: channel_open session",
-    ),
-    ("authenticating", "closed", "authentication failed"),
-    ("opening", "sending", "channel open: exec scp -t"),
-    ("opening", "receiving", "channel open: exec scp -f"),
-    ("opening", "closed", "channel refused"),
-    ("sending", "waiting-exit", "all sent: EOF"),
-    ("receiving", "waiting-exit", "EOF from server"),
-    ("waiting-exit", "done", "exit-status, channel_close"),
-    ("sending", "closed", "bad packet / disconnect"),
-    ("receiving", "closed", "bad packet / disconnect"),
-];

@@ -36,13 +36,70 @@
 
 use super::command::{Direction, ScpCommand};
 use super::outbox::{Outbox, Side};
-use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, join_path};
+use super::rcp::{ScpEntry, Sink, SinkOptions, SinkTarget, Source, WriteError, join_path};
 use crate::proto::ssh::channel::{self as ssh_channel, Channel};
 use crate::proto::ssh::message::{AuthMethod, ChannelRequest, DecodeError, Message};
 use crate::proto::ssh::{Event, HostKey, Transport, msg};
 use crate::proto::{Session, Transcript};
 use crate::sim::SimRng;
 use bytes::Bytes;
+
+/// The server's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "KEY-EXCHANGE",
+    "AUTHENTICATION",
+    "COMMAND",
+    "SINK",
+    "SOURCE",
+    "CLOSING",
+    "CLOSED",
+];
+
+/// The server's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    (
+        "KEY-EXCHANGE",
+        "AUTHENTICATION",
+        "NEWKEYS both ways, service ssh-userauth",
+    ),
+    (
+        "KEY-EXCHANGE",
+        "CLOSED",
+        "no common algorithm / bad version",
+    ),
+    (
+        "AUTHENTICATION",
+        "AUTHENTICATION",
+        "wrong password / method none",
+    ),
+    ("AUTHENTICATION", "COMMAND", "password accepted"),
+    ("AUTHENTICATION", "CLOSED", "too many failures"),
+    ("COMMAND", "COMMAND", "channel_open session"),
+    ("COMMAND", "SINK", "exec scp -t"),
+    ("COMMAND", "SOURCE", "exec scp -f"),
+    (
+        "COMMAND",
+        "CLOSING",
+        "exec ls / cat / pwd / unknown: exit-status",
+    ),
+    ("SINK", "SINK", "record acknowledged"),
+    ("SINK", "CLOSING", "EOF: exit-status, channel_close"),
+    ("SOURCE", "SOURCE", "record acknowledged"),
+    (
+        "SOURCE",
+        "CLOSING",
+        "all sent: EOF, exit-status, channel_close",
+    ),
+    ("CLOSING", "CLOSED", "client's channel_close"),
+    (
+        "AUTHENTICATION",
+        "CLOSED",
+        "bad packet (tampered or replayed)",
+    ),
+    ("COMMAND", "CLOSED", "bad packet (tampered or replayed)"),
+    ("SINK", "CLOSED", "bad packet (tampered or replayed)"),
+    ("SOURCE", "CLOSED", "bad packet (tampered or replayed)"),
+];
 
 /// A file or directory as the backend describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,17 +131,16 @@ pub trait ScpBackend {
     }
     /// The file or directory at `path`, if any.
     fn lookup(&self, path: &str) -> Option<ScpNode>;
-    /// Stores a file (creating or replacing it). `Err` carries a message
-    /// such as "Permission denied".
+    /// Stores a file (creating or replacing it).
     fn write_file(
         &mut self,
         path: &str,
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String>;
+    ) -> Result<(), WriteError>;
     /// Creates a directory.
-    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), String>;
+    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), WriteError>;
 }
 
 /// Limits of one server connection.
@@ -644,11 +700,11 @@ impl<B: ScpBackend + ?Sized> SinkTarget for BackendTarget<'_, B> {
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         self.0.write_file(path, data, mode, mtime)
     }
 
-    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), String> {
+    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), WriteError> {
         self.0.make_dir(path, mode)
     }
 }
@@ -744,13 +800,13 @@ impl Session for ScpServer {
 
     fn state_name(&self) -> &'static str {
         match self.phase {
-            Phase::KeyExchange => "key-exchange",
-            Phase::Authentication => "authentication",
-            Phase::Command => "command",
-            Phase::Sink(_) => "sink",
-            Phase::Source(_) => "source",
-            Phase::Closing => "closing",
-            Phase::Closed => "closed",
+            Phase::KeyExchange => "KEY-EXCHANGE",
+            Phase::Authentication => "AUTHENTICATION",
+            Phase::Command => "COMMAND",
+            Phase::Sink(_) => "SINK",
+            Phase::Source(_) => "SOURCE",
+            Phase::Closing => "CLOSING",
+            Phase::Closed => "CLOSED",
         }
     }
 }

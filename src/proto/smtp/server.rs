@@ -288,7 +288,7 @@ impl SmtpServer {
     }
 
     /// RFC 3207 §4: "220 Ready to start TLS", then the driver switches.
-    fn handle_starttls(&mut self) {
+    fn cmd_starttls(&mut self) {
         if !self.config.starttls {
             self.send(Reply::new(NOT_IMPLEMENTED, "5.5.1 STARTTLS not available"));
         } else if self.secure {
@@ -422,14 +422,14 @@ impl SmtpServer {
 
     fn handle_command<B: SmtpBackend + ?Sized>(&mut self, command: Command, backend: &mut B) {
         match command {
-            Command::Ehlo(name) => self.handle_hello(name, true),
-            Command::Helo(name) => self.handle_hello(name, false),
+            Command::Ehlo(name) => self.cmd_ehlo(name, true),
+            Command::Helo(name) => self.cmd_ehlo(name, false),
             Command::Mail {
                 reverse_path,
                 params,
-            } => self.handle_mail(reverse_path, params),
-            Command::Rcpt(path) => self.handle_rcpt(path, backend),
-            Command::Data => self.handle_data_command(),
+            } => self.cmd_mail(reverse_path, params),
+            Command::Rcpt(path) => self.cmd_rcpt(path, backend),
+            Command::Data => self.cmd_data(),
             Command::Rset => {
                 // RFC 5321 §4.1.1.5: abort the transaction, keep the greeting.
                 self.reset_transaction();
@@ -454,15 +454,15 @@ impl SmtpServer {
             Command::Auth {
                 mechanism,
                 initial_response,
-            } => self.handle_auth(&mechanism, initial_response, backend),
-            Command::StartTls => self.handle_starttls(),
+            } => self.cmd_auth(&mechanism, initial_response, backend),
+            Command::StartTls => self.cmd_starttls(),
             Command::NotImplemented(_) => {
                 self.send(Reply::new(NOT_IMPLEMENTED, "5.5.1 Command not implemented"));
             }
         }
     }
 
-    fn handle_hello(&mut self, name: String, extended: bool) {
+    fn cmd_ehlo(&mut self, name: String, extended: bool) {
         // RFC 5321 §4.1.4: EHLO/HELO in the middle of a transaction resets it.
         self.reset_transaction();
         let greeting = format!("{} Hello {}", self.config.hostname, name);
@@ -498,7 +498,7 @@ impl SmtpServer {
         }
     }
 
-    fn handle_mail(&mut self, reverse_path: Option<Mailbox>, params: MailParams) {
+    fn cmd_mail(&mut self, reverse_path: Option<Mailbox>, params: MailParams) {
         let reply = match self.state {
             State::Connected => Self::bad_sequence("Send EHLO/HELO first"),
             State::Mail | State::Rcpt => Self::bad_sequence("Nested MAIL command"),
@@ -523,7 +523,7 @@ impl SmtpServer {
         self.send(reply);
     }
 
-    fn handle_rcpt<B: SmtpBackend + ?Sized>(&mut self, path: ForwardPath, backend: &mut B) {
+    fn cmd_rcpt<B: SmtpBackend + ?Sized>(&mut self, path: ForwardPath, backend: &mut B) {
         let reply = match self.state {
             State::Mail | State::Rcpt => self.check_recipient(path, backend),
             _ => Self::bad_sequence("Need MAIL command"),
@@ -571,7 +571,7 @@ impl SmtpServer {
         Self::ok("2.1.5 Ok")
     }
 
-    fn handle_data_command(&mut self) {
+    fn cmd_data(&mut self) {
         let reply = match self.state {
             State::Rcpt => {
                 self.state = State::Data;
@@ -586,7 +586,7 @@ impl SmtpServer {
 
     // ---- AUTH PLAIN ----------------------------------------------------
 
-    fn handle_auth<B: SmtpBackend + ?Sized>(
+    fn cmd_auth<B: SmtpBackend + ?Sized>(
         &mut self,
         mechanism: &str,
         initial_response: Option<String>,

@@ -788,7 +788,7 @@ proptest! {
         let mut s = server(SmtpConfig::new("mail.hamburger.edu"));
         for chunk in &chunks {
             s.handle_input(chunk, &mut b, NOW);
-            prop_assert!(super::server::STATES.contains(&s.state_name()));
+            prop_assert!(super::STATES.contains(&s.state_name()));
         }
         while s.poll_transcript().is_some() {}
         s.handle_close();
@@ -803,7 +803,7 @@ proptest! {
         for line in lines {
             let state = s.state_name();
             let out = say(&mut s, &mut b, &format!("{line}\r\n"));
-            prop_assert!(super::server::STATES.contains(&s.state_name()));
+            prop_assert!(super::STATES.contains(&s.state_name()));
             // Outside DATA every line is answered, unless the session is over.
             if state != "DATA" && state != "CLOSED" {
                 prop_assert!(!out.is_empty() || s.wants_close(), "no answer to {line:?} in {state}");
@@ -817,7 +817,7 @@ proptest! {
     #[test]
     fn client_survives_arbitrary_replies(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 0..8)) {
         let mut c = SmtpClient::new(client_config(true), vec![message(&["b@h.edu", "c@h.edu"], "x\n")]);
-        let mut w = crate::proto::contract::Walk::new("smtp client", CLIENT_STATES_LIST, super::client::TRANSITIONS, c.state_name());
+        let mut w = crate::proto::contract::Walk::new("smtp client", super::CLIENT_STATES, super::CLIENT_TRANSITIONS, c.state_name());
         for chunk in &chunks {
             let walked = crate::proto::contract::feed_by_lines(&mut w, chunk, 3, |line| {
                 c.handle_input(line);
@@ -832,8 +832,6 @@ proptest! {
     }
 }
 
-const CLIENT_STATES_LIST: &[&str] = super::client::STATES;
-
 proptest! {
     /// Replies a server could send, in any order: the client moves only
     /// along the edges of its diagram (`proto::contract`).
@@ -845,7 +843,7 @@ proptest! {
         "554 go away\r\n", "garbage\r\n",
     ]), 0..30)) {
         let mut c = SmtpClient::new(client_config(true), vec![message(&["b@h.edu", "c@h.edu"], "x\n"), message(&["d@h.edu"], "y\n")]);
-        let mut w = crate::proto::contract::Walk::new("smtp client", CLIENT_STATES_LIST, super::client::TRANSITIONS, c.state_name());
+        let mut w = crate::proto::contract::Walk::new("smtp client", super::CLIENT_STATES, super::CLIENT_TRANSITIONS, c.state_name());
         for reply in &replies {
             let walked = crate::proto::contract::feed_by_lines(&mut w, reply.as_bytes(), 3, |line| {
                 c.handle_input(line);

@@ -384,9 +384,9 @@ impl TelnetServer {
         };
         let user = self.user.clone().unwrap_or_default();
         let status = match command {
-            "ls" => self.ls(&user, args, backend),
-            "cat" => self.cat(&user, args, backend),
-            "cd" => self.cd(&user, args, backend),
+            "ls" => self.cmd_ls(&user, args, backend),
+            "cat" => self.cmd_cat(&user, args, backend),
+            "cd" => self.cmd_cd(&user, args, backend),
             "pwd" => {
                 let cwd = format!("{}\n", self.cwd);
                 self.print(&cwd);
@@ -418,7 +418,12 @@ impl TelnetServer {
         self.prompt();
     }
 
-    fn ls<B: TelnetBackend + ?Sized>(&mut self, user: &str, args: &[&str], backend: &mut B) -> u32 {
+    fn cmd_ls<B: TelnetBackend + ?Sized>(
+        &mut self,
+        user: &str,
+        args: &[&str],
+        backend: &mut B,
+    ) -> u32 {
         let paths: &[&str] = if args.is_empty() { &["."] } else { args };
         let mut status = 0;
         for (i, path) in paths.iter().enumerate() {
@@ -450,7 +455,7 @@ impl TelnetServer {
         status
     }
 
-    fn cat<B: TelnetBackend + ?Sized>(
+    fn cmd_cat<B: TelnetBackend + ?Sized>(
         &mut self,
         user: &str,
         args: &[&str],
@@ -473,7 +478,12 @@ impl TelnetServer {
         status
     }
 
-    fn cd<B: TelnetBackend + ?Sized>(&mut self, user: &str, args: &[&str], backend: &mut B) -> u32 {
+    fn cmd_cd<B: TelnetBackend + ?Sized>(
+        &mut self,
+        user: &str,
+        args: &[&str],
+        backend: &mut B,
+    ) -> u32 {
         let path = match args {
             [] => "/",
             [path] => path,

@@ -592,7 +592,7 @@ proptest! {
         let mut s = TelnetServer::new(TelnetConfig::new("h"));
         for chunk in &chunks {
             s.handle_input(chunk, &mut v);
-            prop_assert!(super::server::STATES.contains(&s.state_name()));
+            prop_assert!(super::STATES.contains(&s.state_name()));
             while s.poll_output().is_some() {}
         }
         s.handle_close();
@@ -612,7 +612,7 @@ proptest! {
         for piece in &pieces {
             s.handle_input(piece, &mut v);
             let out = output(&mut s);
-            prop_assert!(super::server::STATES.contains(&s.state_name()));
+            prop_assert!(super::STATES.contains(&s.state_name()));
             // Whatever the client says, every negotiation the server sends
             // answers one the client sent: never more replies than requests.
             requests += negotiations(sent.decode(piece));

@@ -5,7 +5,7 @@
 
 use crate::apps::vfs::{EntryKind, VPath, Vfs, VfsError};
 use crate::proto::http::HttpBackend;
-use crate::proto::scp::{ScpBackend, ScpNode};
+use crate::proto::scp::{ScpBackend, ScpNode, WriteError};
 use bytes::Bytes;
 use std::cell::RefCell;
 
@@ -70,19 +70,18 @@ impl<'a> ScpView<'a> {
     }
 }
 
-/// The message scp prints for a file system error.
-fn scp_error(e: VfsError) -> String {
+/// The error scp reports for a file system error.
+fn scp_error(e: VfsError) -> WriteError {
     match e {
-        VfsError::NotFound => "No such file or directory",
-        VfsError::NotADirectory => "Not a directory",
-        VfsError::IsADirectory => "Is a directory",
-        VfsError::Exists => "File exists",
-        VfsError::NotEmpty => "Directory not empty",
-        VfsError::PermissionDenied => "Permission denied",
-        VfsError::QuotaExceeded => "Disk quota exceeded",
-        VfsError::InvalidPath => "Invalid argument",
+        VfsError::NotFound => WriteError::NotFound,
+        VfsError::NotADirectory => WriteError::NotADirectory,
+        VfsError::IsADirectory => WriteError::IsADirectory,
+        VfsError::Exists => WriteError::Exists,
+        VfsError::NotEmpty => WriteError::NotEmpty,
+        VfsError::PermissionDenied => WriteError::PermissionDenied,
+        VfsError::QuotaExceeded => WriteError::QuotaExceeded,
+        VfsError::InvalidPath => WriteError::InvalidPath,
     }
-    .to_string()
 }
 
 impl ScpBackend for ScpView<'_> {
@@ -123,7 +122,7 @@ impl ScpBackend for ScpView<'_> {
         data: Bytes,
         _mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         let user = self
             .user()
             .ok_or_else(|| scp_error(VfsError::PermissionDenied))?;
@@ -136,7 +135,7 @@ impl ScpBackend for ScpView<'_> {
         Ok(())
     }
 
-    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), String> {
+    fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), WriteError> {
         let user = self
             .user()
             .ok_or_else(|| scp_error(VfsError::PermissionDenied))?;
@@ -195,7 +194,9 @@ mod tests {
         assert_eq!(view.stored(), &[VPath::parse("/alice/new.txt").unwrap()]);
         assert_eq!(
             view.write_file("/secret.txt/x", Bytes::new(), 0o644, None),
-            Err("Not a directory".to_string())
+            Err(WriteError::NotADirectory)
         );
+        // scp prints the C library's words for it.
+        assert_eq!(WriteError::NotADirectory.to_string(), "Not a directory");
     }
 }

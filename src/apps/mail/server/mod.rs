@@ -143,16 +143,8 @@ impl Inbound {
     /// The protocol state for the visualizer.
     fn state(&self) -> (&'static str, &'static [&'static str], &'static [Transition]) {
         match self {
-            Inbound::Smtp(s) => (
-                s.state_name(),
-                smtp::server::STATES,
-                smtp::server::TRANSITIONS,
-            ),
-            Inbound::Pop3(s) => (
-                s.state_name(),
-                pop3::server::STATES,
-                pop3::server::TRANSITIONS,
-            ),
+            Inbound::Smtp(s) => (s.state_name(), smtp::STATES, smtp::TRANSITIONS),
+            Inbound::Pop3(s) => (s.state_name(), pop3::STATES, pop3::TRANSITIONS),
             Inbound::Imap(s) => (s.state_name(), imap::STATES, imap::TRANSITIONS),
         }
     }
@@ -845,8 +837,8 @@ impl Application for MailServer {
                     layer: Layer::Smtp.name(),
                     role: "client",
                     state: client.state_name(),
-                    states: smtp::client::STATES,
-                    transitions: smtp::client::TRANSITIONS,
+                    states: smtp::CLIENT_STATES,
+                    transitions: smtp::CLIENT_TRANSITIONS,
                 });
             }
         }

@@ -4,8 +4,8 @@
 //!
 //! Not here: the POP3 dialogue (`proto::pop3`), IMAP's view (`imap_backend`).
 
-use super::{Flag, INBOX, MailStore};
-use crate::proto::pop3::{MaildropMessage, Pop3Backend};
+use super::{Flag, INBOX, MailStore, StoreError};
+use crate::proto::pop3::{DeleteError, MaildropMessage, Pop3Backend};
 
 /// POP3 sees the INBOX. See the module documentation.
 impl Pop3Backend for MailStore {
@@ -51,10 +51,10 @@ impl Pop3Backend for MailStore {
             .collect()
     }
 
-    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), String> {
+    fn delete_messages(&mut self, user: &str, uids: &[String]) -> Result<(), DeleteError> {
         let key = self
             .resolve_login(user)
-            .ok_or_else(|| format!("no such user {user}"))?;
+            .ok_or_else(|| DeleteError::NoSuchUser(user.to_string()))?;
         let inbox = self.users[&key].inbox();
         let validity = inbox.uid_validity.to_string();
         let doomed: Vec<u32> = uids
@@ -66,7 +66,12 @@ impl Pop3Backend for MailStore {
             .collect();
         self.remove_uids(&key, INBOX, &doomed)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| match e {
+                StoreError::NoSuchFolder(folder) => DeleteError::NoMaildrop(folder),
+                // Removing messages fails only for a missing user or
+                // folder; the user was found just above.
+                _ => DeleteError::NoSuchUser(user.to_string()),
+            })
     }
 }
 
@@ -91,6 +96,9 @@ mod tests {
         s.delete_messages("bob", &["2.2".into(), "9.9".into(), "1.1".into()])
             .unwrap();
         assert!(s.folder("bob", INBOX).unwrap().get(2).is_none());
+        let gone = s.delete_messages("nobody", &["2.1".into()]).unwrap_err();
+        assert_eq!(gone, DeleteError::NoSuchUser("nobody".into()));
+        assert_eq!(gone.to_string(), "no such user nobody");
         s.unlock_maildrop("bob");
         assert!(s.lock_maildrop("bob"));
         s.unlock_all();

@@ -11,10 +11,10 @@ use std::net::SocketAddrV4;
 use super::super::codes::*;
 use super::super::command::{EprtError, format_host_port, parse_eprt, parse_host_port};
 use super::super::{DataPorts, DataRequest};
-use super::{Channel, FtpServer, Transfer};
+use super::{Channel, FtpServer, State, Transfer};
 
 impl FtpServer {
-    pub(super) fn port(&mut self, arg: &str) {
+    pub(super) fn cmd_port(&mut self, arg: &str) {
         if self.epsv_all {
             return self.reply(BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
         }
@@ -24,7 +24,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn eprt(&mut self, arg: &str) {
+    pub(super) fn cmd_eprt(&mut self, arg: &str) {
         if self.epsv_all {
             return self.reply(BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
         }
@@ -51,10 +51,11 @@ impl FtpServer {
         }
         self.drop_data();
         self.channel = Channel::Active(addr);
+        self.state = State::DataReady;
         self.reply(OK, ok_text);
     }
 
-    pub(super) fn pasv(&mut self, ports: &mut dyn DataPorts) {
+    pub(super) fn cmd_pasv(&mut self, ports: &mut dyn DataPorts) {
         if self.epsv_all {
             return self.reply(BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
         }
@@ -64,7 +65,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn epsv(&mut self, arg: Option<&str>, ports: &mut dyn DataPorts) {
+    pub(super) fn cmd_epsv(&mut self, arg: Option<&str>, ports: &mut dyn DataPorts) {
         match arg.map(|a| a.trim().to_ascii_uppercase()).as_deref() {
             None | Some("1") => {
                 if let Some(addr) = self.listen(ports) {
@@ -95,9 +96,11 @@ impl FtpServer {
         match ports.open_listener() {
             Some(addr) => {
                 self.channel = Channel::Listening(addr);
+                self.state = State::DataReady;
                 Some(addr)
             }
             None => {
+                self.state = State::LoggedIn;
                 self.reply(CANT_OPEN_DATA, "Can't open passive connection.");
                 None
             }
@@ -111,6 +114,7 @@ impl FtpServer {
         }
         self.channel = Channel::None;
         self.transfer = Transfer::None;
+        self.state = self.state.without_data();
     }
 }
 
@@ -125,11 +129,11 @@ mod unit_tests {
     fn port_names_where_the_client_listens() {
         // RFC 959 §4.1.2: h1,h2,h3,h4,p1,p2 with the port p1*256+p2.
         let mut s = session(FtpServerConfig::default());
-        s.port("10,0,0,1,4,1");
+        s.cmd_port("10,0,0,1,4,1");
         assert_eq!(replies(&mut s), [200]);
         let to = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1025);
         assert!(matches!(s.channel, Channel::Active(a) if a == to));
-        s.port("10,0,0,1,4");
+        s.cmd_port("10,0,0,1,4");
         assert_eq!(replies(&mut s), [501]);
     }
 
@@ -140,9 +144,9 @@ mod unit_tests {
             client_ip: Some(Ipv4Addr::new(10, 0, 0, 1)),
             ..FtpServerConfig::default()
         });
-        s.port("10,0,0,2,4,1");
-        s.port("10,0,0,1,0,25");
-        s.eprt("|1|10.0.0.1|2000|");
+        s.cmd_port("10,0,0,2,4,1");
+        s.cmd_port("10,0,0,1,0,25");
+        s.cmd_eprt("|1|10.0.0.1|2000|");
         assert_eq!(replies(&mut s), [504, 504, 200]);
     }
 
@@ -150,8 +154,8 @@ mod unit_tests {
     fn eprt_speaks_ipv4_only() {
         // RFC 2428 §2: 522 names the protocols the server supports.
         let mut s = session(FtpServerConfig::default());
-        s.eprt("|2|::1|2000|");
-        s.eprt("|1|10.0.0.1|");
+        s.cmd_eprt("|2|::1|2000|");
+        s.cmd_eprt("|1|10.0.0.1|");
         assert_eq!(replies(&mut s), [522, 501]);
         assert!(matches!(s.channel, Channel::None));
     }

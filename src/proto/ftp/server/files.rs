@@ -11,7 +11,7 @@ use super::{FtpServer, absolute};
 use crate::proto::date::ftp_time_val;
 
 impl FtpServer {
-    pub(super) fn change_dir(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_cwd(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
         match backend.change_dir(user, &self.cwd, path) {
             Ok(dir) => {
                 self.cwd = dir;
@@ -26,7 +26,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn rename_from(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_rnfr(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
         match backend.stat(user, &self.cwd, path) {
             Ok(_) => {
                 // Remember it relative to the root, in case a CWD comes
@@ -38,7 +38,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn rename_to(
+    pub(super) fn cmd_rnto(
         &mut self,
         user: &str,
         path: &str,
@@ -55,7 +55,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn size(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_size(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
         let info = match backend.stat(user, &self.cwd, path) {
             Ok(info) if info.kind == FileKind::File => info,
             Ok(_) => {
@@ -79,7 +79,7 @@ impl FtpServer {
         self.reply(FILE_STATUS, size.to_string());
     }
 
-    pub(super) fn mdtm(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_mdtm(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
         match backend.stat(user, &self.cwd, path) {
             // RFC 3659 §3: time-val, UTC, YYYYMMDDHHMMSS.
             Ok(info) if info.kind == FileKind::File => {
@@ -96,7 +96,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn set_type(&mut self, arg: &str) {
+    pub(super) fn cmd_type(&mut self, arg: &str) {
         let words: Vec<String> = arg
             .split_whitespace()
             .map(str::to_ascii_uppercase)
@@ -119,7 +119,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn set_mode(&mut self, arg: &str) {
+    pub(super) fn cmd_mode(&mut self, arg: &str) {
         match arg.trim().to_ascii_uppercase().as_str() {
             "S" => self.reply(OK, "Mode set to S."),
             "B" | "C" => self.reply(
@@ -130,7 +130,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn set_structure(&mut self, arg: &str) {
+    pub(super) fn cmd_stru(&mut self, arg: &str) {
         match arg.trim().to_ascii_uppercase().as_str() {
             "F" => self.reply(OK, "Structure set to F."),
             "R" | "P" => self.reply(
@@ -141,7 +141,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn restart(&mut self, arg: &str) {
+    pub(super) fn cmd_rest(&mut self, arg: &str) {
         match arg.trim().parse::<u64>() {
             Ok(offset) => {
                 self.rest_offset = offset;
@@ -166,15 +166,15 @@ mod unit_tests {
         // RFC 959 §3.1.1 and §4.1.2: A (N), I and L 8 are the same as
         // every server's; EBCDIC and other byte sizes are not offered.
         let mut s = session(FtpServerConfig::default());
-        s.set_type("i");
+        s.cmd_type("i");
         assert_eq!(s.transfer_type(), TransferType::Image);
-        s.set_type("A N");
+        s.cmd_type("A N");
         assert_eq!(s.transfer_type(), TransferType::Ascii);
-        s.set_type("L 8");
+        s.cmd_type("L 8");
         assert_eq!(s.transfer_type(), TransferType::Image);
-        s.set_type("E");
-        s.set_type("L 7");
-        s.set_type("Z");
+        s.cmd_type("E");
+        s.cmd_type("L 7");
+        s.cmd_type("Z");
         assert_eq!(replies(&mut s), [200, 200, 200, 504, 504, 501]);
         assert_eq!(s.transfer_type(), TransferType::Image);
     }
@@ -182,11 +182,11 @@ mod unit_tests {
     #[test]
     fn only_stream_mode_and_file_structure() {
         let mut s = session(FtpServerConfig::default());
-        s.set_mode("s");
-        s.set_mode("B");
-        s.set_mode("?");
-        s.set_structure("F");
-        s.set_structure("R");
+        s.cmd_mode("s");
+        s.cmd_mode("B");
+        s.cmd_mode("?");
+        s.cmd_stru("F");
+        s.cmd_stru("R");
         assert_eq!(replies(&mut s), [200, 504, 501, 200, 504]);
     }
 
@@ -194,9 +194,9 @@ mod unit_tests {
     fn rest_remembers_where_the_next_transfer_starts() {
         // RFC 3659 §5: 350, then the offset applies to RETR or STOR.
         let mut s = session(FtpServerConfig::default());
-        s.restart("1024");
+        s.cmd_rest("1024");
         assert_eq!(s.rest_offset, 1024);
-        s.restart("somewhere");
+        s.cmd_rest("somewhere");
         assert_eq!(replies(&mut s), [350, 501]);
     }
 }

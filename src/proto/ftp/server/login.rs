@@ -7,19 +7,20 @@
 
 use super::super::FtpBackend;
 use super::super::codes::*;
-use super::{FtpServer, MAX_COMMAND_LINE};
+use super::{Channel, FtpServer, MAX_COMMAND_LINE, State};
 use crate::proto::line::LineReader;
 
 impl FtpServer {
-    pub(super) fn user_command(&mut self, name: String) {
+    pub(super) fn cmd_user(&mut self, name: String) {
         // A new USER starts a new login, whatever came before.
         self.logged_in = false;
         self.user = Some(name);
+        self.state = State::AwaitingPassword;
         self.rename_from = None;
         self.reply(NEED_PASSWORD, "User name okay, need password.");
     }
 
-    pub(super) fn pass_command(&mut self, password: &str, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_pass(&mut self, password: &str, backend: &mut dyn FtpBackend) {
         let Some(user) = self.user.clone() else {
             return self.reply(BAD_SEQUENCE, "Login with USER first.");
         };
@@ -28,11 +29,18 @@ impl FtpServer {
         }
         if backend.authenticate(&user, password) {
             self.logged_in = true;
+            // A data connection prepared before a new USER is still there.
+            self.state = if self.channel == Channel::None {
+                State::LoggedIn
+            } else {
+                State::DataReady
+            };
             self.login_failures = 0;
             self.cwd = "/".to_string();
             return self.reply(LOGGED_IN, "User logged in, proceed.");
         }
         self.user = None;
+        self.state = State::AwaitingUser;
         self.login_failures += 1;
         self.reply(NOT_LOGGED_IN, "Login incorrect.");
         if self.login_failures >= self.config.max_login_failures {
@@ -41,10 +49,11 @@ impl FtpServer {
                 "Too many failed logins; closing control connection.",
             );
             self.closing = true;
+            self.state = State::Closed;
         }
     }
 
-    pub(super) fn acct_command(&mut self) {
+    pub(super) fn cmd_acct(&mut self) {
         if self.logged_in {
             self.reply(SUPERFLUOUS, "ACCT not needed at this site.")
         } else {
@@ -52,13 +61,14 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn quit(&mut self) {
+    pub(super) fn cmd_quit(&mut self) {
         self.drop_data();
         self.reply(CLOSING_CONTROL, "Goodbye.");
         self.closing = true;
+        self.state = State::Closed;
     }
 
-    pub(super) fn auth_tls(&mut self, mechanism: &str) {
+    pub(super) fn cmd_auth(&mut self, mechanism: &str) {
         if !self.config.tls {
             return self.reply(NOT_IMPLEMENTED, "AUTH not implemented.");
         }
@@ -79,7 +89,7 @@ impl FtpServer {
         self.reader = LineReader::new(MAX_COMMAND_LINE);
     }
 
-    pub(super) fn pbsz(&mut self, size: &str) {
+    pub(super) fn cmd_pbsz(&mut self, size: &str) {
         if !self.secure {
             return self.reply(BAD_SEQUENCE, "PBSZ needs AUTH TLS first.");
         }
@@ -89,7 +99,7 @@ impl FtpServer {
         self.reply(OK, "PBSZ=0")
     }
 
-    pub(super) fn prot(&mut self, level: &str) {
+    pub(super) fn cmd_prot(&mut self, level: &str) {
         if !self.secure || !self.pbsz {
             return self.reply(BAD_SEQUENCE, "PROT needs AUTH TLS and PBSZ first.");
         }
@@ -126,7 +136,7 @@ mod unit_tests {
     fn user_starts_a_new_login() {
         let mut s = session(FtpServerConfig::default());
         s.logged_in = true;
-        s.user_command("bob".into());
+        s.cmd_user("bob".into());
         assert!(!s.logged_in);
         assert_eq!(s.user(), None);
         assert_eq!(replies(&mut s), [331]);
@@ -139,15 +149,15 @@ mod unit_tests {
             tls: true,
             ..FtpServerConfig::default()
         });
-        s.pbsz("0");
-        s.prot("P");
+        s.cmd_pbsz("0");
+        s.cmd_prot("P");
         s.secure = true;
-        s.prot("P");
-        s.pbsz("0");
-        s.prot("S");
-        s.prot("Q");
+        s.cmd_prot("P");
+        s.cmd_pbsz("0");
+        s.cmd_prot("S");
+        s.cmd_prot("Q");
         assert!(!s.data_protected());
-        s.prot("P");
+        s.cmd_prot("P");
         assert!(s.data_protected());
         assert_eq!(replies(&mut s), [503, 503, 503, 200, 536, 504, 200]);
     }

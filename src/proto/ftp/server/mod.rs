@@ -36,6 +36,79 @@ mod transfer;
 
 pub use transfer::{RECURSIVE_MAX_DEPTH, RECURSIVE_MAX_LINES};
 
+/// The server's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "AWAITING-USER",
+    "AWAITING-PASSWORD",
+    "LOGGED-IN",
+    "DATA-READY",
+    "AWAITING-DATA-CONNECTION",
+    "TRANSFERRING",
+    "CLOSED",
+];
+
+/// The server's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("AWAITING-USER", "AWAITING-PASSWORD", "USER / 331"),
+    ("AWAITING-PASSWORD", "LOGGED-IN", "PASS right / 230"),
+    ("AWAITING-PASSWORD", "AWAITING-USER", "PASS wrong / 530"),
+    ("AWAITING-PASSWORD", "CLOSED", "third wrong PASS / 530, 421"),
+    ("AWAITING-USER", "AWAITING-USER", "other commands / 530"),
+    (
+        "LOGGED-IN",
+        "LOGGED-IN",
+        "CWD PWD MKD RMD DELE RNFR RNTO TYPE SIZE MDTM MLST REST / 2xx 3xx 5xx",
+    ),
+    (
+        "LOGGED-IN",
+        "LOGGED-IN",
+        "RETR STOR LIST MLSD without PORT/PASV / 425",
+    ),
+    (
+        "LOGGED-IN",
+        "DATA-READY",
+        "PASV 227, EPSV 229, PORT/EPRT 200",
+    ),
+    (
+        "DATA-READY",
+        "LOGGED-IN",
+        "transfer refused 450/550/553, PASV 425, data connection closed",
+    ),
+    (
+        "DATA-READY",
+        "TRANSFERRING",
+        "RETR STOR LIST MLSD, passive, connected / 125",
+    ),
+    (
+        "DATA-READY",
+        "AWAITING-DATA-CONNECTION",
+        "RETR STOR LIST MLSD / 150 (passive) or connect (active)",
+    ),
+    (
+        "AWAITING-DATA-CONNECTION",
+        "TRANSFERRING",
+        "data connection open",
+    ),
+    (
+        "AWAITING-DATA-CONNECTION",
+        "LOGGED-IN",
+        "connect failed / 425",
+    ),
+    ("TRANSFERRING", "LOGGED-IN", "file sent or stored / 226"),
+    ("TRANSFERRING", "LOGGED-IN", "quota full / 452"),
+    ("TRANSFERRING", "LOGGED-IN", "ABOR / 426 + 226"),
+    ("LOGGED-IN", "AWAITING-PASSWORD", "USER / 331"),
+    ("DATA-READY", "AWAITING-PASSWORD", "USER / 331"),
+    (
+        "AWAITING-PASSWORD",
+        "DATA-READY",
+        "PASS right, data connection kept / 230",
+    ),
+    ("AWAITING-USER", "CLOSED", "QUIT / 221"),
+    ("LOGGED-IN", "CLOSED", "QUIT / 221"),
+    ("DATA-READY", "CLOSED", "QUIT / 221"),
+];
+
 /// Longest command line, CRLF included. RFC 959 sets no limit; this one
 /// leaves room for a path of 4096 bytes.
 pub const MAX_COMMAND_LINE: usize = 4200;
@@ -135,6 +208,40 @@ enum Transfer {
     },
 }
 
+/// Where the session is in its diagram (`STATES`, `TRANSITIONS`); every
+/// change of it is made where the change happens, next to its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Greeted, or a login failed: USER is wanted.
+    AwaitingUser,
+    /// USER given: PASS is wanted.
+    AwaitingPassword,
+    /// Logged in, no data connection prepared.
+    LoggedIn,
+    /// PORT/EPRT named the client's port, or PASV/EPSV opened a listener
+    /// (or the client already connected to it).
+    DataReady,
+    /// A transfer command was accepted; its data connection is not open.
+    AwaitingDataConnection,
+    /// A file or listing is moving over the data connection.
+    Transferring,
+    /// The last reply is out (221 or 421), or the connection is gone.
+    Closed,
+}
+
+impl State {
+    /// The state once the data connection (or its listener) is gone: a
+    /// logged-in session is back to LOGGED-IN; the others stay as they are.
+    fn without_data(self) -> State {
+        match self {
+            State::DataReady | State::AwaitingDataConnection | State::Transferring => {
+                State::LoggedIn
+            }
+            other => other,
+        }
+    }
+}
+
 /// A line waiting behind a running transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Queued {
@@ -146,6 +253,7 @@ enum Queued {
 #[derive(Debug, Clone)]
 pub struct FtpServer {
     config: FtpServerConfig,
+    state: State,
     reader: LineReader,
     queue: VecDeque<Queued>,
     output: VecDeque<Vec<u8>>,
@@ -191,6 +299,7 @@ impl FtpServer {
         let greeting = config.greeting.clone();
         let mut server = FtpServer {
             config,
+            state: State::AwaitingUser,
             reader: LineReader::new(MAX_COMMAND_LINE),
             queue: VecDeque::new(),
             output: VecDeque::new(),
@@ -274,7 +383,7 @@ impl FtpServer {
                 // transfer runs; it must not wait behind the others.
                 let line = line.clone();
                 self.command_line(&line);
-                self.abort();
+                self.cmd_abor();
                 continue;
             }
             self.queue.push_back(item);
@@ -286,6 +395,7 @@ impl FtpServer {
                     "Too many commands; closing control connection.",
                 );
                 self.closing = true;
+                self.state = State::Closed;
                 break;
             }
             self.run_queue(backend, ports, now_unix);
@@ -364,6 +474,7 @@ impl FtpServer {
             Transfer::None => {}
         }
         self.channel = Channel::None;
+        self.state = self.state.without_data();
         self.run_queue(backend, ports, now_unix);
     }
 
@@ -407,6 +518,7 @@ impl FtpServer {
             Transfer::None => {}
         }
         self.channel = Channel::None;
+        self.state = self.state.without_data();
         self.run_queue(backend, ports, now_unix);
     }
 
@@ -429,6 +541,7 @@ impl FtpServer {
             } => {
                 self.data_summary(bytes, &what, listing.as_deref().unwrap_or_default());
                 self.channel = Channel::None;
+                self.state = State::LoggedIn;
                 self.reply(CLOSING_DATA, "Transfer complete.");
             }
             other => self.transfer = other,
@@ -480,25 +593,25 @@ impl FtpServer {
         // (RFC 959 §5.4 lists 530 for them).
         let login_refused = self.config.require_tls && !self.secure;
         match command {
-            Command::Auth(mechanism) => return self.auth_tls(&mechanism),
-            Command::Pbsz(size) => return self.pbsz(&size),
-            Command::Prot(level) => return self.prot(&level),
+            Command::Auth(mechanism) => return self.cmd_auth(&mechanism),
+            Command::Pbsz(size) => return self.cmd_pbsz(&size),
+            Command::Prot(level) => return self.cmd_prot(&level),
             Command::User(_) | Command::Pass(_) if login_refused => {
                 return self.reply(
                     NOT_LOGGED_IN,
                     "Use AUTH TLS first: no password in the clear.",
                 );
             }
-            Command::User(name) => return self.user_command(name),
-            Command::Pass(password) => return self.pass_command(&password, backend),
-            Command::Acct(_) => return self.acct_command(),
-            Command::Quit => return self.quit(),
+            Command::User(name) => return self.cmd_user(name),
+            Command::Pass(password) => return self.cmd_pass(&password, backend),
+            Command::Acct(_) => return self.cmd_acct(),
+            Command::Quit => return self.cmd_quit(),
             Command::Noop => return self.reply(OK, "NOOP ok."),
-            Command::Feat => return self.feat(),
-            Command::Opts(arg) => return self.opts(&arg),
+            Command::Feat => return self.cmd_feat(),
+            Command::Opts(arg) => return self.cmd_opts(&arg),
             Command::Syst => return self.reply(SYSTEM_TYPE, "UNIX Type: L8"),
-            Command::Help(_) => return self.help(),
-            Command::Abor => return self.abort(),
+            Command::Help(_) => return self.cmd_help(),
+            Command::Abor => return self.cmd_abor(),
             Command::NotImplemented(verb) => {
                 return self.reply(NOT_IMPLEMENTED, format!("{verb} not implemented."));
             }
@@ -509,8 +622,8 @@ impl FtpServer {
         }
         let user = self.user.clone().unwrap_or_default();
         match command {
-            Command::Cwd(path) => self.change_dir(&user, &path, backend),
-            Command::Cdup => self.change_dir(&user, "..", backend),
+            Command::Cwd(path) => self.cmd_cwd(&user, &path, backend),
+            Command::Cdup => self.cmd_cwd(&user, "..", backend),
             Command::Pwd => {
                 let text = format!("{} is the current directory.", quote_path(&self.cwd));
                 self.reply(PATHNAME, text)
@@ -527,25 +640,25 @@ impl FtpServer {
                 Ok(()) => self.reply(FILE_ACTION_OK, "Delete operation successful."),
                 Err(e) => self.action_error("Delete operation failed", e),
             },
-            Command::Rnfr(path) => self.rename_from(&user, &path, backend),
-            Command::Rnto(path) => self.rename_to(&user, &path, backend, now),
-            Command::List(arg) => self.list(&user, arg, false, backend),
-            Command::Nlst(arg) => self.list(&user, arg, true, backend),
-            Command::Mlsd(arg) => self.mlsd(&user, arg, backend),
-            Command::Mlst(arg) => self.mlst(&user, arg, backend),
-            Command::Retr(path) => self.retrieve(&user, &path, backend),
-            Command::Stor(path) => self.store(&user, &path, false, backend),
-            Command::Appe(path) => self.store(&user, &path, true, backend),
-            Command::Type(arg) => self.set_type(&arg),
-            Command::Mode(arg) => self.set_mode(&arg),
-            Command::Stru(arg) => self.set_structure(&arg),
-            Command::Port(arg) => self.port(&arg),
-            Command::Eprt(arg) => self.eprt(&arg),
-            Command::Pasv => self.pasv(ports),
-            Command::Epsv(arg) => self.epsv(arg.as_deref(), ports),
-            Command::Size(path) => self.size(&user, &path, backend),
-            Command::Mdtm(path) => self.mdtm(&user, &path, backend),
-            Command::Rest(arg) => self.restart(&arg),
+            Command::Rnfr(path) => self.cmd_rnfr(&user, &path, backend),
+            Command::Rnto(path) => self.cmd_rnto(&user, &path, backend, now),
+            Command::List(arg) => self.cmd_list(&user, arg, false, backend),
+            Command::Nlst(arg) => self.cmd_list(&user, arg, true, backend),
+            Command::Mlsd(arg) => self.cmd_mlsd(&user, arg, backend),
+            Command::Mlst(arg) => self.cmd_mlst(&user, arg, backend),
+            Command::Retr(path) => self.cmd_retr(&user, &path, backend),
+            Command::Stor(path) => self.cmd_stor(&user, &path, false, backend),
+            Command::Appe(path) => self.cmd_stor(&user, &path, true, backend),
+            Command::Type(arg) => self.cmd_type(&arg),
+            Command::Mode(arg) => self.cmd_mode(&arg),
+            Command::Stru(arg) => self.cmd_stru(&arg),
+            Command::Port(arg) => self.cmd_port(&arg),
+            Command::Eprt(arg) => self.cmd_eprt(&arg),
+            Command::Pasv => self.cmd_pasv(ports),
+            Command::Epsv(arg) => self.cmd_epsv(arg.as_deref(), ports),
+            Command::Size(path) => self.cmd_size(&user, &path, backend),
+            Command::Mdtm(path) => self.cmd_mdtm(&user, &path, backend),
+            Command::Rest(arg) => self.cmd_rest(&arg),
             // Handled above.
             Command::User(_)
             | Command::Pass(_)
@@ -566,7 +679,7 @@ impl FtpServer {
 
     // ----- informational commands -----
 
-    fn feat(&mut self) {
+    fn cmd_feat(&mut self) {
         // RFC 3659 §7.8: the facts offered, * on those MLSD/MLST send now.
         let mut mlst = " MLST ".to_string();
         for f in MLST_FACTS {
@@ -591,7 +704,7 @@ impl FtpServer {
 
     /// OPTS (RFC 2389 §4); only MLST has options here (RFC 3659 §7.9):
     /// the facts to send, of those offered.
-    fn opts(&mut self, arg: &str) {
+    fn cmd_opts(&mut self, arg: &str) {
         let (name, value) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
         if !name.eq_ignore_ascii_case("MLST") {
             return self.reply(BAD_ARGUMENTS, format!("Option {name} not understood."));
@@ -609,7 +722,7 @@ impl FtpServer {
         self.reply(OK, format!("MLST OPTS {chosen}"));
     }
 
-    fn help(&mut self) {
+    fn cmd_help(&mut self) {
         let mut lines = vec!["The following commands are recognized.".to_string()];
         for row in IMPLEMENTED_VERBS.chunks(8) {
             lines.push(format!(" {}", row.join(" ")));
@@ -696,6 +809,7 @@ impl Session for FtpServer {
             self.drop_data();
             self.queue.clear();
             self.closed = true;
+            self.state = State::Closed;
         }
     }
 
@@ -713,21 +827,14 @@ impl Session for FtpServer {
     }
 
     fn state_name(&self) -> &'static str {
-        if self.closing || self.closed {
-            "Closed"
-        } else if !self.logged_in {
-            if self.user.is_some() {
-                "AwaitingPassword"
-            } else {
-                "AwaitingUser"
-            }
-        } else {
-            match (&self.transfer, &self.channel) {
-                (Transfer::Waiting(_), _) => "AwaitingDataConnection",
-                (Transfer::Sending { .. } | Transfer::Receiving { .. }, _) => "Transferring",
-                (Transfer::None, Channel::None) => "LoggedIn",
-                (Transfer::None, _) => "DataReady",
-            }
+        match self.state {
+            State::AwaitingUser => "AWAITING-USER",
+            State::AwaitingPassword => "AWAITING-PASSWORD",
+            State::LoggedIn => "LOGGED-IN",
+            State::DataReady => "DATA-READY",
+            State::AwaitingDataConnection => "AWAITING-DATA-CONNECTION",
+            State::Transferring => "TRANSFERRING",
+            State::Closed => "CLOSED",
         }
     }
 }
@@ -815,6 +922,54 @@ mod unit_tests {
             }
         }
         out
+    }
+
+    struct OnePort;
+
+    impl DataPorts for OnePort {
+        fn open_listener(&mut self) -> Option<SocketAddrV4> {
+            Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), 50_000))
+        }
+    }
+
+    #[test]
+    fn the_state_moves_where_the_session_changes() {
+        let mut vfs = crate::fuzzing::file_tree();
+        let mut s = session(FtpServerConfig::default());
+        let mut states = vec![s.state_name()];
+        for line in [
+            "USER alice",
+            "PASS wonderland",
+            "PASV",
+            "USER alice",
+            // The listener outlives the new login: back to DATA-READY.
+            "PASS wonderland",
+            "RETR report.txt",
+        ] {
+            s.handle_input(format!("{line}\r\n").as_bytes(), &mut vfs, &mut OnePort, 0);
+            states.push(s.state_name());
+        }
+        s.handle_data_connected(&mut vfs, &mut OnePort, 0);
+        states.push(s.state_name());
+        s.handle_data_sent(&mut vfs, &mut OnePort, 0);
+        states.push(s.state_name());
+        s.handle_input(b"QUIT\r\n", &mut vfs, &mut OnePort, 0);
+        states.push(s.state_name());
+        assert_eq!(
+            states,
+            [
+                "AWAITING-USER",
+                "AWAITING-PASSWORD",
+                "LOGGED-IN",
+                "DATA-READY",
+                "AWAITING-PASSWORD",
+                "DATA-READY",
+                "AWAITING-DATA-CONNECTION",
+                "TRANSFERRING",
+                "LOGGED-IN",
+                "CLOSED",
+            ]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::super::ascii;
 use super::super::codes::*;
 use super::super::{DataRequest, FileInfo, FileKind, FtpBackend, TransferType};
-use super::{Channel, FtpServer, Job, Transfer, Upload, absolute, normalize, opening_text};
+use super::{Channel, FtpServer, Job, State, Transfer, Upload, absolute, normalize, opening_text};
 use crate::proto::date::{ftp_time_val, ls_date};
 
 /// A listing as it travels: ASCII text, each line ended by CRLF.
@@ -120,7 +120,7 @@ fn list_line(info: &FileInfo, owner: &str, read_only: bool) -> String {
 }
 
 impl FtpServer {
-    pub(super) fn list(
+    pub(super) fn cmd_list(
         &mut self,
         user: &str,
         arg: Option<String>,
@@ -218,7 +218,12 @@ impl FtpServer {
 
     /// MLSD (RFC 3659 §7): the entries of a directory, one per line, as
     /// `facts; name`, on the data connection.
-    pub(super) fn mlsd(&mut self, user: &str, arg: Option<String>, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_mlsd(
+        &mut self,
+        user: &str,
+        arg: Option<String>,
+        backend: &mut dyn FtpBackend,
+    ) {
         self.rest_offset = 0;
         let path = mlsx_path(arg.as_deref());
         // §7.2.1: MLSD lists a directory; a file is an error.
@@ -253,7 +258,12 @@ impl FtpServer {
     }
 
     /// MLST (RFC 3659 §7): the facts of one object, in the reply itself.
-    pub(super) fn mlst(&mut self, user: &str, arg: Option<String>, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_mlst(
+        &mut self,
+        user: &str,
+        arg: Option<String>,
+        backend: &mut dyn FtpBackend,
+    ) {
         let path = mlsx_path(arg.as_deref());
         match backend.stat(user, &self.cwd, &path) {
             Ok(info) => {
@@ -273,7 +283,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn retrieve(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
+    pub(super) fn cmd_retr(&mut self, user: &str, path: &str, backend: &mut dyn FtpBackend) {
         let offset = std::mem::take(&mut self.rest_offset);
         let data = match backend.read(user, &self.cwd, path) {
             Ok(data) => data,
@@ -295,7 +305,7 @@ impl FtpServer {
         self.start_transfer(job);
     }
 
-    pub(super) fn store(
+    pub(super) fn cmd_stor(
         &mut self,
         user: &str,
         path: &str,
@@ -327,10 +337,12 @@ impl FtpServer {
                 self.data_requests.push_back(DataRequest::Connect { to });
                 self.channel = Channel::Connecting;
                 self.transfer = Transfer::Waiting(job);
+                self.state = State::AwaitingDataConnection;
             }
             Channel::Listening(_) => {
                 self.reply(OPENING_DATA, opening_text(&job, self.transfer_type));
                 self.transfer = Transfer::Waiting(job);
+                self.state = State::AwaitingDataConnection;
             }
             Channel::Open => {
                 self.reply(
@@ -345,6 +357,7 @@ impl FtpServer {
     /// The data connection is open: move the bytes.
     pub(super) fn begin(&mut self, job: Job) {
         self.channel = Channel::Open;
+        self.state = State::Transferring;
         match job {
             Job::Send {
                 payload,
@@ -417,7 +430,7 @@ impl FtpServer {
         }
     }
 
-    pub(super) fn abort(&mut self) {
+    pub(super) fn cmd_abor(&mut self) {
         if self.busy() {
             // RFC 959 §4.1.3 ABOR, second case: the transfer is cut off
             // (426), then the ABOR itself succeeded (226).

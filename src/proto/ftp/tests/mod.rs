@@ -1,7 +1,9 @@
 //! Scripted tests: the server alone with exact replies (`server_alone`),
 //! then a client and a server joined by in-memory pipes, control and data
 //! connections (`pair`), then proptests that throw arbitrary input at the
-//! server (`proptests`). This file has what they share: the file system,
+//! server (`proptests`) and walk the client through its diagram with
+//! replies in any order (`client_walk`). This file has what they share:
+//! the file system,
 //! the data ports, and [`Raw`], the server driven by hand.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -14,6 +16,7 @@ use super::*;
 use crate::apps::vfs::{Account, VPath, Vfs, generate_bytes};
 use crate::proto::{Session, Transcript};
 
+mod client_walk;
 mod pair;
 mod proptests;
 mod server_alone;

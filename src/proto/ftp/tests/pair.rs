@@ -262,7 +262,7 @@ fn round_trip(mode: DataMode, extended: bool, chunk: usize) -> Pair {
         sha(&upload)
     );
     assert!(pair.server.wants_close());
-    assert_eq!(pair.client.state_name(), "Done");
+    assert_eq!(pair.client.state_name(), "DONE");
     pair
 }
 
@@ -603,9 +603,9 @@ fn state_diagrams_name_only_known_states() {
             "{from} -> {to}"
         );
     }
-    for (from, to, _) in client::TRANSITIONS {
+    for (from, to, _) in CLIENT_TRANSITIONS {
         assert!(
-            client::STATES.contains(from) && client::STATES.contains(to),
+            CLIENT_STATES.contains(from) && CLIENT_STATES.contains(to),
             "{from} -> {to}"
         );
     }

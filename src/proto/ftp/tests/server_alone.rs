@@ -7,17 +7,17 @@ use super::*;
 #[test]
 fn login_is_331_then_230_and_the_password_shows_in_the_transcript() {
     let mut s = Raw::new();
-    assert_eq!(s.server.state_name(), "AwaitingUser");
+    assert_eq!(s.server.state_name(), "AWAITING-USER");
     assert_eq!(
         s.send("USER alice\r\n"),
         "331 User name okay, need password.\r\n"
     );
-    assert_eq!(s.server.state_name(), "AwaitingPassword");
+    assert_eq!(s.server.state_name(), "AWAITING-PASSWORD");
     assert_eq!(
         s.send("PASS wonderland\r\n"),
         "230 User logged in, proceed.\r\n"
     );
-    assert_eq!(s.server.state_name(), "LoggedIn");
+    assert_eq!(s.server.state_name(), "LOGGED-IN");
     assert_eq!(s.server.user(), Some("alice"));
     let t = s.transcript();
     assert!(t.contains(&Transcript::Command("PASS wonderland".into())));
@@ -70,7 +70,7 @@ fn wrong_passwords_get_530_and_three_close_the_session() {
         s.send("USER alice\r\nPASS nope\r\n"),
         "331 User name okay, need password.\r\n530 Login incorrect.\r\n"
     );
-    assert_eq!(s.server.state_name(), "AwaitingUser");
+    assert_eq!(s.server.state_name(), "AWAITING-USER");
     assert_eq!(
         s.send("USER nobody\r\nPASS x\r\n"),
         "331 User name okay, need password.\r\n530 Login incorrect.\r\n"
@@ -82,7 +82,7 @@ fn wrong_passwords_get_530_and_three_close_the_session() {
          421 Too many failed logins; closing control connection.\r\n"
     );
     assert!(s.server.wants_close());
-    assert_eq!(s.server.state_name(), "Closed");
+    assert_eq!(s.server.state_name(), "CLOSED");
     assert_eq!(s.send("NOOP\r\n"), "");
 }
 
@@ -256,7 +256,7 @@ fn active_retr_connects_to_the_client_then_150_data_226() {
         s.send("PORT 10,0,0,2,4,1\r\n"),
         "200 PORT command successful.\r\n"
     );
-    assert_eq!(s.server.state_name(), "DataReady");
+    assert_eq!(s.server.state_name(), "DATA-READY");
     assert_eq!(
         s.send("TYPE I\r\nRETR notes.txt\r\n"),
         "200 Switching to Binary mode.\r\n"
@@ -267,15 +267,15 @@ fn active_retr_connects_to_the_client_then_150_data_226() {
             to: SocketAddrV4::new(CLIENT_IP, 1025)
         }]
     );
-    assert_eq!(s.server.state_name(), "AwaitingDataConnection");
+    assert_eq!(s.server.state_name(), "AWAITING-DATA-CONNECTION");
     assert_eq!(
         s.connected(),
         "150 Opening BINARY mode data connection for notes.txt (12 bytes).\r\n"
     );
-    assert_eq!(s.server.state_name(), "Transferring");
+    assert_eq!(s.server.state_name(), "TRANSFERRING");
     assert_eq!(s.sent_data(), (b"hello\nworld\n".to_vec(), true));
     assert_eq!(s.sent(), "226 Transfer complete.\r\n");
-    assert_eq!(s.server.state_name(), "LoggedIn");
+    assert_eq!(s.server.state_name(), "LOGGED-IN");
     assert!(s.transcript().contains(&Transcript::Data(
         "(data connection: 12 bytes of notes.txt)".into()
     )));
@@ -293,7 +293,7 @@ fn active_connect_blocked_gives_425() {
     assert_eq!(s.send("RETR notes.txt\r\n"), "");
     assert_eq!(s.requests().len(), 1);
     assert_eq!(s.failed(), "425 Can't open data connection.\r\n");
-    assert_eq!(s.server.state_name(), "LoggedIn");
+    assert_eq!(s.server.state_name(), "LOGGED-IN");
 }
 
 #[test]
@@ -744,7 +744,7 @@ fn quit_drops_the_data_channel() {
     assert_eq!(s.requests(), vec![DataRequest::Abort]);
     assert!(s.server.wants_close());
     s.server.handle_close();
-    assert_eq!(s.server.state_name(), "Closed");
+    assert_eq!(s.server.state_name(), "CLOSED");
 }
 
 #[test]

@@ -52,6 +52,39 @@ mod tests;
 use answer::{Response, conditional, file_response};
 pub use answer::{etag_of, http_date};
 
+/// The server's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "WAITING-REQUEST",
+    "READING-HEADERS",
+    "DISCARDING-BODY",
+    "CLOSED",
+];
+
+/// The server's state diagram: `(from, to, label)`.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("WAITING-REQUEST", "READING-HEADERS", "request line"),
+    ("WAITING-REQUEST", "CLOSED", "bad request line: 400/414/505"),
+    ("READING-HEADERS", "READING-HEADERS", "header field"),
+    (
+        "READING-HEADERS",
+        "WAITING-REQUEST",
+        "empty line: response sent",
+    ),
+    (
+        "READING-HEADERS",
+        "DISCARDING-BODY",
+        "empty line, Content-Length > 0",
+    ),
+    ("READING-HEADERS", "CLOSED", "Connection: close, or 400/431"),
+    (
+        "DISCARDING-BODY",
+        "WAITING-REQUEST",
+        "body read: response sent",
+    ),
+    ("DISCARDING-BODY", "CLOSED", "body read, Connection: close"),
+    ("WAITING-REQUEST", "CLOSED", "peer closed"),
+];
+
 /// What the server needs from the world: the files it serves.
 pub trait HttpBackend {
     /// The content of the file at `path`, or `None` if there is none.
@@ -498,10 +531,10 @@ impl Session for HttpServer {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::WaitingRequest => "waiting-request",
-            State::ReadingHeaders => "reading-headers",
-            State::DiscardingBody => "discarding-body",
-            State::Closed => "closed",
+            State::WaitingRequest => "WAITING-REQUEST",
+            State::ReadingHeaders => "READING-HEADERS",
+            State::DiscardingBody => "DISCARDING-BODY",
+            State::Closed => "CLOSED",
         }
     }
 }

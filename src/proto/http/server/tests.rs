@@ -76,7 +76,7 @@ fn get_serves_a_file_with_exact_headers() {
          hello"
     );
     assert!(!server.wants_close());
-    assert_eq!(server.state_name(), "waiting-request");
+    assert_eq!(server.state_name(), "WAITING-REQUEST");
     assert_eq!(
         transcript(&mut server),
         vec![
@@ -250,7 +250,7 @@ fn pipelined_requests_are_answered_in_order() {
     // The third asked to close: the fourth is never answered.
     assert!(out.ends_with("Connection: close\r\n\r\n<h1>hi</h1>\n"));
     assert!(server.wants_close());
-    assert_eq!(server.state_name(), "closed");
+    assert_eq!(server.state_name(), "CLOSED");
     assert_eq!(server.requests_served(), 3);
 }
 
@@ -298,7 +298,7 @@ fn other_methods_get_501_after_their_body_is_skipped() {
         &mut server,
         b"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab",
     );
-    assert_eq!(server.state_name(), "discarding-body");
+    assert_eq!(server.state_name(), "DISCARDING-BODY");
     out.push_str(&exchange(
         &mut server,
         b"cdGET /notes.txt HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -405,7 +405,7 @@ fn input_after_close_is_ignored() {
         exchange(&mut server, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
         ""
     );
-    assert_eq!(server.state_name(), "closed");
+    assert_eq!(server.state_name(), "CLOSED");
 }
 
 fn plausible_request() -> impl Strategy<Value = Vec<u8>> {
@@ -477,7 +477,7 @@ proptest! {
         let mut server = HttpServer::new();
         for request in &requests {
             let before = server.requests_served();
-            let was_closed = server.state_name() == "closed";
+            let was_closed = server.state_name() == "CLOSED";
             server.handle_input(request, &files(), 0);
             let responses = check_output(&mut server);
             if was_closed {
@@ -490,7 +490,7 @@ proptest! {
         // connection closed or a body is still expected.
         prop_assert!(
             server.wants_close()
-                || server.state_name() != "reading-headers"
+                || server.state_name() != "READING-HEADERS"
         );
     }
 }

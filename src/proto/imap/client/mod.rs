@@ -37,6 +37,37 @@ use crate::proto::{Session, Transcript};
 mod receiving;
 mod sending;
 
+/// The client's states, for the visualizer.
+pub const STATES: &[&str] = &[
+    "CONNECTING",
+    "NOT-AUTHENTICATED",
+    "AUTHENTICATED",
+    "SELECTED",
+    "IDLING",
+    "LOGOUT",
+    "CLOSED",
+];
+
+/// The client's state diagram.
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("CONNECTING", "NOT-AUTHENTICATED", "* OK greeting"),
+    ("NOT-AUTHENTICATED", "AUTHENTICATED", "LOGIN ok"),
+    ("AUTHENTICATED", "SELECTED", "SELECT ok"),
+    (
+        "SELECTED",
+        "SELECTED",
+        "SEARCH / FETCH / STORE / COPY / EXPUNGE",
+    ),
+    ("SELECTED", "IDLING", "IDLE, + idling"),
+    ("AUTHENTICATED", "IDLING", "IDLE, + idling"),
+    ("IDLING", "SELECTED", "DONE, OK"),
+    ("IDLING", "AUTHENTICATED", "DONE, OK"),
+    ("NOT-AUTHENTICATED", "LOGOUT", "LOGOUT"),
+    ("AUTHENTICATED", "LOGOUT", "LOGOUT"),
+    ("SELECTED", "LOGOUT", "LOGOUT"),
+    ("LOGOUT", "CLOSED", "OK, connection closed"),
+];
+
 /// The most messages whose UIDs the client tracks, so that a server
 /// announcing `* 4000000000 EXISTS` cannot exhaust memory.
 const MAX_TRACKED: usize = 1_000_000;
@@ -526,13 +557,13 @@ impl Session for ImapClient {
 
     fn state_name(&self) -> &'static str {
         match self.state {
-            State::Connecting => "Connecting",
-            State::NotAuthenticated => "NotAuthenticated",
-            State::Authenticated => "Authenticated",
-            State::Selected => "Selected",
-            State::Idling => "Idling",
-            State::Logout => "Logout",
-            State::Closed => "Closed",
+            State::Connecting => "CONNECTING",
+            State::NotAuthenticated => "NOT-AUTHENTICATED",
+            State::Authenticated => "AUTHENTICATED",
+            State::Selected => "SELECTED",
+            State::Idling => "IDLING",
+            State::Logout => "LOGOUT",
+            State::Closed => "CLOSED",
         }
     }
 }

@@ -73,6 +73,44 @@ pub use auth::{capabilities, capabilities_with};
 pub use mailbox::special_use;
 use view::Selected;
 
+/// The server's states (RFC 3501 §3, plus the waits inside IDLE and
+/// AUTHENTICATE), for the visualizer.
+pub const STATES: &[&str] = &[
+    "NOT-AUTHENTICATED",
+    "AUTHENTICATING",
+    "AUTHENTICATED",
+    "SELECTED",
+    "IDLING",
+    "LOGOUT",
+];
+
+/// The server's state diagram (RFC 3501 §3, figure in §3.4).
+pub const TRANSITIONS: &[crate::proto::Transition] = &[
+    ("NOT-AUTHENTICATED", "AUTHENTICATED", "LOGIN ok"),
+    ("NOT-AUTHENTICATED", "NOT-AUTHENTICATED", "LOGIN failed"),
+    ("NOT-AUTHENTICATED", "AUTHENTICATING", "AUTHENTICATE PLAIN"),
+    ("AUTHENTICATING", "AUTHENTICATED", "credentials ok"),
+    (
+        "AUTHENTICATING",
+        "NOT-AUTHENTICATED",
+        "credentials rejected / *",
+    ),
+    ("NOT-AUTHENTICATED", "LOGOUT", "LOGOUT / too many failures"),
+    ("AUTHENTICATED", "SELECTED", "SELECT / EXAMINE ok"),
+    ("SELECTED", "SELECTED", "SELECT / EXAMINE other folder"),
+    (
+        "SELECTED",
+        "AUTHENTICATED",
+        "CLOSE / UNSELECT / failed SELECT",
+    ),
+    ("AUTHENTICATED", "IDLING", "IDLE"),
+    ("SELECTED", "IDLING", "IDLE"),
+    ("IDLING", "AUTHENTICATED", "DONE"),
+    ("IDLING", "SELECTED", "DONE"),
+    ("AUTHENTICATED", "LOGOUT", "LOGOUT"),
+    ("SELECTED", "LOGOUT", "LOGOUT / selected folder deleted"),
+];
+
 /// RFC 5530 response code: the user name or password was wrong.
 pub const CODE_AUTHENTICATIONFAILED: &str = "AUTHENTICATIONFAILED";
 /// RFC 5530: the operation needs a secure connection.
@@ -883,14 +921,14 @@ impl Session for ImapServer {
 
     fn state_name(&self) -> &'static str {
         if self.logout || self.closed {
-            "Logout"
+            "LOGOUT"
         } else {
             match self.mode {
-                Mode::Idle { .. } => "Idling",
-                Mode::Authenticate { .. } => "Authenticating",
-                Mode::Command if self.selected.is_some() => "Selected",
-                Mode::Command if self.user.is_some() => "Authenticated",
-                Mode::Command => "NotAuthenticated",
+                Mode::Idle { .. } => "IDLING",
+                Mode::Authenticate { .. } => "AUTHENTICATING",
+                Mode::Command if self.selected.is_some() => "SELECTED",
+                Mode::Command if self.user.is_some() => "AUTHENTICATED",
+                Mode::Command => "NOT-AUTHENTICATED",
             }
         }
     }

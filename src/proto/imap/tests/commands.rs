@@ -9,7 +9,7 @@ use super::*;
 fn greeting_capability_login_logout() {
     let mut st = store();
     let mut s = ImapServer::new(ImapConfig::default());
-    assert_eq!(s.state_name(), "NotAuthenticated");
+    assert_eq!(s.state_name(), "NOT-AUTHENTICATED");
     assert_eq!(
         drain(&mut s),
         format!("* OK [CAPABILITY {CAPS}] localhost IMAP4rev1 server ready\r\n")
@@ -26,7 +26,7 @@ fn greeting_capability_login_logout() {
         send(&mut s, &mut st, "a3 LOGIN bob hunter2\r\n"),
         format!("a3 OK [CAPABILITY {CAPS}] Logged in\r\n")
     );
-    assert_eq!(s.state_name(), "Authenticated");
+    assert_eq!(s.state_name(), "AUTHENTICATED");
     assert_eq!(s.user(), Some("bob"));
     assert_eq!(
         send(&mut s, &mut st, "a4 LOGIN bob hunter2\r\n"),
@@ -45,7 +45,7 @@ fn greeting_capability_login_logout() {
         "* BYE Logging out\r\na7 OK LOGOUT completed\r\n"
     );
     assert!(s.wants_close());
-    assert_eq!(s.state_name(), "Logout");
+    assert_eq!(s.state_name(), "LOGOUT");
     // Nothing is read after LOGOUT.
     assert_eq!(send(&mut s, &mut st, "a8 NOOP\r\n"), "");
 }
@@ -58,7 +58,7 @@ fn a_session_the_client_leaves_wants_to_close() {
     assert!(!s.wants_close());
     s.handle_close();
     assert!(s.wants_close());
-    assert_eq!(s.state_name(), "Logout");
+    assert_eq!(s.state_name(), "LOGOUT");
     let mut s = selected(&mut st);
     s.handle_close();
     assert!(s.wants_close());
@@ -130,7 +130,7 @@ fn select_and_examine() {
 * OK [UIDNEXT 3] Predicted next UID\r\n\
 b OK [READ-WRITE] SELECT completed\r\n"
     );
-    assert_eq!(s.state_name(), "Selected");
+    assert_eq!(s.state_name(), "SELECTED");
     assert_eq!(s.selected_folder(), Some("INBOX"));
     // The first SELECT took \Recent; EXAMINE shows none and takes none.
     assert_eq!(
@@ -153,7 +153,7 @@ c OK [READ-ONLY] EXAMINE completed\r\n"
         send(&mut s, &mut st, "e SELECT Nowhere\r\n"),
         "e NO [NONEXISTENT] No such mailbox\r\n"
     );
-    assert_eq!(s.state_name(), "Authenticated");
+    assert_eq!(s.state_name(), "AUTHENTICATED");
 }
 
 #[test]
@@ -415,7 +415,7 @@ fn copy_move_expunge_close() {
         send(&mut s, &mut st, "k CLOSE\r\n"),
         "k OK CLOSE completed\r\n"
     );
-    assert_eq!(s.state_name(), "Authenticated");
+    assert_eq!(s.state_name(), "AUTHENTICATED");
     let uids: Vec<u32> = st
         .messages("bob", "Archive")
         .unwrap()
@@ -575,7 +575,7 @@ fn id_namespace_and_enable() {
             ][..]
         )
     );
-    assert_eq!(s.state_name(), "NotAuthenticated");
+    assert_eq!(s.state_name(), "NOT-AUTHENTICATED");
     assert_eq!(
         send(&mut s, &mut st, "b ID (\"name\")\r\n"),
         "b BAD ID expects NIL or a list of field-value pairs\r\n"
@@ -594,7 +594,7 @@ fn id_namespace_and_enable() {
         send(&mut s, &mut st, "f ENABLE CONDSTORE UTF8=ACCEPT\r\n"),
         "* ENABLED\r\nf OK ENABLE completed\r\n"
     );
-    assert_eq!(s.state_name(), "Authenticated");
+    assert_eq!(s.state_name(), "AUTHENTICATED");
     send(&mut s, &mut st, "g SELECT INBOX\r\n");
     assert_eq!(
         send(&mut s, &mut st, "h ENABLE CONDSTORE\r\n"),
@@ -606,7 +606,7 @@ fn id_namespace_and_enable() {
         format!("{id}i OK ID completed\r\n")
     );
     assert_eq!(s.client_id().map(<[_]>::len), Some(2));
-    assert_eq!(s.state_name(), "Selected");
+    assert_eq!(s.state_name(), "SELECTED");
 }
 
 /// RFC 6154: LIST marks the top-level folders whose names say what they
@@ -847,12 +847,12 @@ fn authenticate_plain() {
     let creds = "AGJvYgBodW50ZXIy";
     let mut s = server();
     assert_eq!(send(&mut s, &mut st, "a AUTHENTICATE PLAIN\r\n"), "+ \r\n");
-    assert_eq!(s.state_name(), "Authenticating");
+    assert_eq!(s.state_name(), "AUTHENTICATING");
     assert_eq!(
         send(&mut s, &mut st, &format!("{creds}\r\n")),
         format!("a OK [CAPABILITY {CAPS}] Logged in\r\n")
     );
-    assert_eq!(s.state_name(), "Authenticated");
+    assert_eq!(s.state_name(), "AUTHENTICATED");
     // SASL-IR: credentials on the command line.
     let mut s = server();
     assert_eq!(
@@ -882,7 +882,7 @@ fn idle_and_done() {
     let mut s = selected(&mut st);
     assert_eq!(send(&mut s, &mut st, "c IDLE\r\n"), "+ idling\r\n");
     assert!(s.is_idling());
-    assert_eq!(s.state_name(), "Idling");
+    assert_eq!(s.state_name(), "IDLING");
     // A delivery while idling: the driver tells the session.
     st.deliver("bob", MSG1, NOW).unwrap();
     s.handle_mailbox_changed(&mut st);
@@ -891,7 +891,7 @@ fn idle_and_done() {
         send(&mut s, &mut st, "done\r\n"),
         "c OK IDLE terminated\r\n"
     );
-    assert_eq!(s.state_name(), "Selected");
+    assert_eq!(s.state_name(), "SELECTED");
     send(&mut s, &mut st, "d IDLE\r\n");
     assert_eq!(send(&mut s, &mut st, "NOOP\r\n"), "d BAD Expected DONE\r\n");
     // Outside IDLE, news waits for the next command.

@@ -143,7 +143,7 @@ proptest! {
                     || a.wants_close()
                     || a.is_idling()
                     || a.is_mid_command()
-                    || a.state_name() == "Authenticating",
+                    || a.state_name() == "AUTHENTICATING",
                 "no answer to {:?} in state {}", cmd, a.state_name()
             );
             // The other device, idling, hears about it without panicking.

@@ -163,7 +163,7 @@ fn phone_idles_and_sees_the_laptop_at_work() {
     ]);
     pump(&mut phone, &mut phone_server, &mut st);
     assert!(phone.is_idling());
-    assert_eq!(phone.state_name(), "Idling");
+    assert_eq!(phone.state_name(), "IDLING");
     assert_eq!(phone.mailbox_uids(), &[1, 2]);
 
     let mut laptop_server = ImapServer::new(ImapConfig::default());

@@ -37,7 +37,7 @@
 mod sink;
 mod source;
 
-pub use sink::{Sink, SinkOptions, SinkTarget};
+pub use sink::{Sink, SinkOptions, SinkTarget, WriteError};
 pub use source::{ScpEntry, Source};
 
 /// Longest control line, newline included (OpenSSH reads them into a
@@ -310,16 +310,16 @@ mod tests {
             data: Bytes,
             mode: u32,
             mtime: Option<i64>,
-        ) -> Result<(), String> {
+        ) -> Result<(), WriteError> {
             if self.read_only {
-                return Err("Permission denied".to_string());
+                return Err(WriteError::PermissionDenied);
             }
             self.files.insert(path.to_string(), (data, mode, mtime));
             Ok(())
         }
-        fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), String> {
+        fn make_dir(&mut self, path: &str, _mode: u32) -> Result<(), WriteError> {
             if self.read_only {
-                return Err("Permission denied".to_string());
+                return Err(WriteError::PermissionDenied);
             }
             self.dirs.insert(path.to_string());
             Ok(())

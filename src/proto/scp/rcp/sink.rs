@@ -12,23 +12,53 @@ use std::collections::VecDeque;
 
 use super::{MODE_MASK, RcpItem, RcpNote, RcpReader, RcpRecord, Response, join_path, valid_name};
 
+/// Why a received file or directory could not be stored. scp reports it
+/// after the path, in the C library's words (`scp: /pub/x: Permission
+/// denied`), so each variant displays as its `strerror` text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// A directory on the way is missing (ENOENT).
+    #[error("No such file or directory")]
+    NotFound,
+    /// A component on the way is a file (ENOTDIR).
+    #[error("Not a directory")]
+    NotADirectory,
+    /// A file was to be written where a directory is (EISDIR).
+    #[error("Is a directory")]
+    IsADirectory,
+    /// The directory to create exists as a file (EEXIST).
+    #[error("File exists")]
+    Exists,
+    /// A directory in the way still has entries (ENOTEMPTY).
+    #[error("Directory not empty")]
+    NotEmpty,
+    /// The user may not write there (EACCES).
+    #[error("Permission denied")]
+    PermissionDenied,
+    /// The write would go over the user's quota (EDQUOT).
+    #[error("Disk quota exceeded")]
+    QuotaExceeded,
+    /// The path is not acceptable (EINVAL).
+    #[error("Invalid argument")]
+    InvalidPath,
+}
+
 /// Where a [`Sink`] puts what it receives: a file system on the server,
 /// the downloaded files on the client. Paths are the sink's target joined
 /// with the names from `C` and `D` records.
 pub trait SinkTarget {
     /// True if `path` is an existing directory.
     fn is_dir(&self, path: &str) -> bool;
-    /// Stores a received file; `Err` carries a message like "Permission
-    /// denied".
+    /// Stores a received file.
     fn write_file(
         &mut self,
         path: &str,
         data: Bytes,
         mode: u32,
         mtime: Option<i64>,
-    ) -> Result<(), String>;
+    ) -> Result<(), WriteError>;
     /// Creates a directory (only called if it does not exist).
-    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), String>;
+    fn make_dir(&mut self, path: &str, mode: u32) -> Result<(), WriteError>;
 }
 
 /// How a sink was started (`scp -t` options).
