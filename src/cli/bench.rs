@@ -14,6 +14,7 @@
 //! Cost should be linear: time and memory per host at the largest size
 //! within 1.5 times those at the smallest.
 
+use super::run::{Format, append_line};
 use super::{BAD_INPUT, FAILED, OK};
 use clap::Args;
 use std::io::Write as _;
@@ -244,8 +245,8 @@ fn one(w: &str, n: usize) -> Result<Figures, String> {
     let text = generate::generate(&o)?;
     let start = Instant::now();
     let s = scenario::parse("bench.ron", &text).map_err(|e| e.to_string())?;
+    // Building computes the routes too.
     let mut run = scenario::build(&s, s.seed).map_err(|e| format!("{e:?}"))?;
-    run.world.compute_routes();
     if w == "writer" {
         run.run();
         return write_speed(run.world.trace());
@@ -267,19 +268,14 @@ fn one(w: &str, n: usize) -> Result<Figures, String> {
 fn write_speed(trace: &wiretale::trace::Trace) -> Result<Figures, String> {
     let path = std::env::temp_dir().join(format!("wiretale-bench-{}.trace", std::process::id()));
     let mut secs = [0.0; 2];
-    for (k, json) in [true, false].into_iter().enumerate() {
+    for (k, format) in [Format::Jsonl, Format::Text].into_iter().enumerate() {
         let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
         let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
         let mut line = String::new();
         let start = Instant::now();
         for r in &trace.records {
             line.clear();
-            if json {
-                trace.write_json(r, &mut line);
-            } else {
-                trace.write_text(r, &mut line);
-            }
-            line.push('\n');
+            append_line(trace, r, format, &mut line);
             out.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
         }
         out.flush().map_err(|e| e.to_string())?;

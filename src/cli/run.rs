@@ -224,11 +224,7 @@ fn stream(args: &RunArgs, run: &mut scenario::Run) -> Result<(), String> {
             return;
         }
         line.clear();
-        match format {
-            Format::Text => line.push_str(&trace.to_text(r)),
-            Format::Jsonl => trace.write_json(r, &mut line),
-        }
-        line.push('\n');
+        append_line(trace, r, format, &mut line);
         if let Err(e) = out.to.write_all(line.as_bytes()) {
             out.error = Some(e);
         }
@@ -270,6 +266,20 @@ fn write_whole(args: &RunArgs, trace: &Trace) -> Result<(), String> {
     }
 }
 
+/// Appends one record's line in `format`, with its newline.
+pub(super) fn append_line(
+    trace: &Trace,
+    r: &wiretale::trace::Record,
+    format: Format,
+    line: &mut String,
+) {
+    match format {
+        Format::Text => trace.write_text(r, line),
+        Format::Jsonl => trace.write_json(r, line),
+    }
+    line.push('\n');
+}
+
 fn write_trace(
     out: &mut dyn Write,
     trace: &Trace,
@@ -282,11 +292,7 @@ fn write_trace(
             continue;
         }
         line.clear();
-        match format {
-            Format::Text => line.push_str(&trace.to_text(r)),
-            Format::Jsonl => trace.write_json(r, &mut line),
-        }
-        line.push('\n');
+        append_line(trace, r, format, &mut line);
         out.write_all(line.as_bytes())?;
     }
     out.flush()
@@ -342,8 +348,11 @@ pub fn run(args: RunArgs) -> u8 {
             "--trace-off: the scenario's {trace_checks} expectations on the trace are not checked"
         );
     }
-    let failures = check::evaluate(s, &run);
-    let checks = s.final_state.len() + if args.trace_off { 0 } else { trace_checks };
+    let (failures, checks) = if args.trace_off {
+        (check::evaluate_finals(s, &run), s.final_state.len())
+    } else {
+        (check::evaluate(s, &run), s.final_state.len() + trace_checks)
+    };
     if checks > 0 && args.until.is_none() {
         if failures.is_empty() {
             eprintln!("all {checks} expectations met");

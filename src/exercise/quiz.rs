@@ -89,11 +89,12 @@ pub fn from_scenario(s: &Scenario, trace: &Trace) -> (Vec<Question>, Vec<String>
     let mut out = Vec::new();
     let mut missing = Vec::new();
     for (i, q) in s.quiz.iter().enumerate() {
+        let before = check::Matcher::new(&q.before);
         let found = trace
             .records
             .iter()
             .enumerate()
-            .find(|(_, r)| check::matches(&q.before, trace, r));
+            .find(|(_, r)| before.matches(trace, r));
         let Some((index, r)) = found else {
             missing.push(format!("quiz[{i}]"));
             continue;

@@ -240,10 +240,12 @@ fn value_matches(got: Option<&Value>, want: &Value, contains: bool) -> bool {
     }
 }
 
-/// True if a record matches a pattern (the rule of `expect`), for
-/// triggers that wait for an event.
-pub fn matches(p: &Pattern, trace: &Trace, r: &Record) -> bool {
-    Matcher::new(p).matches(trace, r)
+/// Checks a finished run's final state alone: what a run without a trace
+/// (`wiretale run --trace-off`) can be held to.
+pub fn evaluate_finals(s: &Scenario, run: &Run) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    finals(s, run, &mut failures);
+    failures
 }
 
 /// Checks a finished run.

@@ -56,11 +56,10 @@ trait Sink {
     fn put(&mut self, key: &'static str, value: V<'_>);
 }
 
-/// Builds the JSON object (a repeated key keeps its first place and takes
-/// the last value, as `serde_json::Map` does).
-impl Sink for Fields {
-    fn put(&mut self, key: &'static str, value: V<'_>) {
-        let v = match value {
+impl V<'_> {
+    /// The value as `serde_json` holds it.
+    fn to_json(self) -> Json {
+        match self {
             V::Str(s) => Json::String(s.to_owned()),
             V::Sock(a) => Json::String(a.to_string()),
             V::Conn(c) => Json::String(ConnText(c).to_string()),
@@ -68,8 +67,15 @@ impl Sink for Fields {
             V::U(n) => Json::from(n),
             V::I(n) => Json::from(n),
             V::B(b) => Json::Bool(b),
-        };
-        self.insert(key.to_owned(), v);
+        }
+    }
+}
+
+/// Builds the JSON object (a repeated key keeps its first place and takes
+/// the last value, as `serde_json::Map` does).
+impl Sink for Fields {
+    fn put(&mut self, key: &'static str, value: V<'_>) {
+        self.insert(key.to_owned(), value.to_json());
     }
 }
 
@@ -84,9 +90,7 @@ impl Sink for Named<'_> {
     fn put(&mut self, key: &'static str, value: V<'_>) {
         for (i, k) in self.keys.iter().enumerate() {
             if k == key {
-                let mut one = Fields::new();
-                one.put(key, value);
-                self.got[i] = one.into_iter().next().map(|(_, v)| v);
+                self.got[i] = Some(value.to_json());
             }
         }
     }

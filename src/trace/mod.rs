@@ -732,11 +732,7 @@ impl Trace {
     /// A packet has one more arrival pending (streamed traces only).
     #[inline]
     pub fn hold(&mut self, id: PacketId) {
-        if self.streamed
-            && let Some(n) = id
-                .checked_sub(self.packets_base)
-                .and_then(|i| self.in_flight.get_mut(i as usize))
-        {
+        if let Some(n) = self.pending_arrivals(id) {
             *n = n.saturating_add(1);
         }
     }
@@ -744,13 +740,19 @@ impl Trace {
     /// A packet's pending arrival has happened (streamed traces only).
     #[inline]
     pub fn release(&mut self, id: PacketId) {
-        if self.streamed
-            && let Some(n) = id
-                .checked_sub(self.packets_base)
-                .and_then(|i| self.in_flight.get_mut(i as usize))
-        {
+        if let Some(n) = self.pending_arrivals(id) {
             *n = n.saturating_sub(1);
         }
+    }
+
+    /// The count of a kept packet's pending arrivals, if the trace is
+    /// streamed.
+    fn pending_arrivals(&mut self, id: PacketId) -> Option<&mut u8> {
+        if !self.streamed {
+            return None;
+        }
+        let i = usize::try_from(id.checked_sub(self.packets_base)?).ok()?;
+        self.in_flight.get_mut(i)
     }
 
     /// Lets go of the oldest packets that nothing waits for any more

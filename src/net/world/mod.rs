@@ -245,7 +245,7 @@ pub struct World {
     /// Where records go as they happen, if the trace is streamed.
     sink: Option<RecordSink>,
     /// Records handed to `sink` so far.
-    streamed: u64,
+    records_streamed: u64,
     /// Nodes by name (the first of a name, as scenarios have no two).
     names: BTreeMap<String, NodeId>,
     routes_dirty: bool,
@@ -310,7 +310,7 @@ impl World {
             links: Vec::new(),
             routes: routing::Routes::default(),
             sink: None,
-            streamed: 0,
+            records_streamed: 0,
             names: BTreeMap::new(),
             routes_dirty: true,
             taps: BTreeMap::new(),
@@ -536,7 +536,7 @@ impl World {
             for r in &self.trace.records {
                 sink(&self.trace, r);
             }
-            self.streamed += self.trace.records.len() as u64;
+            self.records_streamed += self.trace.records.len() as u64;
             self.trace.records.clear();
             self.triggers_seen = 0;
             self.trace.settle();
@@ -557,7 +557,7 @@ impl World {
 
     /// How many records the run has made: those kept and those streamed.
     pub fn records_made(&self) -> u64 {
-        self.streamed + self.trace.records.len() as u64
+        self.records_streamed + self.trace.records.len() as u64
     }
 
     /// Processes every event up to and including time `t`, then sets the

@@ -85,7 +85,7 @@ impl World {
                     .map(|&(link, m)| (m, (Self::weight(link), 1)))
                     .collect()
             };
-            let to_d = Self::search(&seeds, &keys, &to_routers);
+            let to_d = Self::search(&seeds, &to_routers);
             // The best first link of each key node: toward a router that
             // reaches `d`, or straight to `d`.
             let mut best: Vec<Option<(Cost, LinkId)>> = vec![None; keys.len()];
@@ -139,12 +139,8 @@ impl World {
     /// Dijkstra over the links between routers from `seeds` (router keys
     /// and their starting costs): the cost from every key node that is a
     /// router to the seeds' origin; `None` for the others.
-    fn search(
-        seeds: &[(usize, Cost)],
-        keys: &[usize],
-        to_routers: &[Vec<(&Link, usize)>],
-    ) -> Vec<Option<Cost>> {
-        let mut dist: Vec<Option<Cost>> = vec![None; keys.len()];
+    fn search(seeds: &[(usize, Cost)], to_routers: &[Vec<(&Link, usize)>]) -> Vec<Option<Cost>> {
+        let mut dist: Vec<Option<Cost>> = vec![None; to_routers.len()];
         let mut heap = BinaryHeap::new();
         for &(k, c) in seeds {
             if dist[k].is_none_or(|cur| c < cur) {
