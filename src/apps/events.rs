@@ -16,7 +16,7 @@ pub const TRANSFER_STARTED: EventKind =
 pub const RECEIVED: EventKind = EventKind::new(
     Layer::App,
     "received",
-    &["from", "bytes", "sha256", "in_order"],
+    &["from", "bytes", "sha256", "in_order", "error"],
 );
 pub const TRANSFER_DONE: EventKind = EventKind::new(Layer::App, "transfer_done", &["to", "bytes"]);
 pub const TRANSFER_FAILED: EventKind =

@@ -322,20 +322,29 @@ impl Application for Discard {
                     h.update(&data);
                 }
             }
-            AppEvent::PeerClosed { conn } => cx.close(conn),
+            AppEvent::PeerClosed { conn } => {
+                // The peer's FIN: everything it sent is here. The digest is
+                // taken now, so a close that fails afterwards (our own FIN
+                // never acknowledged) does not hide a complete stream.
+                if let Some((h, r)) = self.conns.get_mut(&conn) {
+                    r.sha256 = Some(hex(&h.clone().finalize()));
+                }
+                cx.close(conn);
+            }
             AppEvent::Closed { conn, error } => {
-                let Some((h, mut r)) = self.conns.remove(&conn) else {
+                let Some((_, r)) = self.conns.remove(&conn) else {
                     return;
                 };
                 let mut fields = vec![
                     ("from", Value::from(r.from.to_string())),
                     ("bytes", r.bytes.into()),
                 ];
-                if error.is_none() {
-                    let digest = hex(&h.finalize());
-                    fields.push(("sha256", digest.clone().into()));
+                if let Some(digest) = &r.sha256 {
+                    fields.push(("sha256", digest.as_str().into()));
                     fields.push(("in_order", r.in_order.into()));
-                    r.sha256 = Some(digest);
+                }
+                if let Some(e) = error {
+                    fields.push(("error", e.name().into()));
                 }
                 self.done.push(r);
                 cx.emit(&events::RECEIVED, fields);
