@@ -196,46 +196,32 @@ pub(super) fn parse_layer(s: &str) -> Result<Layer, String> {
 /// is wanted) and written as soon as it is made, then forgotten; with
 /// `--trace-off`, passed over.
 fn stream(args: &RunArgs, run: &mut scenario::Run) -> Result<(), String> {
-    /// The writer, and its first error (after which nothing more is
-    /// written).
-    struct Out {
-        to: Box<dyn Write + Send + Sync>,
-        error: Option<std::io::Error>,
-    }
-    let to: Box<dyn Write + Send + Sync> = match (&args.trace, args.trace_off) {
+    let to: Box<dyn Write + Send> = match (&args.trace, args.trace_off) {
         (_, true) => Box::new(std::io::sink()),
-        (Some(path), false) => Box::new(BufWriter::with_capacity(
-            1 << 16,
+        (Some(path), false) => Box::new(
             std::fs::File::create(path)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        )),
-        (None, false) => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+        ),
+        (None, false) => Box::new(std::io::stdout()),
     };
-    let out = std::sync::Arc::new(std::sync::Mutex::new(Out { to, error: None }));
-    let (format, layers, off) = (args.format, args.layers.clone(), args.trace_off);
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Some(TraceWriter::new(
+        to,
+        args.format,
+        &args.layers,
+    ))));
+    let off = args.trace_off;
     let shared = out.clone();
-    let mut line = String::new();
     run.world.stream_trace(move |trace, r| {
-        if off || (!layers.is_empty() && !layers.contains(&trace.layer(r))) {
+        if off {
             return;
         }
-        let mut out = shared.lock().unwrap_or_else(|e| e.into_inner());
-        if out.error.is_some() {
-            return;
-        }
-        line.clear();
-        append_line(trace, r, format, &mut line);
-        if let Err(e) = out.to.write_all(line.as_bytes()) {
-            out.error = Some(e);
+        if let Some(w) = shared.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            w.record(trace, r);
         }
     });
     run.run();
-    let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-    let result = match out.error.take() {
-        Some(e) => Err(e),
-        None => out.to.flush(),
-    };
-    match result {
+    let writer = out.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match writer.map_or(Ok(()), TraceWriter::finish) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(match &args.trace {
             Some(path) => format!("cannot write {}: {e}", path.display()),
@@ -245,24 +231,122 @@ fn stream(args: &RunArgs, run: &mut scenario::Run) -> Result<(), String> {
     }
 }
 
+/// Formats records into 64 KiB blocks and hands each full block to a
+/// thread of its own that writes it, so formatting the next block and
+/// writing the last one overlap (a file write costs about as much as
+/// formatting the line). Blocks are recycled, not reallocated. After the
+/// first error nothing more is written; [`finish`](Self::finish) reports
+/// it.
+pub(super) struct TraceWriter {
+    buf: String,
+    format: Format,
+    layers: Vec<Layer>,
+    /// Full blocks to the writing thread, and empty ones back.
+    full: Option<std::sync::mpsc::SyncSender<String>>,
+    empty: std::sync::mpsc::Receiver<String>,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    /// The writing thread has stopped (on an error).
+    stopped: bool,
+}
+
+/// The size of one write.
+const BLOCK: usize = 1 << 16;
+
+impl TraceWriter {
+    pub(super) fn new(mut to: Box<dyn Write + Send>, format: Format, layers: &[Layer]) -> Self {
+        let (full, blocks) = std::sync::mpsc::sync_channel::<String>(4);
+        let (give_back, empty) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            for mut block in blocks {
+                to.write_all(block.as_bytes())?;
+                block.clear();
+                // The formatter may have finished already.
+                let _ = give_back.send(block);
+            }
+            to.flush()
+        });
+        TraceWriter {
+            buf: String::with_capacity(BLOCK + 4096),
+            format,
+            layers: layers.to_vec(),
+            full: Some(full),
+            empty,
+            writer: Some(writer),
+            stopped: false,
+        }
+    }
+
+    /// Writes `r`'s line, if its layer is wanted.
+    pub(super) fn record(&mut self, trace: &Trace, r: &wiretale::trace::Record) {
+        if self.stopped || (!self.layers.is_empty() && !self.layers.contains(&trace.layer(r))) {
+            return;
+        }
+        append_line(trace, r, self.format, &mut self.buf);
+        if self.buf.len() >= BLOCK {
+            self.hand_over();
+        }
+    }
+
+    /// Writes every record of a kept trace whose layer is wanted.
+    pub(super) fn all_records(&mut self, trace: &Trace) {
+        for r in &trace.records {
+            self.record(trace, r);
+        }
+    }
+
+    /// Sends the block to the writing thread and takes an empty one.
+    fn hand_over(&mut self) {
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| String::with_capacity(BLOCK + 4096));
+        let block = std::mem::replace(&mut self.buf, next);
+        let sent = self.full.as_ref().is_some_and(|f| f.send(block).is_ok());
+        if !sent {
+            self.stopped = true;
+        }
+    }
+
+    /// Writes what is left and flushes; the first error, if any.
+    pub(super) fn finish(mut self) -> std::io::Result<()> {
+        if !self.stopped && !self.buf.is_empty() {
+            self.hand_over();
+        }
+        self.close()
+    }
+
+    fn close(&mut self) -> std::io::Result<()> {
+        drop(self.full.take());
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(std::io::Error::other("the trace writer stopped")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TraceWriter {
+    /// An unfinished writer still ends its thread.
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
 /// Writes a whole kept trace, to the file or standard output.
 fn write_whole(args: &RunArgs, trace: &Trace) -> Result<(), String> {
     match &args.trace {
         Some(path) => std::fs::File::create(path)
-            .and_then(|f| write_trace(&mut BufWriter::new(f), trace, args.format, &args.layers))
+            .and_then(|f| write_trace(Box::new(f), trace, args.format, &args.layers))
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => {
-            let stdout = std::io::stdout();
-            match write_trace(
-                &mut BufWriter::new(stdout.lock()),
-                trace,
-                args.format,
-                &args.layers,
-            ) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.map_err(|e| format!("cannot write the trace: {e}")),
-            }
-        }
+        None => match write_trace(
+            Box::new(std::io::stdout()),
+            trace,
+            args.format,
+            &args.layers,
+        ) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|e| format!("cannot write the trace: {e}")),
+        },
     }
 }
 
@@ -281,21 +365,14 @@ pub(super) fn append_line(
 }
 
 fn write_trace(
-    out: &mut dyn Write,
+    out: Box<dyn Write + Send>,
     trace: &Trace,
     format: Format,
     layers: &[Layer],
 ) -> std::io::Result<()> {
-    let mut line = String::new();
-    for r in &trace.records {
-        if !layers.is_empty() && !layers.contains(&trace.layer(r)) {
-            continue;
-        }
-        line.clear();
-        append_line(trace, r, format, &mut line);
-        out.write_all(line.as_bytes())?;
-    }
-    out.flush()
+    let mut w = TraceWriter::new(out, format, layers);
+    w.all_records(trace);
+    w.finish()
 }
 
 pub fn run(args: RunArgs) -> u8 {
@@ -364,4 +441,95 @@ pub fn run(args: RunArgs) -> u8 {
         }
     }
     OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// An output that keeps what it is given, and fails once it holds
+    /// `fail_after` bytes.
+    #[derive(Clone)]
+    struct Kept {
+        bytes: Arc<Mutex<Vec<u8>>>,
+        fail_after: usize,
+    }
+
+    impl Write for Kept {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut b = self.bytes.lock().unwrap();
+            if b.len() + buf.len() > self.fail_after {
+                return Err(std::io::Error::other("disk full"));
+            }
+            b.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn kept(fail_after: usize) -> Kept {
+        Kept {
+            bytes: Arc::default(),
+            fail_after,
+        }
+    }
+
+    /// The trace of a bundled run long enough to fill several blocks.
+    fn trace() -> Trace {
+        let b = scenario::bundled::ALL
+            .iter()
+            .find(|b| b.name == "tcp_lossy_transfer")
+            .unwrap();
+        let s = scenario::parse(b.name, b.text).unwrap();
+        let mut run = scenario::build(&s, s.seed).unwrap();
+        run.run();
+        run.world.trace().clone()
+    }
+
+    #[test]
+    fn the_writer_writes_every_wanted_line_in_order_or_reports_its_error() {
+        let t = trace();
+        for (format, layers) in [
+            (Format::Jsonl, vec![]),
+            (Format::Text, vec![]),
+            (Format::Jsonl, vec![Layer::Tcp, Layer::App]),
+        ] {
+            let mut expected = String::new();
+            for r in &t.records {
+                if layers.is_empty() || layers.contains(&t.layer(r)) {
+                    append_line(&t, r, format, &mut expected);
+                }
+            }
+            assert!(expected.len() > 4 * BLOCK, "{} bytes", expected.len());
+            let out = kept(usize::MAX);
+            let mut w = TraceWriter::new(Box::new(out.clone()), format, &layers);
+            w.all_records(&t);
+            w.finish().unwrap();
+            assert!(*out.bytes.lock().unwrap() == expected.as_bytes());
+            // An output that fails part way: the error, no panic, and
+            // only whole blocks before it.
+            let out = kept(2 * BLOCK + 10);
+            let mut w = TraceWriter::new(Box::new(out.clone()), format, &layers);
+            w.all_records(&t);
+            let e = w.finish().unwrap_err();
+            assert_eq!(e.to_string(), "disk full");
+            let written = out.bytes.lock().unwrap();
+            assert!(expected.as_bytes().starts_with(&written));
+            assert!(written.ends_with(b"\n"));
+        }
+    }
+
+    #[test]
+    fn a_writer_dropped_unfinished_ends_its_thread() {
+        let out = kept(usize::MAX);
+        let mut w = TraceWriter::new(Box::new(out.clone()), Format::Text, &[]);
+        let t = trace();
+        w.record(&t, &t.records[0]);
+        drop(w);
+        // Nothing was handed over: the unfinished block is not written.
+        assert!(out.bytes.lock().unwrap().is_empty());
+    }
 }

@@ -41,6 +41,9 @@ impl std::fmt::Display for PartyText<'_> {
 #[derive(Clone, Copy)]
 enum V<'a> {
     Str(&'a str),
+    /// A name of the vocabulary (layer, event, flags, state, reason,
+    /// error): nothing in it to escape.
+    Name(&'static str),
     /// A socket address, written without the formatting machinery.
     Sock(SocketAddrV4),
     /// A connection's two sockets, `a-b`.
@@ -51,16 +54,42 @@ enum V<'a> {
     B(bool),
 }
 
+/// A field's name, and (for the names written in this file) the bytes the
+/// JSON writer puts before its value, `,"name":`, made at compile time.
+#[derive(Clone, Copy)]
+struct Key {
+    name: &'static str,
+    /// `,"name":`, or empty for a name known only at run time.
+    json: &'static str,
+}
+
+impl Key {
+    /// A name an application or a fault chose.
+    fn named(name: &'static str) -> Key {
+        Key { name, json: "" }
+    }
+}
+
+/// The [`Key`] of a literal field name.
+macro_rules! key {
+    ($name:literal) => {
+        Key {
+            name: $name,
+            json: concat!(",\"", $name, "\":"),
+        }
+    };
+}
+
 /// Where [`Trace::visit`] puts each field, in order.
 trait Sink {
-    fn put(&mut self, key: &'static str, value: V<'_>);
+    fn put(&mut self, key: Key, value: V<'_>);
 }
 
 impl V<'_> {
     /// The value as `serde_json` holds it.
     fn to_json(self) -> Json {
         match self {
-            V::Str(s) => Json::String(s.to_owned()),
+            V::Str(s) | V::Name(s) => Json::String(s.to_owned()),
             V::Sock(a) => Json::String(a.to_string()),
             V::Conn(c) => Json::String(ConnText(c).to_string()),
             V::Disp(d) => Json::String(d.to_string()),
@@ -74,8 +103,8 @@ impl V<'_> {
 /// Builds the JSON object (a repeated key keeps its first place and takes
 /// the last value, as `serde_json::Map` does).
 impl Sink for Fields {
-    fn put(&mut self, key: &'static str, value: V<'_>) {
-        self.insert(key.to_owned(), value.to_json());
+    fn put(&mut self, key: Key, value: V<'_>) {
+        self.insert(key.name.to_owned(), value.to_json());
     }
 }
 
@@ -87,9 +116,9 @@ struct Named<'k> {
 }
 
 impl Sink for Named<'_> {
-    fn put(&mut self, key: &'static str, value: V<'_>) {
+    fn put(&mut self, key: Key, value: V<'_>) {
         for (i, k) in self.keys.iter().enumerate() {
-            if k == key {
+            if k == key.name {
                 self.got[i] = Some(value.to_json());
             }
         }
@@ -101,6 +130,7 @@ impl Sink for Named<'_> {
 /// (which no event has) marks the line for the slow path.
 struct JsonLine<'o> {
     out: &'o mut String,
+    /// The names so far (when `check`).
     keys: [&'static str; 24],
     n: usize,
     /// Whether to look for repeated keys (application and fault events).
@@ -110,38 +140,51 @@ struct JsonLine<'o> {
 }
 
 impl Sink for JsonLine<'_> {
-    fn put(&mut self, key: &'static str, value: V<'_>) {
+    #[inline(always)]
+    fn put(&mut self, key: Key, value: V<'_>) {
         // The engine's events have fixed, distinct keys; only the fields
         // an application or a fault lists could repeat one.
         if self.check {
-            if self.keys[..self.n.min(24)].contains(&key) {
+            if self.keys[..self.n.min(24)].contains(&key.name) {
                 self.repeated = true;
                 return;
             }
             if self.n < 24 {
-                self.keys[self.n] = key;
+                self.keys[self.n] = key.name;
             } else {
                 self.repeated = true;
             }
         }
-        self.out.push(if self.n == 0 { '{' } else { ',' });
+        // Field names are the vocabulary's: plain ASCII words, nothing to
+        // escape (checked by `every_field_name_needs_no_escape`).
+        match (self.n, key.json) {
+            (0, "") => {
+                self.out.push_str("{\"");
+                self.out.push_str(key.name);
+                self.out.push_str("\":");
+            }
+            (0, json) => {
+                self.out.push('{');
+                self.out.push_str(&json[1..]);
+            }
+            (_, "") => {
+                self.out.push_str(",\"");
+                self.out.push_str(key.name);
+                self.out.push_str("\":");
+            }
+            (_, json) => self.out.push_str(json),
+        }
         self.n += 1;
-        json_str(self.out, key);
-        self.out.push(':');
         match value {
             V::Str(s) => json_str(self.out, s),
-            V::Sock(a) => {
+            V::Name(s) => {
+                debug_assert!(!needs_escape(s), "{s:?}");
                 self.out.push('"');
-                push_sock(self.out, a);
-                self.out.push('"');
-            }
-            V::Conn((a, b)) => {
-                self.out.push('"');
-                push_sock(self.out, *a);
-                self.out.push('-');
-                push_sock(self.out, *b);
+                self.out.push_str(s);
                 self.out.push('"');
             }
+            V::Sock(a) => push_quoted_socks(self.out, a, None),
+            V::Conn((a, b)) => push_quoted_socks(self.out, *a, Some(*b)),
             V::Disp(d) => {
                 self.scratch.clear();
                 let _ = write!(self.scratch, "{d}");
@@ -171,19 +214,8 @@ fn flags_name(flags: crate::trace::packet::TcpFlags) -> &'static str {
 }
 
 /// `n` in decimal, as `Display` writes it, without the formatter.
-pub(super) fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+pub(super) fn push_u64(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// Microseconds as milliseconds with three decimals (`12.345`), as
@@ -201,21 +233,80 @@ fn push_ms(out: &mut String, us: u64) {
     push_u64(out, frac);
 }
 
-/// `a.b.c.d`, as `Display` writes it.
-fn push_ip(out: &mut String, ip: std::net::Ipv4Addr) {
+/// Writes `v` in decimal at the start of `buf`; the number of digits.
+fn digits(buf: &mut [u8], v: u16) -> usize {
+    let width = match v {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    let mut v = v;
+    for d in buf[..width].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    width
+}
+
+/// Writes `a.b.c.d` (and `:port`), as `Display` writes them, at `buf[n..]`;
+/// the new end.
+fn addr_bytes(buf: &mut [u8], mut n: usize, ip: std::net::Ipv4Addr, port: Option<u16>) -> usize {
     for (i, o) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            buf[n] = b'.';
+            n += 1;
         }
-        push_u64(out, o.into());
+        n += digits(&mut buf[n..], o.into());
     }
+    if let Some(port) = port {
+        buf[n] = b':';
+        n += 1;
+        n += digits(&mut buf[n..], port);
+    }
+    n
+}
+
+/// Pushes ASCII made on the stack (addresses and their punctuation).
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+}
+
+/// `a.b.c.d` (and `:port`), made on the stack and pushed at once.
+fn push_addr(out: &mut String, ip: std::net::Ipv4Addr, port: Option<u16>) {
+    let mut buf = [0u8; 21];
+    let n = addr_bytes(&mut buf, 0, ip, port);
+    push_ascii(out, &buf[..n]);
+}
+
+/// `"a:p"` or, with `b`, a connection's `"a:p-b:q"`, quotes and all, in
+/// one push.
+fn push_quoted_socks(out: &mut String, a: SocketAddrV4, b: Option<SocketAddrV4>) {
+    let mut buf = [0u8; 46];
+    buf[0] = b'"';
+    let mut n = addr_bytes(&mut buf, 1, *a.ip(), Some(a.port()));
+    if let Some(b) = b {
+        buf[n] = b'-';
+        n = addr_bytes(&mut buf, n + 1, *b.ip(), Some(b.port()));
+    }
+    buf[n] = b'"';
+    push_ascii(out, &buf[..=n]);
+}
+
+/// `a.b.c.d`, as `Display` writes it.
+fn push_ip(out: &mut String, ip: std::net::Ipv4Addr) {
+    push_addr(out, ip, None);
 }
 
 /// `a.b.c.d:port`, as `Display` writes it.
 fn push_sock(out: &mut String, a: SocketAddrV4) {
-    push_ip(out, *a.ip());
-    out.push(':');
-    push_u64(out, a.port().into());
+    push_addr(out, *a.ip(), Some(a.port()));
+}
+
+/// True if `s` has a byte JSON escapes.
+fn needs_escape(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// A JSON string with `serde_json`'s escapes: `"`, `\\`, and the control
@@ -223,7 +314,7 @@ fn push_sock(out: &mut String, a: SocketAddrV4) {
 fn json_str(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(s) {
         out.push_str(s);
         out.push('"');
         return;
@@ -269,21 +360,21 @@ impl Trace {
 
     /// Puts the header fields of a packet: addresses, and the TCP header or
     /// UDP length.
-    fn packet_fields(&self, f: &mut dyn Sink, p: &Packet) {
-        f.put("src", V::Sock(p.src_addr()));
-        f.put("dst", V::Sock(p.dst_addr()));
+    fn packet_fields<S: Sink>(&self, f: &mut S, p: &Packet) {
+        f.put(key!("src"), V::Sock(p.src_addr()));
+        f.put(key!("dst"), V::Sock(p.dst_addr()));
         match &p.payload {
             Payload::Tcp(s) => {
-                f.put("flags", V::Str(flags_name(s.flags)));
-                f.put("seq", V::U(s.seq.into()));
-                f.put("ack", V::U(s.ack.into()));
-                f.put("len", V::U(s.payload.len() as u64));
-                f.put("win", V::U(s.window.into()));
+                f.put(key!("flags"), V::Name(flags_name(s.flags)));
+                f.put(key!("seq"), V::U(s.seq.into()));
+                f.put(key!("ack"), V::U(s.ack.into()));
+                f.put(key!("len"), V::U(s.payload.len() as u64));
+                f.put(key!("win"), V::U(s.window.into()));
                 if let Some(mss) = s.mss {
-                    f.put("mss", V::U(mss.into()));
+                    f.put(key!("mss"), V::U(mss.into()));
                 }
             }
-            Payload::Udp(d) => f.put("len", V::U(d.payload.len() as u64)),
+            Payload::Udp(d) => f.put(key!("len"), V::U(d.payload.len() as u64)),
         }
     }
 
@@ -307,10 +398,10 @@ impl Trace {
     }
 
     /// Hands every field of `r` to `f`, in the order of the trace format.
-    fn visit(&self, r: &Record, f: &mut dyn Sink) {
-        f.put("time_us", V::U(r.time.as_micros()));
-        f.put("layer", V::Str(self.layer(r).name()));
-        f.put("event", V::Str(self.event_name(r)));
+    fn visit<S: Sink>(&self, r: &Record, f: &mut S) {
+        f.put(key!("time_us"), V::U(r.time.as_micros()));
+        f.put(key!("layer"), V::Name(self.layer(r).name()));
+        f.put(key!("event"), V::Name(self.event_name(r)));
         let node = |n: u32| V::Str(self.node_name(n));
         match &r.event {
             Event::Transmit {
@@ -321,19 +412,19 @@ impl Trace {
                 depart,
                 arrive,
             } => {
-                f.put("link", V::Str(self.link_name(*link)));
-                f.put("from", node(*from));
-                f.put("to", node(*to));
-                f.put("packet", V::U(*packet));
+                f.put(key!("link"), V::Str(self.link_name(*link)));
+                f.put(key!("from"), node(*from));
+                f.put(key!("to"), node(*to));
+                f.put(key!("packet"), V::U(*packet));
                 if let Some(p) = self.packet(*packet) {
-                    f.put("bytes", V::U(p.wire_len() as u64));
+                    f.put(key!("bytes"), V::U(p.wire_len() as u64));
                 }
-                f.put("depart_us", V::U(depart.as_micros()));
-                f.put("arrive_us", V::U(arrive.as_micros()));
+                f.put(key!("depart_us"), V::U(depart.as_micros()));
+                f.put(key!("arrive_us"), V::U(arrive.as_micros()));
             }
             Event::LinkState { link, up } => {
-                f.put("link", V::Str(self.link_name(*link)));
-                f.put("up", V::B(*up));
+                f.put(key!("link"), V::Str(self.link_name(*link)));
+                f.put(key!("up"), V::B(*up));
             }
             Event::Dropped {
                 node: n,
@@ -341,33 +432,33 @@ impl Trace {
                 packet,
                 reason,
             } => {
-                f.put("host", node(*n));
+                f.put(key!("host"), node(*n));
                 if let Some(l) = link {
-                    f.put("link", V::Str(self.link_name(*l)));
+                    f.put(key!("link"), V::Str(self.link_name(*l)));
                 }
-                f.put("reason", V::Str(reason.name()));
+                f.put(key!("reason"), V::Name(reason.name()));
                 if let Some(p) = self.packet(*packet) {
                     self.packet_fields(f, p);
                 }
-                f.put("packet", V::U(*packet));
+                f.put(key!("packet"), V::U(*packet));
             }
             Event::Forwarded { node: n, packet } => {
-                f.put("host", node(*n));
+                f.put(key!("host"), node(*n));
                 if let Some(p) = self.packet(*packet) {
-                    f.put("src", V::Sock(p.src_addr()));
-                    f.put("dst", V::Sock(p.dst_addr()));
+                    f.put(key!("src"), V::Sock(p.src_addr()));
+                    f.put(key!("dst"), V::Sock(p.dst_addr()));
                 }
-                f.put("packet", V::U(*packet));
+                f.put(key!("packet"), V::U(*packet));
             }
             Event::SegmentSent { host, packet }
             | Event::SegmentReceived { host, packet }
             | Event::DatagramSent { host, packet }
             | Event::DatagramReceived { host, packet } => {
-                f.put("host", node(*host));
+                f.put(key!("host"), node(*host));
                 if let Some(p) = self.packet(*packet) {
                     self.packet_fields(f, p);
                 }
-                f.put("packet", V::U(*packet));
+                f.put(key!("packet"), V::U(*packet));
             }
             Event::TcpState {
                 host,
@@ -375,10 +466,10 @@ impl Trace {
                 from,
                 to,
             } => {
-                f.put("host", node(*host));
-                f.put("conn", V::Conn(conn));
-                f.put("from", V::Str(from.name()));
-                f.put("to", V::Str(to.name()));
+                f.put(key!("host"), node(*host));
+                f.put(key!("conn"), V::Conn(conn));
+                f.put(key!("from"), V::Name(from.name()));
+                f.put(key!("to"), V::Name(to.name()));
             }
             Event::RetransmitTimeout {
                 host,
@@ -386,15 +477,15 @@ impl Trace {
                 rto,
                 backoff,
             } => {
-                f.put("host", node(*host));
-                f.put("conn", V::Conn(conn));
-                f.put("rto_us", V::U(rto.as_micros()));
-                f.put("backoff", V::U((*backoff).into()));
+                f.put(key!("host"), node(*host));
+                f.put(key!("conn"), V::Conn(conn));
+                f.put(key!("rto_us"), V::U(rto.as_micros()));
+                f.put(key!("backoff"), V::U((*backoff).into()));
             }
             Event::FastRetransmit { host, conn, seq } => {
-                f.put("host", node(*host));
-                f.put("conn", V::Conn(conn));
-                f.put("seq", V::U((*seq).into()));
+                f.put(key!("host"), node(*host));
+                f.put(key!("conn"), V::Conn(conn));
+                f.put(key!("seq"), V::U((*seq).into()));
             }
             Event::Cwnd {
                 host,
@@ -402,10 +493,10 @@ impl Trace {
                 cwnd,
                 ssthresh,
             } => {
-                f.put("host", node(*host));
-                f.put("conn", V::Conn(conn));
-                f.put("cwnd", V::U((*cwnd).into()));
-                f.put("ssthresh", V::U((*ssthresh).into()));
+                f.put(key!("host"), node(*host));
+                f.put(key!("conn"), V::Conn(conn));
+                f.put(key!("cwnd"), V::U((*cwnd).into()));
+                f.put(key!("ssthresh"), V::U((*ssthresh).into()));
             }
             Event::Rtt {
                 host,
@@ -414,16 +505,16 @@ impl Trace {
                 srtt,
                 rto,
             } => {
-                f.put("host", node(*host));
-                f.put("conn", V::Conn(conn));
-                f.put("sample_us", V::U(sample.as_micros()));
-                f.put("srtt_us", V::U(srtt.as_micros()));
-                f.put("rto_us", V::U(rto.as_micros()));
+                f.put(key!("host"), node(*host));
+                f.put(key!("conn"), V::Conn(conn));
+                f.put(key!("sample_us"), V::U(sample.as_micros()));
+                f.put(key!("srtt_us"), V::U(srtt.as_micros()));
+                f.put(key!("rto_us"), V::U(rto.as_micros()));
             }
             Event::ConnFailed { host, conn, error } => {
-                f.put("host", node(*host));
-                f.put("conn", V::Conn(conn));
-                f.put("error", V::Str(error.name()));
+                f.put(key!("host"), node(*host));
+                f.put(key!("conn"), V::Conn(conn));
+                f.put(key!("error"), V::Name(error.name()));
             }
             Event::Dialogue {
                 client,
@@ -433,26 +524,26 @@ impl Trace {
                 conn,
                 ..
             } => {
-                f.put("client", V::Disp(&PartyText(self, client)));
-                f.put("server", V::Disp(&PartyText(self, server)));
+                f.put(key!("client"), V::Disp(&PartyText(self, client)));
+                f.put(key!("server"), V::Disp(&PartyText(self, server)));
                 if let Some(c) = code {
-                    f.put("code", V::U((*c).into()));
+                    f.put(key!("code"), V::U((*c).into()));
                 }
-                f.put("line", V::Str(line));
+                f.put(key!("line"), V::Str(line));
                 if let Some(c) = conn {
-                    f.put("conn", V::Conn(c));
+                    f.put(key!("conn"), V::Conn(c));
                 }
             }
             Event::App { host, fields, .. } => {
-                f.put("host", node(*host));
+                f.put(key!("host"), node(*host));
                 for (k, v) in fields {
-                    f.put(k, self.value(v));
+                    f.put(Key::named(k), self.value(v));
                 }
             }
-            Event::Narration { text } => f.put("text", V::Str(text)),
+            Event::Narration { text } => f.put(key!("text"), V::Str(text)),
             Event::Fault { fields, .. } => {
                 for (k, v) in fields {
-                    f.put(k, self.value(v));
+                    f.put(Key::named(k), self.value(v));
                 }
             }
         }
@@ -598,18 +689,21 @@ impl Trace {
                 arrive,
             } => {
                 let bytes = pkt(*packet).map_or(0, Packet::wire_len);
-                write!(
-                    out,
-                    "{} => {}  {label}  packet {packet} ({bytes} bytes) leaves ",
-                    self.node_name(*from),
-                    self.node_name(*to),
-                )
-                .map(|()| {
-                    push_ms(out, depart.as_micros());
-                    out.push_str(" ms, arrives ");
-                    push_ms(out, arrive.as_micros());
-                    out.push_str(" ms");
-                })
+                out.push_str(self.node_name(*from));
+                out.push_str(" => ");
+                out.push_str(self.node_name(*to));
+                out.push_str("  ");
+                out.push_str(label);
+                out.push_str("  packet ");
+                push_u64(out, *packet);
+                out.push_str(" (");
+                push_u64(out, bytes as u64);
+                out.push_str(" bytes) leaves ");
+                push_ms(out, depart.as_micros());
+                out.push_str(" ms, arrives ");
+                push_ms(out, arrive.as_micros());
+                out.push_str(" ms");
+                Ok(())
             }
             Event::LinkState { link, up } => {
                 let name = self.links.get(*link as usize).map_or("?", |l| &l.name);
@@ -630,20 +724,27 @@ impl Trace {
                 )
             }
             Event::Forwarded { node, packet } => {
-                let what = pkt(*packet).map_or_else(String::new, |p| self.packet_summary(p));
-                write!(out, "{}  {label}  forwards {what}", self.node_name(*node))
+                out.push_str(self.node_name(*node));
+                out.push_str("  ");
+                out.push_str(label);
+                out.push_str("  forwards ");
+                if let Some(p) = pkt(*packet) {
+                    self.write_summary(out, p);
+                }
+                Ok(())
             }
             Event::TcpState {
                 host,
                 conn,
                 from,
                 to,
-            } => write!(
-                out,
-                "{}  {label}  {} {from} -> {to}",
-                self.node_name(*host),
-                ConnText(conn)
-            ),
+            } => {
+                self.push_conn_head(out, *host, label, conn);
+                out.push_str(from.name());
+                out.push_str(" -> ");
+                out.push_str(to.name());
+                Ok(())
+            }
             Event::RetransmitTimeout {
                 host,
                 conn,
@@ -667,12 +768,14 @@ impl Trace {
                 conn,
                 cwnd,
                 ssthresh,
-            } => write!(
-                out,
-                "{}  {label}  {} cwnd={cwnd} ssthresh={ssthresh}",
-                self.node_name(*host),
-                ConnText(conn)
-            ),
+            } => {
+                self.push_conn_head(out, *host, label, conn);
+                out.push_str("cwnd=");
+                push_u64(out, (*cwnd).into());
+                out.push_str(" ssthresh=");
+                push_u64(out, (*ssthresh).into());
+                Ok(())
+            }
             Event::Rtt {
                 host,
                 conn,
@@ -720,6 +823,25 @@ impl Trace {
         };
     }
 
+    /// `host  LABEL  a-b ` (with the trailing space), the start of a
+    /// connection's text line.
+    fn push_conn_head(
+        &self,
+        out: &mut String,
+        host: u32,
+        label: &str,
+        conn: &(SocketAddrV4, SocketAddrV4),
+    ) {
+        out.push_str(self.node_name(host));
+        out.push_str("  ");
+        out.push_str(label);
+        out.push_str("  ");
+        push_sock(out, conn.0);
+        out.push('-');
+        push_sock(out, conn.1);
+        out.push(' ');
+    }
+
     fn write_fields(&self, out: &mut String, fields: &[(&'static str, Value)]) -> std::fmt::Result {
         for (k, v) in fields {
             match v {
@@ -747,6 +869,24 @@ impl Party {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_field_name_needs_no_escape() {
+        // The JSON writer prints field names as they are.
+        let names = crate::apps::vocabulary()
+            .flat_map(|k| k.fields.iter())
+            .chain(crate::trace::vocab::COMMON_FIELDS)
+            .chain(&["host"]);
+        for name in names {
+            assert!(
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_json_line_of_every_bundled_run_is_what_serde_json_prints() {

@@ -367,12 +367,18 @@ impl From<bool> for Value {
 /// view of the host that reports it.
 pub type ConnName = (SocketAddrV4, SocketAddrV4);
 
+/// A hash map for lookups on hot paths (addresses, sequence-number bases):
+/// a fast hash with a fixed seed, so even its order would be the same on
+/// every run. Maps whose order shows (anything iterated into the trace or
+/// the display) stay `BTreeMap`s.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
 /// TCP sequence numbers relative to each direction's SYN, as Wireshark
 /// shows them by default and as textbooks write them: the SYN is 0, the
 /// first data byte 1.
 #[derive(Debug, Clone, Default)]
 pub struct RelativeSeq {
-    isn: BTreeMap<(SocketAddrV4, SocketAddrV4), u32>,
+    isn: FastMap<(SocketAddrV4, SocketAddrV4), u32>,
 }
 
 impl RelativeSeq {
@@ -668,8 +674,9 @@ pub struct Trace {
     pub nodes: Vec<String>,
     /// Links, by [`LinkId`].
     pub links: Vec<LinkName>,
-    /// Which node owns each address.
-    pub addresses: BTreeMap<Ipv4Addr, NodeId>,
+    /// Which node owns each address (looked up for every packet routed
+    /// and every line printed; never iterated).
+    pub addresses: FastMap<Ipv4Addr, NodeId>,
     /// Every packet created in the run, by [`PacketId`] (from
     /// `packets_base` on: a streamed trace lets go of the packets that
     /// have arrived or been dropped).

@@ -154,7 +154,7 @@ pub struct Story {
     /// acknowledgement the receiver sent.
     acks: BTreeMap<(ConnName, SocketAddrV4), Vec<(SimTime, u32)>>,
     /// Which host owns each address.
-    owners: BTreeMap<std::net::Ipv4Addr, u32>,
+    owners: crate::trace::FastMap<std::net::Ipv4Addr, u32>,
     /// `(time, host, subject, flags)`: the IMAP flags a host holds or saw
     /// for a message, each time they changed.
     flag_changes: Vec<(SimTime, u32, String, String)>,
