@@ -332,6 +332,39 @@ fn find_link(w: &World, a: NodeId, b: NodeId) -> Option<u32> {
         .map(|l| l.id)
 }
 
+/// Installs the scenario's pinned routes. Between `at` and `via` the
+/// route takes the first link of the scenario (the lowest link id) that
+/// starts up, or the first one if they all start down.
+fn pin_routes(w: &mut World, s: &Scenario, nodes: &BTreeMap<String, NodeId>) {
+    for r in &s.routes {
+        let (Some(&at), Some(&to), Some(&via)) =
+            (nodes.get(&r.at), nodes.get(&r.to), nodes.get(&r.via))
+        else {
+            continue;
+        };
+        // The links between the two, in the scenario's order, which is
+        // the world's: both ends are known, so none of them was skipped.
+        let ids = w
+            .links()
+            .iter()
+            .filter(|l| l.ends == [at, via] || l.ends == [via, at])
+            .map(|l| l.id);
+        let specs = s
+            .links
+            .iter()
+            .filter(|l| (l.a == r.at && l.b == r.via) || (l.a == r.via && l.b == r.at));
+        let between: Vec<(u32, bool)> = ids.zip(specs.map(|l| l.up)).collect();
+        let link = between
+            .iter()
+            .find(|&&(_, up)| up)
+            .or(between.first())
+            .map(|&(id, _)| id);
+        if let Some(link) = link {
+            w.pin_route(at, to, link);
+        }
+    }
+}
+
 /// Builds a world for a scenario with the given seed. A scenario that
 /// [`super::parse`] accepted always builds: validation builds its network
 /// once to catch what only addressing reveals.
@@ -343,6 +376,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Run, NetError> {
         .iter()
         .filter_map(|h| w.node_by_name(&h.name).map(|n| (h.name.clone(), n)))
         .collect();
+    pin_routes(&mut w, s, &nodes);
     // TLS: a CA for the scenario once any server asks for TLS; then every
     // mail server's SMTP client can check the certificates it is shown.
     let wants_tls = s.hosts.iter().any(|h| {

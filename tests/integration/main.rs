@@ -30,6 +30,7 @@ mod mail_validation;
 mod mail_world;
 mod plots;
 mod scenario_errors;
+mod scenario_routes;
 mod scenario_triggers;
 mod smoltcp_interop;
 mod state_contract;

@@ -225,6 +225,10 @@ const TWO_OF_EACH: &str = r#"Scenario(
     final: [
         Received(host: "server", bytes: 1000),
     ],
+    routes: [
+        Route(at: "r", to: "server", via: "server"),
+        Route(at: "r", to: "mail", via: "mail"),
+    ],
 )
 "#;
 
@@ -276,6 +280,53 @@ fn placed_cases() -> Vec<(&'static str, String, usize, usize, &'static str)> {
             22,
             24,
             "needs a Discard service",
+        ),
+        (
+            "a route via an unknown host",
+            TWO_OF_EACH.replace("via: \"mail\"", "via: \"mial\""),
+            26,
+            41,
+            "^^^^^^ did you mean `mail`?",
+        ),
+        (
+            "a route via a host that is not a neighbour",
+            TWO_OF_EACH.replace(
+                "Route(at: \"r\", to: \"mail\", via: \"mail\")",
+                "Route(at: \"server\", to: \"mail\", via: \"client\")",
+            ),
+            26,
+            46,
+            "^^^^^^^^ `server` is linked to r",
+        ),
+        (
+            "a route via its destination when that is no neighbour",
+            TWO_OF_EACH.replace(
+                "Route(at: \"r\", to: \"mail\", via: \"mail\")",
+                "Route(at: \"client\", to: \"mail\", via: \"mail\")",
+            ),
+            26,
+            41,
+            "^^^ `client` is linked to r",
+        ),
+        (
+            "a route at its destination",
+            TWO_OF_EACH.replace(
+                "Route(at: \"r\", to: \"mail\"",
+                "Route(at: \"mail\", to: \"mail\"",
+            ),
+            26,
+            19,
+            "a route at `mail` to `mail` itself",
+        ),
+        (
+            "two routes at one node to one destination",
+            TWO_OF_EACH.replace(
+                "to: \"mail\", via: \"mail\"",
+                "to: \"server\", via: \"server\"",
+            ),
+            26,
+            19,
+            "two routes at `r` to `server` (routes 1 and 2)",
         ),
         (
             "a host with no link",

@@ -11,6 +11,11 @@
 //! address a host uses toward a destination comes from them. A property
 //! test checks them against the all-pairs search they replace.
 //!
+//! A route can also be pinned: at one node, the packets for one
+//! destination leave by a chosen link, whatever the tables say (a
+//! scenario's `routes:`). A pin is looked at only where the packet is, so
+//! pins that send a packet round in a circle are kept: the TTL ends it.
+//!
 //! Not here: dynamic routing protocols (there are none), forwarding the
 //! packets along the routes (`ip`).
 
@@ -18,7 +23,7 @@ use super::super::link::Link;
 use super::{NodeKind, World};
 use crate::trace::{LinkId, NodeId};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::Ipv4Addr;
 
 /// A path's cost: its total latency in nanoseconds, then its hops.
@@ -36,6 +41,9 @@ pub(super) struct Routes {
     key: Vec<u32>,
     /// `tables[from][to]`, both key indices: the first link, or `NONE`.
     tables: Vec<Vec<LinkId>>,
+    /// Pinned routes: at node `.0`, packets for node `.1` leave by this
+    /// link. They outlast recomputed tables.
+    pinned: BTreeMap<(NodeId, NodeId), LinkId>,
 }
 
 impl World {
@@ -119,8 +127,34 @@ impl World {
                 }
             }
         }
-        self.routes = Routes { key, tables };
+        let pinned = std::mem::take(&mut self.routes.pinned);
+        self.routes = Routes {
+            key,
+            tables,
+            pinned,
+        };
         self.routes_dirty = false;
+    }
+
+    /// Pins a route: at `at`, packets addressed to `to` (any of its
+    /// addresses) leave by `link`, whatever the computed tables say, and
+    /// `at` speaks to `to` from its address on `link`. It holds at `at`
+    /// alone: the next node routes the packet as it would anyway, so
+    /// pins that send a packet round in a circle are allowed, and the
+    /// packet is dropped when its TTL runs out. A second pin for the same
+    /// `at` and `to` replaces the first. Recomputed routes keep the pins.
+    ///
+    /// # Panics
+    ///
+    /// If `link` is not one of `at`'s links.
+    pub fn pin_route(&mut self, at: NodeId, to: NodeId, link: LinkId) {
+        assert!(
+            self.links
+                .get(link as usize)
+                .is_some_and(|l| l.ends.contains(&at)),
+            "link {link} does not end at node {at}"
+        );
+        self.routes.pinned.insert((at, to), link);
     }
 
     fn weight(link: &Link) -> u64 {
@@ -193,13 +227,17 @@ impl World {
         reaches.then_some(link.id)
     }
 
-    /// The link and direction from `node` toward `dst`.
+    /// The link and direction from `node` toward `dst`: the route pinned
+    /// at `node` for `dst`'s node if there is one, else the tables'.
     pub(super) fn route(&self, node: NodeId, dst: Ipv4Addr) -> Option<(LinkId, u8)> {
         let &to = self.trace.addresses.get(&dst)?;
         if to == node {
             return None;
         }
-        let link = self.next_link(node as usize, to as usize)?;
+        let link = match self.routes.pinned.get(&(node, to)) {
+            Some(&link) => link,
+            None => self.next_link(node as usize, to as usize)?,
+        };
         let dir = u8::from(self.links[link as usize].ends[0] != node);
         Some((link, dir))
     }
@@ -229,9 +267,12 @@ impl World {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{addr, latency, row};
+    use super::super::super::app::AppEvent;
+    use super::super::testing::{addr, at, events, latency, recorder, row};
     use super::*;
-    use crate::sim::SimDuration;
+    use crate::sim::{SimDuration, SimTime};
+    use crate::trace::{Event, Protocol};
+    use std::net::SocketAddrV4;
 
     #[test]
     fn the_route_with_the_lowest_latency_wins_over_fewer_hops() {
@@ -280,6 +321,69 @@ mod tests {
         w.add_link(r1, b, latency(2), None, None).unwrap();
         w.compute_routes();
         assert_eq!(w.route(a, addr(&w, b)), Some((short, 0)));
+    }
+
+    #[test]
+    fn a_pinned_route_wins_over_the_fastest_at_its_node_alone() {
+        // a - r0, then r0 - r1 - b (10 ms) or r0 - r2 - b (2 ms).
+        let mut w = World::new(1);
+        let [a, b, r0, r1, r2] = [
+            ("a", NodeKind::Host),
+            ("b", NodeKind::Host),
+            ("r0", NodeKind::Router),
+            ("r1", NodeKind::Router),
+            ("r2", NodeKind::Router),
+        ]
+        .map(|(n, k)| w.add_node(n, k));
+        w.add_link(a, r0, latency(1), None, None).unwrap();
+        let slow = w.add_link(r0, r1, latency(5), None, None).unwrap();
+        let slow_end = w.add_link(r1, b, latency(5), None, None).unwrap();
+        let fast = w.add_link(r0, r2, latency(1), None, None).unwrap();
+        let fast_end = w.add_link(r2, b, latency(1), None, None).unwrap();
+        w.compute_routes();
+        let to_b = addr(&w, b);
+        assert_eq!(w.route(r0, to_b), Some((fast, 0)));
+        w.pin_route(r0, b, slow);
+        assert_eq!(w.route(r0, to_b), Some((slow, 0)));
+        // Any address of b, and recomputed tables keep the pin.
+        let other_b = w.node(b).interfaces[1].addr;
+        assert_eq!(w.route(r0, other_b), Some((slow, 0)));
+        w.compute_routes();
+        assert_eq!(w.route(r0, to_b), Some((slow, 0)));
+        // r0 speaks to b from its end of the pinned link.
+        let r0_on_slow = w.node(r0).interfaces[1];
+        assert_eq!(r0_on_slow.link, slow);
+        assert_eq!(w.source_addr(r0, to_b), r0_on_slow.addr);
+        // The other nodes route as before; other destinations too.
+        assert_eq!(w.route(r1, to_b), Some((slow_end, 0)));
+        assert_eq!(w.route(r2, to_b), Some((fast_end, 0)));
+        assert_eq!(w.route(r0, addr(&w, r2)), Some((fast, 0)));
+        // A packet from a goes by r1.
+        let sender = recorder(&mut w, a);
+        let sink = recorder(&mut w, b);
+        at(&mut w, SimTime::ZERO, sink, |cx| {
+            cx.udp_bind(7, Protocol::Udp).unwrap()
+        });
+        let to = SocketAddrV4::new(to_b, 7);
+        at(&mut w, SimTime::from_millis(1), sender, move |cx| {
+            cx.udp_send(5000, to, &b"the long way"[..])
+        });
+        w.run(SimTime::from_secs(1));
+        let forwarded: Vec<NodeId> = w
+            .trace()
+            .records
+            .iter()
+            .filter_map(|r| match r.event {
+                Event::Forwarded { node, .. } => Some(node),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(forwarded, [r0, r1]);
+        assert!(
+            events(&w, sink)
+                .iter()
+                .any(|e| matches!(e, AppEvent::Datagram { .. }))
+        );
     }
 
     #[test]

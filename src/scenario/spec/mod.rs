@@ -10,8 +10,8 @@
 //! checked in `validate`, and what they mean in a run is decided
 //! in [`build`](mod@super::build).
 //!
-//! The pieces: this file is the scenario, its hosts, links, actions,
-//! faults and captions; `mail` has the mail servers' users, DNS records,
+//! The pieces: this file is the scenario, its hosts, links, routes,
+//! actions, faults and captions; `mail` has the mail servers' users, DNS records,
 //! accounts and IMAP steps; `files` the file servers' accounts, files and
 //! FTP steps; `checks` the checks on the final state.
 
@@ -60,6 +60,9 @@ pub struct Scenario {
     pub hosts: Vec<HostSpec>,
     #[serde(default)]
     pub links: Vec<LinkSpec>,
+    /// Routes that override the computed ones at one node.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
     /// Scripted actions of the hosts' users.
     #[serde(default)]
     pub actions: Vec<ActionSpec>,
@@ -379,6 +382,24 @@ pub struct LinkSpec {
     /// Whether the link starts up (default true).
     #[serde(default = "default_true")]
     pub up: bool,
+}
+
+/// A pinned route: at `at`, packets addressed to `to` (any of its
+/// addresses) leave on the link to the neighbour `via`, whatever the
+/// shortest paths say. Only `at` is told: the next node routes as usual,
+/// so routes that send packets round in a circle are allowed, and the
+/// packets are dropped when their TTL runs out.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename = "Route")]
+pub struct RouteSpec {
+    /// The node whose route it is: a router, or a host for the packets
+    /// it sends itself.
+    pub at: String,
+    /// The destination host.
+    pub to: String,
+    /// The neighbour of `at` the packets go to; with several links
+    /// between them, the first of those that start up.
+    pub via: String,
 }
 
 /// A scripted action.

@@ -6,8 +6,8 @@
 //! alone, when everything else is right, to catch what only addressing
 //! reveals (a duplicate address, a host with no link).
 //!
-//! The pieces: this file checks the header, the hosts and links, the
-//! actions' timing, the faults, the patterns, the quiz and the topology;
+//! The pieces: this file checks the header, the hosts, links and routes,
+//! the actions' timing, the faults, the patterns, the quiz and the topology;
 //! `mail`, `imap` and `files` check what belongs to each service.
 
 use super::diag::{Diagnostic, Source, did_you_mean};
@@ -51,6 +51,7 @@ pub fn validate(src: &Source<'_>, s: &Scenario) -> Vec<Diagnostic> {
     c.roles();
     c.accounts();
     c.links();
+    c.routes();
     c.file_roles();
     c.actions();
     c.faults();
@@ -311,6 +312,105 @@ impl<'a> Checker<'a, '_> {
                 }
             }
         }
+    }
+
+    /// A pinned route names three hosts, leaves `at` by one of its links,
+    /// goes somewhere else than `at`, and is the only one for its `at`
+    /// and `to`. A route that sends packets round in a circle is fine:
+    /// their TTL runs out.
+    fn routes(&mut self) {
+        let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for (i, r) in self.s.routes.iter().enumerate() {
+            let at = self.host_in_item(&r.at, "a route", "routes", "Route", i);
+            let to = self.host_in_item(&r.to, "a route", "routes", "Route", i);
+            let via = self.host_in_item(&r.via, "a route", "routes", "Route", i);
+            if at.is_some() && to.is_some() && r.at == r.to {
+                self.err_in_item(
+                    "routes",
+                    "Route",
+                    i,
+                    &r.at,
+                    format!(
+                        "a route at `{}` to `{}` itself: its packets are already there",
+                        r.at, r.to
+                    ),
+                    Some(
+                        "`to` is the destination, `at` the node that sends packets on toward it"
+                            .into(),
+                    ),
+                );
+            }
+            if at.is_some() && via.is_some() && !self.link_exists(&r.at, &r.via) {
+                let neighbours = self.neighbours(&r.at);
+                let linked = if neighbours.is_empty() {
+                    format!("`{}` has no link", r.at)
+                } else {
+                    format!("`{}` is linked to {}", r.at, neighbours.join(", "))
+                };
+                let (message, help) = if r.via == r.at {
+                    (
+                        format!("a route at `{}` via `{}` itself", r.at, r.via),
+                        Some(format!(
+                            "`via` is the neighbour the packets go to: {linked}"
+                        )),
+                    )
+                } else {
+                    (
+                        format!(
+                            "a route at `{}` via `{}`: there is no link between `{}` and `{}`",
+                            r.at, r.via, r.at, r.via
+                        ),
+                        did_you_mean(&r.via, neighbours.iter().copied()).or(Some(linked)),
+                    )
+                };
+                if r.via != r.at && r.via != r.to {
+                    self.err_in_item("routes", "Route", i, &r.via, message, help);
+                } else {
+                    // The name is written more than once: point at `via`.
+                    let d = self
+                        .src
+                        .at_text_in_item("routes", "Route", i, "via", 0, message, help);
+                    self.out.push(d);
+                }
+            }
+            if at.is_some()
+                && to.is_some()
+                && let Some(first) = seen.insert((&r.at, &r.to), i)
+            {
+                self.err_in_item(
+                    "routes",
+                    "Route",
+                    i,
+                    &r.at,
+                    format!(
+                        "two routes at `{}` to `{}` (routes {} and {})",
+                        r.at,
+                        r.to,
+                        first + 1,
+                        i + 1
+                    ),
+                    Some("a node sends a destination's packets one way: keep one".into()),
+                );
+            }
+        }
+    }
+
+    /// The hosts `name` shares a link with, in the order of the links.
+    fn neighbours(&self, name: &str) -> Vec<&'a str> {
+        let mut out: Vec<&'a str> = Vec::new();
+        for l in &self.s.links {
+            let other = if l.a == name {
+                l.b.as_str()
+            } else if l.b == name {
+                l.a.as_str()
+            } else {
+                continue;
+            };
+            if !out.contains(&other) {
+                out.push(other);
+            }
+        }
+        out
     }
 
     fn actions(&mut self) {
@@ -801,6 +901,88 @@ mod tests {
                 panic!("{}: {e:?}", b.name);
             }
         }
+    }
+
+    /// The problems of isp_to_organization with these routes.
+    fn with_routes(routes: &str) -> Vec<String> {
+        problems(
+            "isp_to_organization",
+            "    actions: [",
+            &format!("    routes: [{routes}],\n    actions: ["),
+        )
+    }
+
+    #[test]
+    fn a_route_through_the_other_router_is_valid() {
+        let p = with_routes(r#"Route(at: "isp-router", to: "user2", via: "org-router")"#);
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn a_route_that_loops_is_valid() {
+        // Each router sends user2's packets to the other: the TTL ends
+        // them, which is for the run to show, not an error.
+        let p = with_routes(
+            r#"Route(at: "org-router", to: "user2", via: "isp-router"),
+               Route(at: "isp-router", to: "user2", via: "org-router")"#,
+        );
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn a_route_names_hosts_of_the_scenario() {
+        for (route, name) in [
+            (
+                r#"Route(at: "isp-ruoter", to: "user2", via: "org-router")"#,
+                "isp-ruoter",
+            ),
+            (
+                r#"Route(at: "isp-router", to: "usr2", via: "org-router")"#,
+                "usr2",
+            ),
+            (
+                r#"Route(at: "isp-router", to: "user2", via: "org-ruoter")"#,
+                "org-ruoter",
+            ),
+        ] {
+            let p = with_routes(route);
+            assert_eq!(p, [format!("a route names an unknown host `{name}`")]);
+        }
+    }
+
+    #[test]
+    fn a_route_leaves_by_a_link_of_its_node() {
+        let p = with_routes(r#"Route(at: "isp-router", to: "user2", via: "user2")"#);
+        assert_eq!(
+            p,
+            [
+                "a route at `isp-router` via `user2`: there is no link between `isp-router` and `user2`"
+            ]
+        );
+        let p = with_routes(r#"Route(at: "isp-router", to: "user2", via: "isp-router")"#);
+        assert_eq!(p, ["a route at `isp-router` via `isp-router` itself"]);
+    }
+
+    #[test]
+    fn a_route_leads_away_from_its_node() {
+        let p = with_routes(r#"Route(at: "isp-router", to: "isp-router", via: "org-router")"#);
+        assert_eq!(
+            p,
+            ["a route at `isp-router` to `isp-router` itself: its packets are already there"]
+        );
+    }
+
+    #[test]
+    fn a_node_has_one_route_to_a_destination() {
+        let p = with_routes(
+            r#"Route(at: "isp-router", to: "user2", via: "org-router"),
+               Route(at: "isp-router", to: "organization.com", via: "org-router"),
+               Route(at: "isp-router", to: "user2", via: "dns")"#,
+        );
+        assert_eq!(
+            p,
+            ["two routes at `isp-router` to `user2` (routes 1 and 3)"]
+        );
     }
 
     #[test]
