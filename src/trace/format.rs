@@ -250,6 +250,24 @@ fn digits(buf: &mut [u8], v: u16) -> usize {
     width
 }
 
+/// Every octet's decimal digits and their count, made at compile time.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut table = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let (h, t, o) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
+        table[i] = if i >= 100 {
+            ([b'0' + h, b'0' + t, b'0' + o], 3)
+        } else if i >= 10 {
+            ([b'0' + t, b'0' + o, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        i += 1;
+    }
+    table
+};
+
 /// Writes `a.b.c.d` (and `:port`), as `Display` writes them, at `buf[n..]`;
 /// the new end.
 fn addr_bytes(buf: &mut [u8], mut n: usize, ip: std::net::Ipv4Addr, port: Option<u16>) -> usize {
@@ -258,7 +276,9 @@ fn addr_bytes(buf: &mut [u8], mut n: usize, ip: std::net::Ipv4Addr, port: Option
             buf[n] = b'.';
             n += 1;
         }
-        n += digits(&mut buf[n..], o.into());
+        let (d, len) = OCTETS[usize::from(o)];
+        buf[n..n + 3].copy_from_slice(&d);
+        n += usize::from(len);
     }
     if let Some(port) = port {
         buf[n] = b':';
