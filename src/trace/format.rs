@@ -891,6 +891,22 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for o in 0..=255u8 {
+            for port in [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 49152, 65535] {
+                let a = SocketAddrV4::new(std::net::Ipv4Addr::new(o, 255 - o, o / 3, 7), port);
+                let b = SocketAddrV4::new(std::net::Ipv4Addr::new(255, o, 0, o), 65535 - port);
+                let mut out = String::new();
+                push_sock(&mut out, a);
+                assert_eq!(out, a.to_string());
+                out.clear();
+                push_quoted_socks(&mut out, a, Some(b));
+                assert_eq!(out, format!("\"{a}-{b}\""));
+            }
+        }
+    }
+
+    #[test]
     fn every_field_name_needs_no_escape() {
         // The JSON writer prints field names as they are.
         let names = crate::apps::vocabulary()
