@@ -137,8 +137,8 @@ impl Dialogue<'_> {
             server: Party::Node(self.host.node),
             dir,
             code,
-            line,
-            conn: Some(self.conn),
+            line: line.into(),
+            conn: Some(Box::new(self.conn)),
         });
     }
 

@@ -57,6 +57,7 @@ pub fn dialogues(trace: &Trace, upto: usize) -> Vec<Dialogue> {
                 conn,
                 ..
             } => {
+                let conn = &conn.as_deref().copied();
                 let found = all.iter_mut().find(|d| match (conn, &d.conn) {
                     (Some(c), Some(dc)) => d.layer == *layer && c == dc,
                     (None, None) => d.layer == *layer && d.client == *client && d.server == *server,

@@ -550,9 +550,11 @@ pub enum Event {
         server: Party,
         dir: Dir,
         code: Option<u16>,
-        line: String,
+        /// The line (boxed, as is the connection, to keep every record
+        /// small: dialogue lines are few, packets many).
+        line: Box<str>,
         /// The connection, as `client-server`.
-        conn: Option<ConnName>,
+        conn: Option<Box<ConnName>>,
     },
     /// Something an application did: a message queued, a mailbox
     /// delivery, a file stored, a finding of an eavesdropper.
@@ -942,5 +944,17 @@ mod tests {
             t.to_text(&t.records[0])
                 .contains("alice-mail -> bob-mail  TCP  49152 > 25 [SYN] seq=0 ack=0")
         );
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// Every record of a kept trace (and of the visualizer's timeline) is
+    /// this big: dialogue lines box their text and connection so that the
+    /// many packet events do not pay for them.
+    #[test]
+    fn a_record_is_at_most_56_bytes() {
+        assert!(std::mem::size_of::<super::Event>() <= 48);
+        assert!(std::mem::size_of::<super::Record>() <= 56);
     }
 }

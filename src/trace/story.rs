@@ -443,7 +443,7 @@ impl Builder {
                     dir: *dir,
                     code: *code,
                     line,
-                    conn: conn.map(|(a, b)| socket_pair(a, b)),
+                    conn: conn.as_deref().map(|&(a, b)| socket_pair(a, b)),
                 };
                 self.dialogue(i, r.time, &l);
             }

@@ -223,6 +223,7 @@ fn dialogues(
             ..
         } = &r.event
         {
+            let conn = &**conn;
             if upgraded.contains(conn) {
                 continue;
             }
@@ -233,8 +234,8 @@ fn dialogues(
                 upgraded.push(*conn);
             }
             match out.iter_mut().find(|(c, _)| c == conn) {
-                Some((_, v)) => v.push(line.clone()),
-                None => out.push((*conn, vec![line.clone()])),
+                Some((_, v)) => v.push(line.to_string()),
+                None => out.push((*conn, vec![line.to_string()])),
             }
         }
     }

@@ -329,21 +329,21 @@ impl Timeline {
         for r in &self.trace.records {
             if let Event::Dialogue {
                 layer,
-                conn: Some((c, s)),
+                conn: Some(cs),
                 ..
             } = &r.event
                 && let Some(p) = self
                     .trace
-                    .protocol(*c, *s, r.time)
+                    .protocol(cs.0, cs.1, r.time)
                     .or_else(|| Proto::from_layer(*layer))
             {
-                let key = conn_key(*c, *s);
+                let key = conn_key(cs.0, cs.1);
                 if !self.conn_index.contains_key(&key) {
                     self.conn_index.insert(key, self.conns.len());
                     self.conns.push(ConnView {
                         key,
                         proto: p,
-                        client: Some(*c),
+                        client: Some(cs.0),
                     });
                 }
             }
@@ -542,12 +542,13 @@ impl Timeline {
             server: crate::trace::Party::Node(server),
             dir,
             line,
-            conn: Some((c, s)),
+            conn: Some(cs),
             ..
         } = &r.event
         else {
             return None;
         };
+        let (c, s) = &**cs;
         let key = conn_key(*c, *s);
         let carries = |packet: PacketId| {
             self.trace.packet(packet).is_some_and(|p| {

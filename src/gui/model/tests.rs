@@ -186,7 +186,7 @@ fn clicking_an_smtp_line_shows_the_segment_that_carried_it() {
             .iter()
             .position(|r| {
                 matches!(&r.event, Event::Dialogue { dir: d, line, server: crate::trace::Party::Node(s), .. }
-                    if *d == dir && line == text && *s == bob)
+                    if *d == dir && &**line == text && *s == bob)
             })
             .unwrap()
     };

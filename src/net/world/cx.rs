@@ -326,8 +326,8 @@ impl AppCx<'_> {
             server,
             dir,
             code,
-            line,
-            conn,
+            line: line.into(),
+            conn: conn.map(Box::new),
         });
     }
 

@@ -395,6 +395,7 @@ fn dialogue_lines(
         else {
             continue;
         };
+        let conn = &conn.as_deref().copied();
         if !wants(*layer) {
             continue;
         }
@@ -423,7 +424,7 @@ fn dialogue_lines(
             .find_map(|k| match &trace.records[k].event {
                 Event::Dialogue {
                     dir: d, conn: c, ..
-                } if c == conn && *d != Dir::Data => Some(*d),
+                } if c.as_deref() == conn.as_ref() && *d != Dir::Data => Some(*d),
                 _ => None,
             })
             == Some(Dir::Reply);
