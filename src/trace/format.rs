@@ -770,19 +770,19 @@ impl Trace {
                 conn,
                 rto,
                 backoff,
-            } => write!(
-                out,
-                "{}  {label}  {} retransmission timeout, RTO now {rto} (backoff {backoff})",
-                self.node_name(*host),
-                ConnText(conn)
-            ),
-            Event::FastRetransmit { host, conn, seq } => write!(
-                out,
-                "{}  {label}  {} 3 duplicate ACKs: fast retransmit of seq={}",
-                self.node_name(*host),
-                ConnText(conn),
-                self.seqs.of(conn.0, conn.1, *seq)
-            ),
+            } => {
+                self.push_conn_head(out, *host, label, conn);
+                write!(
+                    out,
+                    "retransmission timeout, RTO now {rto} (backoff {backoff})"
+                )
+            }
+            Event::FastRetransmit { host, conn, seq } => {
+                self.push_conn_head(out, *host, label, conn);
+                out.push_str("3 duplicate ACKs: fast retransmit of seq=");
+                push_u64(out, self.seqs.of(conn.0, conn.1, *seq).into());
+                Ok(())
+            }
             Event::Cwnd {
                 host,
                 conn,
@@ -802,19 +802,15 @@ impl Trace {
                 sample,
                 srtt,
                 rto,
-            } => write!(
-                out,
-                "{}  {label}  {} rtt sample {sample}, srtt {srtt}, rto {rto}",
-                self.node_name(*host),
-                ConnText(conn)
-            ),
-            Event::ConnFailed { host, conn, error } => write!(
-                out,
-                "{}  {label}  {} {}",
-                self.node_name(*host),
-                ConnText(conn),
-                error.name()
-            ),
+            } => {
+                self.push_conn_head(out, *host, label, conn);
+                write!(out, "rtt sample {sample}, srtt {srtt}, rto {rto}")
+            }
+            Event::ConnFailed { host, conn, error } => {
+                self.push_conn_head(out, *host, label, conn);
+                out.push_str(error.name());
+                Ok(())
+            }
             Event::Dialogue {
                 client,
                 server,
