@@ -231,7 +231,7 @@ fn stream(args: &RunArgs, run: &mut scenario::Run) -> Result<(), String> {
     }
 }
 
-/// Formats records into 64 KiB blocks and hands each full block to a
+/// Formats records into 256 KiB blocks and hands each full block to a
 /// thread of its own that writes it, so formatting the next block and
 /// writing the last one overlap (a file write costs about as much as
 /// formatting the line). Blocks are recycled, not reallocated. After the
@@ -239,6 +239,8 @@ fn stream(args: &RunArgs, run: &mut scenario::Run) -> Result<(), String> {
 /// it.
 pub(super) struct TraceWriter {
     buf: String,
+    /// The size of a block ([`BLOCK`] but in tests).
+    block: usize,
     format: Format,
     layers: Vec<Layer>,
     /// Full blocks to the writing thread, and empty ones back.
@@ -250,7 +252,10 @@ pub(super) struct TraceWriter {
 }
 
 /// The size of one write.
-const BLOCK: usize = 1 << 16;
+const BLOCK: usize = 1 << 18;
+
+/// The records of a kept trace formatted at a turn.
+const CHUNK: usize = 8192;
 
 impl TraceWriter {
     pub(super) fn new(mut to: Box<dyn Write + Send>, format: Format, layers: &[Layer]) -> Self {
@@ -267,6 +272,7 @@ impl TraceWriter {
         });
         TraceWriter {
             buf: String::with_capacity(BLOCK + 4096),
+            block: BLOCK,
             format,
             layers: layers.to_vec(),
             full: Some(full),
@@ -282,16 +288,88 @@ impl TraceWriter {
             return;
         }
         append_line(trace, r, self.format, &mut self.buf);
-        if self.buf.len() >= BLOCK {
+        if self.buf.len() >= self.block {
             self.hand_over();
         }
     }
 
-    /// Writes every record of a kept trace whose layer is wanted.
+    /// Writes every record of a kept trace whose layer is wanted. A big
+    /// trace is formatted on two threads, this one and a helper, taking
+    /// turns at chunks of [`CHUNK`] records; the lines still go out in
+    /// order.
     pub(super) fn all_records(&mut self, trace: &Trace) {
-        for r in &trace.records {
-            self.record(trace, r);
+        self.all_records_in(trace, CHUNK);
+    }
+
+    fn all_records_in(&mut self, trace: &Trace, chunk: usize) {
+        if trace.records.len() < 4 * chunk {
+            for r in &trace.records {
+                self.record(trace, r);
+            }
+            return;
         }
+        let (format, layers, size) = (self.format, self.layers.clone(), self.block);
+        std::thread::scope(|s| {
+            // The helper's blocks, each chunk ended by an empty one; and
+            // empty blocks back to it.
+            let (done, formatted) = std::sync::mpsc::sync_channel::<String>(8);
+            let (spare, spares) = std::sync::mpsc::channel::<String>();
+            s.spawn(move || {
+                let block = || {
+                    spares
+                        .try_recv()
+                        .unwrap_or_else(|_| String::with_capacity(size + 4096))
+                };
+                for records in trace.records.chunks(chunk).skip(1).step_by(2) {
+                    let mut buf = block();
+                    for r in records {
+                        if layers.is_empty() || layers.contains(&trace.layer(r)) {
+                            append_line(trace, r, format, &mut buf);
+                            if buf.len() >= size {
+                                // The formatter has stopped (on an error).
+                                if done.send(std::mem::replace(&mut buf, block())).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    if !buf.is_empty() && done.send(buf).is_err()
+                        || done.send(String::new()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            for (i, records) in trace.records.chunks(chunk).enumerate() {
+                if i % 2 == 0 {
+                    for r in records {
+                        self.record(trace, r);
+                    }
+                    continue;
+                }
+                // What this thread has formatted goes first.
+                if !self.stopped && !self.buf.is_empty() {
+                    self.hand_over();
+                }
+                while let Ok(block) = formatted.recv() {
+                    if block.is_empty() {
+                        break;
+                    }
+                    if !self.stopped {
+                        let sent = self.full.as_ref().is_some_and(|f| f.send(block).is_ok());
+                        self.stopped = !sent;
+                    }
+                    if let Ok(b) = self.empty.try_recv() {
+                        let _ = spare.send(b);
+                    }
+                }
+                if self.stopped {
+                    // Dropping `formatted` stops the helper.
+                    break;
+                }
+            }
+            drop(formatted);
+        });
     }
 
     /// Sends the block to the writing thread and takes an empty one.
@@ -299,7 +377,7 @@ impl TraceWriter {
         let next = self
             .empty
             .try_recv()
-            .unwrap_or_else(|_| String::with_capacity(BLOCK + 4096));
+            .unwrap_or_else(|_| String::with_capacity(self.block + 4096));
         let block = std::mem::replace(&mut self.buf, next);
         let sent = self.full.as_ref().is_some_and(|f| f.send(block).is_ok());
         if !sent {
@@ -492,10 +570,14 @@ mod tests {
     #[test]
     fn the_writer_writes_every_wanted_line_in_order_or_reports_its_error() {
         let t = trace();
-        for (format, layers) in [
-            (Format::Jsonl, vec![]),
-            (Format::Text, vec![]),
-            (Format::Jsonl, vec![Layer::Tcp, Layer::App]),
+        // A chunk of 64 records: formatted on two threads.
+        assert!(t.records.len() > 8 * 64, "{} records", t.records.len());
+        for (format, layers, chunk) in [
+            (Format::Jsonl, vec![], CHUNK),
+            (Format::Text, vec![], CHUNK),
+            (Format::Jsonl, vec![Layer::Tcp, Layer::App], CHUNK),
+            (Format::Jsonl, vec![], 64),
+            (Format::Text, vec![Layer::Tcp, Layer::App], 64),
         ] {
             let mut expected = String::new();
             for r in &t.records {
@@ -503,17 +585,21 @@ mod tests {
                     append_line(&t, r, format, &mut expected);
                 }
             }
-            assert!(expected.len() > 4 * BLOCK, "{} bytes", expected.len());
+            // Small blocks, so that the trace fills many.
+            let block = 4096;
+            assert!(expected.len() > 8 * block, "{} bytes", expected.len());
             let out = kept(usize::MAX);
             let mut w = TraceWriter::new(Box::new(out.clone()), format, &layers);
-            w.all_records(&t);
+            w.block = block;
+            w.all_records_in(&t, chunk);
             w.finish().unwrap();
             assert!(*out.bytes.lock().unwrap() == expected.as_bytes());
             // An output that fails part way: the error, no panic, and
             // only whole blocks before it.
-            let out = kept(2 * BLOCK + 10);
+            let out = kept(2 * block + 10);
             let mut w = TraceWriter::new(Box::new(out.clone()), format, &layers);
-            w.all_records(&t);
+            w.block = block;
+            w.all_records_in(&t, chunk);
             let e = w.finish().unwrap_err();
             assert_eq!(e.to_string(), "disk full");
             let written = out.bytes.lock().unwrap();
