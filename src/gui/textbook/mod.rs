@@ -245,23 +245,26 @@ impl Figure {
         let n = servers.len();
         let of = |s: NodeId| agents.get(&s).cloned().unwrap_or_default();
         // Columns: the first server's agents, the servers, the last
-        // server's agents.
-        let colw = area.width() / (n + 2) as f32;
+        // server's agents; a server's column a little wider than an
+        // agent's, for its queue and mailboxes.
+        let unit = area.width() / (1.8 + 1.1 * n as f32);
+        let (agent_col, server_col) = (0.9 * unit, 1.1 * unit);
         let (left_x, right_x) = (
-            area.left() + colw * 0.5,
-            area.left() + colw * (n as f32 + 1.5),
+            area.left() + agent_col * 0.5,
+            area.right() - agent_col * 0.5,
         );
-        let server_w = (colw * 0.92).min(200.0);
-        let agent_w = (colw * 0.86).min(140.0);
+        let server_w = (server_col * 0.92).min(200.0);
+        let agent_w = (agent_col * 0.9).min(140.0);
         let mid = area.center().x;
         let row = area.center().y + area.height() * 0.08;
-        let height = |users: &[String]| 64.0 + 34.0 * users.len().max(1) as f32;
+        // Room for a title of two lines above the queue and mailboxes.
+        let height = |users: &[String]| 82.0 + 34.0 * users.len().max(1) as f32;
         // Where each server stands: (x, y). Servers between the first and
         // the last stand a little lower, so that the lane between the two
         // ends passes above them.
         let places: Vec<(f32, f32)> = (0..n)
             .map(|i| {
-                let x = area.left() + colw * (i as f32 + 1.5);
+                let x = area.left() + agent_col + server_col * (i as f32 + 0.5);
                 let y = if i == 0 || i + 1 == n {
                     row
                 } else {
@@ -274,13 +277,13 @@ impl Figure {
             let (x, y) = places[i];
             let rect = Rect::from_center_size(pos2(x, y), vec2(server_w, height(users)));
             let inner = server_w - 16.0;
-            let queue = Rect::from_min_size(rect.min + vec2(8.0, 26.0), vec2(inner, 30.0));
+            let queue = Rect::from_min_size(rect.min + vec2(8.0, 44.0), vec2(inner, 30.0));
             let mailboxes = users
                 .iter()
                 .enumerate()
                 .map(|(k, u)| {
                     let r = Rect::from_min_size(
-                        rect.min + vec2(8.0, 62.0 + 34.0 * k as f32),
+                        rect.min + vec2(8.0, 80.0 + 34.0 * k as f32),
                         vec2(inner, 28.0),
                     );
                     (u.clone(), r)
@@ -525,25 +528,12 @@ impl Figure {
     }
 }
 
-/// Where the `nth` object in a queue or mailbox row goes: after its
-/// label, and never outside the row (a narrow figure squeezes them).
+/// Where the `nth` object in a queue or mailbox row goes: from the right
+/// end leftwards, clear of the label and its count on the left, and never
+/// outside the row (a narrow figure squeezes them).
 fn slot(row: Rect, nth: usize) -> Pos2 {
-    let x = row.left() + 70.0 + 26.0 * nth as f32;
-    pos2(
-        x.min(row.right() - 13.0).max(row.left() + 13.0),
-        row.center().y,
-    )
-}
-
-/// `text` cut with an ellipsis to about `width` points at `size`.
-fn fit(text: &str, width: f32, size: f32) -> String {
-    let max = ((width / (size * 0.55)) as usize).max(3);
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut s: String = text.chars().take(max - 1).collect();
-    s.push('…');
-    s
+    let x = row.right() - 15.0 - 26.0 * nth as f32;
+    pos2(x.max(row.left() + 13.0), row.center().y)
 }
 
 /// Places that hold several objects side by side.
@@ -609,7 +599,6 @@ fn lane_name(p: Proto) -> &'static str {
     }
 }
 
-/// Paints the figure at time `at`.
 /// The figure's paper colour.
 pub const BACKGROUND: Color32 = Color32::from_rgb(250, 250, 246);
 
@@ -658,6 +647,49 @@ mod tests {
         }
         assert!(f.lanes.iter().any(|l| l.protocol == Proto::Smtp));
         assert!(f.lanes.iter().any(|l| l.protocol == Proto::Pop3));
+    }
+
+    #[test]
+    fn on_a_projector_the_rows_leave_room_for_the_title_and_the_count() {
+        let t = load("alice_to_bob", None).unwrap();
+        // The middle of a 1280x720 window with both side panels open.
+        let narrow = Rect::from_min_size(pos2(330.0, 245.0), vec2(505.0, 475.0));
+        let f = Figure::new(&t, narrow);
+        let bob = t.hosts.iter().find(|h| h.name == "bob-mail").unwrap().node;
+        let b = f.host_box(bob).unwrap();
+        let queue = b.queue.unwrap();
+        // Two lines of title above the queue, the mailboxes below it, all
+        // inside the box.
+        assert!(
+            queue.top() - b.rect.top() >= 40.0,
+            "{queue:?} in {:?}",
+            b.rect
+        );
+        assert!(
+            b.mailboxes
+                .iter()
+                .all(|(_, r)| b.rect.contains_rect(*r) && r.top() > queue.bottom())
+        );
+        // After step 5 Alice's message sits in Bob's mailbox, to the
+        // right of the "bob: 1" label.
+        let after_step_5 = SimTime::from_millis(1420);
+        let message = t
+            .story
+            .journeys
+            .iter()
+            .position(|j| j.thing == Thing::Message)
+            .unwrap();
+        let (_, at) = *f
+            .objects(&t, after_step_5)
+            .iter()
+            .find(|(j, _)| *j == message)
+            .unwrap();
+        let (_, row) = b.mailboxes.iter().find(|(u, _)| u == "bob").unwrap();
+        assert!(row.contains(at), "{at:?} outside {row:?}");
+        assert!(
+            at.x - 13.0 - row.left() >= 60.0,
+            "{at:?} on the label of {row:?}"
+        );
     }
 
     #[test]

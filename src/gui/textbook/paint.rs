@@ -85,32 +85,29 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             BoxKind::FileServer => "server",
             BoxKind::Eavesdropper => "eavesdropper",
         };
-        painter.text(
-            b.rect.center_top() + vec2(0.0, 4.0),
-            Align2::CENTER_TOP,
-            fit(&b.title, b.rect.width() - 6.0, font(13.0).size),
-            font(13.0),
-            text,
-        );
+        // Up to two lines inside the box, smaller before it is cut.
+        let title = wrapped(painter, &b.title, font(13.0), text, b.rect.width() - 8.0, 2);
+        painter.galley(b.rect.center_top() + vec2(0.0, 4.0), title, text);
         let below = b.rect.center_bottom() + vec2(0.0, 4.0);
         let mark = if is_down { " — DOWN" } else { "" };
         // Within the box's width (and a little more): the captions of
-        // neighbouring boxes never run into each other.
-        painter.text(
-            below,
-            Align2::CENTER_TOP,
-            fit(
-                &format!("{role}{mark}"),
-                b.rect.width() + 8.0,
-                font(11.0).size,
-            ),
+        // neighbouring boxes never run into each other. A mail server's
+        // queue note goes under its one line.
+        let rows = if b.kind == BoxKind::MailServer { 1 } else { 2 };
+        let colour = if is_down {
+            Color32::from_rgb(190, 30, 30)
+        } else {
+            muted
+        };
+        let role = wrapped(
+            painter,
+            &format!("{role}{mark}"),
             font(11.0),
-            if is_down {
-                Color32::from_rgb(190, 30, 30)
-            } else {
-                muted
-            },
+            colour,
+            b.rect.width() + 8.0,
+            rows,
         );
+        painter.galley(below, role, colour);
         if t.hosts[b.node as usize].firewall {
             // A wall on the side its connections come from.
             let left = fig
@@ -259,5 +256,38 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
                 Color32::from_rgb(190, 30, 30),
             );
         }
+    }
+}
+
+/// `text` centred on the point it is painted at, wrapped to `width` in at
+/// most `rows` lines: at `font`'s size if it fits, else a little smaller,
+/// else cut with an ellipsis.
+fn wrapped(
+    painter: &egui::Painter,
+    text: &str,
+    font: FontId,
+    colour: Color32,
+    width: f32,
+    rows: usize,
+) -> std::sync::Arc<egui::Galley> {
+    let layout = |size: f32| {
+        let mut job = egui::text::LayoutJob::simple(
+            text.to_owned(),
+            FontId::new(size, font.family.clone()),
+            colour,
+            width,
+        );
+        job.wrap.max_rows = rows;
+        job.halign = egui::Align::Center;
+        painter.layout_job(job)
+    };
+    let smallest = font.size * 0.75;
+    let mut size = font.size;
+    loop {
+        let galley = layout(size);
+        if !galley.elided || size <= smallest {
+            return galley;
+        }
+        size = (size * 0.88).max(smallest);
     }
 }
