@@ -73,7 +73,9 @@ pub fn events(ui: &mut egui::Ui, v: &mut View) {
             }
         }
     });
-    ui.horizontal(|ui| {
+    // Wrapped: in a narrow panel (a projector) the button goes under the
+    // host list rather than past the edge.
+    ui.horizontal_wrapped(|ui| {
         ui.label("Host");
         let current = match v.filter.host {
             Some(h) => t
