@@ -61,8 +61,14 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             painter.circle_filled(target, 4.0, red);
         }
     }
-    // Boxes.
+    // Boxes. Their titles at the size the tightest one needs.
     let cursor = t.records_until(at);
+    let title_size = fig
+        .boxes
+        .iter()
+        .map(|b| wrapped(painter, &b.title, font(13.0), text, b.rect.width() - 8.0, 2).1)
+        .fold(font(13.0).size, f32::min);
+    let title_font = FontId::proportional(title_size);
     for b in &fig.boxes {
         let is_down = t.host_down(b.node, cursor);
         let fill = if is_down {
@@ -85,9 +91,16 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             BoxKind::FileServer => "server",
             BoxKind::Eavesdropper => "eavesdropper",
         };
-        // Up to two lines inside the box, smaller before it is cut.
-        let title = wrapped(painter, &b.title, font(13.0), text, b.rect.width() - 8.0, 2);
-        painter.galley(b.rect.center_top() + vec2(0.0, 4.0), title, text);
+        // Up to two lines inside the box, every box's at the same size.
+        let title = wrapped(
+            painter,
+            &b.title,
+            title_font.clone(),
+            text,
+            b.rect.width() - 8.0,
+            2,
+        );
+        painter.galley(b.rect.center_top() + vec2(0.0, 4.0), title.0, text);
         let below = b.rect.center_bottom() + vec2(0.0, 4.0);
         let mark = if is_down { " — DOWN" } else { "" };
         // Within the box's width (and a little more): the captions of
@@ -107,7 +120,7 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             b.rect.width() + 8.0,
             rows,
         );
-        painter.galley(below, role, colour);
+        painter.galley(below, role.0, colour);
         if t.hosts[b.node as usize].firewall {
             // A wall on the side its connections come from.
             let left = fig
@@ -261,7 +274,7 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
 
 /// `text` centred on the point it is painted at, wrapped to `width` in at
 /// most `rows` lines: at `font`'s size if it fits, else a little smaller,
-/// else cut with an ellipsis.
+/// else cut with an ellipsis; and the size it took.
 fn wrapped(
     painter: &egui::Painter,
     text: &str,
@@ -269,7 +282,7 @@ fn wrapped(
     colour: Color32,
     width: f32,
     rows: usize,
-) -> std::sync::Arc<egui::Galley> {
+) -> (std::sync::Arc<egui::Galley>, f32) {
     let layout = |size: f32| {
         let mut job = egui::text::LayoutJob::simple(
             text.to_owned(),
@@ -286,7 +299,7 @@ fn wrapped(
     loop {
         let galley = layout(size);
         if !galley.elided || size <= smallest {
-            return galley;
+            return (galley, size);
         }
         size = (size * 0.88).max(smallest);
     }
