@@ -39,13 +39,16 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             continue;
         }
         let mid = l.from + (l.to - l.from) * 0.5 + vec2(0.0, -6.0);
-        painter.text(
-            mid,
-            Align2::CENTER_BOTTOM,
-            lane_name(l.protocol),
-            font(12.0),
-            if is_open { colour } else { muted },
-        );
+        let colour = if is_open { colour } else { muted };
+        // As wide as the pipe runs across, smaller if need be; left out
+        // where it would run under a box.
+        let span = (l.to.x - l.from.x).abs().max(60.0) - 10.0;
+        let (name, _) = wrapped(painter, lane_name(l.protocol), font(12.0), colour, span, 1);
+        let rect = Align2::CENTER_BOTTOM.anchor_size(mid, name.size());
+        if fig.boxes.iter().any(|b| b.rect.intersects(rect)) {
+            continue;
+        }
+        painter.galley(pos2(mid.x, rect.top()), name, colour);
     }
     // An eavesdropper listens where its link's traffic flows: a dashed
     // line to the middle of the pipes that cross it.
@@ -61,14 +64,16 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             painter.circle_filled(target, 4.0, red);
         }
     }
-    // Boxes. Their titles at the size the tightest one needs.
+    // Boxes. The titles of a kind share a size, the one the tightest
+    // needs.
     let cursor = t.records_until(at);
-    let title_size = fig
-        .boxes
-        .iter()
-        .map(|b| wrapped(painter, &b.title, font(13.0), text, b.rect.width() - 8.0, 2).1)
-        .fold(font(13.0).size, f32::min);
-    let title_font = FontId::proportional(title_size);
+    let title_size = |kind: BoxKind| {
+        fig.boxes
+            .iter()
+            .filter(|b| b.kind == kind)
+            .map(|b| wrapped(painter, &b.title, font(13.0), text, b.rect.width() - 8.0, 2).1)
+            .fold(font(13.0).size, f32::min)
+    };
     for b in &fig.boxes {
         let is_down = t.host_down(b.node, cursor);
         let fill = if is_down {
@@ -95,7 +100,7 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         let title = wrapped(
             painter,
             &b.title,
-            title_font.clone(),
+            FontId::proportional(title_size(b.kind)),
             text,
             b.rect.width() - 8.0,
             2,
@@ -120,7 +125,16 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             b.rect.width() + 8.0,
             rows,
         );
-        painter.galley(below, role.0, colour);
+        // Left out where boxes stand so close that it would run into the
+        // next one (several users stacked in a small view).
+        let under = Align2::CENTER_TOP.anchor_size(below, role.0.size());
+        if !fig
+            .boxes
+            .iter()
+            .any(|o| o.node != b.node && o.rect.intersects(under))
+        {
+            painter.galley(below, role.0, colour);
+        }
         if t.hosts[b.node as usize].firewall {
             // A wall on the side its connections come from.
             let left = fig
@@ -179,11 +193,21 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         for (user, r) in &b.mailboxes {
             painter.rect_stroke(*r, 3, Stroke::new(1.0, muted), egui::StrokeKind::Inside);
             let n = t.story.mailbox_count(b.node, user, "INBOX", at);
-            painter.text(
-                r.left_center() + vec2(4.0, 0.0),
-                Align2::LEFT_CENTER,
-                format!("{user}: {n}"),
-                font(11.0),
+            // Left of the messages (which fill from the right end): where
+            // the row is narrow, smaller, then the name alone (its
+            // messages show how many), then the count alone.
+            let room = r.width() - if n > 0 { 38.0 } else { 8.0 };
+            let fits = |text: String| {
+                let (g, _) = wrapped(painter, &text, font(11.0), muted, room, 1);
+                (!g.elided).then_some(g)
+            };
+            let label = fits(format!("{user}: {n}"))
+                .or_else(|| (n > 0).then(|| fits(user.clone())).flatten())
+                .unwrap_or_else(|| wrapped(painter, &n.to_string(), font(11.0), muted, room, 1).0);
+            let size = label.size();
+            painter.galley(
+                pos2(r.left() + 4.0 + size.x / 2.0, r.center().y - size.y / 2.0),
+                label,
                 muted,
             );
         }
@@ -209,13 +233,10 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             } else {
                 "remote file system"
             };
-            painter.text(
-                r.center_bottom() + vec2(0.0, -3.0),
-                Align2::CENTER_BOTTOM,
-                what,
-                font(10.0),
-                muted,
-            );
+            // Within the file system's frame, smaller if need be.
+            let (caption, _) = wrapped(painter, what, font(10.0), muted, r.width() - 6.0, 1);
+            let top = r.bottom() - 3.0 - caption.size().y;
+            painter.galley(pos2(r.center().x, top), caption, muted);
         }
     }
     // What the current step is about: the place the last object to move
@@ -237,13 +258,27 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         painter.rect_filled(r, 2, fill);
         painter.rect_stroke(r, 2, Stroke::new(1.2, text), egui::StrokeKind::Outside);
         if j.thing == Thing::File {
-            painter.text(
-                r.right_center() + vec2(4.0, 0.0),
-                Align2::LEFT_CENTER,
-                &j.label,
-                font(10.0),
-                text,
-            );
+            // On a pipe the name rides under the file, on the paper's
+            // colour, clear of the boxes the pipe runs into and readable
+            // over another pipe; in a file system, beside it.
+            let moving = j
+                .leg_at(at)
+                .is_some_and(|l| matches!(l.place, Place::Pipe { .. }));
+            if moving {
+                let galley = painter.layout_no_wrap(j.label.clone(), font(10.0), text);
+                let at = Align2::CENTER_TOP
+                    .anchor_size(r.center_bottom() + vec2(0.0, 3.0), galley.size());
+                painter.rect_filled(at.expand(1.5), 2, BACKGROUND);
+                painter.galley(at.min, galley, text);
+            } else {
+                painter.text(
+                    r.right_center() + vec2(4.0, 0.0),
+                    Align2::LEFT_CENTER,
+                    &j.label,
+                    font(10.0),
+                    text,
+                );
+            }
         } else {
             // The flap of the envelope.
             painter.line_segment([r.left_top(), r.center()], Stroke::new(1.0, text));
