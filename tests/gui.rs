@@ -951,20 +951,32 @@ fn lecture_mode_fits_a_projector_without_overlapping_text() {
     for (scenario, at, size, view, tab) in [
         ("alice_to_bob", 1360, (1280, 720), "textbook", "ladder"),
         ("ftp_session", 400, (1280, 720), "textbook", "transcripts"),
+        ("isp_to_organization", 2000, (1280, 720), "textbook", "ladder"),
+        ("scp_vs_ftp", 1000, (1280, 720), "textbook", "ladder"),
         ("alice_to_bob", 1360, (1280, 720), "network", "transcripts"),
         ("alice_to_bob", 1360, (1024, 768), "network", "ladder"),
         ("ftp_session", 400, (1024, 768), "network", "state"),
     ] {
-        let Some((layout, _)) = layout_of(
-            scenario,
-            SimTime::from_millis(at),
-            size,
-            &["--view", view, "--tab", tab],
-        ) else {
+        let figure = std::env::temp_dir().join(format!(
+            "wiretale-projector-{scenario}-{view}-{}.json",
+            std::process::id()
+        ));
+        let figure_arg = figure.to_str().unwrap().to_owned();
+        let mut args = vec!["--view", view, "--tab", tab];
+        if view == "textbook" {
+            args.extend(["--figure-json", &figure_arg]);
+        }
+        let Some((layout, _)) = layout_of(scenario, SimTime::from_millis(at), size, &args) else {
             return;
         };
         let texts = layout["texts"].as_array().unwrap();
         assert!(texts.len() > 50, "{scenario}: only {} texts", texts.len());
+        if view == "textbook" {
+            let fig: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&figure).unwrap()).unwrap();
+            let _ = std::fs::remove_file(&figure);
+            figure_reads_whole(&fig, texts);
+        }
         if view == "network" {
             assert!(
                 texts.iter().any(|t| t["source"] == "scene"),
@@ -977,6 +989,44 @@ fn lecture_mode_fits_a_projector_without_overlapping_text() {
             "{scenario} {view} {tab} at {size:?}:\n{}",
             clashes.join("\n")
         );
+    }
+}
+
+/// Every box title of the textbook figure shows whole (in one or two
+/// lines, never cut), and a mailbox's label and count stay left of the
+/// messages in it.
+fn figure_reads_whole(fig: &serde_json::Value, texts: &[serde_json::Value]) {
+    let lines: Vec<&str> = texts.iter().filter_map(|t| t["text"].as_str()).collect();
+    for b in fig["boxes"].as_array().unwrap() {
+        let title = b["title"].as_str().unwrap();
+        let whole = lines.contains(&title)
+            || lines
+                .windows(2)
+                .any(|w| format!("{} {}", w[0], w[1]) == title);
+        assert!(whole, "the title {title:?} is not shown whole: {lines:?}");
+    }
+    for b in fig["boxes"].as_array().unwrap() {
+        for m in b["mailboxes"].as_array().into_iter().flatten() {
+            let row = rect_of(&m["rect"]);
+            let label = texts.iter().find(|t| {
+                let r = rect_of(&t["rect"]);
+                inside(((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0), row)
+            });
+            let label = label.unwrap_or_else(|| panic!("no label in the mailbox {m}"));
+            let right = rect_of(&label["rect"])[2];
+            for o in fig["objects"].as_array().unwrap() {
+                let p = (
+                    o["pos"][0].as_f64().unwrap() as f32,
+                    o["pos"][1].as_f64().unwrap() as f32,
+                );
+                if inside(p, row) {
+                    assert!(
+                        right < p.0 - 10.0,
+                        "{label} runs under the message at {p:?} in {m}"
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub fn to_json(fig: &Figure, t: &Timeline, at: SimTime, zoom: f32) -> String {
         .map(|b| {
             json!({
                 "host": t.hosts[b.node as usize].name,
+                "title": b.title,
                 "rect": r(b.rect),
                 "queue": b.queue.map(r),
                 "mailboxes": b.mailboxes.iter().map(|(u, m)| json!({"user": u, "rect": r(*m)})).collect::<Vec<_>>(),
