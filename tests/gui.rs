@@ -951,7 +951,13 @@ fn lecture_mode_fits_a_projector_without_overlapping_text() {
     for (scenario, at, size, view, tab) in [
         ("alice_to_bob", 1360, (1280, 720), "textbook", "ladder"),
         ("ftp_session", 400, (1280, 720), "textbook", "transcripts"),
-        ("isp_to_organization", 2000, (1280, 720), "textbook", "ladder"),
+        (
+            "isp_to_organization",
+            2000,
+            (1280, 720),
+            "textbook",
+            "ladder",
+        ),
         ("scp_vs_ftp", 1000, (1280, 720), "textbook", "ladder"),
         ("alice_to_bob", 1360, (1280, 720), "network", "transcripts"),
         ("alice_to_bob", 1360, (1024, 768), "network", "ladder"),
