@@ -12,7 +12,8 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
     // Pipes: open ones in their protocol's colour, closed ones as a faint
     // guide (a data connection is drawn only while it exists).
     let open = open_lanes(t, at);
-    for l in &fig.lanes {
+    let fitted = fitted(painter, fig, big);
+    for (li, l) in fig.lanes.iter().enumerate() {
         let state = open.get(&(l.ends[0], l.ends[1], l.protocol)).copied();
         let is_open = state == Some(PipeState::Open);
         let colour = rgb(l.protocol.rgb());
@@ -44,10 +45,10 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         // where it would run under a box.
         let span = (l.to.x - l.from.x).abs().max(60.0) - 10.0;
         let (name, _) = wrapped(painter, lane_name(l.protocol), font(12.0), colour, span, 1);
-        let rect = Align2::CENTER_BOTTOM.anchor_size(mid, name.size());
-        if fig.boxes.iter().any(|b| b.rect.intersects(rect)) {
+        if !fitted.label_clear.get(li).copied().unwrap_or(true) {
             continue;
         }
+        let rect = Align2::CENTER_BOTTOM.anchor_size(mid, name.size());
         painter.galley(pos2(mid.x, rect.top()), name, colour);
     }
     // An eavesdropper listens where its link's traffic flows: a dashed
@@ -68,13 +69,13 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
     // needs.
     let cursor = t.records_until(at);
     let title_size = |kind: BoxKind| {
-        fig.boxes
+        fitted
+            .title_sizes
             .iter()
-            .filter(|b| b.kind == kind)
-            .map(|b| wrapped(painter, &b.title, font(13.0), text, b.rect.width() - 8.0, 2).1)
-            .fold(font(13.0).size, f32::min)
+            .find(|(k, _)| *k == kind)
+            .map_or(font(13.0).size, |s| s.1)
     };
-    for b in &fig.boxes {
+    for (bi, b) in fig.boxes.iter().enumerate() {
         let is_down = t.host_down(b.node, cursor);
         let fill = if is_down {
             Color32::from_gray(215)
@@ -88,14 +89,7 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
             Stroke::new(1.5, Color32::from_gray(90)),
             egui::StrokeKind::Inside,
         );
-        let role = match b.kind {
-            BoxKind::UserAgent => "user agent",
-            BoxKind::MailServer => "mail server",
-            BoxKind::DnsServer => "DNS server",
-            BoxKind::FileClient => "user interface · client",
-            BoxKind::FileServer => "server",
-            BoxKind::Eavesdropper => "eavesdropper",
-        };
+        let role = role_name(b.kind);
         // Up to two lines inside the box, every box's at the same size.
         let title = wrapped(
             painter,
@@ -127,12 +121,7 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         );
         // Left out where boxes stand so close that it would run into the
         // next one (several users stacked in a small view).
-        let under = Align2::CENTER_TOP.anchor_size(below, role.0.size());
-        if !fig
-            .boxes
-            .iter()
-            .any(|o| o.node != b.node && o.rect.intersects(under))
-        {
+        if fitted.caption_clear.get(bi).copied().unwrap_or(true) {
             painter.galley(below, role.0, colour);
         }
         if t.hosts[b.node as usize].firewall {
@@ -338,4 +327,83 @@ fn wrapped(
         }
         size = (size * 0.88).max(smallest);
     }
+}
+
+/// What a box stands for, in the caption under it.
+fn role_name(kind: BoxKind) -> &'static str {
+    match kind {
+        BoxKind::UserAgent => "user agent",
+        BoxKind::MailServer => "mail server",
+        BoxKind::DnsServer => "DNS server",
+        BoxKind::FileClient => "user interface · client",
+        BoxKind::FileServer => "server",
+        BoxKind::Eavesdropper => "eavesdropper",
+    }
+}
+
+/// What fits where in a figure at one font size: the titles' size for
+/// each kind of box, and which captions and pipe labels are clear of the
+/// boxes. Working it out lays out every title, caption and label and
+/// tests each against every box, so it is kept in egui's memory until
+/// the figure or the font changes.
+#[derive(Clone, Default)]
+struct Fitted {
+    title_sizes: Vec<(BoxKind, f32)>,
+    /// By box: its caption does not run into another box.
+    caption_clear: Vec<bool>,
+    /// By lane: its label does not run under a box.
+    label_clear: Vec<bool>,
+}
+
+fn fitted(painter: &egui::Painter, fig: &Figure, big: bool) -> std::sync::Arc<Fitted> {
+    let a = fig.area;
+    let id = egui::Id::new((
+        "textbook-fitted",
+        [a.min.x, a.min.y, a.max.x, a.max.y].map(f32::to_bits),
+        fig.boxes.len(),
+        fig.lanes.len(),
+        big,
+        painter.ctx().pixels_per_point().to_bits(),
+    ));
+    let ctx = painter.ctx();
+    if let Some(f) = ctx.data(|d| d.get_temp::<std::sync::Arc<Fitted>>(id)) {
+        return f;
+    }
+    let font = |s: f32| FontId::proportional(if big { s * 1.25 } else { s });
+    let ink = Color32::from_gray(30);
+    let mut f = Fitted::default();
+    for b in &fig.boxes {
+        let size = wrapped(painter, &b.title, font(13.0), ink, b.rect.width() - 8.0, 2).1;
+        match f.title_sizes.iter_mut().find(|(k, _)| *k == b.kind) {
+            Some((_, s)) => *s = s.min(size),
+            None => f.title_sizes.push((b.kind, size)),
+        }
+        let rows = if b.kind == BoxKind::MailServer { 1 } else { 2 };
+        let (role, _) = wrapped(
+            painter,
+            role_name(b.kind),
+            font(11.0),
+            ink,
+            b.rect.width() + 8.0,
+            rows,
+        );
+        let under =
+            Align2::CENTER_TOP.anchor_size(b.rect.center_bottom() + vec2(0.0, 4.0), role.size());
+        f.caption_clear.push(
+            !fig.boxes
+                .iter()
+                .any(|o| o.node != b.node && o.rect.intersects(under)),
+        );
+    }
+    for l in &fig.lanes {
+        let mid = l.from + (l.to - l.from) * 0.5 + vec2(0.0, -6.0);
+        let span = (l.to.x - l.from.x).abs().max(60.0) - 10.0;
+        let (name, _) = wrapped(painter, lane_name(l.protocol), font(12.0), ink, span, 1);
+        let rect = Align2::CENTER_BOTTOM.anchor_size(mid, name.size());
+        f.label_clear
+            .push(!fig.boxes.iter().any(|b| b.rect.intersects(rect)));
+    }
+    let f = std::sync::Arc::new(f);
+    ctx.data_mut(|d| d.insert_temp(id, f.clone()));
+    f
 }
