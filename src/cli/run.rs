@@ -251,6 +251,11 @@ pub(super) struct TraceWriter {
     stopped: bool,
 }
 
+/// Whether `r`'s layer is one of `layers` (all are, when none is named).
+fn wanted(layers: &[Layer], trace: &Trace, r: &wiretale::trace::Record) -> bool {
+    layers.is_empty() || layers.contains(&trace.layer(r))
+}
+
 /// The size of one write.
 const BLOCK: usize = 1 << 18;
 
@@ -284,7 +289,7 @@ impl TraceWriter {
 
     /// Writes `r`'s line, if its layer is wanted.
     pub(super) fn record(&mut self, trace: &Trace, r: &wiretale::trace::Record) {
-        if self.stopped || (!self.layers.is_empty() && !self.layers.contains(&trace.layer(r))) {
+        if self.stopped || !wanted(&self.layers, trace, r) {
             return;
         }
         append_line(trace, r, self.format, &mut self.buf);
@@ -323,7 +328,7 @@ impl TraceWriter {
                 for records in trace.records.chunks(chunk).skip(1).step_by(2) {
                     let mut buf = block();
                     for r in records {
-                        if layers.is_empty() || layers.contains(&trace.layer(r)) {
+                        if wanted(&layers, trace, r) {
                             append_line(trace, r, format, &mut buf);
                             if buf.len() >= size {
                                 // The formatter has stopped (on an error).

@@ -7,7 +7,7 @@ use super::*;
 pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, big: bool) {
     let text = Color32::from_gray(30);
     let muted = Color32::from_gray(120);
-    let font = |s: f32| FontId::proportional(if big { s * 1.25 } else { s });
+    let font = |s: f32| scaled(big, s);
     painter.rect_filled(fig.area, 0, BACKGROUND);
     // Pipes: open ones in their protocol's colour, closed ones as a faint
     // guide (a data connection is drawn only while it exists).
@@ -39,17 +39,13 @@ pub fn draw(painter: &egui::Painter, fig: &Figure, t: &Timeline, at: SimTime, bi
         if (l.to - l.from).length() < 110.0 {
             continue;
         }
-        let mid = l.from + (l.to - l.from) * 0.5 + vec2(0.0, -6.0);
-        let colour = if is_open { colour } else { muted };
-        // As wide as the pipe runs across, smaller if need be; left out
-        // where it would run under a box.
-        let span = (l.to.x - l.from.x).abs().max(60.0) - 10.0;
-        let (name, _) = wrapped(painter, lane_name(l.protocol), font(12.0), colour, span, 1);
+        // Left out where it would run under a box.
         if !fitted.label_clear.get(li).copied().unwrap_or(true) {
             continue;
         }
-        let rect = Align2::CENTER_BOTTOM.anchor_size(mid, name.size());
-        painter.galley(pos2(mid.x, rect.top()), name, colour);
+        let colour = if is_open { colour } else { muted };
+        let (name, rect) = lane_label(painter, l, font(12.0), colour);
+        painter.galley(pos2(rect.center().x, rect.top()), name, colour);
     }
     // An eavesdropper listens where its link's traffic flows: a dashed
     // line to the middle of the pipes that cross it.
@@ -329,6 +325,26 @@ fn wrapped(
     }
 }
 
+/// A pipe's name above its middle, as wide as the pipe runs across and
+/// smaller if need be; and where it goes.
+fn lane_label(
+    painter: &egui::Painter,
+    l: &Lane,
+    font: FontId,
+    colour: Color32,
+) -> (std::sync::Arc<egui::Galley>, Rect) {
+    let mid = l.from + (l.to - l.from) * 0.5 + vec2(0.0, -6.0);
+    let span = (l.to.x - l.from.x).abs().max(60.0) - 10.0;
+    let (name, _) = wrapped(painter, lane_name(l.protocol), font, colour, span, 1);
+    let rect = Align2::CENTER_BOTTOM.anchor_size(mid, name.size());
+    (name, rect)
+}
+
+/// The figure's font at size `s`, larger in lecture mode (`big`).
+fn scaled(big: bool, s: f32) -> FontId {
+    FontId::proportional(if big { s * 1.25 } else { s })
+}
+
 /// What a box stands for, in the caption under it.
 fn role_name(kind: BoxKind) -> &'static str {
     match kind {
@@ -369,7 +385,7 @@ fn fitted(painter: &egui::Painter, fig: &Figure, big: bool) -> std::sync::Arc<Fi
     if let Some(f) = ctx.data(|d| d.get_temp::<std::sync::Arc<Fitted>>(id)) {
         return f;
     }
-    let font = |s: f32| FontId::proportional(if big { s * 1.25 } else { s });
+    let font = |s: f32| scaled(big, s);
     let ink = Color32::from_gray(30);
     let mut f = Fitted::default();
     for b in &fig.boxes {
@@ -396,10 +412,7 @@ fn fitted(painter: &egui::Painter, fig: &Figure, big: bool) -> std::sync::Arc<Fi
         );
     }
     for l in &fig.lanes {
-        let mid = l.from + (l.to - l.from) * 0.5 + vec2(0.0, -6.0);
-        let span = (l.to.x - l.from.x).abs().max(60.0) - 10.0;
-        let (name, _) = wrapped(painter, lane_name(l.protocol), font(12.0), ink, span, 1);
-        let rect = Align2::CENTER_BOTTOM.anchor_size(mid, name.size());
+        let (_, rect) = lane_label(painter, l, font(12.0), ink);
         f.label_clear
             .push(!fig.boxes.iter().any(|b| b.rect.intersects(rect)));
     }
